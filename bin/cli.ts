@@ -1,0 +1,53 @@
+#!/usr/bin/env -S npx ts-node --transpile-only
+/**
+ * Command line: `synth` an inventory's stack, `secrets init` its secrets file, `validate` it.
+ */
+import * as path from "path";
+import { Command } from "commander";
+import { InventoryError, loadInventory } from "../lib/cluster/inventory";
+import { defaultSecretsFile, initSecretsFile } from "../lib/core/secrets-file";
+import { DEFAULT_INVENTORY, synthesizeInventory } from "./synthesize";
+
+const program = new Command("openstack-cdktf")
+  .description("Build a highly available OpenStack cloud from one inventory")
+  .showHelpAfterError();
+
+program
+  .command("synth")
+  .description("validate the inventory and write its Terraform JSON stack")
+  .argument("[inventory]", "inventory YAML file", process.env.OPENSTACK_INVENTORY ?? DEFAULT_INVENTORY)
+  .option("-o, --out <dir>", "output directory", "cdktf.out")
+  .action((inventory: string, options: { out: string }) => {
+    const result = synthesizeInventory(inventory, options.out);
+    console.log(`${result.summary}\nwrote ${result.stackFile}`);
+  });
+
+program
+  .command("validate")
+  .description("check the inventory and print what it describes; writes nothing")
+  .argument("<inventory>", "inventory YAML file")
+  .action((inventory: string) => {
+    const inv = loadInventory(inventory);
+    console.log(`${inventory}: valid: cluster ${inv.cluster}, ${inv.hosts.length} hosts, ${inv.release}`);
+  });
+
+const secrets = program.command("secrets").description("the cluster's passwords and keys");
+secrets
+  .command("init")
+  .description("create or complete the secrets file (mode 0600, outside git); keeps existing values")
+  .argument("[inventory]", "inventory YAML file", process.env.OPENSTACK_INVENTORY ?? DEFAULT_INVENTORY)
+  .option("-f, --file <path>", "secrets file (default: secrets/<cluster>.tfvars.json)")
+  .action((inventory: string, options: { file?: string }) => {
+    const inv = loadInventory(inventory);
+    const file = path.resolve(options.file ?? defaultSecretsFile(inv.cluster));
+    const result = initSecretsFile(file);
+    console.log(`${result.file}: ${result.added.length} generated, ${result.kept.length} kept`);
+  });
+
+try {
+  program.parse();
+} catch (err) {
+  if (!(err instanceof InventoryError)) throw err;
+  console.error(`error: ${err.message}`);
+  process.exit(1);
+}

@@ -1,0 +1,45 @@
+import * as path from "path";
+import { App } from "cdktf";
+import { loadInventory } from "../lib/cluster/inventory";
+import { OpenStackStack } from "../lib/cluster/openstack-stack";
+
+export const DEFAULT_INVENTORY = "examples/furyu-8-node.yaml";
+
+export interface SynthResult {
+  readonly stackFile: string;
+  readonly summary: string;
+}
+
+/**
+ * Validates the inventory, then synthesizes its stack. Validation comes first so that a bad
+ * inventory writes nothing and an earlier output directory is left as it was.
+ */
+export function synthesizeInventory(file: string, outdir?: string): SynthResult {
+  const inventory = loadInventory(file);
+  const app = new App(outdir ? { outdir } : {});
+  const stack = new OpenStackStack(app, { inventory });
+  app.synth();
+  const stackFile = path.join(app.outdir, "stacks", inventory.cluster, "cdk.tf.json");
+  return { stackFile, summary: summarize(stack) };
+}
+
+function summarize(stack: OpenStackStack): string {
+  const cluster = stack.cluster;
+  const inv = cluster.inventory;
+  const steps = cluster.steps;
+  const width = Math.max(4, ...cluster.hosts.map((h) => h.hostName.length));
+  const lines = [
+    `cluster ${inv.cluster}: ${inv.release}, ha ${inv.ha}` +
+      (inv.management.vip ? `, VIP ${inv.management.vip} (${inv.management.vipName})` : ""),
+    `${"host".padEnd(width)}  ${"address".padEnd(15)}  ${"roles".padEnd(24)}  steps`,
+  ];
+  for (const host of cluster.hosts) {
+    const hostSteps = steps.filter((s) => s.node.scopes.includes(host));
+    lines.push(
+      `${host.hostName.padEnd(width)}  ${host.address.padEnd(15)}  ${host.roles.join(",").padEnd(24)}  ` +
+        hostSteps.map((s) => s.node.id).join(", "),
+    );
+  }
+  lines.push(`${cluster.hosts.length} hosts, ${steps.length} steps`);
+  return lines.join("\n");
+}

@@ -1,0 +1,283 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as ipaddr from "ipaddr.js";
+import { parseDocument } from "yaml";
+import { z } from "zod";
+import { ReleaseName } from "../core/releases";
+import { Role } from "../core/roles";
+import { InventoryInput, inventorySchema } from "./inventory-schema";
+
+/** SSH settings of one host, after the inventory's defaults were applied. */
+export interface SshSettings {
+  readonly user: string;
+  readonly port: number;
+  /** Key file path (absolute, or starting with `~`); absent when `agent` is true. */
+  readonly privateKeyFile?: string;
+  readonly agent: boolean;
+  readonly hostKey?: string;
+  readonly timeout: string;
+  readonly bastion?: {
+    readonly host: string;
+    readonly user: string;
+    readonly port: number;
+    readonly privateKeyFile?: string;
+    readonly hostKey?: string;
+  };
+}
+
+export interface HostSpec {
+  readonly name: string;
+  readonly address: string;
+  readonly roles: readonly Role[];
+  readonly tunnelAddress?: string;
+  readonly interfaces: {
+    readonly management: string;
+    readonly provider?: string;
+    readonly tunnel?: string;
+  };
+  readonly ssh: SshSettings;
+}
+
+/** A validated inventory with every default filled in. */
+export interface Inventory {
+  readonly cluster: string;
+  readonly release: ReleaseName;
+  /** `heartbeat`: two controllers share a virtual IP; `single`: one controller, no VIP. */
+  readonly ha: "heartbeat" | "single";
+  readonly resource: "terraform_data" | "null_resource";
+  readonly aptProxy?: string;
+  /** Upstream time servers for the controllers; empty means the controllers serve their own clock. */
+  readonly ntpServers: readonly string[];
+  readonly management: {
+    readonly cidr: string;
+    readonly vip?: string;
+    readonly vipName: string;
+    readonly interface: string;
+  };
+  readonly provider?: { readonly interface: string; readonly physnet: string };
+  readonly tunnel?: { readonly cidr: string; readonly interface: string };
+  readonly hosts: readonly HostSpec[];
+}
+
+/** A bad inventory: the message names the file, the field, the value and what was expected. */
+export class InventoryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InventoryError";
+  }
+}
+
+const CONTROLLERS_PER_HA_MODE = { heartbeat: 2, single: 1 } as const;
+
+/** Reads, parses and validates an inventory file. Throws `InventoryError` on the first problem. */
+export function loadInventory(file: string): Inventory {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw new InventoryError(`${file}: cannot read the inventory: ${(err as Error).message}`);
+  }
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0];
+    const line = first.linePos?.[0];
+    const where = line ? `line ${line.line} column ${line.col}` : "YAML";
+    throw new InventoryError(`${file}: ${where}: ${first.message.split("\n")[0]}`);
+  }
+  return parseInventory(doc.toJS(), file, path.dirname(path.resolve(file)));
+}
+
+/**
+ * Validates an inventory given as data (already parsed YAML, or an object built in TypeScript).
+ * `source` names it in error messages; relative key paths are resolved against `baseDir`.
+ */
+export function parseInventory(data: unknown, source = "inventory", baseDir = process.cwd()): Inventory {
+  const parsed = inventorySchema.safeParse(data);
+  if (!parsed.success) {
+    throw new InventoryError(describeIssue(source, data, parsed.error.issues[0]));
+  }
+  const inventory = normalize(parsed.data, baseDir);
+  checkTopology(inventory, source);
+  return inventory;
+}
+
+function describeIssue(source: string, data: unknown, issue: z.core.$ZodIssue): string {
+  let fieldPath = formatPath(issue.path);
+  let value = valueAt(data, issue.path);
+  let expected = issue.message;
+  if (issue.code === "unrecognized_keys") {
+    const key = issue.keys[0];
+    fieldPath = formatPath([...issue.path, key]);
+    value = key;
+    expected = "no such key (check its spelling)";
+    return `${source}: ${fieldPath}: unknown key "${key}": ${expected}`;
+  }
+  if (value === undefined) {
+    return `${source}: ${fieldPath}: missing: expected ${expected.replace(/^Invalid input: expected /, "")}`;
+  }
+  expected = expected.replace(/^Invalid input: expected /, "").replace(/^Invalid /, "a valid ");
+  return `${source}: ${fieldPath}: got ${JSON.stringify(value)}: expected ${expected}`;
+}
+
+function formatPath(segments: readonly PropertyKey[]): string {
+  let out = "";
+  for (const segment of segments) {
+    out += typeof segment === "number" ? `[${segment}]` : `${out ? "." : ""}${String(segment)}`;
+  }
+  return out || "(top level)";
+}
+
+function valueAt(data: unknown, segments: readonly PropertyKey[]): unknown {
+  let current: unknown = data;
+  for (const segment of segments) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<PropertyKey, unknown>)[segment];
+  }
+  return current;
+}
+
+function resolveKeyFile(file: string | undefined, baseDir: string): string | undefined {
+  if (file === undefined || file.startsWith("~") || path.isAbsolute(file)) return file;
+  return path.resolve(baseDir, file);
+}
+
+function normalize(input: InventoryInput, baseDir: string): Inventory {
+  const defaults = input.ssh ?? {};
+  const managementInterface = input.networks.management.interface ?? "eth0";
+  const hosts: HostSpec[] = input.hosts.map((host) => {
+    const ssh = { ...defaults, ...(host.ssh ?? {}) };
+    const agent = ssh.agent ?? false;
+    const user = ssh.user ?? "root";
+    return {
+      name: host.name,
+      address: host.address,
+      roles: [...new Set(host.roles)],
+      tunnelAddress: host.tunnelAddress,
+      interfaces: {
+        management: host.interfaces?.management ?? managementInterface,
+        provider: host.interfaces?.provider ?? input.networks.provider?.interface,
+        tunnel: host.interfaces?.tunnel ?? input.networks.tunnel?.interface,
+      },
+      ssh: {
+        user,
+        port: ssh.port ?? 22,
+        agent,
+        privateKeyFile: agent ? undefined : resolveKeyFile(ssh.privateKeyFile ?? "~/.ssh/id_ed25519", baseDir),
+        hostKey: host.ssh?.hostKey,
+        timeout: ssh.timeout ?? "5m",
+        bastion: ssh.bastion && {
+          host: ssh.bastion.host,
+          user: ssh.bastion.user ?? user,
+          port: ssh.bastion.port ?? 22,
+          privateKeyFile: resolveKeyFile(ssh.bastion.privateKeyFile, baseDir),
+          hostKey: ssh.bastion.hostKey,
+        },
+      },
+    };
+  });
+  return {
+    cluster: input.cluster,
+    release: input.release,
+    ha: input.ha ?? "heartbeat",
+    resource: input.resource ?? "terraform_data",
+    aptProxy: input.aptProxy,
+    ntpServers: input.ntpServers ?? ["0.debian.pool.ntp.org", "1.debian.pool.ntp.org"],
+    management: {
+      cidr: input.networks.management.cidr,
+      vip: input.networks.management.vip,
+      vipName: input.networks.management.vipName ?? "controller",
+      interface: managementInterface,
+    },
+    provider: input.networks.provider,
+    tunnel: input.networks.tunnel,
+    hosts,
+  };
+}
+
+function inNetwork(address: string, cidr: string): boolean {
+  const [network, bits] = ipaddr.parseCIDR(cidr);
+  const parsed = ipaddr.parse(address);
+  return parsed.kind() === network.kind() && parsed.match(network, bits);
+}
+
+function sameAddress(a: string, b: string): boolean {
+  return ipaddr.parse(a).toNormalizedString() === ipaddr.parse(b).toNormalizedString();
+}
+
+/** Cross-field checks that a schema cannot express: uniqueness, networks, HA and roles. */
+function checkTopology(inv: Inventory, source: string): void {
+  const fail = (field: string, value: unknown, expected: string): never => {
+    throw new InventoryError(`${source}: ${field}: got ${JSON.stringify(value)}: expected ${expected}`);
+  };
+  const { cidr, vip } = inv.management;
+  const seenNames = new Map<string, number>();
+  const seenAddresses: { address: string; index: number }[] = [];
+  inv.hosts.forEach((host, i) => {
+    const earlier = seenNames.get(host.name);
+    if (earlier !== undefined) fail(`hosts[${i}].name`, host.name, `a name not used before (hosts[${earlier}])`);
+    seenNames.set(host.name, i);
+    if (host.name === inv.management.vipName) {
+      fail(`hosts[${i}].name`, host.name, `a name other than the VIP's name (networks.management.vipName)`);
+    }
+    if (!inNetwork(host.address, cidr)) {
+      fail(`hosts[${i}].address`, host.address, `an address inside the management network ${cidr}`);
+    }
+    const clash = seenAddresses.find((seen) => sameAddress(seen.address, host.address));
+    if (clash) fail(`hosts[${i}].address`, host.address, `an address not used before (hosts[${clash.index}])`);
+    seenAddresses.push({ address: host.address, index: i });
+    if (host.tunnelAddress !== undefined) {
+      if (!inv.tunnel) {
+        fail(`hosts[${i}].tunnelAddress`, host.tunnelAddress, "no tunnelAddress unless networks.tunnel is set");
+      } else if (!inNetwork(host.tunnelAddress, inv.tunnel.cidr)) {
+        fail(`hosts[${i}].tunnelAddress`, host.tunnelAddress, `an address inside the tunnel network ${inv.tunnel.cidr}`);
+      }
+    } else if (inv.tunnel && host.roles.some((r) => r === "compute" || r === "network")) {
+      fail(`hosts[${i}].tunnelAddress`, undefined, `an address in ${inv.tunnel.cidr}: compute and network hosts carry tunnels`);
+    }
+  });
+  const tunnelAddresses = inv.hosts.flatMap((h, i) => (h.tunnelAddress ? [{ address: h.tunnelAddress, i }] : []));
+  tunnelAddresses.forEach((t, k) => {
+    const clash = tunnelAddresses.slice(0, k).find((o) => sameAddress(o.address, t.address));
+    if (clash) fail(`hosts[${t.i}].tunnelAddress`, t.address, `an address not used before (hosts[${clash.i}])`);
+  });
+
+  const controllers = inv.hosts.filter((h) => h.roles.includes("controller"));
+  const wanted = CONTROLLERS_PER_HA_MODE[inv.ha];
+  if (controllers.length !== wanted) {
+    fail(
+      "hosts",
+      controllers.map((h) => h.name),
+      `exactly ${wanted} host(s) with role controller for ha: ${inv.ha}` +
+        (inv.ha === "heartbeat" ? " (an active/passive pair)" : " (use ha: heartbeat for two)"),
+    );
+  }
+  if (inv.ha === "heartbeat") {
+    if (vip === undefined) fail("networks.management.vip", vip, "a virtual IP for ha: heartbeat");
+    if (!inNetwork(vip as string, cidr)) {
+      fail("networks.management.vip", vip, `an address inside the management network ${cidr}`);
+    }
+    const clash = inv.hosts.findIndex((h) => sameAddress(h.address, vip as string));
+    if (clash >= 0) fail("networks.management.vip", vip, `an address no host uses (hosts[${clash}] has it)`);
+  } else if (vip !== undefined) {
+    fail("networks.management.vip", vip, "no virtual IP with ha: single (the controller's own address is used)");
+  }
+
+  const needs: { role: Role; service: string }[] = [
+    { role: "compute", service: "Nova's compute service" },
+    { role: "storage", service: "Cinder's volume service" },
+    { role: "network", service: "Neutron's L3 and DHCP agents" },
+  ];
+  for (const need of needs) {
+    if (!inv.hosts.some((h) => h.roles.includes(need.role))) {
+      fail("hosts", `no host with role ${need.role}`, `at least one host with role ${need.role} for ${need.service}`);
+    }
+  }
+  const providerless = inv.hosts.findIndex((h) => h.roles.includes("network") && !h.interfaces.provider);
+  if (providerless >= 0) {
+    fail(
+      `hosts[${providerless}].interfaces.provider`,
+      undefined,
+      "a provider interface for a network host (set networks.provider.interface or the host's interfaces.provider)",
+    );
+  }
+}

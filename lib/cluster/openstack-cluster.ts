@@ -1,0 +1,89 @@
+import { Construct } from "constructs";
+import { releaseProfile } from "../core/releases";
+import { Role } from "../core/roles";
+import { Step } from "../core/step";
+import { BaseSystem } from "../hosts/base-system";
+import { ComputeNode } from "../hosts/compute-node";
+import { ControllerNode } from "../hosts/controller-node";
+import { Host } from "../hosts/host";
+import { NetworkNode } from "../hosts/network-node";
+import { RoleNode } from "../hosts/role-node";
+import { StorageNode } from "../hosts/storage-node";
+import { Inventory } from "./inventory";
+
+export interface OpenStackClusterProps {
+  /** A validated inventory (`loadInventory` or `parseInventory`). */
+  readonly inventory: Inventory;
+}
+
+const ROLE_CONSTRUCTS: Record<Role, new (scope: Construct, id: string, props: { host: Host }) => RoleNode> = {
+  controller: ControllerNode,
+  compute: ComputeNode,
+  storage: StorageNode,
+  network: NetworkNode,
+};
+
+/**
+ * The whole cloud from one inventory: a `Host` per server, its role constructs, and its base
+ * step. Later layers (platform, services) attach their steps to the hosts this exposes.
+ */
+export class OpenStackCluster extends Construct {
+  readonly inventory: Inventory;
+  readonly hosts: readonly Host[];
+  readonly baseSteps: ReadonlyMap<string, Step>;
+
+  constructor(scope: Construct, id: string, props: OpenStackClusterProps) {
+    super(scope, id);
+    const inv = props.inventory;
+    this.inventory = inv;
+    const release = releaseProfile(inv.release);
+    this.hosts = inv.hosts.map(
+      (spec) =>
+        new Host(this, spec.name, {
+          name: spec.name,
+          address: spec.address,
+          release,
+          user: spec.ssh.user,
+          port: spec.ssh.port,
+          privateKeyFile: spec.ssh.privateKeyFile,
+          agent: spec.ssh.agent,
+          hostKey: spec.ssh.hostKey,
+          timeout: spec.ssh.timeout,
+          bastion: spec.ssh.bastion,
+          managementInterface: spec.interfaces.management,
+          providerInterface: spec.interfaces.provider,
+          tunnelInterface: spec.interfaces.tunnel,
+          tunnelAddress: spec.tunnelAddress,
+          resourceKind: inv.resource,
+        }),
+    );
+    this.hosts.forEach((host, i) => {
+      for (const role of inv.hosts[i].roles) new ROLE_CONSTRUCTS[role](host, role, { host });
+    });
+
+    const members = inv.hosts.map((h) => ({ name: h.name, address: h.address }));
+    const controllerNames = this.hostsWithRole("controller").map((h) => h.hostName);
+    const baseSteps = new Map<string, Step>();
+    for (const host of this.hosts) {
+      const isController = host.hasRole("controller");
+      const base = new BaseSystem(host, "base_system", {
+        members,
+        vip: inv.management.vip ? { name: inv.management.vipName, address: inv.management.vip } : undefined,
+        aptProxy: inv.aptProxy,
+        timeServers: isController ? inv.ntpServers : controllerNames,
+        serveTimeTo: isController ? [inv.management.cidr] : undefined,
+      });
+      baseSteps.set(host.hostName, base.step);
+    }
+    this.baseSteps = baseSteps;
+  }
+
+  hostsWithRole(role: Role): Host[] {
+    return this.hosts.filter((h) => h.hasRole(role));
+  }
+
+  /** Every step in the cluster, in construct order. */
+  get steps(): Step[] {
+    return this.node.findAll().filter((c): c is Step => c instanceof Step);
+  }
+}

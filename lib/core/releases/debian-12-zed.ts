@@ -1,0 +1,45 @@
+import { ReleaseProfile } from "./profile";
+
+/** Debian 12 "bookworm" with OpenStack Zed from Debian's own archive (the packages Debian maintains). */
+export const DEBIAN_12_ZED: ReleaseProfile = {
+  name: "debian-12-zed",
+  distribution: "debian",
+  codename: "bookworm",
+  openstack: "zed",
+  aptSources: [],
+  packages: {
+    base: ["ca-certificates", "crudini", "curl", "iproute2", "procps"],
+    timeSync: ["chrony"],
+    database: ["mariadb-server", "mariadb-client", "python3-pymysql"],
+    heartbeat: ["heartbeat"],
+    rabbitmq: ["rabbitmq-server"],
+    memcached: ["memcached", "python3-memcache"],
+    keystone: ["keystone", "python3-openstackclient"],
+    glance: ["glance-api"],
+    placement: ["placement-api"],
+    novaController: ["nova-api", "nova-conductor", "nova-scheduler", "nova-novncproxy"],
+    novaCompute: ["nova-compute", "qemu-kvm", "libvirt-daemon-system"],
+    neutronServer: ["neutron-server", "neutron-plugin-ml2"],
+    neutronOvsAgent: ["neutron-openvswitch-agent"],
+    neutronNetworkAgents: ["neutron-l3-agent", "neutron-dhcp-agent", "neutron-metadata-agent"],
+    cinderController: ["cinder-api", "cinder-scheduler"],
+    cinderVolume: ["cinder-volume"],
+    horizon: ["openstack-dashboard-apache"],
+    client: ["python3-openstackclient"],
+  },
+  units: {
+    timeSync: "chrony",
+    database: "mariadb",
+    rabbitmq: "rabbitmq-server",
+    memcached: "memcached",
+    keystone: "keystone",
+    placement: "placement-api",
+    horizon: "apache2",
+  },
+  paths: {
+    chronyConf: "/etc/chrony/chrony.conf",
+    mysqlConfDir: "/etc/mysql/mariadb.conf.d",
+    memcachedConf: "/etc/memcached.conf",
+    horizonLocalSettings: "/etc/openstack-dashboard/local_settings.py",
+  },
+};

@@ -1,0 +1,45 @@
+import { ReleaseProfile } from "./profile";
+
+/** Ubuntu 24.04 "noble" with OpenStack 2024.1 Caracal from Ubuntu's main archive. */
+export const UBUNTU_2404_CARACAL: ReleaseProfile = {
+  name: "ubuntu-2404-caracal",
+  distribution: "ubuntu",
+  codename: "noble",
+  openstack: "2024.1",
+  aptSources: [],
+  packages: {
+    base: ["ca-certificates", "crudini", "curl", "iproute2", "procps"],
+    timeSync: ["chrony"],
+    database: ["mariadb-server", "mariadb-client", "python3-pymysql"],
+    heartbeat: ["heartbeat"],
+    rabbitmq: ["rabbitmq-server"],
+    memcached: ["memcached", "python3-memcache"],
+    keystone: ["keystone", "apache2", "libapache2-mod-wsgi-py3", "python3-openstackclient"],
+    glance: ["glance"],
+    placement: ["placement-api"],
+    novaController: ["nova-api", "nova-conductor", "nova-scheduler", "nova-novncproxy"],
+    novaCompute: ["nova-compute", "qemu-kvm", "libvirt-daemon-system"],
+    neutronServer: ["neutron-server", "neutron-plugin-ml2"],
+    neutronOvsAgent: ["neutron-openvswitch-agent"],
+    neutronNetworkAgents: ["neutron-l3-agent", "neutron-dhcp-agent", "neutron-metadata-agent"],
+    cinderController: ["cinder-api", "cinder-scheduler"],
+    cinderVolume: ["cinder-volume"],
+    horizon: ["openstack-dashboard"],
+    client: ["python3-openstackclient"],
+  },
+  units: {
+    timeSync: "chrony",
+    database: "mariadb",
+    rabbitmq: "rabbitmq-server",
+    memcached: "memcached",
+    keystone: "apache2",
+    placement: "apache2",
+    horizon: "apache2",
+  },
+  paths: {
+    chronyConf: "/etc/chrony/chrony.conf",
+    mysqlConfDir: "/etc/mysql/mariadb.conf.d",
+    memcachedConf: "/etc/memcached.conf",
+    horizonLocalSettings: "/etc/openstack-dashboard/local_settings.py",
+  },
+};

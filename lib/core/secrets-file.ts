@@ -1,0 +1,86 @@
+import { randomBytes, randomInt } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { SECRET_CATALOG, SecretKind } from "./secret-catalog";
+
+/** Terraform's name for the input variable that carries a secret. */
+export function secretVariableName(name: string): string {
+  return `secret_${name}`;
+}
+
+const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+function pick(alphabet: string, length: number): string {
+  let out = "";
+  for (let i = 0; i < length; i++) out += alphabet[randomInt(alphabet.length)];
+  return out;
+}
+
+/** A fresh value from the operating system's CSPRNG. */
+export function generateSecret(kind: SecretKind): string {
+  switch (kind) {
+    case "password":
+      return pick(ALPHANUMERIC, 32);
+    case "fernet":
+      return randomBytes(32).toString("base64url") + "=";
+    case "cookie":
+      return pick(UPPER, 20);
+    case "hex":
+      return randomBytes(20).toString("hex");
+  }
+}
+
+export interface SecretsInitResult {
+  readonly file: string;
+  readonly added: readonly string[];
+  readonly kept: readonly string[];
+}
+
+/**
+ * Creates or completes a secrets file (Terraform variables JSON, mode 0600): existing values
+ * are kept, missing ones are generated. The file is written to a temporary name and renamed,
+ * so an interrupted run never leaves half a file.
+ */
+export function initSecretsFile(file: string): SecretsInitResult {
+  let existing: Record<string, unknown> = {};
+  if (fs.existsSync(file)) {
+    try {
+      existing = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch (err) {
+      throw new Error(`${file}: not valid JSON (${(err as Error).message}): expected a secrets file`);
+    }
+    if (existing === null || typeof existing !== "object" || Array.isArray(existing)) {
+      throw new Error(`${file}: got ${JSON.stringify(existing)}: expected a JSON object of secrets`);
+    }
+  }
+  const values: Record<string, string> = {};
+  const added: string[] = [];
+  const kept: string[] = [];
+  for (const [key, value] of Object.entries(existing)) {
+    if (typeof value !== "string" || value.length === 0) {
+      throw new Error(`${file}: ${key}: got ${typeof value}: expected a non-empty string`);
+    }
+    values[key] = value;
+  }
+  for (const spec of SECRET_CATALOG) {
+    const key = secretVariableName(spec.name);
+    if (values[key] !== undefined) {
+      kept.push(spec.name);
+    } else {
+      values[key] = generateSecret(spec.kind);
+      added.push(spec.name);
+    }
+  }
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, `${JSON.stringify(values, null, 2)}\n`, { mode: 0o600 });
+  fs.renameSync(tmp, file);
+  fs.chmodSync(file, 0o600);
+  return { file, added, kept };
+}
+
+/** Where the CLI keeps a cluster's secrets: outside git (`secrets/` is ignored). */
+export function defaultSecretsFile(cluster: string, baseDir = process.cwd()): string {
+  return path.join(baseDir, "secrets", `${cluster}.tfvars.json`);
+}

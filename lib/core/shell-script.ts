@@ -1,0 +1,164 @@
+import * as fs from "fs";
+import * as path from "path";
+import { quote } from "shell-quote";
+
+const PRELUDE = fs.readFileSync(path.join(__dirname, "prelude.sh"), "utf8");
+
+/** Where a file written by a step belongs, and who may read it. */
+export interface FileOptions {
+  /** @default "root" */
+  readonly owner?: string;
+  /** @default the owner */
+  readonly group?: string;
+  /** Octal mode as a string. @default "0644" */
+  readonly mode?: string;
+  /**
+   * Name of the change marker to set when the file is written, for `restartIfChanged`.
+   * @default "config"
+   */
+  readonly changeTag?: string;
+  /**
+   * Fill `{{secret:NAME}}` placeholders on the host from the root-only secrets directory.
+   * @default false
+   */
+  readonly secrets?: boolean;
+}
+
+export interface ShellScriptProps {
+  /** The step's id, printed when a command fails. */
+  readonly step: string;
+  /** The host's name, printed when a command fails. */
+  readonly host: string;
+}
+
+const SAFE_TAG = /^[a-z0-9_]+$/;
+const MODE = /^0?[0-7]{3,4}$/;
+
+/**
+ * Builds one bash script for one step: strict mode, an error trap that names the step, host
+ * and failing command, the idempotent helpers of `prelude.sh`, then the commands added here.
+ * Every argument given to a helper is quoted; `raw` is the one way to add trusted shell code.
+ */
+export class ShellScript {
+  private readonly lines: string[] = [];
+
+  constructor(private readonly props: ShellScriptProps) {}
+
+  /** A comment in the rendered script, to make `terraform apply` output readable. */
+  comment(text: string): this {
+    for (const line of text.split("\n")) this.lines.push(`# ${line}`);
+    return this;
+  }
+
+  /** A command given as words; each word is quoted. */
+  run(...argv: string[]): this {
+    if (argv.length === 0) throw new Error("ShellScript.run: expected at least one word, got none");
+    this.lines.push(quote(argv));
+    return this;
+  }
+
+  /** Trusted shell code, added as it is. Never pass values from outside through here. */
+  raw(code: string): this {
+    this.lines.push(code);
+    return this;
+  }
+
+  /** Installs the packages that are missing; services stay stopped unless `start` is true. */
+  aptInstall(packages: readonly string[], options: { start?: boolean } = {}): this {
+    if (packages.length === 0) return this;
+    for (const pkg of packages) {
+      if (!/^[a-z0-9][a-z0-9+.:-]*$/.test(pkg)) {
+        throw new Error(`aptInstall: got package name ${JSON.stringify(pkg)}: expected a Debian package name`);
+      }
+    }
+    const words = options.start ? ["osc_apt_install", "--start", ...packages] : ["osc_apt_install", ...packages];
+    this.lines.push(quote(words));
+    return this;
+  }
+
+  /** Writes a file whole, only when its content, owner or mode differ. */
+  writeFile(filePath: string, content: string, options: FileOptions = {}): this {
+    const owner = options.owner ?? "root";
+    const group = options.group ?? owner;
+    const mode = options.mode ?? "0644";
+    const tag = options.changeTag ?? "config";
+    if (!path.isAbsolute(filePath)) {
+      throw new Error(`writeFile: got path ${JSON.stringify(filePath)}: expected an absolute path`);
+    }
+    if (!MODE.test(mode)) throw new Error(`writeFile: got mode ${JSON.stringify(mode)}: expected octal like 0640`);
+    checkTag(tag);
+    const body = content.endsWith("\n") ? content : `${content}\n`;
+    const delimiter = heredocDelimiter(body);
+    const install = `osc_install_file ${quote([tag, filePath, owner, group, mode])}`;
+    // With secrets, the heredoc feeds the placeholder filter, whose output feeds the install.
+    const head = options.secrets
+      ? `osc_fill_secrets <<'${delimiter}' | ${install}`
+      : `${install} <<'${delimiter}'`;
+    this.lines.push(head, ...body.slice(0, -1).split("\n"), delimiter);
+    return this;
+  }
+
+  /** Sets one key in an INI file that a package shipped (needs crudini on the host). */
+  setIniKey(filePath: string, section: string, key: string, value: string, changeTag = "config"): this {
+    checkTag(changeTag);
+    this.lines.push(quote(["osc_ini_set", changeTag, filePath, section, key, value]));
+    return this;
+  }
+
+  /** Enables the units and restarts them if anything under `changeTag` changed or they are down. */
+  restartIfChanged(units: readonly string[], changeTag = "config"): this {
+    checkTag(changeTag);
+    this.lines.push(quote(["osc_restart_if_changed", changeTag, ...units]));
+    return this;
+  }
+
+  /** Runs trusted shell code only when something under `changeTag` changed in this run. */
+  ifChanged(changeTag: string, code: string): this {
+    checkTag(changeTag);
+    this.lines.push(`if osc_changed ${changeTag}; then`, `  ${code}`, "fi");
+    return this;
+  }
+
+  /** Waits until HOST:PORT accepts TCP connections, failing after `timeoutSeconds`. */
+  waitForPort(host: string, port: number, timeoutSeconds = 60): this {
+    this.lines.push(quote(["osc_wait_port", host, String(port), String(timeoutSeconds)]));
+    return this;
+  }
+
+  /** Runs a command, given as words, as another user. */
+  runAs(user: string, ...argv: string[]): this {
+    this.lines.push(quote(["osc_as", user, ...argv]));
+    return this;
+  }
+
+  /** The whole script. */
+  render(): string {
+    return [
+      "#!/usr/bin/env bash",
+      "set -Eeuo pipefail",
+      "# Re-run as root through sudo when the SSH user is not root.",
+      'if [ "$(id -u)" -ne 0 ]; then exec sudo -n -- bash "$0" "$@"; fi',
+      "umask 022",
+      `OSC_STEP=${quote([this.props.step])}`,
+      `OSC_HOST=${quote([this.props.host])}`,
+      PRELUDE.trimEnd(),
+      "",
+      ...this.lines,
+      "",
+    ].join("\n");
+  }
+}
+
+function checkTag(tag: string): void {
+  if (!SAFE_TAG.test(tag)) {
+    throw new Error(`change tag: got ${JSON.stringify(tag)}: expected lowercase letters, digits and '_'`);
+  }
+}
+
+/** A heredoc delimiter that does not occur as a line of the content. */
+function heredocDelimiter(content: string): string {
+  const lines = new Set(content.split("\n"));
+  let delimiter = "OSC_EOF";
+  for (let n = 1; lines.has(delimiter); n++) delimiter = `OSC_EOF_${n}`;
+  return delimiter;
+}

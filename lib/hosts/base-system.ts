@@ -1,0 +1,92 @@
+import { Construct } from "constructs";
+import { Step } from "../core/step";
+import { Host } from "./host";
+
+export interface ClusterMember {
+  readonly name: string;
+  readonly address: string;
+}
+
+export interface BaseSystemProps {
+  /** Every member of the cluster, this host included; each gets a line in /etc/hosts. */
+  readonly members: readonly ClusterMember[];
+  /** The controllers' virtual IP and its name (e.g. `controller`). @default none */
+  readonly vip?: ClusterMember;
+  /** An http(s) URL that apt goes through (a caching proxy or local mirror). @default direct */
+  readonly aptProxy?: string;
+  /**
+   * Servers this host takes its time from. For controllers: upstream servers (empty: serve the
+   * local clock); for the other hosts: the controllers.
+   */
+  readonly timeServers: readonly string[];
+  /** Networks (CIDR) this host serves time to; set on controllers. @default none */
+  readonly serveTimeTo?: readonly string[];
+}
+
+/**
+ * What every host gets before any service: its apt proxy and the release's package
+ * repository, its hostname, an /etc/hosts listing every cluster member, and time sync.
+ */
+export class BaseSystem extends Construct {
+  readonly step: Step;
+
+  constructor(host: Host, id: string, props: BaseSystemProps) {
+    super(host, id);
+    const release = host.release;
+    const script = host.script("base");
+
+    script.comment("apt: proxy (or mirror) named by the inventory, and the release's repositories.");
+    const proxyFile = "/etc/apt/apt.conf.d/01openstack-cdktf-proxy";
+    if (props.aptProxy) {
+      script.writeFile(proxyFile, `Acquire::http::Proxy "${props.aptProxy}";\n`, { changeTag: "apt" });
+    } else {
+      script.raw(`if [ -e ${proxyFile} ]; then rm -f ${proxyFile}; fi`);
+    }
+    if (release.aptSources.length > 0) {
+      script.writeFile("/etc/apt/sources.list.d/openstack-cdktf.list", release.aptSources.join("\n"), {
+        changeTag: "apt",
+      });
+    }
+    script.ifChanged("apt", "rm -rf /var/lib/apt/lists/partial && find /var/lib/apt/lists -maxdepth 1 -type f -name '*Packages*' -delete");
+
+    script.comment("hostname and /etc/hosts");
+    script.writeFile("/etc/hostname", `${host.hostName}\n`, { changeTag: "hostname" });
+    script.raw(`if [ "$(hostname)" != ${host.hostName} ]; then hostname ${host.hostName}; fi`);
+    script.writeFile("/etc/hosts", renderHosts(props.members, props.vip));
+
+    script.comment("time sync: chrony");
+    script.aptInstall([...release.packages.base, ...release.packages.timeSync]);
+    script.writeFile(release.paths.chronyConf, renderChrony(props.timeServers, props.serveTimeTo ?? []), {
+      changeTag: "chrony",
+    });
+    script.restartIfChanged([release.units.timeSync], "chrony");
+
+    this.step = new Step(this, "base", { target: host, script });
+  }
+}
+
+function renderHosts(members: readonly ClusterMember[], vip?: ClusterMember): string {
+  const lines = [
+    "# Written by openstack-cdktf: every member of the cluster.",
+    "127.0.0.1 localhost",
+    "::1 localhost ip6-localhost ip6-loopback",
+    "ff02::1 ip6-allnodes",
+    "ff02::2 ip6-allrouters",
+    "",
+  ];
+  if (vip) lines.push(`${vip.address} ${vip.name}`);
+  for (const member of members) lines.push(`${member.address} ${member.name}`);
+  return `${lines.join("\n")}\n`;
+}
+
+function renderChrony(servers: readonly string[], serveTo: readonly string[]): string {
+  const lines = ["# Written by openstack-cdktf."];
+  for (const server of servers) lines.push(`server ${server} iburst`);
+  if (serveTo.length > 0) {
+    // A time server for the cluster keeps serving its own clock when upstream is unreachable.
+    lines.push("local stratum 10");
+    for (const network of serveTo) lines.push(`allow ${network}`);
+  }
+  lines.push("driftfile /var/lib/chrony/chrony.drift", "makestep 1 3", "rtcsync", "");
+  return lines.join("\n");
+}

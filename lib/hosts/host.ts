@@ -1,0 +1,202 @@
+import * as net from "net";
+import { Construct } from "constructs";
+import { Fn, Lazy, SSHProvisionerConnection } from "cdktf";
+import { quote } from "shell-quote";
+import { ClusterSecrets } from "../core/cluster-secrets";
+import { ReleaseProfile } from "../core/releases";
+import { Role } from "../core/roles";
+import { secretSpec } from "../core/secret-catalog";
+import { ShellScript } from "../core/shell-script";
+import { Step, StepResourceKind, StepTarget, stepLogicalId } from "../core/step";
+
+export interface BastionProps {
+  readonly host: string;
+  /** @default the host's SSH user */
+  readonly user?: string;
+  /** @default 22 */
+  readonly port?: number;
+  /** @default the host's key */
+  readonly privateKeyFile?: string;
+  readonly hostKey?: string;
+}
+
+export interface HostProps {
+  /** The hostname the server gets; also its name in /etc/hosts and in step ids. */
+  readonly name: string;
+  /** Management address (IPv4 or IPv6); SSH and every service use it. */
+  readonly address: string;
+  /** The distribution + OpenStack release the server runs. */
+  readonly release: ReleaseProfile;
+  /** @default "root" (any other user needs passwordless sudo) */
+  readonly user?: string;
+  /** @default 22 */
+  readonly port?: number;
+  /**
+   * Private key file; `~` is expanded by Terraform at plan time.
+   * @default "~/.ssh/id_ed25519", unless `agent` is true
+   */
+  readonly privateKeyFile?: string;
+  /** Authenticate with the running ssh-agent. @default false */
+  readonly agent?: boolean;
+  /** Pinned public host key; Terraform refuses any other. @default not checked */
+  readonly hostKey?: string;
+  /** @default "5m" */
+  readonly timeout?: string;
+  readonly bastion?: BastionProps;
+  /** @default "eth0" */
+  readonly managementInterface?: string;
+  /** Interface on the provider (external) network. @default none */
+  readonly providerInterface?: string;
+  /** Interface carrying VXLAN tunnels. @default none */
+  readonly tunnelInterface?: string;
+  /** Address on the tunnel network. @default the management address */
+  readonly tunnelAddress?: string;
+  /** @default "terraform_data" */
+  readonly resourceKind?: StepResourceKind;
+}
+
+/** Where secrets are uploaded before the root-only install moves them into place. */
+function uploadDir(user: string): string {
+  return user === "root" ? "/root/.openstack-cdktf-upload" : `/home/${user}/.openstack-cdktf-upload`;
+}
+
+/**
+ * One server reached over SSH. Steps run on it; role constructs (`ControllerNode`, …) mark what
+ * it is for; secrets it needs are delivered once, by its `secrets` step, into a root-only
+ * directory from which later steps' files are filled.
+ */
+export class Host extends Construct implements StepTarget {
+  readonly hostName: string;
+  readonly address: string;
+  readonly release: ReleaseProfile;
+  readonly user: string;
+  readonly connection: SSHProvisionerConnection;
+  readonly resourceKind: StepResourceKind;
+  readonly managementInterface: string;
+  readonly providerInterface?: string;
+  readonly tunnelInterface?: string;
+  readonly tunnelAddress: string;
+  private readonly roleSet = new Set<Role>();
+  private readonly secretNames = new Set<string>();
+  private secretsStepInstance?: Step;
+
+  constructor(scope: Construct, id: string, props: HostProps) {
+    super(scope, id);
+    if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(props.name)) {
+      throw new Error(`Host name: got ${JSON.stringify(props.name)}: expected a hostname (a-z, 0-9, '-')`);
+    }
+    if (props.user !== undefined && !/^[a-z_][a-z0-9_-]*$/.test(props.user)) {
+      throw new Error(`Host ${props.name} user: got ${JSON.stringify(props.user)}: expected a Unix user name`);
+    }
+    if (net.isIP(props.address) === 0) {
+      throw new Error(`Host ${props.name} address: got ${JSON.stringify(props.address)}: expected an IP address`);
+    }
+    this.hostName = props.name;
+    this.address = props.address;
+    this.release = props.release;
+    this.user = props.user ?? "root";
+    this.resourceKind = props.resourceKind ?? "terraform_data";
+    this.managementInterface = props.managementInterface ?? "eth0";
+    this.providerInterface = props.providerInterface;
+    this.tunnelInterface = props.tunnelInterface;
+    this.tunnelAddress = props.tunnelAddress ?? props.address;
+    const keyFile = props.agent ? undefined : (props.privateKeyFile ?? "~/.ssh/id_ed25519");
+    const bastion = props.bastion;
+    const bastionKey = bastion?.privateKeyFile ?? keyFile;
+    this.connection = {
+      type: "ssh",
+      host: props.address,
+      user: this.user,
+      port: props.port ?? 22,
+      timeout: props.timeout ?? "5m",
+      ...(keyFile ? { privateKey: Fn.file(Fn.pathexpand(keyFile)) } : { agent: "true" }),
+      ...(props.hostKey ? { hostKey: props.hostKey } : {}),
+      ...(bastion
+        ? {
+            bastionHost: bastion.host,
+            bastionUser: bastion.user ?? this.user,
+            bastionPort: bastion.port ?? 22,
+            ...(bastionKey ? { bastionPrivateKey: Fn.file(Fn.pathexpand(bastionKey)) } : {}),
+            ...(bastion.hostKey ? { bastionHostKey: bastion.hostKey } : {}),
+          }
+        : {}),
+    };
+  }
+
+  /** The roles this host holds, in the order they were added. */
+  get roles(): readonly Role[] {
+    return [...this.roleSet];
+  }
+
+  hasRole(role: Role): boolean {
+    return this.roleSet.has(role);
+  }
+
+  /** Called by role constructs. */
+  addRole(role: Role): void {
+    this.roleSet.add(role);
+  }
+
+  /** A new step on this host. */
+  addStep(name: string, script: ShellScript, options: Omit<ConstructorParameters<typeof Step>[2], "target" | "script"> = {}): Step {
+    return new Step(this, name, { ...options, target: this, script });
+  }
+
+  /** A script builder that names this host and the step in its error messages. */
+  script(stepName: string): ShellScript {
+    return new ShellScript({ step: stepLogicalId(this.hostName, stepName), host: this.hostName });
+  }
+
+  /**
+   * Declares that this host's steps need these secrets. Returns the step that delivers them
+   * (depend on it) and the inputs to add to a step's triggers, so that the step re-runs when a
+   * secret's value changes.
+   */
+  useSecrets(names: readonly string[]): { step: Step; inputs: Record<string, string> } {
+    const secrets = ClusterSecrets.of(this);
+    const inputs: Record<string, string> = {};
+    for (const name of names) {
+      secretSpec(name);
+      this.secretNames.add(name);
+      inputs[`secret_${name}`] = secrets.value(name);
+    }
+    return { step: this.secretsStep(), inputs };
+  }
+
+  /** The names of the secrets delivered to this host, sorted. */
+  get secretsDelivered(): readonly string[] {
+    return [...this.secretNames].sort();
+  }
+
+  private secretsStep(): Step {
+    if (this.secretsStepInstance) return this.secretsStepInstance;
+    const secrets = ClusterSecrets.of(this);
+    const dir = uploadDir(this.user);
+    const upload = `${dir}/secrets`;
+    const names = () => [...this.secretNames].sort();
+    // Each line is "NAME BASE64"; base64 keeps any value off the shell's parser.
+    const content = Lazy.stringValue({
+      produce: () => Fn.join("", names().map((n) => `${n} ${Fn.base64encode(secrets.value(n))}\n`)),
+    });
+    const script = this.script("secrets")
+      .comment("Install the uploaded secrets as root-only files, one per secret, then remove the upload.")
+      .run("install", "-d", "-m", "0700", "/etc/openstack-cdktf", "/etc/openstack-cdktf/secrets")
+      .raw(`while read -r name value; do`)
+      .raw(`  printf '%s' "$value" | base64 -d | osc_install_file secrets "$OSC_SECRETS_DIR/$name" root root 0600`)
+      .raw(`done < ${quote([upload])}`)
+      .run("rm", "-f", upload);
+    this.secretsStepInstance = new Step(this, "secrets", {
+      target: this,
+      script,
+      inputs: {
+        secrets: Lazy.stringValue({ produce: () => Fn.join("\n", names().map((n) => secrets.value(n))) }),
+      },
+      preProvisioners: [
+        // Runs as the SSH user: a private directory for the upload before any secret is sent.
+        { type: "remote-exec", inline: [`umask 077 && mkdir -p ${quote([dir])} && chmod 0700 ${quote([dir])}`] },
+        { type: "file", content, destination: upload },
+      ],
+    });
+    return this.secretsStepInstance;
+  }
+}
