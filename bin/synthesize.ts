@@ -16,7 +16,8 @@ export interface SynthResult {
  */
 export function synthesizeInventory(file: string, outdir?: string): SynthResult {
   const inventory = loadInventory(file);
-  const app = new App(outdir ? { outdir } : {});
+  // Stack traces cost a captured call stack per construct and are of no use in our output.
+  const app = new App({ stackTraces: false, ...(outdir ? { outdir } : {}) });
   const stack = new OpenStackStack(app, { inventory });
   app.synth();
   const stackFile = path.join(app.outdir, "stacks", inventory.cluster, "cdk.tf.json");

@@ -17,7 +17,9 @@ const hostname = z
 const ipAddress = z.union([z.ipv4(), z.ipv6()], { error: "an IPv4 or IPv6 address" });
 const cidr = z.union([z.cidrv4(), z.cidrv6()], { error: "a network in CIDR form, such as 10.20.0.0/24" });
 const port = z.number().int().min(1).max(65535);
-const interfaceName = z.string().regex(/^[a-zA-Z0-9_.:-]{1,15}$/, "a network interface name (at most 15 characters)");
+const interfaceName = z
+  .string()
+  .regex(/^[a-zA-Z0-9_.:-]{1,15}$/, "a network interface name (at most 15 characters)");
 
 const unixUser = z.string().regex(/^[a-z_][a-z0-9_-]*$/, "a Unix user name");
 
@@ -39,7 +41,10 @@ export const sshSchema = z.strictObject({
   /** The host's public key (`ssh-ed25519 AAAA…`), pinned so that a man in the middle is refused. */
   hostKey: z.string().min(1).optional(),
   bastion: bastionSchema.optional(),
-  timeout: z.string().regex(/^\d+[smh]$/, "a duration such as 5m").optional(),
+  timeout: z
+    .string()
+    .regex(/^\d+[smh]$/, "a duration such as 5m")
+    .optional(),
 });
 
 export const hostSchema = z.strictObject({

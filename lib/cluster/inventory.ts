@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as ipaddr from "ipaddr.js";
-import { parseDocument } from "yaml";
+import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { ReleaseName } from "../core/releases";
 import { Role } from "../core/roles";
@@ -77,11 +77,13 @@ export function loadInventory(file: string): Inventory {
   } catch (err) {
     throw new InventoryError(`${file}: cannot read the inventory: ${(err as Error).message}`);
   }
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  // `linePos` is only filled in with prettyErrors, which also adds lines of context: count lines here.
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
   if (doc.errors.length > 0) {
     const first = doc.errors[0];
-    const line = first.linePos?.[0];
-    const where = line ? `line ${line.line} column ${line.col}` : "YAML";
+    const line = lineCounter.linePos(first.pos[0]);
+    const where = `line ${line.line} column ${line.col}`;
     throw new InventoryError(`${file}: ${where}: ${first.message.split("\n")[0]}`);
   }
   return parseInventory(doc.toJS(), file, path.dirname(path.resolve(file)));
@@ -115,7 +117,7 @@ function describeIssue(source: string, data: unknown, issue: z.core.$ZodIssue): 
   if (value === undefined) {
     return `${source}: ${fieldPath}: missing: expected ${expected.replace(/^Invalid input: expected /, "")}`;
   }
-  expected = expected.replace(/^Invalid input: expected /, "").replace(/^Invalid /, "a valid ");
+  expected = expected.replace(/^Invalid (input|option): expected /, "").replace(/^Invalid /, "a valid ");
   return `${source}: ${fieldPath}: got ${JSON.stringify(value)}: expected ${expected}`;
 }
 
@@ -162,7 +164,9 @@ function normalize(input: InventoryInput, baseDir: string): Inventory {
         user,
         port: ssh.port ?? 22,
         agent,
-        privateKeyFile: agent ? undefined : resolveKeyFile(ssh.privateKeyFile ?? "~/.ssh/id_ed25519", baseDir),
+        privateKeyFile: agent
+          ? undefined
+          : resolveKeyFile(ssh.privateKeyFile ?? "~/.ssh/id_ed25519", baseDir),
         hostKey: host.ssh?.hostKey,
         timeout: ssh.timeout ?? "5m",
         bastion: ssh.bastion && {
@@ -200,8 +204,9 @@ function inNetwork(address: string, cidr: string): boolean {
   return parsed.kind() === network.kind() && parsed.match(network, bits);
 }
 
-function sameAddress(a: string, b: string): boolean {
-  return ipaddr.parse(a).toNormalizedString() === ipaddr.parse(b).toNormalizedString();
+/** One spelling per address, so that `::1` and `0:0::1` collide. */
+function normalizedAddress(address: string): string {
+  return ipaddr.parse(address).toNormalizedString();
 }
 
 /** Cross-field checks that a schema cannot express: uniqueness, networks, HA and roles. */
@@ -211,10 +216,11 @@ function checkTopology(inv: Inventory, source: string): void {
   };
   const { cidr, vip } = inv.management;
   const seenNames = new Map<string, number>();
-  const seenAddresses: { address: string; index: number }[] = [];
+  const seenAddresses = new Map<string, number>();
   inv.hosts.forEach((host, i) => {
     const earlier = seenNames.get(host.name);
-    if (earlier !== undefined) fail(`hosts[${i}].name`, host.name, `a name not used before (hosts[${earlier}])`);
+    if (earlier !== undefined)
+      fail(`hosts[${i}].name`, host.name, `a name not used before (hosts[${earlier}])`);
     seenNames.set(host.name, i);
     if (host.name === inv.management.vipName) {
       fail(`hosts[${i}].name`, host.name, `a name other than the VIP's name (networks.management.vipName)`);
@@ -222,23 +228,39 @@ function checkTopology(inv: Inventory, source: string): void {
     if (!inNetwork(host.address, cidr)) {
       fail(`hosts[${i}].address`, host.address, `an address inside the management network ${cidr}`);
     }
-    const clash = seenAddresses.find((seen) => sameAddress(seen.address, host.address));
-    if (clash) fail(`hosts[${i}].address`, host.address, `an address not used before (hosts[${clash.index}])`);
-    seenAddresses.push({ address: host.address, index: i });
+    const clash = seenAddresses.get(normalizedAddress(host.address));
+    if (clash !== undefined)
+      fail(`hosts[${i}].address`, host.address, `an address not used before (hosts[${clash}])`);
+    seenAddresses.set(normalizedAddress(host.address), i);
     if (host.tunnelAddress !== undefined) {
       if (!inv.tunnel) {
-        fail(`hosts[${i}].tunnelAddress`, host.tunnelAddress, "no tunnelAddress unless networks.tunnel is set");
+        fail(
+          `hosts[${i}].tunnelAddress`,
+          host.tunnelAddress,
+          "no tunnelAddress unless networks.tunnel is set",
+        );
       } else if (!inNetwork(host.tunnelAddress, inv.tunnel.cidr)) {
-        fail(`hosts[${i}].tunnelAddress`, host.tunnelAddress, `an address inside the tunnel network ${inv.tunnel.cidr}`);
+        fail(
+          `hosts[${i}].tunnelAddress`,
+          host.tunnelAddress,
+          `an address inside the tunnel network ${inv.tunnel.cidr}`,
+        );
       }
     } else if (inv.tunnel && host.roles.some((r) => r === "compute" || r === "network")) {
-      fail(`hosts[${i}].tunnelAddress`, undefined, `an address in ${inv.tunnel.cidr}: compute and network hosts carry tunnels`);
+      fail(
+        `hosts[${i}].tunnelAddress`,
+        undefined,
+        `an address in ${inv.tunnel.cidr}: compute and network hosts carry tunnels`,
+      );
     }
   });
-  const tunnelAddresses = inv.hosts.flatMap((h, i) => (h.tunnelAddress ? [{ address: h.tunnelAddress, i }] : []));
-  tunnelAddresses.forEach((t, k) => {
-    const clash = tunnelAddresses.slice(0, k).find((o) => sameAddress(o.address, t.address));
-    if (clash) fail(`hosts[${t.i}].tunnelAddress`, t.address, `an address not used before (hosts[${clash.i}])`);
+  const seenTunnels = new Map<string, number>();
+  inv.hosts.forEach((host, i) => {
+    if (host.tunnelAddress === undefined) return;
+    const clash = seenTunnels.get(normalizedAddress(host.tunnelAddress));
+    if (clash !== undefined)
+      fail(`hosts[${i}].tunnelAddress`, host.tunnelAddress, `an address not used before (hosts[${clash}])`);
+    seenTunnels.set(normalizedAddress(host.tunnelAddress), i);
   });
 
   const controllers = inv.hosts.filter((h) => h.roles.includes("controller"));
@@ -256,10 +278,15 @@ function checkTopology(inv: Inventory, source: string): void {
     if (!inNetwork(vip as string, cidr)) {
       fail("networks.management.vip", vip, `an address inside the management network ${cidr}`);
     }
-    const clash = inv.hosts.findIndex((h) => sameAddress(h.address, vip as string));
-    if (clash >= 0) fail("networks.management.vip", vip, `an address no host uses (hosts[${clash}] has it)`);
+    const clash = seenAddresses.get(normalizedAddress(vip as string));
+    if (clash !== undefined)
+      fail("networks.management.vip", vip, `an address no host uses (hosts[${clash}] has it)`);
   } else if (vip !== undefined) {
-    fail("networks.management.vip", vip, "no virtual IP with ha: single (the controller's own address is used)");
+    fail(
+      "networks.management.vip",
+      vip,
+      "no virtual IP with ha: single (the controller's own address is used)",
+    );
   }
 
   const needs: { role: Role; service: string }[] = [
@@ -269,7 +296,11 @@ function checkTopology(inv: Inventory, source: string): void {
   ];
   for (const need of needs) {
     if (!inv.hosts.some((h) => h.roles.includes(need.role))) {
-      fail("hosts", `no host with role ${need.role}`, `at least one host with role ${need.role} for ${need.service}`);
+      fail(
+        "hosts",
+        `no host with role ${need.role}`,
+        `at least one host with role ${need.role} for ${need.service}`,
+      );
     }
   }
   const providerless = inv.hosts.findIndex((h) => h.roles.includes("network") && !h.interfaces.provider);

@@ -34,8 +34,10 @@ export class IniFile {
 
   /** Sets a key; a later call for the same key replaces the value. */
   set(section: string, key: string, value: IniValue): this {
-    if (!SECTION.test(section)) throw new Error(`INI section: got ${JSON.stringify(section)}: expected a section name`);
-    if (!KEY.test(key)) throw new Error(`INI key [${section}]: got ${JSON.stringify(key)}: expected a key name`);
+    if (!SECTION.test(section))
+      throw new Error(`INI section: got ${JSON.stringify(section)}: expected a section name`);
+    if (!KEY.test(key))
+      throw new Error(`INI key [${section}]: got ${JSON.stringify(key)}: expected a key name`);
     for (const item of Array.isArray(value) ? value : [value]) {
       if (/[\r\n]/.test(String(item))) {
         throw new Error(`INI value [${section}] ${key}: got a value with a line break: expected one line`);

@@ -3,10 +3,14 @@
 # OSC_CHANGED so that services restart only when their configuration did.
 # OSC_STEP and OSC_HOST are set by the script before this prelude.
 OSC_CHANGED=" "
-OSC_SECRETS_DIR=/etc/openstack-cdktf/secrets
+OSC_SECRETS_DIR=${OSC_SECRETS_DIR:-/etc/openstack-cdktf/secrets}
 
 osc_on_error() {
-  echo "FAILED step=$OSC_STEP host=$OSC_HOST line=$2 exit=$1 command: $3" >&2
+  local command=$3
+  # A helper that fails with `return 1` leaves BASH_COMMAND at that `return`: name the
+  # script's own line (the helper's call) instead.
+  case "$command" in return | "return "*) [ ! -f "$0" ] || command=$(sed -n "$2{s/^ *//;p;q;}" "$0") ;; esac
+  echo "FAILED step=$OSC_STEP host=$OSC_HOST line=$2 exit=$1 command: $command" >&2
 }
 trap 'osc_on_error "$?" "$LINENO" "$BASH_COMMAND"' ERR
 
@@ -61,18 +65,23 @@ osc_fill_secrets() {
     sub osc_secret {
       my $f = "$ENV{OSC_SECRETS_DIR}/$_[0]";
       open(my $h, "<", $f) or die "missing secret $_[0] ($f)\n";
-      local $/; my $v = <$h>; close $h; chomp $v; return $v;
+      my $v = do { local $/; <$h> }; close $h; chomp $v; return $v;
     }'
 }
 
-# osc_install_file TAG PATH OWNER GROUP MODE < CONTENT: writes PATH whole, atomically, only
-# when its content, owner or mode differ; marks TAG as changed when it wrote.
+# osc_install_file TAG PATH OWNER GROUP MODE [--fill-secrets] < CONTENT: writes PATH whole,
+# atomically, only when its content, owner or mode differ; marks TAG as changed when it wrote.
+# With --fill-secrets, placeholders are filled first, and a missing secret leaves PATH as it was.
 osc_install_file() {
-  local tag=$1 path=$2 owner=$3 group=$4 mode=$5 tmp
+  local tag=$1 path=$2 owner=$3 group=$4 mode=$5 fill=${6:-} tmp
   install -d "$(dirname "$path")"
   tmp=$(mktemp "$(dirname "$path")/.osc.XXXXXX")
   chmod 0600 "$tmp"
-  cat >"$tmp"
+  if [ "$fill" = --fill-secrets ]; then
+    osc_fill_secrets >"$tmp" || { rm -f "$tmp"; return 1; }
+  else
+    cat >"$tmp"
+  fi
   if [ -f "$path" ] && cmp -s "$tmp" "$path" &&
     [ "$(stat -c '%U:%G %a' "$path")" = "$owner:$group $(printf '%o' "$((8#$mode))")" ]; then
     rm -f "$tmp"

@@ -24,7 +24,12 @@ const ALL: readonly Role[] = ["controller", "compute", "storage", "network"];
 
 const service = (name: string, roles: readonly Role[]): SecretSpec[] => [
   { name: `${name}_db_password`, kind: "password", roles: CONTROLLER, description: `${name} database user` },
-  { name: `${name}_keystone_password`, kind: "password", roles, description: `${name} Keystone service user` },
+  {
+    name: `${name}_keystone_password`,
+    kind: "password",
+    roles,
+    description: `${name} Keystone service user`,
+  },
 ];
 
 /**
@@ -33,22 +38,62 @@ const service = (name: string, roles: readonly Role[]): SecretSpec[] => [
  */
 export const SECRET_CATALOG: readonly SecretSpec[] = [
   { name: "mysql_root_password", kind: "password", roles: CONTROLLER, description: "MariaDB root" },
-  { name: "mysql_replication_password", kind: "password", roles: CONTROLLER, description: "MariaDB replication user" },
-  { name: "heartbeat_auth_key", kind: "hex", roles: CONTROLLER, description: "Heartbeat authkeys sha1 secret" },
+  {
+    name: "mysql_replication_password",
+    kind: "password",
+    roles: CONTROLLER,
+    description: "MariaDB replication user",
+  },
+  {
+    name: "heartbeat_auth_key",
+    kind: "hex",
+    roles: CONTROLLER,
+    description: "Heartbeat authkeys sha1 secret",
+  },
   { name: "rabbitmq_password", kind: "password", roles: ALL, description: "RabbitMQ openstack user" },
-  { name: "rabbitmq_erlang_cookie", kind: "cookie", roles: CONTROLLER, description: "RabbitMQ cluster cookie" },
-  { name: "keystone_admin_password", kind: "password", roles: CONTROLLER, description: "Keystone admin user" },
-  { name: "keystone_db_password", kind: "password", roles: CONTROLLER, description: "keystone database user" },
+  {
+    name: "rabbitmq_erlang_cookie",
+    kind: "cookie",
+    roles: CONTROLLER,
+    description: "RabbitMQ cluster cookie",
+  },
+  {
+    name: "keystone_admin_password",
+    kind: "password",
+    roles: CONTROLLER,
+    description: "Keystone admin user",
+  },
+  {
+    name: "keystone_db_password",
+    kind: "password",
+    roles: CONTROLLER,
+    description: "keystone database user",
+  },
   { name: "keystone_fernet_key_0", kind: "fernet", roles: CONTROLLER, description: "Fernet staged key" },
   { name: "keystone_fernet_key_1", kind: "fernet", roles: CONTROLLER, description: "Fernet primary key" },
-  { name: "keystone_credential_key_0", kind: "fernet", roles: CONTROLLER, description: "credential staged key" },
-  { name: "keystone_credential_key_1", kind: "fernet", roles: CONTROLLER, description: "credential primary key" },
+  {
+    name: "keystone_credential_key_0",
+    kind: "fernet",
+    roles: CONTROLLER,
+    description: "credential staged key",
+  },
+  {
+    name: "keystone_credential_key_1",
+    kind: "fernet",
+    roles: CONTROLLER,
+    description: "credential primary key",
+  },
   ...service("glance", CONTROLLER),
   ...service("placement", ["controller", "compute"]),
   ...service("nova", ["controller", "compute"]),
   ...service("neutron", ALL),
   ...service("cinder", ["controller", "storage"]),
-  { name: "metadata_proxy_secret", kind: "password", roles: ["controller", "network"], description: "Nova metadata proxy" },
+  {
+    name: "metadata_proxy_secret",
+    kind: "password",
+    roles: ["controller", "network"],
+    description: "Nova metadata proxy",
+  },
   { name: "horizon_secret_key", kind: "password", roles: CONTROLLER, description: "Django SECRET_KEY" },
 ];
 

@@ -48,10 +48,14 @@ export function initSecretsFile(file: string): SecretsInitResult {
     try {
       existing = JSON.parse(fs.readFileSync(file, "utf8"));
     } catch (err) {
-      throw new Error(`${file}: not valid JSON (${(err as Error).message}): expected a secrets file`);
+      // Only the position: the parser's message quotes the text around it, which can be a secret.
+      const at = /at position \d+/.exec((err as Error).message)?.[0];
+      throw new Error(`${file}: not valid JSON${at ? ` (${at})` : ""}: expected a secrets file`);
     }
     if (existing === null || typeof existing !== "object" || Array.isArray(existing)) {
-      throw new Error(`${file}: got ${JSON.stringify(existing)}: expected a JSON object of secrets`);
+      // The type only, never the content.
+      const got = existing === null ? "null" : Array.isArray(existing) ? "an array" : typeof existing;
+      throw new Error(`${file}: got ${got}: expected a JSON object of secrets`);
     }
   }
   const values: Record<string, string> = {};

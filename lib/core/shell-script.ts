@@ -68,10 +68,14 @@ export class ShellScript {
     if (packages.length === 0) return this;
     for (const pkg of packages) {
       if (!/^[a-z0-9][a-z0-9+.:-]*$/.test(pkg)) {
-        throw new Error(`aptInstall: got package name ${JSON.stringify(pkg)}: expected a Debian package name`);
+        throw new Error(
+          `aptInstall: got package name ${JSON.stringify(pkg)}: expected a Debian package name`,
+        );
       }
     }
-    const words = options.start ? ["osc_apt_install", "--start", ...packages] : ["osc_apt_install", ...packages];
+    const words = options.start
+      ? ["osc_apt_install", "--start", ...packages]
+      : ["osc_apt_install", ...packages];
     this.lines.push(quote(words));
     return this;
   }
@@ -85,16 +89,19 @@ export class ShellScript {
     if (!path.isAbsolute(filePath)) {
       throw new Error(`writeFile: got path ${JSON.stringify(filePath)}: expected an absolute path`);
     }
-    if (!MODE.test(mode)) throw new Error(`writeFile: got mode ${JSON.stringify(mode)}: expected octal like 0640`);
+    if (!MODE.test(mode))
+      throw new Error(`writeFile: got mode ${JSON.stringify(mode)}: expected octal like 0640`);
     checkTag(tag);
     const body = content.endsWith("\n") ? content : `${content}\n`;
     const delimiter = heredocDelimiter(body);
-    const install = `osc_install_file ${quote([tag, filePath, owner, group, mode])}`;
-    // With secrets, the heredoc feeds the placeholder filter, whose output feeds the install.
-    const head = options.secrets
-      ? `osc_fill_secrets <<'${delimiter}' | ${install}`
-      : `${install} <<'${delimiter}'`;
-    this.lines.push(head, ...body.slice(0, -1).split("\n"), delimiter);
+    // With secrets, the install fills the placeholders before it compares, and writes nothing
+    // when a secret is missing (a pipe from the filter would install half a file).
+    const args = [tag, filePath, owner, group, mode, ...(options.secrets ? ["--fill-secrets"] : [])];
+    this.lines.push(
+      `osc_install_file ${quote(args)} <<'${delimiter}'`,
+      ...body.slice(0, -1).split("\n"),
+      delimiter,
+    );
     return this;
   }
 

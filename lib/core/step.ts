@@ -1,18 +1,21 @@
 import { createHash } from "crypto";
 import { Construct } from "constructs";
 import {
-  DataResource,
   FileProvisioner,
-  Fn,
+  IResolvable,
   ITerraformDependable,
   RemoteExecProvisioner,
   SSHProvisionerConnection,
   TerraformResource,
   TerraformStack,
+  Token,
+  Tokenization,
 } from "cdktf";
 import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
+import { escapeTemplate } from "./hcl";
 import { ShellScript } from "./shell-script";
+import { TerraformData } from "./terraform-data";
 
 /** Which Terraform resource carries the steps. */
 export type StepResourceKind = "terraform_data" | "null_resource";
@@ -35,11 +38,12 @@ export interface StepProps {
   /** Steps (or other resources) that must finish first. */
   readonly dependsOn?: readonly ITerraformDependable[];
   /**
-   * Terraform expressions whose values the work depends on but that are not in the script's
-   * text (secret variables, other resources' ids). Their hash joins the triggers.
+   * Bare Terraform expressions (such as `var.secret_x`) whose values the work depends on but
+   * that are not in the script's text. Their hash joins the triggers, so a new value re-runs
+   * the step; only the hash reaches the state.
    * @default none
    */
-  readonly inputs?: Record<string, string>;
+  readonly inputs?: Record<string, string> | IResolvable;
   /**
    * Provisioners that run before the script, such as a `file` upload.
    * @default none
@@ -51,6 +55,12 @@ export interface StepProps {
 export function stepLogicalId(hostName: string, stepName: string): string {
   const id = `${hostName}_${stepName}`.replace(/[^A-Za-z0-9_]/g, "_");
   return /^[A-Za-z_]/.test(id) ? id : `h_${id}`;
+}
+
+/** `${sha256(join("\n", [a, b]))}` over bare expressions, in key order. */
+export function inputsHash(inputs: Record<string, string>): string {
+  const keys = Object.keys(inputs).sort();
+  return `\${sha256(join("\\n", [${keys.map((k) => inputs[k]).join(", ")}]))}`;
 }
 
 export function sha256Hex(text: string): string {
@@ -76,11 +86,13 @@ export class Step extends Construct {
       throw new Error(`Step name: got ${JSON.stringify(name)}: expected lowercase letters, digits and '_'`);
     }
     this.logicalId = stepLogicalId(props.target.hostName, name);
+    claimLogicalId(this, this.logicalId);
     this.scriptText = props.script.render();
     const triggers: Record<string, string> = { script: sha256Hex(this.scriptText) };
-    const inputNames = Object.keys(props.inputs ?? {}).sort();
-    if (inputNames.length > 0) {
-      triggers.inputs = Fn.sha256(Fn.join("\n", inputNames.map((key) => (props.inputs ?? {})[key])));
+    if (Tokenization.isResolvable(props.inputs)) {
+      triggers.inputs = Token.asString(props.inputs);
+    } else if (props.inputs && Object.keys(props.inputs).length > 0) {
+      triggers.inputs = inputsHash(props.inputs);
     }
     const provisioners = [
       ...(props.preProvisioners ?? []),
@@ -95,18 +107,28 @@ export class Step extends Construct {
       ensureNullProvider(this);
       this.resource = new NullResource(this, "resource", { ...common, triggers });
     } else {
-      this.resource = new DataResource(this, "resource", { ...common, triggersReplace: triggers });
+      this.resource = new TerraformData(this, "resource", { ...common, triggersReplace: triggers });
     }
     this.resource.overrideLogicalId(this.logicalId);
   }
 }
 
-/**
- * Terraform reads `${` and `%{` in any string as template syntax; a script's own `${var}` must
- * reach the host unchanged, so it is written `$${var}`.
- */
-export function escapeTemplate(text: string): string {
-  return text.replace(/\$\{/g, "$$${").replace(/%\{/g, "%%{");
+const claimedIds = new WeakMap<TerraformStack, Set<string>>();
+
+/** Two steps with one logical id would silently merge into one resource: refuse the second. */
+function claimLogicalId(scope: Construct, logicalId: string): void {
+  const stack = TerraformStack.of(scope);
+  let ids = claimedIds.get(stack);
+  if (!ids) {
+    ids = new Set();
+    claimedIds.set(stack, ids);
+  }
+  if (ids.has(logicalId)) {
+    throw new Error(
+      `Step ${scope.node.path}: logical id ${logicalId} is already used in stack ${stack.node.id}`,
+    );
+  }
+  ids.add(logicalId);
 }
 
 /** `null_resource` needs its provider block, once per stack. */

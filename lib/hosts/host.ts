@@ -1,13 +1,14 @@
 import * as net from "net";
 import { Construct } from "constructs";
-import { Fn, Lazy, SSHProvisionerConnection } from "cdktf";
+import { SSHProvisionerConnection } from "cdktf";
 import { quote } from "shell-quote";
 import { ClusterSecrets } from "../core/cluster-secrets";
 import { ReleaseProfile } from "../core/releases";
 import { Role } from "../core/roles";
-import { secretSpec } from "../core/secret-catalog";
 import { ShellScript } from "../core/shell-script";
-import { Step, StepResourceKind, StepTarget, stepLogicalId } from "../core/step";
+import { hclString } from "../core/hcl";
+import { LateValue } from "../core/late-value";
+import { inputsHash, Step, StepResourceKind, StepTarget, stepLogicalId } from "../core/step";
 
 export interface BastionProps {
   readonly host: string;
@@ -55,6 +56,11 @@ export interface HostProps {
   readonly resourceKind?: StepResourceKind;
 }
 
+/** Terraform reads the key at plan time; the key's content never enters the plan's JSON. */
+function readKeyFile(file: string): string {
+  return `\${file(pathexpand(${hclString(file)}))}`;
+}
+
 /** Where secrets are uploaded before the root-only install moves them into place. */
 function uploadDir(user: string): string {
   return user === "root" ? "/root/.openstack-cdktf-upload" : `/home/${user}/.openstack-cdktf-upload`;
@@ -86,10 +92,14 @@ export class Host extends Construct implements StepTarget {
       throw new Error(`Host name: got ${JSON.stringify(props.name)}: expected a hostname (a-z, 0-9, '-')`);
     }
     if (props.user !== undefined && !/^[a-z_][a-z0-9_-]*$/.test(props.user)) {
-      throw new Error(`Host ${props.name} user: got ${JSON.stringify(props.user)}: expected a Unix user name`);
+      throw new Error(
+        `Host ${props.name} user: got ${JSON.stringify(props.user)}: expected a Unix user name`,
+      );
     }
     if (net.isIP(props.address) === 0) {
-      throw new Error(`Host ${props.name} address: got ${JSON.stringify(props.address)}: expected an IP address`);
+      throw new Error(
+        `Host ${props.name} address: got ${JSON.stringify(props.address)}: expected an IP address`,
+      );
     }
     this.hostName = props.name;
     this.address = props.address;
@@ -109,14 +119,14 @@ export class Host extends Construct implements StepTarget {
       user: this.user,
       port: props.port ?? 22,
       timeout: props.timeout ?? "5m",
-      ...(keyFile ? { privateKey: Fn.file(Fn.pathexpand(keyFile)) } : { agent: "true" }),
+      ...(keyFile ? { privateKey: readKeyFile(keyFile) } : { agent: "true" }),
       ...(props.hostKey ? { hostKey: props.hostKey } : {}),
       ...(bastion
         ? {
             bastionHost: bastion.host,
             bastionUser: bastion.user ?? this.user,
             bastionPort: bastion.port ?? 22,
-            ...(bastionKey ? { bastionPrivateKey: Fn.file(Fn.pathexpand(bastionKey)) } : {}),
+            ...(bastionKey ? { bastionPrivateKey: readKeyFile(bastionKey) } : {}),
             ...(bastion.hostKey ? { bastionHostKey: bastion.hostKey } : {}),
           }
         : {}),
@@ -138,7 +148,11 @@ export class Host extends Construct implements StepTarget {
   }
 
   /** A new step on this host. */
-  addStep(name: string, script: ShellScript, options: Omit<ConstructorParameters<typeof Step>[2], "target" | "script"> = {}): Step {
+  addStep(
+    name: string,
+    script: ShellScript,
+    options: Omit<ConstructorParameters<typeof Step>[2], "target" | "script"> = {},
+  ): Step {
     return new Step(this, name, { ...options, target: this, script });
   }
 
@@ -156,9 +170,8 @@ export class Host extends Construct implements StepTarget {
     const secrets = ClusterSecrets.of(this);
     const inputs: Record<string, string> = {};
     for (const name of names) {
-      secretSpec(name);
+      inputs[`secret_${name}`] = secrets.expression(name);
       this.secretNames.add(name);
-      inputs[`secret_${name}`] = secrets.value(name);
     }
     return { step: this.secretsStep(), inputs };
   }
@@ -174,26 +187,35 @@ export class Host extends Construct implements StepTarget {
     const dir = uploadDir(this.user);
     const upload = `${dir}/secrets`;
     const names = () => [...this.secretNames].sort();
-    // Each line is "NAME BASE64"; base64 keeps any value off the shell's parser.
-    const content = Lazy.stringValue({
-      produce: () => Fn.join("", names().map((n) => `${n} ${Fn.base64encode(secrets.value(n))}\n`)),
-    });
+    // Each line is "NAME BASE64"; base64 keeps any value off the shell's parser. Late, because
+    // services declare the secrets they use after this step exists.
+    const content = LateValue.string(() =>
+      names()
+        .map((n) => `${n} \${base64encode(${secrets.expression(n)})}\n`)
+        .join(""),
+    );
+    const inputs = LateValue.any(() =>
+      inputsHash(Object.fromEntries(names().map((n) => [n, secrets.expression(n)]))),
+    );
     const script = this.script("secrets")
       .comment("Install the uploaded secrets as root-only files, one per secret, then remove the upload.")
       .run("install", "-d", "-m", "0700", "/etc/openstack-cdktf", "/etc/openstack-cdktf/secrets")
       .raw(`while read -r name value; do`)
-      .raw(`  printf '%s' "$value" | base64 -d | osc_install_file secrets "$OSC_SECRETS_DIR/$name" root root 0600`)
+      .raw(
+        `  printf '%s' "$value" | base64 -d | osc_install_file secrets "$OSC_SECRETS_DIR/$name" root root 0600`,
+      )
       .raw(`done < ${quote([upload])}`)
       .run("rm", "-f", upload);
     this.secretsStepInstance = new Step(this, "secrets", {
       target: this,
       script,
-      inputs: {
-        secrets: Lazy.stringValue({ produce: () => Fn.join("\n", names().map((n) => secrets.value(n))) }),
-      },
+      inputs,
       preProvisioners: [
         // Runs as the SSH user: a private directory for the upload before any secret is sent.
-        { type: "remote-exec", inline: [`umask 077 && mkdir -p ${quote([dir])} && chmod 0700 ${quote([dir])}`] },
+        {
+          type: "remote-exec",
+          inline: [`umask 077 && mkdir -p ${quote([dir])} && chmod 0700 ${quote([dir])}`],
+        },
         { type: "file", content, destination: upload },
       ],
     });

@@ -1,0 +1,192 @@
+/**
+ * One systemd-nspawn container per host: an overlay of the cached base with the host's own
+ * identity on top, booted in the host's network namespace. Stopped by the pids recorded at
+ * start, never by name.
+ */
+import { spawn } from "child_process";
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { HOSTS_DIR } from "./config";
+import { run, sleep, tryRun } from "./exec";
+import { HostPlan } from "./plan";
+import { recordHostKey } from "./ssh";
+import { HostState, isAlive, LabState, ProcRef, procRef, saveState, signal } from "./state";
+
+export function hostDir(name: string): string {
+  return path.join(HOSTS_DIR, name);
+}
+
+function mountedUnder(dir: string): string[] {
+  const prefix = dir.endsWith("/") ? dir : `${dir}/`;
+  return fs
+    .readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((l) => l.split(" ")[4])
+    .filter((m): m is string => !!m && (m === dir || m.startsWith(prefix)))
+    .map((m) => m.replace(/\\040/g, " "));
+}
+
+/** Unmounts everything under the host's dir, then removes the dir (never while mounted). */
+export function removeHostDir(dir: string): void {
+  for (const m of mountedUnder(dir).sort().reverse()) {
+    if (tryRun("umount", [m]).code !== 0) run("umount", ["-l", m]);
+  }
+  const left = mountedUnder(dir);
+  if (left.length > 0) throw new Error(`still mounted, not removing ${dir}: ${left.join(", ")}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** The Debian installer's /etc/hosts: the lab adds nothing a real server would not have. */
+function etcHosts(name: string): string {
+  return `127.0.0.1\tlocalhost
+127.0.1.1\t${name}
+
+# The following lines are desirable for IPv6 capable hosts
+::1     localhost ip6-localhost ip6-loopback
+ff02::1 ip6-allnodes
+ff02::2 ip6-allrouters
+`;
+}
+
+/** Mounts the host's overlay and gives it a name, a machine-id, host keys and the lab key. */
+export function prepareRoot(host: HostPlan, base: string, authorizedKey: string, state: LabState): string {
+  const dir = hostDir(host.name);
+  removeHostDir(dir);
+  const [upper, work, root] = ["upper", "work", "root"].map((d) => path.join(dir, d));
+  for (const d of [upper, work, root]) fs.mkdirSync(d, { recursive: true });
+  state.hosts[host.name].mounted = true;
+  saveState(state);
+  run("mount", [
+    "-t",
+    "overlay",
+    "overlay",
+    "-o",
+    `lowerdir=${base},upperdir=${upper},workdir=${work}`,
+    root,
+  ]);
+
+  const etc = path.join(root, "etc");
+  fs.writeFileSync(path.join(etc, "hostname"), `${host.name}\n`);
+  fs.writeFileSync(path.join(etc, "hosts"), etcHosts(host.name));
+  fs.writeFileSync(path.join(etc, "machine-id"), randomBytes(16).toString("hex") + "\n");
+  run("ssh-keygen", ["-A", "-f", root]);
+  const sshDir = path.join(root, "root", ".ssh");
+  fs.mkdirSync(sshDir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(sshDir, 0o700);
+  fs.writeFileSync(path.join(sshDir, "authorized_keys"), `${authorizedKey}\n`, { mode: 0o600 });
+  recordHostKey(host.address, fs.readFileSync(path.join(etc, "ssh", "ssh_host_ed25519_key.pub"), "utf8"));
+  return root;
+}
+
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+function pidNamespace(pid: number | "self"): string | undefined {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return undefined;
+  }
+}
+
+function allPids(): number[] {
+  return fs
+    .readdirSync("/proc")
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number);
+}
+
+/** The container's init: the child of nspawn that sits in a new pid namespace. */
+function leaderOf(nspawn: ProcRef): ProcRef | undefined {
+  const own = pidNamespace("self");
+  for (const pid of allPids()) {
+    if (isAlive(nspawn) && parentOf(pid) === nspawn.pid && pidNamespace(pid) !== own) {
+      try {
+        return procRef(pid);
+      } catch {
+        // exited between the scan and the read
+      }
+    }
+  }
+  return undefined;
+}
+
+async function findLeader(nspawn: ProcRef): Promise<ProcRef | undefined> {
+  for (let i = 0; i < 100 && isAlive(nspawn); i++) {
+    const leader = leaderOf(nspawn);
+    if (leader) return leader;
+    await sleep(100);
+  }
+  return undefined;
+}
+
+/** Boots the host's container in the background; its console goes to console.log. */
+export async function boot(host: HostPlan, root: string, state: LabState): Promise<void> {
+  const hs = state.hosts[host.name];
+  const console_ = fs.openSync(path.join(hostDir(host.name), "console.log"), "a");
+  const args = [
+    "-D",
+    root,
+    "-b",
+    "--register=no",
+    "--keep-unit",
+    `--network-namespace-path=/run/netns/${host.netns}`,
+    "-M",
+    host.name,
+    // Heartbeat must add the VIP; nspawn does not grant CAP_NET_ADMIN with a namespace path.
+    "--capability=CAP_NET_ADMIN",
+    "--resolv-conf=off",
+    "--link-journal=no",
+  ];
+  // detached: its own session (setsid), so the lab's terminal signals do not reach it.
+  const child = spawn("systemd-nspawn", args, { detached: true, stdio: ["ignore", console_, console_] });
+  fs.closeSync(console_);
+  if (child.pid === undefined) throw new Error(`${host.name}: systemd-nspawn did not start`);
+  hs.nspawn = procRef(child.pid);
+  saveState(state);
+  child.unref();
+  hs.leader = await findLeader(hs.nspawn);
+  saveState(state);
+  if (!hs.leader)
+    throw new Error(`${host.name}: container did not start; see ${hostDir(host.name)}/console.log`);
+}
+
+/** Powers the container off (SIGTERM to nspawn = clean shutdown), then kills what is left. */
+export async function stopContainer(hs: HostState, graceMs = 20_000): Promise<void> {
+  // A run that crashed between starting nspawn and recording the container's init.
+  if (!hs.leader && hs.nspawn && isAlive(hs.nspawn)) hs.leader = leaderOf(hs.nspawn);
+  if (signal(hs.nspawn, "SIGTERM")) {
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline && (isAlive(hs.nspawn) || isAlive(hs.leader))) await sleep(200);
+  }
+  // Killing a pid namespace's init kills every process in it.
+  signal(hs.leader, "SIGKILL");
+  signal(hs.nspawn, "SIGKILL");
+  for (let i = 0; i < 50 && (isAlive(hs.nspawn) || isAlive(hs.leader)); i++) await sleep(100);
+  if (isAlive(hs.nspawn) || isAlive(hs.leader))
+    throw new Error(`${hs.name}: container processes did not exit`);
+}
+
+/** Sum of the PSS of every process in the container's pid namespace, in KiB. */
+export function containerPssKiB(hs: HostState): number | undefined {
+  if (!hs.leader || !isAlive(hs.leader)) return undefined;
+  const ns = pidNamespace(hs.leader.pid);
+  let total = 0;
+  for (const pid of allPids()) {
+    if (pidNamespace(pid) !== ns) continue;
+    try {
+      const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
+      if (m) total += Number(m[1]);
+    } catch {
+      // the process exited while we looked
+    }
+  }
+  return total;
+}

@@ -1,0 +1,98 @@
+/**
+ * End-to-end test: up, deploy, verify, a second apply that must change nothing, down.
+ *   npm run test:e2e [-- inventory] [--keep]
+ * On failure it names the e2e step and the generated scripts' `FAILED step=… host=…` lines;
+ * with --keep the hosts stay up for a look (then `npm run lab -- down`).
+ */
+import { Command } from "commander";
+import * as path from "path";
+import { loadInventory } from "../lib/cluster/inventory";
+import { DEFAULT_INVENTORY } from "./config";
+import { deploy, secondApplyChangesNothing } from "./deploy";
+import { down, up } from "./lifecycle";
+import { verify } from "./verify";
+
+interface StepOutcome {
+  readonly ok: boolean;
+  readonly detail?: string;
+  readonly failedSteps?: readonly string[];
+}
+
+async function main(inventoryArg: string | undefined, opts: { keep?: boolean }): Promise<number> {
+  const file = path.resolve(inventoryArg ?? DEFAULT_INVENTORY);
+  const inv = loadInventory(file);
+  const steps: [string, () => Promise<StepOutcome>][] = [
+    ["up", async () => (await up(inv, file), { ok: true })],
+    ["deploy", async () => deploy(inv, file)],
+    [
+      "verify",
+      async () => {
+        const failed = await verify(inv);
+        return {
+          ok: failed.length === 0,
+          detail: failed.map((f) => `${f.check} host=${f.host}: ${f.detail}`).join("\n    "),
+        };
+      },
+    ],
+    ["second-apply", async () => secondApplyChangesNothing(inv, file)],
+  ];
+  const timings: string[] = [];
+  let failure: { step: string; outcome: StepOutcome } | undefined;
+  for (const [name, fn] of steps) {
+    console.log(`\n=== e2e: ${name} (${path.relative(process.cwd(), file)})`);
+    const start = performance.now();
+    let outcome: StepOutcome;
+    try {
+      outcome = await fn();
+    } catch (err) {
+      outcome = { ok: false, detail: (err as Error).message };
+    }
+    timings.push(
+      `${name.padEnd(13)} ${((performance.now() - start) / 1000).toFixed(1).padStart(7)} s  ${outcome.ok ? "ok" : "FAILED"}`,
+    );
+    if (!outcome.ok) {
+      failure = { step: name, outcome };
+      break;
+    }
+  }
+
+  const keep = opts.keep === true;
+  if (!keep) {
+    console.log("\n=== e2e: down");
+    try {
+      await down();
+    } catch (err) {
+      console.error(`down failed: ${(err as Error).message}`);
+      failure ??= { step: "down", outcome: { ok: false, detail: (err as Error).message } };
+    }
+  }
+
+  console.log("\n=== e2e summary");
+  for (const t of timings) console.log(`  ${t}`);
+  if (!failure) {
+    console.log(`e2e PASSED${keep ? " (hosts kept up: npm run lab -- down)" : ""}`);
+    return 0;
+  }
+  console.log(`e2e FAILED at step ${failure.step}`);
+  if (failure.outcome.detail) console.log(`  ${failure.outcome.detail}`);
+  for (const line of new Set(failure.outcome.failedSteps ?? [])) console.log(`  ${line}`);
+  console.log(
+    keep
+      ? "hosts kept up for inspection; `npm run lab -- down` when done"
+      : "hosts removed (use --keep to keep them)",
+  );
+  return 1;
+}
+
+new Command("test:e2e")
+  .argument("[inventory]", "inventory file (default examples/lab-small.yaml)")
+  .option("--keep", "leave the hosts up afterwards (always, pass or fail)")
+  .action(async (inventory: string | undefined, opts: { keep?: boolean }) => {
+    if (process.getuid?.() !== 0) {
+      console.error("test:e2e needs root (the lab uses namespaces, mounts and nspawn)");
+      process.exitCode = 1;
+      return;
+    }
+    process.exitCode = await main(inventory, opts);
+  })
+  .parseAsync(process.argv);

@@ -1,0 +1,79 @@
+/**
+ * The Debian 12 base root filesystem, built once per machine and shared read-only by every
+ * host through an overlay mount. Built into a temp dir and renamed when complete, so that an
+ * interrupted build is never reused.
+ */
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { CACHE_DIR } from "./config";
+import { run } from "./exec";
+
+const SUITE = "bookworm";
+const MIRROR = "http://deb.debian.org/debian";
+/** What a freshly installed small server has: systemd, sshd, and basic network tools. */
+const INCLUDE = [
+  "systemd",
+  "systemd-sysv",
+  "dbus",
+  "openssh-server",
+  "iproute2",
+  "ca-certificates",
+  "iputils-ping",
+  "arping",
+  "procps",
+  "curl",
+  "less",
+];
+/** Bumped when the customisation below changes, so that the cache key changes with it. */
+const RECIPE_VERSION = 1;
+
+const SOURCES = `deb http://deb.debian.org/debian ${SUITE} main
+deb http://deb.debian.org/debian ${SUITE}-updates main
+deb http://deb.debian.org/debian-security ${SUITE}-security main
+`;
+
+export function baseRootfsPath(): string {
+  const key = createHash("sha256")
+    .update(JSON.stringify({ SUITE, MIRROR, INCLUDE, RECIPE_VERSION }))
+    .digest("hex")
+    .slice(0, 12);
+  return path.join(CACHE_DIR, "rootfs", `${SUITE}-${key}`);
+}
+
+/** Returns the cached base, building it first if needed. */
+export function ensureBaseRootfs(): { dir: string; built: boolean } {
+  const dir = baseRootfsPath();
+  if (fs.existsSync(path.join(dir, "etc", "os-release"))) return { dir, built: false };
+  const parent = path.dirname(dir);
+  fs.mkdirSync(parent, { recursive: true });
+  // Leftovers of interrupted builds: ours by name, never mounted, safe to remove.
+  for (const entry of fs.readdirSync(parent)) {
+    if (entry.startsWith(`${path.basename(dir)}.tmp-`))
+      fs.rmSync(path.join(parent, entry), { recursive: true, force: true });
+  }
+  const tmp = `${dir}.tmp-${process.pid}`;
+  console.log(`building the Debian ${SUITE} base root filesystem (once per machine) in ${tmp}`);
+  run("debootstrap", ["--variant=minbase", `--include=${INCLUDE.join(",")}`, SUITE, tmp, MIRROR]);
+  customize(tmp);
+  fs.renameSync(tmp, dir);
+  return { dir, built: true };
+}
+
+/** Makes the tree a template: no identity of its own, no DNS, apt sources like an installed server. */
+function customize(root: string): void {
+  const etc = path.join(root, "etc");
+  for (const f of fs.readdirSync(path.join(etc, "ssh"))) {
+    if (f.startsWith("ssh_host_")) fs.rmSync(path.join(etc, "ssh", f));
+  }
+  // Empty machine-id: each host gets its own; "uninitialized" would trigger first-boot units.
+  fs.writeFileSync(path.join(etc, "machine-id"), "");
+  fs.rmSync(path.join(root, "var", "lib", "dbus", "machine-id"), { force: true });
+  fs.writeFileSync(path.join(etc, "hostname"), "localhost\n");
+  // No name server is reachable from the lab: names come from /etc/hosts; lookups fail fast.
+  fs.rmSync(path.join(etc, "resolv.conf"), { force: true });
+  fs.writeFileSync(path.join(etc, "resolv.conf"), "# lab host: no DNS server; names are in /etc/hosts\n");
+  fs.writeFileSync(path.join(etc, "apt", "sources.list"), SOURCES);
+  fs.writeFileSync(path.join(etc, "fstab"), "# lab host: no file systems of its own\n");
+  run("chroot", [root, "apt-get", "clean"]);
+}

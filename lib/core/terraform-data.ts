@@ -1,0 +1,41 @@
+import { Construct } from "constructs";
+import {
+  anyToHclTerraform,
+  anyToTerraform,
+  hashMapper,
+  hashMapperHcl,
+  TerraformResource,
+  TerraformResourceConfig,
+} from "cdktf";
+
+export interface TerraformDataConfig extends Omit<TerraformResourceConfig, "terraformResourceType"> {
+  /** Values whose change replaces the resource, re-running its provisioners. */
+  readonly triggersReplace: Record<string, string>;
+}
+
+/**
+ * Terraform's built-in `terraform_data` resource. cdktf's own `DataResource` adds a validation
+ * that runs `terraform version` once per resource at synth time: a child process per step
+ * (3 s for 60 steps) and a synth that fails on a machine without Terraform. This class
+ * synthesizes the same JSON without it; Terraform >= 1.4 is checked where it runs.
+ */
+export class TerraformData extends TerraformResource {
+  private readonly triggersReplace: Record<string, string>;
+
+  constructor(scope: Construct, id: string, config: TerraformDataConfig) {
+    super(scope, id, {
+      ...config,
+      terraformResourceType: "terraform_data",
+      terraformGeneratorMetadata: { providerName: "terraform" },
+    });
+    this.triggersReplace = config.triggersReplace;
+  }
+
+  protected synthesizeAttributes(): Record<string, unknown> {
+    return { triggers_replace: hashMapper(anyToTerraform)(this.triggersReplace) };
+  }
+
+  protected synthesizeHclAttributes(): Record<string, unknown> {
+    return { triggers_replace: hashMapperHcl(anyToHclTerraform)(this.triggersReplace) };
+  }
+}

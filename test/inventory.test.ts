@@ -1,0 +1,540 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { InventoryError, loadInventory, parseInventory } from "../lib/cluster/inventory";
+import { EXAMPLES_DIR, listFiles, REPO, runCli, tempDir } from "./support";
+
+/** A small valid inventory; each bad case below changes one thing in a fresh copy. */
+type Data = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function valid(): Data {
+  return {
+    cluster: "test",
+    release: "debian-12-zed",
+    ha: "heartbeat",
+    ssh: { user: "root", privateKeyFile: "~/.ssh/id_ed25519" },
+    networks: {
+      management: { cidr: "10.0.0.0/24", vip: "10.0.0.10" },
+      provider: { interface: "eth1", physnet: "provider" },
+      tunnel: { cidr: "10.1.0.0/24", interface: "eth2" },
+    },
+    hosts: [
+      { name: "ctl1", address: "10.0.0.11", roles: ["controller"] },
+      { name: "ctl2", address: "10.0.0.12", roles: ["controller"] },
+      { name: "cmp1", address: "10.0.0.21", tunnelAddress: "10.1.0.21", roles: ["compute", "storage"] },
+      { name: "net1", address: "10.0.0.31", tunnelAddress: "10.1.0.31", roles: ["network"] },
+    ],
+  };
+}
+
+function ipv6(): Data {
+  const d = valid();
+  d.networks.management = { cidr: "fd00:10::/64", vip: "fd00:10::10" };
+  d.hosts[0].address = "fd00:10::11";
+  d.hosts[1].address = "fd00:10::12";
+  d.hosts[2].address = "fd00:10::21";
+  d.hosts[3].address = "fd00:10::31";
+  return d;
+}
+
+const dir = tempDir("inventory");
+let fileCount = 0;
+
+function writeInventory(content: Data | string): string {
+  const file = path.join(dir, `inventory-${++fileCount}.yaml`);
+  fs.writeFileSync(file, typeof content === "string" ? content : YAML.stringify(content));
+  return file;
+}
+
+function loadError(file: string): InventoryError {
+  try {
+    loadInventory(file);
+  } catch (err) {
+    expect(err).toBeInstanceOf(InventoryError);
+    return err as InventoryError;
+  }
+  throw new Error(`${file}: expected an InventoryError, but the inventory loaded`);
+}
+
+describe("the examples", () => {
+  it.each([
+    ["furyu-8-node.yaml", "furyu", 8],
+    ["lab-furyu-8-node.yaml", "labfuryu", 8],
+    ["lab-small.yaml", "labsmall", 4],
+  ])("%s loads: cluster %s with %d hosts", (file, cluster, hosts) => {
+    const inv = loadInventory(path.join(EXAMPLES_DIR, file));
+    expect(inv.cluster).toBe(cluster);
+    expect(inv.hosts).toHaveLength(hosts);
+    expect(inv.release).toBe("debian-12-zed");
+    expect(inv.ha).toBe("heartbeat");
+    expect(inv.hosts.filter((h) => h.roles.includes("controller")).map((h) => h.name)).toEqual([
+      "controller1",
+      "controller2",
+    ]);
+  });
+
+  it("every example file in examples/ is covered above and valid", () => {
+    const files = fs.readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith(".yaml"));
+    expect(files.sort()).toEqual(["furyu-8-node.yaml", "lab-furyu-8-node.yaml", "lab-small.yaml"]);
+  });
+
+  it("the seed keeps its ~ key path for Terraform to expand; the lab's relative path is taken from examples/", () => {
+    const seed = loadInventory(path.join(EXAMPLES_DIR, "furyu-8-node.yaml"));
+    expect(seed.hosts.map((h) => h.ssh.privateKeyFile)).toEqual(Array(8).fill("~/.ssh/id_ed25519"));
+    const lab = loadInventory(path.join(EXAMPLES_DIR, "lab-small.yaml"));
+    expect(new Set(lab.hosts.map((h) => h.ssh.privateKeyFile))).toEqual(
+      new Set([path.join(REPO, ".lab", "ssh", "id_ed25519")]),
+    );
+    expect(lab.aptProxy).toBe("http://10.211.0.1:3142");
+    expect(lab.ntpServers).toEqual([]);
+  });
+});
+
+describe("defaults and normalization", () => {
+  it("fills in every default", () => {
+    const d = valid();
+    delete d.ha;
+    delete d.ssh;
+    const inv = parseInventory(d, "x.yaml", "/base");
+    expect(inv.ha).toBe("heartbeat");
+    expect(inv.resource).toBe("terraform_data");
+    expect(inv.aptProxy).toBeUndefined();
+    expect(inv.ntpServers).toEqual(["0.debian.pool.ntp.org", "1.debian.pool.ntp.org"]);
+    expect(inv.management).toEqual({
+      cidr: "10.0.0.0/24",
+      vip: "10.0.0.10",
+      vipName: "controller",
+      interface: "eth0",
+    });
+    expect(inv.hosts[3].interfaces).toEqual({ management: "eth0", provider: "eth1", tunnel: "eth2" });
+    expect(inv.hosts[0].ssh).toEqual({
+      user: "root",
+      port: 22,
+      agent: false,
+      privateKeyFile: "~/.ssh/id_ed25519",
+      hostKey: undefined,
+      timeout: "5m",
+      bastion: undefined,
+    });
+  });
+
+  it("merges a host's ssh settings over the inventory's, and resolves relative key paths", () => {
+    const d = valid();
+    d.ssh = { user: "deploy", port: 2222, privateKeyFile: "keys/id", bastion: { host: "jump.example" } };
+    d.hosts[1].ssh = { user: "admin", hostKey: "ssh-ed25519 AAAAC3Nza", privateKeyFile: "/abs/key" };
+    d.hosts[2].ssh = { agent: true };
+    d.hosts[3].interfaces = { provider: "ens4", management: "ens3" };
+    d.hosts[0].roles = ["controller", "controller"];
+    const inv = parseInventory(d, "x.yaml", "/inventories");
+    expect(inv.hosts[0].roles).toEqual(["controller"]);
+    expect(inv.hosts[0].ssh).toMatchObject({
+      user: "deploy",
+      port: 2222,
+      privateKeyFile: "/inventories/keys/id",
+    });
+    expect(inv.hosts[0].ssh.bastion).toEqual({
+      host: "jump.example",
+      user: "deploy",
+      port: 22,
+      privateKeyFile: undefined,
+      hostKey: undefined,
+    });
+    expect(inv.hosts[1].ssh).toMatchObject({ user: "admin", port: 2222, privateKeyFile: "/abs/key" });
+    expect(inv.hosts[1].ssh.hostKey).toBe("ssh-ed25519 AAAAC3Nza");
+    expect(inv.hosts[0].ssh.hostKey).toBeUndefined();
+    expect(inv.hosts[2].ssh.agent).toBe(true);
+    expect(inv.hosts[2].ssh.privateKeyFile).toBeUndefined();
+    expect(inv.hosts[3].interfaces).toEqual({ management: "ens3", provider: "ens4", tunnel: "eth2" });
+  });
+
+  it("accepts ha: single with one controller and no VIP, and an IPv6 management network", () => {
+    const single = valid();
+    single.ha = "single";
+    delete single.networks.management.vip;
+    single.hosts.splice(1, 1);
+    expect(parseInventory(single).hosts).toHaveLength(3);
+    expect(parseInventory(ipv6()).management.vip).toBe("fd00:10::10");
+  });
+});
+
+/** [what is wrong, the inventory (data or YAML text), the message after "<file>: "] */
+const BAD: [string, () => Data | string, string][] = [
+  [
+    "an unknown top-level key",
+    () => ({ ...valid(), clustr: "x" }),
+    'clustr: unknown key "clustr": no such key (check its spelling)',
+  ],
+  [
+    "an unknown key in a host",
+    () => {
+      const d = valid();
+      d.hosts[1].adress = "10.0.0.12";
+      return d;
+    },
+    'hosts[1].adress: unknown key "adress": no such key (check its spelling)',
+  ],
+  [
+    "an unknown key in a nested object",
+    () => {
+      const d = valid();
+      d.networks.management.vipname = "ctl";
+      return d;
+    },
+    'networks.management.vipname: unknown key "vipname": no such key (check its spelling)',
+  ],
+  [
+    "a duplicate host name",
+    () => {
+      const d = valid();
+      d.hosts[2].name = "ctl1";
+      return d;
+    },
+    'hosts[2].name: got "ctl1": expected a name not used before (hosts[0])',
+  ],
+  [
+    "a host named like the VIP",
+    () => {
+      const d = valid();
+      d.hosts[3].name = "controller";
+      return d;
+    },
+    'hosts[3].name: got "controller": expected a name other than the VIP\'s name (networks.management.vipName)',
+  ],
+  [
+    "a duplicate address",
+    () => {
+      const d = valid();
+      d.hosts[3].address = "10.0.0.21";
+      return d;
+    },
+    'hosts[3].address: got "10.0.0.21": expected an address not used before (hosts[2])',
+  ],
+  [
+    "a duplicate IPv6 address spelt differently",
+    () => {
+      const d = ipv6();
+      d.hosts[1].address = "fd00:10:0:0::11";
+      return d;
+    },
+    'hosts[1].address: got "fd00:10:0:0::11": expected an address not used before (hosts[0])',
+  ],
+  [
+    "an address outside the management network",
+    () => {
+      const d = valid();
+      d.hosts[2].address = "10.9.0.21";
+      return d;
+    },
+    'hosts[2].address: got "10.9.0.21": expected an address inside the management network 10.0.0.0/24',
+  ],
+  [
+    "an IPv4 address in an IPv6 management network",
+    () => {
+      const d = ipv6();
+      d.hosts[0].address = "10.0.0.11";
+      return d;
+    },
+    'hosts[0].address: got "10.0.0.11": expected an address inside the management network fd00:10::/64',
+  ],
+  [
+    "a VIP that a host uses",
+    () => {
+      const d = valid();
+      d.networks.management.vip = "10.0.0.12";
+      return d;
+    },
+    'networks.management.vip: got "10.0.0.12": expected an address no host uses (hosts[1] has it)',
+  ],
+  [
+    "a VIP outside the network",
+    () => {
+      const d = valid();
+      d.networks.management.vip = "10.5.0.10";
+      return d;
+    },
+    'networks.management.vip: got "10.5.0.10": expected an address inside the management network 10.0.0.0/24',
+  ],
+  [
+    "no VIP with ha: heartbeat",
+    () => {
+      const d = valid();
+      delete d.networks.management.vip;
+      return d;
+    },
+    "networks.management.vip: got undefined: expected a virtual IP for ha: heartbeat",
+  ],
+  [
+    "no VIP with ha left to its default (heartbeat)",
+    () => {
+      const d = valid();
+      delete d.ha;
+      delete d.networks.management.vip;
+      return d;
+    },
+    "networks.management.vip: got undefined: expected a virtual IP for ha: heartbeat",
+  ],
+  [
+    "a VIP with ha: single",
+    () => {
+      const d = valid();
+      d.ha = "single";
+      d.hosts.splice(1, 1);
+      return d;
+    },
+    'networks.management.vip: got "10.0.0.10": expected no virtual IP with ha: single (the controller\'s own address is used)',
+  ],
+  [
+    "one controller with ha: heartbeat",
+    () => {
+      const d = valid();
+      d.hosts.splice(1, 1);
+      return d;
+    },
+    'hosts: got ["ctl1"]: expected exactly 2 host(s) with role controller for ha: heartbeat (an active/passive pair)',
+  ],
+  [
+    "three controllers with ha: heartbeat",
+    () => {
+      const d = valid();
+      d.hosts.push({ name: "ctl3", address: "10.0.0.13", roles: ["controller"] });
+      return d;
+    },
+    'hosts: got ["ctl1","ctl2","ctl3"]: expected exactly 2 host(s) with role controller for ha: heartbeat (an active/passive pair)',
+  ],
+  [
+    "two controllers with ha: single",
+    () => {
+      const d = valid();
+      d.ha = "single";
+      delete d.networks.management.vip;
+      return d;
+    },
+    'hosts: got ["ctl1","ctl2"]: expected exactly 1 host(s) with role controller for ha: single (use ha: heartbeat for two)',
+  ],
+  [
+    "no compute host",
+    () => {
+      const d = valid();
+      d.hosts[2].roles = ["storage"];
+      return d;
+    },
+    'hosts: got "no host with role compute": expected at least one host with role compute for Nova\'s compute service',
+  ],
+  [
+    "no storage host",
+    () => {
+      const d = valid();
+      d.hosts[2].roles = ["compute"];
+      return d;
+    },
+    'hosts: got "no host with role storage": expected at least one host with role storage for Cinder\'s volume service',
+  ],
+  [
+    "no network host",
+    () => {
+      const d = valid();
+      d.hosts.splice(3, 1);
+      return d;
+    },
+    'hosts: got "no host with role network": expected at least one host with role network for Neutron\'s L3 and DHCP agents',
+  ],
+  [
+    "a host name with upper case",
+    () => {
+      const d = valid();
+      d.hosts[0].name = "Ctl1";
+      return d;
+    },
+    "hosts[0].name: got \"Ctl1\": expected a hostname: lowercase letters, digits and '-', 1 to 63 characters, not starting or ending with '-'",
+  ],
+  [
+    "a host name with an underscore",
+    () => {
+      const d = valid();
+      d.hosts[1].name = "ctl_2";
+      return d;
+    },
+    "hosts[1].name: got \"ctl_2\": expected a hostname: lowercase letters, digits and '-', 1 to 63 characters, not starting or ending with '-'",
+  ],
+  [
+    "a bad IP address",
+    () => {
+      const d = valid();
+      d.hosts[2].address = "10.0.0.256";
+      return d;
+    },
+    'hosts[2].address: got "10.0.0.256": expected an IPv4 or IPv6 address',
+  ],
+  [
+    "a bad release",
+    () => ({ ...valid(), release: "debian-11-yoga" }),
+    'release: got "debian-11-yoga": expected one of "debian-12-zed"|"ubuntu-2404-caracal"',
+  ],
+  [
+    "an unknown role",
+    () => {
+      const d = valid();
+      d.hosts[0].roles = ["controler"];
+      return d;
+    },
+    'hosts[0].roles[0]: got "controler": expected one of "controller"|"compute"|"storage"|"network"',
+  ],
+  [
+    "a missing required field",
+    () => {
+      const d = valid();
+      delete d.cluster;
+      return d;
+    },
+    "cluster: missing: expected string, received undefined",
+  ],
+  [
+    "an apt proxy that is not http",
+    () => ({ ...valid(), aptProxy: "ftp://10.0.0.1:3142" }),
+    'aptProxy: got "ftp://10.0.0.1:3142": expected an http:// or https:// URL',
+  ],
+  [
+    "a tunnel address outside the tunnel network",
+    () => {
+      const d = valid();
+      d.hosts[2].tunnelAddress = "10.2.0.21";
+      return d;
+    },
+    'hosts[2].tunnelAddress: got "10.2.0.21": expected an address inside the tunnel network 10.1.0.0/24',
+  ],
+  [
+    "no tunnel address for a compute host while networks.tunnel is set",
+    () => {
+      const d = valid();
+      delete d.hosts[2].tunnelAddress;
+      return d;
+    },
+    "hosts[2].tunnelAddress: got undefined: expected an address in 10.1.0.0/24: compute and network hosts carry tunnels",
+  ],
+  [
+    "a tunnel address without networks.tunnel",
+    () => {
+      const d = valid();
+      delete d.networks.tunnel;
+      return d;
+    },
+    'hosts[2].tunnelAddress: got "10.1.0.21": expected no tunnelAddress unless networks.tunnel is set',
+  ],
+  [
+    "a duplicate tunnel address",
+    () => {
+      const d = valid();
+      d.hosts[3].tunnelAddress = "10.1.0.21";
+      return d;
+    },
+    'hosts[3].tunnelAddress: got "10.1.0.21": expected an address not used before (hosts[2])',
+  ],
+  [
+    "a network host without a provider interface",
+    () => {
+      const d = valid();
+      delete d.networks.provider;
+      return d;
+    },
+    "hosts[3].interfaces.provider: got undefined: expected a provider interface for a network host " +
+      "(set networks.provider.interface or the host's interfaces.provider)",
+  ],
+  [
+    "a YAML syntax error",
+    () => "cluster: test\nrelease: debian-12-zed\nhosts:\n  - name: ctl1\n    address: [10.0.0.11\n",
+    "line 6 column 1: Flow sequence in block collection must be sufficiently indented and end with a ]",
+  ],
+  [
+    "a YAML key given twice",
+    () => "cluster: test\nrelease: debian-12-zed\ncluster: other\n",
+    "line 3 column 1: Map keys must be unique",
+  ],
+  [
+    "a YAML tab indentation",
+    () => "cluster: test\nnetworks:\n\tmanagement: {}\n",
+    "line 3 column 1: Tabs are not allowed as indentation",
+  ],
+];
+
+describe("bad inventories", () => {
+  it.each(BAD)("%s", (_name, content, expected) => {
+    const file = writeInventory(content());
+    const err = loadError(file);
+    expect(err.message).toBe(`${file}: ${expected}`);
+    expect(err.message).not.toContain("\n");
+  });
+
+  it("each bad case differs from a valid inventory (the valid base loads)", () => {
+    expect(loadInventory(writeInventory(valid())).hosts).toHaveLength(4);
+    expect(loadInventory(writeInventory(ipv6())).hosts).toHaveLength(4);
+  });
+
+  it("names the file it cannot read", () => {
+    const missing = path.join(dir, "no-such.yaml");
+    expect(loadError(missing).message).toMatch(
+      new RegExp(`^${missing.replace(/[.]/g, "\\.")}: cannot read the inventory: ENOENT`),
+    );
+  });
+
+  it("parseInventory names its source", () => {
+    expect(() => parseInventory({ ...valid(), clustr: 1 }, "my-app.ts")).toThrow(
+      'my-app.ts: clustr: unknown key "clustr"',
+    );
+    expect(() => parseInventory("not an object")).toThrow('inventory: (top level): got "not an object"');
+  });
+});
+
+describe("the CLI on a bad inventory", () => {
+  /** Every file under the folder with its content and modification time. */
+  function snapshot(folder: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const rel of listFiles(folder)) {
+      const file = path.join(folder, rel);
+      out[rel] = `${fs.statSync(file).mtimeMs} ${fs.readFileSync(file, "base64")}`;
+    }
+    return out;
+  }
+
+  function outputDir(): string {
+    const out = path.join(tempDir("cli"), "cdktf.out");
+    fs.mkdirSync(path.join(out, "stacks", "test"), { recursive: true });
+    fs.writeFileSync(path.join(out, "MARKER"), "left by an earlier run\n");
+    fs.writeFileSync(path.join(out, "stacks", "test", "cdk.tf.json"), '{"earlier": true}\n');
+    return out;
+  }
+
+  it("synth exits non-zero with one line naming the problem, and leaves the output folder as it was", () => {
+    const out = outputDir();
+    const before = snapshot(out);
+    const d = valid();
+    d.hosts[1].adress = "10.0.0.12";
+    const bad = writeInventory(d);
+    const result = runCli(["synth", bad, "-o", out]);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toBe(
+      `error: ${bad}: hosts[1].adress: unknown key "adress": no such key (check its spelling)\n`,
+    );
+    expect(result.status).toBe(1);
+    expect(snapshot(out)).toEqual(before);
+  });
+
+  it("validate reports a YAML error on one line with its position", () => {
+    const bad = writeInventory("cluster: test\ncluster: again\n");
+    const result = runCli(["validate", bad]);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toBe(`error: ${bad}: line 2 column 1: Map keys must be unique\n`);
+    expect(result.status).toBe(1);
+  });
+
+  it("synth with a valid inventory writes the stack into the same kind of folder (the comparison above is live)", () => {
+    const out = outputDir();
+    const before = snapshot(out);
+    const result = runCli(["synth", writeInventory(valid()), "-o", out]);
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("4 hosts, 8 steps\n");
+    expect(snapshot(out)).not.toEqual(before);
+    const stack = JSON.parse(fs.readFileSync(path.join(out, "stacks", "test", "cdk.tf.json"), "utf8"));
+    expect(Object.keys(stack.resource.terraform_data)).toHaveLength(8);
+  });
+});

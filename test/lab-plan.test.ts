@@ -1,0 +1,79 @@
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { loadInventory, parseInventory } from "../lib/cluster/inventory";
+import { parseHosts } from "../lab/checks/base";
+import { LabInventoryError, planHosts } from "../lab/plan";
+
+const examples = path.join(__dirname, "..", "examples");
+
+function labSmallWith(change: (data: Record<string, unknown>) => void) {
+  const file = path.join(examples, "lab-small.yaml");
+  const data = parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+  change(data);
+  return parseInventory(data, "lab-small.yaml", examples);
+}
+
+describe("lab plan", () => {
+  test("lab-small: interfaces per role, addresses on the lab's bridges", () => {
+    const hosts = planHosts(loadInventory(path.join(examples, "lab-small.yaml")));
+    const byName = Object.fromEntries(hosts.map((h) => [h.name, h]));
+    expect(byName.controller1.links.map((l) => [l.network.bridge, l.veth, l.ifname, l.address])).toEqual([
+      ["osclab0", "oslm0", "eth0", "10.211.0.11/24"],
+    ]);
+    expect(byName.compute1.links.map((l) => [l.network.bridge, l.ifname, l.address])).toEqual([
+      ["osclab0", "eth0", "10.211.0.21/24"],
+      ["osclabp0", "eth1", undefined],
+      ["osclabt0", "eth2", "10.213.0.21/24"],
+    ]);
+    expect(byName.network1.netns).toBe("osclab-network1");
+    expect(byName.compute1.compute).toBe(true);
+    expect(hosts.every((h) => h.gateway === "10.211.0.1")).toBe(true);
+    expect(byName.controller1.keyFile).toBe(path.resolve(examples, "..", ".lab", "ssh", "id_ed25519"));
+  });
+
+  test("the 8-node lab gets distinct veth names within the kernel's 15 characters", () => {
+    const hosts = planHosts(loadInventory(path.join(examples, "lab-furyu-8-node.yaml")));
+    const veths = hosts.flatMap((h) => h.links.map((l) => l.veth));
+    expect(new Set(veths).size).toBe(veths.length);
+    expect(veths.every((v) => v.length <= 15)).toBe(true);
+  });
+
+  test.each([
+    [
+      "a management network outside the lab",
+      (d: Record<string, unknown>) => setMgmt(d, "192.168.1.0/24"),
+      /networks.management.cidr/,
+    ],
+    ["no aptProxy", (d: Record<string, unknown>) => delete d.aptProxy, /aptProxy/],
+    [
+      "a host on the lab machine's own address",
+      (d: Record<string, unknown>) => setAddress(d, "10.211.0.1"),
+      /10.211.0.1/,
+    ],
+  ])("refuses %s", (_what, change, message) => {
+    expect(() => planHosts(labSmallWith(change))).toThrow(LabInventoryError);
+    expect(() => planHosts(labSmallWith(change))).toThrow(message);
+  });
+});
+
+function setMgmt(d: Record<string, unknown>, cidr: string) {
+  const networks = d.networks as { management: { cidr: string; vip: string } };
+  networks.management.cidr = cidr;
+  networks.management.vip = cidr.replace(/0\/24$/, "10");
+  (d.hosts as { address: string }[]).forEach((h, i) => (h.address = cidr.replace(/0\/24$/, String(11 + i))));
+}
+
+function setAddress(d: Record<string, unknown>, address: string) {
+  (d.hosts as { address: string }[])[0].address = address;
+}
+
+describe("lab /etc/hosts parsing", () => {
+  test("collects names per address, ignoring comments", () => {
+    const table = parseHosts(
+      "127.0.0.1 localhost\n10.211.0.11 controller1 c1 # first\n# 10.0.0.1 x\n10.211.0.11 other\n",
+    );
+    expect(table.get("10.211.0.11")).toEqual(["controller1", "c1", "other"]);
+    expect(table.has("10.0.0.1")).toBe(false);
+  });
+});

@@ -1,0 +1,474 @@
+/**
+ * ShellScript renders bash that is run for real here, in temporary directories, with the
+ * helpers that need no root-only tools (systemctl and crudini are replaced by small stubs that
+ * record how they were called).
+ */
+import { execFile, spawnSync, SpawnSyncReturns } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { promisify } from "util";
+import { ShellScript } from "../lib/core/shell-script";
+import { tempDir } from "./support";
+
+const execFileAsync = promisify(execFile);
+
+const work = tempDir("shell");
+const stubs = path.join(work, "bin");
+const OWNER = os.userInfo().username;
+const GROUP = spawnSync("id", ["-gn"], { encoding: "utf8" }).stdout.trim();
+const IS_ROOT = process.getuid?.() === 0;
+
+/** Words that a shell would expand, split or execute if they were not quoted. */
+const AWKWARD = [
+  "it's",
+  `$(touch ${work}/pwned)`,
+  `\`touch ${work}/pwned\``,
+  `; touch ${work}/pwned`,
+  "two  spaces",
+  "line one\nline two",
+  "",
+  "*",
+  "~",
+  "$HOME",
+  "${HOME}",
+  "a\\b",
+  '"double"',
+  "!bang",
+  "it's a !bang",
+  "-n",
+  "tab\there",
+  "%{x}",
+];
+
+function writeStub(name: string, body: string): void {
+  fs.writeFileSync(path.join(stubs, name), `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
+}
+
+beforeAll(() => {
+  fs.mkdirSync(stubs, { recursive: true });
+  // systemctl: units are enabled and running unless STUB_UNITS_DOWN=1; every call is logged.
+  writeStub(
+    "systemctl",
+    [
+      'printf "%s\\n" "$*" >>"$STUB_LOG"',
+      'case "$1" in is-enabled|is-active) [ "${STUB_UNITS_DOWN:-0}" != 1 ] ;; *) exit 0 ;; esac',
+    ].join("\n"),
+  );
+  // crudini: a store of one file per FILE/SECTION/KEY under STUB_INI; --set logs its arguments.
+  writeStub(
+    "crudini",
+    [
+      'store="$STUB_INI/$(printf "%s" "$2" | md5sum | cut -c1-32)/$3/$4"',
+      'if [ "$1" = --get ]; then [ -f "$store" ] && cat "$store"; exit; fi',
+      'mkdir -p "$(dirname "$store")"; printf "%s" "$5" >"$store"',
+      'printf "%s\\0" "$@" >>"$STUB_LOG"',
+    ].join("\n"),
+  );
+  if (!IS_ROOT) {
+    // The script re-runs itself through sudo when not root; pretend to be root for these tests.
+    writeStub("id", 'if [ "$1" = -u ]; then echo 0; else exec /usr/bin/id "$@"; fi');
+    writeStub("runuser", 'shift 2; [ "$1" = -- ] && shift; exec "$@"');
+  }
+});
+
+let scriptCount = 0;
+
+function scriptFile(script: ShellScript): string {
+  const file = path.join(work, `script-${++scriptCount}.sh`);
+  fs.writeFileSync(file, script.render());
+  return file;
+}
+
+function scriptEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = { ...process.env };
+  delete base.OSC_SECRETS_DIR;
+  return { ...base, PATH: `${stubs}:${process.env.PATH}`, STUB_LOG: path.join(work, "stub.log"), ...env };
+}
+
+function runScript(script: ShellScript, env: Record<string, string> = {}): SpawnSyncReturns<string> {
+  const result = spawnSync("bash", [scriptFile(script)], {
+    encoding: "utf8",
+    env: scriptEnv(env),
+    timeout: 60_000,
+  });
+  if (result.error) throw result.error;
+  return result;
+}
+
+function newScript(step = "test_step", host = "testhost"): ShellScript {
+  return new ShellScript({ step, host });
+}
+
+function freshDir(name: string): string {
+  const dir = path.join(work, name);
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function modeOf(file: string): number {
+  return fs.statSync(file).mode & 0o7777;
+}
+
+describe("render", () => {
+  const text = newScript().run("true").render();
+  const lines = text.split("\n");
+
+  it("starts with the bash shebang and strict mode, with the error trap before any command", () => {
+    expect(lines[0]).toBe("#!/usr/bin/env bash");
+    expect(lines[1]).toBe("set -Eeuo pipefail");
+    expect(lines).toContain("OSC_STEP=test_step");
+    expect(lines).toContain("OSC_HOST=testhost");
+    const trap = lines.findIndex((l) => l.startsWith("trap 'osc_on_error"));
+    expect(trap).toBeGreaterThan(1);
+    expect(trap).toBeLessThan(lines.indexOf("true"));
+    expect(text.endsWith("\ntrue\n")).toBe(true);
+  });
+
+  it("is valid bash", () => {
+    const result = spawnSync("bash", ["-n", scriptFile(newScript().run("true"))], { encoding: "utf8" });
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+  });
+
+  it("quotes the step and host names it prints on failure", () => {
+    const result = runScript(newScript("st'ep $(x)", "h o").run("false"));
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/^FAILED step=st'ep \$\(x\) host=h o line=\d+ exit=1 command: false$/m);
+  });
+});
+
+describe("quoting", () => {
+  it("run passes every word literally", () => {
+    const result = runScript(newScript().run("printf", "%s\\0", ...AWKWARD));
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(result.stdout.split("\0").slice(0, -1)).toEqual(AWKWARD);
+    expect(fs.existsSync(path.join(work, "pwned"))).toBe(false);
+  });
+
+  it("runAs passes the user and every word literally", () => {
+    const result = runScript(newScript().runAs(OWNER, "printf", "%s\\0", ...AWKWARD));
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(result.stdout.split("\0").slice(0, -1)).toEqual(AWKWARD);
+    expect(fs.existsSync(path.join(work, "pwned"))).toBe(false);
+  });
+
+  it("comment never turns a line of its text into a command", () => {
+    const marker = path.join(work, "from-comment");
+    const result = runScript(newScript().comment(`first line\ntouch ${marker}\n$(touch ${marker})`));
+    expect(result.status).toBe(0);
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
+  it("setIniKey passes file, section, key and value literally, and sets only when the value differs", () => {
+    const ini = freshDir("ini-store");
+    const log = path.join(work, "crudini.log");
+    const file = path.join(work, "it's a dir", "nova.conf");
+    const value = "mysql+pymysql://nova:$(touch pwned)@controller/nova?charset=utf8 'x'";
+    const script = newScript()
+      .setIniKey(file, "api_database", "connection", value, "nova")
+      .ifChanged("nova", "echo CHANGED");
+    const first = runScript(script, { STUB_INI: ini, STUB_LOG: log });
+    expect(first.stderr).toBe("");
+    expect(first.stdout).toBe("CHANGED\n");
+    expect(fs.readFileSync(log, "utf8").split("\0").slice(0, -1)).toEqual([
+      "--set",
+      file,
+      "api_database",
+      "connection",
+      value,
+    ]);
+    const second = runScript(script, { STUB_INI: ini, STUB_LOG: log });
+    expect(second.status).toBe(0);
+    expect(second.stdout).toBe("");
+    // No second --set: the log holds the first call only.
+    expect(fs.readFileSync(log, "utf8").split("\0")).toHaveLength(6);
+  });
+
+  it("aptInstall leaves installed packages alone and marks nothing", () => {
+    const result = runScript(
+      newScript().aptInstall(["bash", "coreutils"]).ifChanged("packages", "echo INSTALLED"),
+    );
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe("");
+  });
+});
+
+describe("writeFile", () => {
+  const content = [
+    "literal $(touch pwned) and `touch pwned` and ${HOME} and $HOME",
+    "quotes ' and \" and backslash \\ and tab\tand trailing space ",
+    "",
+    "%{ not a template } and \\n stays two characters",
+  ].join("\n");
+
+  it("writes the content byte for byte, with owner and mode, and changes nothing on a second run", () => {
+    const dir = path.join(freshDir("write"), `it's a "dir" $(x)`);
+    const file = path.join(dir, "settings file.conf");
+    const script = newScript()
+      .writeFile(file, content, { owner: OWNER, group: GROUP, mode: "0640" })
+      .ifChanged("config", "echo CHANGED");
+
+    const first = runScript(script);
+    expect(first.stderr).toBe("");
+    expect(first.status).toBe(0);
+    expect(first.stdout).toBe("CHANGED\n");
+    expect(fs.readFileSync(file, "utf8")).toBe(`${content}\n`);
+    expect(modeOf(file)).toBe(0o640);
+    expect(fs.statSync(file).uid).toBe(os.userInfo().uid);
+    expect(fs.existsSync(path.join(dir, "pwned"))).toBe(false);
+
+    const second = runScript(script);
+    expect(second.status).toBe(0);
+    expect(second.stdout).toBe("");
+    // No temporary file is left behind.
+    expect(fs.readdirSync(dir)).toEqual(["settings file.conf"]);
+  });
+
+  it("repairs a changed mode or a changed content, and only then reports a change", () => {
+    const file = path.join(freshDir("repair"), "motd");
+    const script = newScript()
+      .writeFile(file, "hello", { owner: OWNER, group: GROUP, mode: "600", changeTag: "motd" })
+      .ifChanged("motd", "echo CHANGED");
+    expect(runScript(script).stdout).toBe("CHANGED\n");
+    expect(runScript(script).stdout).toBe("");
+
+    fs.chmodSync(file, 0o644);
+    expect(runScript(script).stdout).toBe("CHANGED\n");
+    expect(modeOf(file)).toBe(0o600);
+
+    fs.writeFileSync(file, "hello\nedited by hand\n");
+    expect(runScript(script).stdout).toBe("CHANGED\n");
+    expect(fs.readFileSync(file, "utf8")).toBe("hello\n");
+    expect(runScript(script).stdout).toBe("");
+  });
+
+  it("picks a heredoc delimiter that no line of the content equals", () => {
+    const tricky = ["OSC_EOF", "OSC_EOF_1", " OSC_EOF", "OSC_EOF_2x", "after"].join("\n");
+    const file = path.join(freshDir("heredoc"), "tricky");
+    const script = newScript().writeFile(file, tricky, { owner: OWNER, group: GROUP });
+    expect(script.render()).toContain("<<'OSC_EOF_2'\n");
+    const result = runScript(script);
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(fs.readFileSync(file, "utf8")).toBe(`${tricky}\n`);
+  });
+
+  it("fills {{secret:NAME}} placeholders on the host, and keeps the values out of the script", () => {
+    const secrets = freshDir("secrets-ok");
+    fs.writeFileSync(path.join(secrets, "db_password"), "s3cr'et $(x) \\ value\n");
+    fs.writeFileSync(path.join(secrets, "other"), "second");
+    const file = path.join(freshDir("filled"), "app.conf");
+    const script = newScript()
+      .writeFile(
+        file,
+        "password = {{secret:db_password}}\nboth = {{secret:other}}{{secret:db_password}}\nplain = {{secret:NOT-A-NAME}}",
+        { owner: OWNER, group: GROUP, mode: "0600", secrets: true },
+      )
+      .ifChanged("config", "echo CHANGED");
+    expect(script.render()).not.toContain("s3cr'et");
+
+    const first = runScript(script, { OSC_SECRETS_DIR: secrets });
+    expect(first.stderr).toBe("");
+    expect(first.stdout).toBe("CHANGED\n");
+    expect(fs.readFileSync(file, "utf8")).toBe(
+      "password = s3cr'et $(x) \\ value\nboth = seconds3cr'et $(x) \\ value\nplain = {{secret:NOT-A-NAME}}\n",
+    );
+    expect(modeOf(file)).toBe(0o600);
+    // Compared after filling: the same secrets mean no change.
+    expect(runScript(script, { OSC_SECRETS_DIR: secrets }).stdout).toBe("");
+    // A new value for a secret rewrites the file.
+    fs.writeFileSync(path.join(secrets, "other"), "rotated");
+    expect(runScript(script, { OSC_SECRETS_DIR: secrets }).stdout).toBe("CHANGED\n");
+    expect(fs.readFileSync(file, "utf8")).toContain("both = rotateds3cr'et");
+  });
+
+  it("fails on a missing secret and leaves the existing file exactly as it was", () => {
+    const secrets = freshDir("secrets-partial");
+    fs.writeFileSync(path.join(secrets, "present"), "here");
+    const dir = freshDir("missing-secret");
+    const file = path.join(dir, "app.conf");
+    fs.writeFileSync(file, "previous content\n", { mode: 0o644 });
+    const script = newScript("app_config", "ctl1")
+      .writeFile(file, "a = {{secret:present}}\nb = {{secret:absent}}\n", {
+        owner: OWNER,
+        group: GROUP,
+        secrets: true,
+      })
+      .run("echo", "not reached");
+    const result = runScript(script, { OSC_SECRETS_DIR: secrets });
+    expect(result.status).not.toBe(0);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(`missing secret absent (${secrets}/absent)`);
+    expect(result.stderr).toMatch(
+      /FAILED step=app_config host=ctl1 line=\d+ exit=1 command: osc_install_file config /,
+    );
+    expect(fs.readFileSync(file, "utf8")).toBe("previous content\n");
+    expect(fs.readdirSync(dir)).toEqual(["app.conf"]);
+  });
+
+  it("reads secrets from /etc/openstack-cdktf/secrets unless OSC_SECRETS_DIR is set", () => {
+    const script = newScript().raw('echo "$OSC_SECRETS_DIR"');
+    expect(runScript(script).stdout).toBe("/etc/openstack-cdktf/secrets\n");
+    expect(runScript(script, { OSC_SECRETS_DIR: "/elsewhere" }).stdout).toBe("/elsewhere\n");
+  });
+});
+
+describe("restartIfChanged", () => {
+  it("restarts the units when their tag changed, and otherwise only units that are down", () => {
+    const log = path.join(work, "systemctl.log");
+    const file = path.join(freshDir("restart"), "svc.conf");
+    const script = newScript()
+      .writeFile(file, "x = 1", { owner: OWNER, group: GROUP, changeTag: "svc" })
+      .restartIfChanged(["svc-a", "svc b"], "svc");
+    const calls = (): string[] => fs.readFileSync(log, "utf8").split("\n").slice(0, -1);
+
+    expect(runScript(script, { STUB_LOG: log }).status).toBe(0);
+    expect(calls()).toEqual([
+      "is-enabled --quiet svc-a",
+      "restart svc-a",
+      "is-enabled --quiet svc b",
+      "restart svc b",
+    ]);
+
+    fs.rmSync(log);
+    expect(runScript(script, { STUB_LOG: log }).status).toBe(0);
+    expect(calls()).toEqual([
+      "is-enabled --quiet svc-a",
+      "is-active --quiet svc-a",
+      "is-enabled --quiet svc b",
+      "is-active --quiet svc b",
+    ]);
+
+    fs.rmSync(log);
+    expect(runScript(script, { STUB_LOG: log, STUB_UNITS_DOWN: "1" }).status).toBe(0);
+    expect(calls()).toEqual([
+      "is-enabled --quiet svc-a",
+      "enable --quiet svc-a",
+      "is-active --quiet svc-a",
+      "restart svc-a",
+      "is-enabled --quiet svc b",
+      "enable --quiet svc b",
+      "is-active --quiet svc b",
+      "restart svc b",
+    ]);
+  });
+});
+
+describe("errors", () => {
+  it("a failing command stops the script with its exit code and a FAILED line naming it", () => {
+    const script = newScript("controller1_mysql_install", "controller1")
+      .run("echo", "before")
+      .run("ls", "/nonexistent/it's here")
+      .run("echo", "after");
+    const result = runScript(script);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe("before\n");
+    const failed = result.stderr.split("\n").filter((l) => l.startsWith("FAILED"));
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatch(
+      /^FAILED step=controller1_mysql_install host=controller1 line=\d+ exit=2 command: ls "\/nonexistent\/it's here"$/,
+    );
+    // The line number points at the failing command in the script.
+    const line = Number(/line=(\d+)/.exec(failed[0])?.[1]);
+    expect(script.render().split("\n")[line - 1]).toBe(`ls "/nonexistent/it's here"`);
+  });
+
+  it("a failing command inside a helper is named, once", () => {
+    const file = path.join(freshDir("bad-owner"), "x");
+    const script = newScript().writeFile(file, "x", { owner: "nosuchuser-xyz" }).run("echo", "after");
+    const result = runScript(script);
+    expect(result.status).not.toBe(0);
+    expect(result.stdout).toBe("");
+    const failed = result.stderr.split("\n").filter((l) => l.startsWith("FAILED"));
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatch(/ command: chown "\$owner:\$group" "\$tmp"$/);
+    expect(fs.existsSync(file)).toBe(false);
+  });
+});
+
+describe("waitForPort", () => {
+  async function closedPort(): Promise<number> {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return port;
+  }
+
+  it("times out on a closed port with a message naming host, port and timeout", async () => {
+    const port = await closedPort();
+    const started = Date.now();
+    const result = runScript(
+      newScript("db_wait", "ctl1").waitForPort("127.0.0.1", port, 2).run("echo", "after"),
+    );
+    const elapsed = Date.now() - started;
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(`timed out after 2 s waiting for 127.0.0.1:${port}\n`);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `^FAILED step=db_wait host=ctl1 line=\\d+ exit=1 command: osc_wait_port 127.0.0.1 ${port} 2$`,
+        "m",
+      ),
+    );
+    expect(elapsed).toBeGreaterThanOrEqual(1500);
+    expect(elapsed).toBeLessThan(15_000);
+  });
+
+  it("returns as soon as the port accepts connections", async () => {
+    const server = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const file = scriptFile(newScript().waitForPort("127.0.0.1", port, 30).run("echo", "after"));
+      const started = Date.now();
+      const { stdout } = await execFileAsync("bash", [file], { env: scriptEnv({}), encoding: "utf8" });
+      expect(stdout).toBe("after\n");
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
+
+describe("bad input is refused when the script is built", () => {
+  const cases: [string, (s: ShellScript) => unknown, string][] = [
+    [
+      "relative path",
+      (s) => s.writeFile("etc/hosts", "x"),
+      'writeFile: got path "etc/hosts": expected an absolute path',
+    ],
+    [
+      "mode with letters",
+      (s) => s.writeFile("/etc/x", "x", { mode: "rw-r--r--" }),
+      'writeFile: got mode "rw-r--r--"',
+    ],
+    ["mode with 8", (s) => s.writeFile("/etc/x", "x", { mode: "0648" }), 'writeFile: got mode "0648"'],
+    ["mode 0o prefix", (s) => s.writeFile("/etc/x", "x", { mode: "0o644" }), 'writeFile: got mode "0o644"'],
+    ["file tag", (s) => s.writeFile("/etc/x", "x", { changeTag: "My-Tag" }), 'change tag: got "My-Tag"'],
+    ["ifChanged tag", (s) => s.ifChanged("a b", "true"), 'change tag: got "a b"'],
+    ["restart tag", (s) => s.restartIfChanged(["x"], "x;y"), 'change tag: got "x;y"'],
+    ["ini tag", (s) => s.setIniKey("/etc/x", "s", "k", "v", ""), 'change tag: got ""'],
+    ["uppercase package", (s) => s.aptInstall(["Nova"]), 'aptInstall: got package name "Nova"'],
+    ["package with ;", (s) => s.aptInstall(["nova;reboot"]), 'aptInstall: got package name "nova;reboot"'],
+    ["package as option", (s) => s.aptInstall(["-y"]), 'aptInstall: got package name "-y"'],
+    ["empty run", (s) => s.run(), "ShellScript.run: expected at least one word, got none"],
+  ];
+  it.each(cases)("%s", (_name, build, message) => {
+    expect(() => build(newScript())).toThrow(message);
+  });
+
+  it("accepts the forms the refusals are about", () => {
+    expect(() =>
+      newScript()
+        .writeFile("/etc/x", "x", { mode: "644", changeTag: "my_tag_2" })
+        .writeFile("/etc/y", "y", { mode: "1777" })
+        .aptInstall(["python3-pymysql", "libapache2-mod-wsgi-py3", "g++", "lib.so:amd64"]),
+    ).not.toThrow();
+  });
+});

@@ -1,0 +1,124 @@
+/**
+ * shellcheck over every script the examples render, the prelude, and a script that uses every
+ * helper with awkward values. A missing shellcheck fails the suite: it is never skipped.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { Testing } from "cdktf";
+import { parseInventory } from "../lib/cluster/inventory";
+import { OpenStackStack } from "../lib/cluster/openstack-stack";
+import { ShellScript } from "../lib/core/shell-script";
+import { EXAMPLES, exampleInventory, readYaml, REPO, SEED_EXAMPLE, tempDir } from "./support";
+
+function requireShellcheck(): void {
+  const probe = spawnSync("shellcheck", ["--version"], { encoding: "utf8" });
+  if (probe.error || probe.status !== 0) {
+    throw new Error(
+      "shellcheck is not installed (or does not run): install it with `apt-get install shellcheck`; " +
+        "these tests are never skipped",
+    );
+  }
+}
+
+/** Runs shellcheck over the files; returns its report (empty when clean) and exit status. */
+function shellcheck(
+  files: readonly string[],
+  extra: readonly string[] = [],
+): { status: number | null; report: string } {
+  const result = spawnSync("shellcheck", ["--format=gcc", "--severity=style", ...extra, ...files], {
+    encoding: "utf8",
+  });
+  return { status: result.status, report: `${result.stdout}${result.stderr}` };
+}
+
+/** Writes every step's script of the inventory's stack to `dir`, one file per step. */
+function writeStepScripts(file: string, dir: string, data?: Record<string, unknown>): string[] {
+  const inventory = data ? parseInventory(data, file, path.dirname(file)) : exampleInventory(file);
+  const stack = new OpenStackStack(Testing.app({ outdir: tempDir("app") }), { inventory });
+  const steps = stack.cluster.steps;
+  return steps.map((step) => {
+    const out = path.join(dir, `${inventory.cluster}-${step.logicalId}.sh`);
+    fs.writeFileSync(out, step.scriptText);
+    return out;
+  });
+}
+
+describe("shellcheck", () => {
+  it("is installed", () => {
+    requireShellcheck();
+  });
+
+  it("finds problems (the check is live)", () => {
+    requireShellcheck();
+    const dir = tempDir("shellcheck-live");
+    const bad = path.join(dir, "bad.sh");
+    fs.writeFileSync(bad, "#!/usr/bin/env bash\nrm -rf $1/tmp\n");
+    const { status, report } = shellcheck([bad]);
+    expect(status).not.toBe(0);
+    expect(report).toContain("SC2086");
+  });
+
+  it("passes the prelude", () => {
+    requireShellcheck();
+    const { status, report } = shellcheck([path.join(REPO, "lib", "core", "prelude.sh")], ["--shell=bash"]);
+    expect(report).toBe("");
+    expect(status).toBe(0);
+  });
+
+  it.each(EXAMPLES.map((f) => [path.basename(f), f]))("passes every step script of %s", (_name, file) => {
+    requireShellcheck();
+    const scripts = writeStepScripts(file, tempDir("shellcheck"));
+    const hosts = (readYaml(file).hosts as unknown[]).length;
+    // Every host has at least its secrets and base steps.
+    expect(scripts.length).toBeGreaterThanOrEqual(2 * hosts);
+    const { status, report } = shellcheck(scripts);
+    expect(report).toBe("");
+    expect(status).toBe(0);
+  });
+
+  it("passes every step script of the seed on each release, with null_resource and no proxy", () => {
+    requireShellcheck();
+    const dir = tempDir("shellcheck-variants");
+    const scripts = ["debian-12-zed", "ubuntu-2404-caracal"].flatMap((release) => {
+      const data = { ...readYaml(SEED_EXAMPLE), release, cluster: `seed-${release.split("-")[0]}` };
+      return writeStepScripts(SEED_EXAMPLE, dir, { ...data, resource: "null_resource" });
+    });
+    expect(scripts.length).toBeGreaterThanOrEqual(32);
+    const { status, report } = shellcheck(scripts);
+    expect(report).toBe("");
+    expect(status).toBe(0);
+  });
+
+  // At severity "warning": the "info" notes (SC2016, SC1001) are about values that are quoted to
+  // stay literal, which is the point. The host has no '-': `OSC_HOST=host-1` draws SC2100.
+  it("passes a script that uses every helper with awkward values", () => {
+    requireShellcheck();
+    const awkward = 'it\'s $(touch x) `y` ${HOME} "q" \\ !b';
+    const script = new ShellScript({ step: "all_helpers", host: "host1" })
+      .comment(`comment with ${awkward}\nand a second line`)
+      .run("echo", awkward, "", "*")
+      .raw('echo "trusted $HOSTNAME"')
+      .aptInstall(["mariadb-server", "python3-pymysql"])
+      .aptInstall(["apache2"], { start: true })
+      .writeFile("/etc/a b/it's.conf", `${awkward}\nOSC_EOF\n`, {
+        owner: "nova",
+        group: "nova",
+        mode: "0640",
+      })
+      .writeFile("/etc/nova/nova.conf", "[database]\nconnection = {{secret:nova_db_password}}\n", {
+        secrets: true,
+        changeTag: "nova",
+      })
+      .setIniKey("/etc/nova/nova.conf", "DEFAULT", "my_ip", awkward, "nova")
+      .restartIfChanged(["nova-api", "nova-scheduler"], "nova")
+      .ifChanged("nova", "echo changed")
+      .waitForPort("::1", 8774, 5)
+      .runAs("nova", "nova-manage", "db", "sync", awkward);
+    const file = path.join(tempDir("shellcheck-helpers"), "helpers.sh");
+    fs.writeFileSync(file, script.render());
+    const { status, report } = shellcheck([file], ["--severity=warning"]);
+    expect(report).toBe("");
+    expect(status).toBe(0);
+  });
+});
