@@ -85,8 +85,13 @@ describe("the seed cluster (examples/furyu-8-node.yaml)", () => {
     ]);
   });
 
-  it("has a secrets and a base step on every host, with stable ids", () => {
-    const ids = SEED_HOSTS.flatMap((h) => [`${h}_secrets`, `${h}_base`]);
+  it("has a secrets and a base step on every host, the platform on controllers, with stable ids", () => {
+    const platform = ["heartbeat", "mysql", "rabbitmq", "memcached"];
+    const ids = SEED_HOSTS.flatMap((h) => [
+      `${h}_secrets`,
+      `${h}_base`,
+      ...(h.startsWith("controller") ? platform.map((p) => `${h}_${p}`) : []),
+    ]);
     expect(cluster.steps.map((s) => s.logicalId)).toEqual(ids);
     expect(Object.keys(seed.json.resource)).toEqual(["terraform_data"]);
     expect(Object.keys(tfData).sort()).toEqual([...ids].sort());

@@ -9,6 +9,10 @@ import { Host } from "../hosts/host";
 import { NetworkNode } from "../hosts/network-node";
 import { RoleNode } from "../hosts/role-node";
 import { StorageNode } from "../hosts/storage-node";
+import { Heartbeat } from "../platform/heartbeat";
+import { Memcached } from "../platform/memcached";
+import { MysqlHaPair } from "../platform/mysql-ha-pair";
+import { RabbitMq } from "../platform/rabbitmq";
 import { Inventory } from "./inventory";
 
 export interface OpenStackClusterProps {
@@ -31,6 +35,14 @@ export class OpenStackCluster extends Construct {
   readonly inventory: Inventory;
   readonly hosts: readonly Host[];
   readonly baseSteps: ReadonlyMap<string, Step>;
+  /** Moves the VIP between the two controllers; absent with `ha: single`. */
+  readonly heartbeat?: Heartbeat;
+  /** MariaDB on the controllers; services call `database.database(...)`. */
+  readonly database: MysqlHaPair;
+  /** RabbitMQ; services use `messaging.transportUrl`. */
+  readonly messaging: RabbitMq;
+  /** memcached; services use `cache.servers`. */
+  readonly cache: Memcached;
 
   constructor(scope: Construct, id: string, props: OpenStackClusterProps) {
     super(scope, id);
@@ -76,6 +88,26 @@ export class OpenStackCluster extends Construct {
       baseSteps.set(host.hostName, base.step);
     }
     this.baseSteps = baseSteps;
+
+    // The platform layer on the controllers: the VIP first (services bind to it), then the
+    // database pair, the message broker and the cache, all reached through the VIP.
+    const controllers = this.hostsWithRole("controller");
+    const clientAddress = inv.management.vip ?? controllers[0].address;
+    this.heartbeat =
+      inv.ha === "heartbeat"
+        ? new Heartbeat(this, "heartbeat", {
+            controllers,
+            vip: clientAddress,
+            prefixLength: Number(inv.management.cidr.split("/")[1]),
+          })
+        : undefined;
+    this.database = new MysqlHaPair(this, "database", {
+      controllers,
+      clientAddress,
+      managementCidr: inv.management.cidr,
+    });
+    this.messaging = new RabbitMq(this, "messaging", { controllers, clientAddress });
+    this.cache = new Memcached(this, "cache", { controllers });
   }
 
   hostsWithRole(role: Role): Host[] {

@@ -33,11 +33,14 @@ const service = (name: string, roles: readonly Role[]): SecretSpec[] => [
 ];
 
 /**
+ * MariaDB's root authenticates through the unix socket only (Debian's default), so it has no
+ * password; the RabbitMQ brokers are not clustered (see lib/platform/rabbitmq.ts), so there is
+ * no Erlang cookie to share.
+ *
  * Every secret a cluster uses, like kolla-ansible's passwords.yml. `secrets init` generates
  * all of them; each host receives only those its roles need.
  */
 export const SECRET_CATALOG: readonly SecretSpec[] = [
-  { name: "mysql_root_password", kind: "password", roles: CONTROLLER, description: "MariaDB root" },
   {
     name: "mysql_replication_password",
     kind: "password",
@@ -51,12 +54,6 @@ export const SECRET_CATALOG: readonly SecretSpec[] = [
     description: "Heartbeat authkeys sha1 secret",
   },
   { name: "rabbitmq_password", kind: "password", roles: ALL, description: "RabbitMQ openstack user" },
-  {
-    name: "rabbitmq_erlang_cookie",
-    kind: "cookie",
-    roles: CONTROLLER,
-    description: "RabbitMQ cluster cookie",
-  },
   {
     name: "keystone_admin_password",
     kind: "password",

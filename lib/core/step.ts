@@ -72,7 +72,7 @@ export function sha256Hex(text: string): string {
  * rendered script over SSH. The triggers hash the script and every input it depends on, so a
  * change replaces exactly the steps whose work changed.
  */
-export class Step extends Construct {
+export class Step extends Construct implements ITerraformDependable {
   /** The Terraform resource (`terraform_data` or `null_resource`). */
   readonly resource: TerraformResource;
   /** The rendered script, as it will run on the host. */
@@ -110,6 +110,11 @@ export class Step extends Construct {
       this.resource = new TerraformData(this, "resource", { ...common, triggersReplace: triggers });
     }
     this.resource.overrideLogicalId(this.logicalId);
+  }
+
+  /** Lets other resources and steps list this step in `dependsOn`. */
+  get fqn(): string {
+    return this.resource.fqn;
   }
 }
 

@@ -64,7 +64,7 @@ export class BaseSystem extends Construct {
     });
     script.restartIfChanged([release.units.timeSync], "chrony");
 
-    this.step = new Step(this, "base", { target: host, script });
+    this.step = host.addStep("base", script);
   }
 }
 

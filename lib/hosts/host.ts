@@ -1,6 +1,6 @@
 import * as net from "net";
 import { Construct } from "constructs";
-import { SSHProvisionerConnection } from "cdktf";
+import { ITerraformDependable, SSHProvisionerConnection } from "cdktf";
 import { quote } from "shell-quote";
 import { ClusterSecrets } from "../core/cluster-secrets";
 import { ReleaseProfile } from "../core/releases";
@@ -8,7 +8,7 @@ import { Role } from "../core/roles";
 import { ShellScript } from "../core/shell-script";
 import { hclString } from "../core/hcl";
 import { LateValue } from "../core/late-value";
-import { inputsHash, Step, StepResourceKind, StepTarget, stepLogicalId } from "../core/step";
+import { inputsHash, Step, StepProps, StepResourceKind, StepTarget, stepLogicalId } from "../core/step";
 
 export interface BastionProps {
   readonly host: string;
@@ -56,6 +56,18 @@ export interface HostProps {
   readonly resourceKind?: StepResourceKind;
 }
 
+export interface AddStepOptions {
+  /** Steps on other hosts (or any resources) that must finish first. @default none */
+  readonly dependsOn?: readonly ITerraformDependable[];
+  /**
+   * Secrets the step's files refer to (`{{secret:NAME}}`): they are delivered to the host
+   * first, and a new value re-runs the step. @default none
+   */
+  readonly secrets?: readonly string[];
+  /** Provisioners that run before the script. @default none */
+  readonly preProvisioners?: StepProps["preProvisioners"];
+}
+
 /** Terraform reads the key at plan time; the key's content never enters the plan's JSON. */
 function readKeyFile(file: string): string {
   return `\${file(pathexpand(${hclString(file)}))}`;
@@ -85,6 +97,7 @@ export class Host extends Construct implements StepTarget {
   private readonly roleSet = new Set<Role>();
   private readonly secretNames = new Set<string>();
   private secretsStepInstance?: Step;
+  private lastStep?: Step;
 
   constructor(scope: Construct, id: string, props: HostProps) {
     super(scope, id);
@@ -147,13 +160,28 @@ export class Host extends Construct implements StepTarget {
     this.roleSet.add(role);
   }
 
-  /** A new step on this host. */
-  addStep(
-    name: string,
-    script: ShellScript,
-    options: Omit<ConstructorParameters<typeof Step>[2], "target" | "script"> = {},
-  ): Step {
-    return new Step(this, name, { ...options, target: this, script });
+  /**
+   * A new step on this host. Steps on one host run one after another, in the order they were
+   * added (two apt runs or two restarts of one service must never overlap); steps on different
+   * hosts run in parallel unless `dependsOn` says otherwise.
+   */
+  addStep(name: string, script: ShellScript, options: AddStepOptions = {}): Step {
+    const secrets =
+      options.secrets && options.secrets.length > 0 ? this.useSecrets(options.secrets) : undefined;
+    const dependsOn = [
+      ...(this.lastStep ? [this.lastStep] : []),
+      ...(secrets && secrets.step !== this.lastStep ? [secrets.step] : []),
+      ...(options.dependsOn ?? []),
+    ];
+    const step = new Step(this, name, {
+      target: this,
+      script,
+      dependsOn,
+      inputs: secrets?.inputs,
+      preProvisioners: options.preProvisioners,
+    });
+    this.lastStep = step;
+    return step;
   }
 
   /** A script builder that names this host and the step in its error messages. */
@@ -199,17 +227,18 @@ export class Host extends Construct implements StepTarget {
     );
     const script = this.script("secrets")
       .comment("Install the uploaded secrets as root-only files, one per secret, then remove the upload.")
+      .comment("Each value is decoded whole before anything is written, so a bad upload writes nothing.")
       .run("install", "-d", "-m", "0700", "/etc/openstack-cdktf", "/etc/openstack-cdktf/secrets")
       .raw(`while read -r name value; do`)
-      .raw(
-        `  printf '%s' "$value" | base64 -d | osc_install_file secrets "$OSC_SECRETS_DIR/$name" root root 0600`,
-      )
+      .raw(`  decoded=$(printf '%s' "$value" | base64 -d)`)
+      .raw(`  printf '%s' "$decoded" | osc_install_file secrets "$OSC_SECRETS_DIR/$name" root root 0600`)
       .raw(`done < ${quote([upload])}`)
       .run("rm", "-f", upload);
     this.secretsStepInstance = new Step(this, "secrets", {
       target: this,
       script,
       inputs,
+      dependsOn: this.lastStep ? [this.lastStep] : undefined,
       preProvisioners: [
         // Runs as the SSH user: a private directory for the upload before any secret is sent.
         {
@@ -219,6 +248,7 @@ export class Host extends Construct implements StepTarget {
         { type: "file", content, destination: upload },
       ],
     });
+    this.lastStep = this.secretsStepInstance;
     return this.secretsStepInstance;
   }
 }

@@ -11,7 +11,7 @@ export const UBUNTU_2404_CARACAL: ReleaseProfile = {
     base: ["ca-certificates", "crudini", "curl", "iproute2", "procps"],
     timeSync: ["chrony"],
     database: ["mariadb-server", "mariadb-client", "python3-pymysql"],
-    heartbeat: ["heartbeat"],
+    heartbeat: ["heartbeat", "resource-agents"],
     rabbitmq: ["rabbitmq-server"],
     memcached: ["memcached", "python3-memcache"],
     keystone: ["keystone", "apache2", "libapache2-mod-wsgi-py3", "python3-openstackclient"],

@@ -1,0 +1,76 @@
+import * as net from "net";
+import { Construct } from "constructs";
+import { Step } from "../core/step";
+import { Host } from "../hosts/host";
+
+export interface HeartbeatProps {
+  /** Exactly two controllers; the first is preferred for the VIP at first start. */
+  readonly controllers: readonly Host[];
+  /** The virtual IP the services' clients use. */
+  readonly vip: string;
+  /** Prefix length of the management network, for the VIP's address. */
+  readonly prefixLength: number;
+  /** Seconds of silence before the peer is declared dead. @default 5 */
+  readonly deadTime?: number;
+}
+
+/**
+ * Heartbeat (v1 style `haresources`) moving the VIP between the two controllers, as in the
+ * seed: unicast heartbeats to the peer over the management network, sha1-signed with a
+ * generated key, and no automatic failback, so that a returning node does not take the VIP
+ * back while it catches up. Heartbeat only moves the address: both MariaDB, RabbitMQ and the
+ * API services run on both controllers all the time, so nothing has to be promoted.
+ */
+export class Heartbeat extends Construct {
+  readonly steps: readonly Step[];
+
+  constructor(scope: Construct, id: string, props: HeartbeatProps) {
+    super(scope, id);
+    if (props.controllers.length !== 2) {
+      throw new Error(`Heartbeat controllers: got ${props.controllers.length}: expected exactly 2`);
+    }
+    if (net.isIP(props.vip) === 0) {
+      throw new Error(`Heartbeat vip: got ${JSON.stringify(props.vip)}: expected an IP address`);
+    }
+    const [first] = props.controllers;
+    const deadTime = props.deadTime ?? 5;
+    const haresources = `${first.hostName} IPaddr2::${props.vip}/${props.prefixLength}/${first.managementInterface}\n`;
+    this.steps = props.controllers.map((host, index) => {
+      const peer = props.controllers[1 - index];
+      const haCf = [
+        "# Written by openstack-cdktf.",
+        "logfacility daemon",
+        "keepalive 1",
+        `deadtime ${deadTime}`,
+        `warntime ${Math.max(1, deadTime - 2)}`,
+        "initdead 20",
+        "udpport 694",
+        `ucast ${host.managementInterface} ${peer.address}`,
+        "auto_failback off",
+        ...props.controllers.map((c) => `node ${c.hostName}`),
+        "",
+      ].join("\n");
+      const script = host
+        .script("heartbeat")
+        .comment("Services bind to the VIP on both controllers, before it arrives.")
+        .writeFile(
+          "/etc/sysctl.d/60-openstack-cdktf-vip.conf",
+          "net.ipv4.ip_nonlocal_bind = 1\nnet.ipv6.ip_nonlocal_bind = 1\n",
+          {
+            changeTag: "sysctl",
+          },
+        )
+        .ifChanged("sysctl", "sysctl -q -p /etc/sysctl.d/60-openstack-cdktf-vip.conf")
+        .aptInstall(host.release.packages.heartbeat)
+        .writeFile("/etc/ha.d/ha.cf", haCf, { changeTag: "heartbeat" })
+        .writeFile("/etc/ha.d/authkeys", "auth 1\n1 sha1 {{secret:heartbeat_auth_key}}\n", {
+          mode: "0600",
+          secrets: true,
+          changeTag: "heartbeat",
+        })
+        .writeFile("/etc/ha.d/haresources", haresources, { changeTag: "heartbeat" })
+        .restartIfChanged(["heartbeat"], "heartbeat");
+      return host.addStep("heartbeat", script, { secrets: ["heartbeat_auth_key"] });
+    });
+  }
+}

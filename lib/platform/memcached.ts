@@ -1,0 +1,56 @@
+import * as net from "net";
+import { Construct } from "constructs";
+import { Step } from "../core/step";
+import { Host } from "../hosts/host";
+
+export interface MemcachedProps {
+  readonly controllers: readonly Host[];
+  /** Cache size in MiB. @default 64 */
+  readonly memoryMb?: number;
+  /** @default 1024 */
+  readonly maxConnections?: number;
+}
+
+/**
+ * memcached on each controller, listening on the management address only (the seed's
+ * 0.0.0.0 exposed an unauthenticated cache). Clients hash keys over all servers, so losing one
+ * controller only loses its share of the cache.
+ */
+export class Memcached extends Construct {
+  readonly steps: readonly Step[];
+  /** For services' `memcached_servers` / Django's cache LOCATION: `host:11211,host:11211`. */
+  readonly servers: string;
+
+  constructor(scope: Construct, id: string, props: MemcachedProps) {
+    super(scope, id);
+    const memory = props.memoryMb ?? 64;
+    if (!Number.isInteger(memory) || memory < 16) {
+      throw new Error(`Memcached memoryMb: got ${memory}: expected a whole number of MiB, at least 16`);
+    }
+    this.servers = props.controllers
+      .map((h) => `${net.isIPv6(h.address) ? `[${h.address}]` : h.address}:11211`)
+      .join(",");
+    this.steps = props.controllers.map((host) => {
+      const release = host.release;
+      const conf = [
+        "# Written by openstack-cdktf: management address only, no UDP.",
+        "logfile /var/log/memcached.log",
+        `-m ${memory}`,
+        "-p 11211",
+        "-U 0",
+        "-u memcache",
+        `-l ${host.address}`,
+        `-c ${props.maxConnections ?? 1024}`,
+        "-P /var/run/memcached/memcached.pid",
+        "",
+      ].join("\n");
+      const script = host
+        .script("memcached")
+        .aptInstall(release.packages.memcached)
+        .writeFile(release.paths.memcachedConf, conf, { changeTag: "memcached" })
+        .restartIfChanged([release.units.memcached], "memcached")
+        .waitForPort(host.address, 11211, 30);
+      return host.addStep("memcached", script);
+    });
+  }
+}

@@ -1,0 +1,191 @@
+import * as net from "net";
+import { Construct } from "constructs";
+import { IniFile, secretPlaceholder } from "../core/ini-file";
+import { Step } from "../core/step";
+import { Host } from "../hosts/host";
+
+export interface MysqlHaPairProps {
+  /** One controller (no replication, clients use its address) or two (replication both ways). */
+  readonly controllers: readonly Host[];
+  /** The address clients use: the Heartbeat VIP with two controllers. */
+  readonly clientAddress: string;
+  /** The management network (CIDR); database users may connect only from there. */
+  readonly managementCidr: string;
+  /** @default 4096 (install guide value; every OpenStack worker holds a pool) */
+  readonly maxConnections?: number;
+  /** @default "256M" */
+  readonly innodbBufferPoolSize?: string;
+  /** @default "64M" */
+  readonly maxAllowedPacket?: string;
+}
+
+/** What a service gets from `database()`. */
+export interface DatabaseHandle {
+  /** SQLAlchemy URL through the client address; the password is a `{{secret:…}}` placeholder. */
+  readonly url: string;
+  /** The step that creates the schema and user; depend on it. */
+  readonly step: Step;
+}
+
+const REPLICATION_USER = "replicator";
+const SQL_DIR = "/etc/openstack-cdktf/sql";
+
+/**
+ * MariaDB on the controllers. With two, each replicates the other's binary log (GTID,
+ * `log_slave_updates`, distinct server and domain ids, interleaved auto-increment), so both
+ * always hold the same data and either can take writes; Heartbeat's VIP decides which one
+ * does. Nothing has to be promoted on failover, which is why Heartbeat suffices here.
+ */
+export class MysqlHaPair extends Construct {
+  /** The steps that install and configure MariaDB, one per controller. */
+  readonly serverSteps: readonly Step[];
+  private readonly props: MysqlHaPairProps;
+  private readonly databases = new Map<string, DatabaseHandle>();
+
+  constructor(scope: Construct, id: string, props: MysqlHaPairProps) {
+    super(scope, id);
+    if (props.controllers.length < 1 || props.controllers.length > 2) {
+      throw new Error(
+        `MysqlHaPair controllers: got ${props.controllers.length}: expected 1 (single) or 2 (replicated pair)`,
+      );
+    }
+    this.props = props;
+    this.serverSteps = props.controllers.map((host, index) => this.serverStep(host, index));
+  }
+
+  /** The client address, bracketed for URLs when it is IPv6. */
+  get urlHost(): string {
+    return net.isIPv6(this.props.clientAddress) ? `[${this.props.clientAddress}]` : this.props.clientAddress;
+  }
+
+  /**
+   * Creates (once) a schema and a user with rights on that schema only, allowed from the
+   * management network, with the password from `secretName`. Runs on the first controller;
+   * replication carries it to the second.
+   */
+  database(name: string, user: string, secretName: string): DatabaseHandle {
+    if (!/^[a-z][a-z0-9_]{0,63}$/.test(name) || !/^[a-z][a-z0-9_]{0,31}$/.test(user)) {
+      throw new Error(
+        `MysqlHaPair.database: got ${JSON.stringify({ name, user })}: expected lowercase identifiers`,
+      );
+    }
+    const existing = this.databases.get(name);
+    if (existing) return existing;
+    const host = this.props.controllers[0];
+    const account = `'${user}'@'${userHostPattern(this.props.managementCidr)}'`;
+    const password = secretPlaceholder(secretName);
+    const sql = [
+      `CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8 COLLATE utf8_general_ci;`,
+      `CREATE USER IF NOT EXISTS ${account} IDENTIFIED BY '${password}';`,
+      `ALTER USER ${account} IDENTIFIED BY '${password}';`,
+      `GRANT ALL PRIVILEGES ON \`${name}\`.* TO ${account};`,
+      "",
+    ].join("\n");
+    const file = `${SQL_DIR}/db_${name}.sql`;
+    const script = host
+      .script(`db_${name}`)
+      .comment(`Database ${name} and its user ${user}, reachable only from ${this.props.managementCidr}.`)
+      .writeFile(file, sql, { mode: "0600", secrets: true, changeTag: "sql" })
+      .raw(
+        `if osc_changed sql || [ -z "$(mysql -NBe "SHOW DATABASES LIKE '${name}'")" ]; then mysql < ${file}; fi`,
+      );
+    const step = host.addStep(`db_${name}`, script, {
+      secrets: [secretName],
+      // The peer's server step too: its replication must be set up before data arrives.
+      dependsOn: this.serverSteps.filter((s) => s.node.scope !== host),
+    });
+    const handle = {
+      url: `mysql+pymysql://${user}:${password}@${this.urlHost}/${name}?charset=utf8`,
+      step,
+    };
+    this.databases.set(name, handle);
+    return handle;
+  }
+
+  private serverStep(host: Host, index: number): Step {
+    const p = this.props;
+    const release = host.release;
+    const peer = p.controllers.length === 2 ? p.controllers[1 - index] : undefined;
+    const id = index + 1;
+    const bind = [host.address, ...(p.clientAddress !== host.address ? [p.clientAddress] : [])];
+    const config = new IniFile({
+      mysqld: {
+        "bind-address": bind.join(","),
+        "default-storage-engine": "innodb",
+        innodb_file_per_table: "on",
+        innodb_buffer_pool_size: p.innodbBufferPoolSize ?? "256M",
+        innodb_flush_log_at_trx_commit: 1,
+        max_connections: p.maxConnections ?? 4096,
+        max_allowed_packet: p.maxAllowedPacket ?? "64M",
+        "collation-server": "utf8_general_ci",
+        "character-set-server": "utf8",
+        "skip-name-resolve": "on",
+        // Replication: every node logs (also what it replays) and can serve as the other's master.
+        server_id: id,
+        gtid_domain_id: id,
+        log_bin: "mysql-bin",
+        log_slave_updates: "on",
+        binlog_format: "ROW",
+        sync_binlog: 1,
+        binlog_expire_logs_seconds: 7 * 24 * 3600,
+        // Both sides may take writes (briefly, around a failover): never hand out the same key.
+        auto_increment_increment: p.controllers.length,
+        auto_increment_offset: id,
+      },
+    });
+    const script = host
+      .script("mysql")
+      .aptInstall(release.packages.database)
+      .run("install", "-d", "-o", "mysql", "-g", "adm", "-m", "2750", "/var/log/mysql")
+      .writeFile(`${release.paths.mysqlConfDir}/99-openstack.cnf`, config.render(), { changeTag: "mysql" })
+      .restartIfChanged([release.units.database], "mysql")
+      .waitForPort(host.address, 3306, 120);
+    if (peer) {
+      const pw = secretPlaceholder("mysql_replication_password");
+      // sql_log_bin=0: each side creates its own replication user; replicating it would collide.
+      const replication = [
+        "SET SESSION sql_log_bin = 0;",
+        `CREATE USER IF NOT EXISTS '${REPLICATION_USER}'@'${peer.address}' IDENTIFIED BY '${pw}';`,
+        `ALTER USER '${REPLICATION_USER}'@'${peer.address}' IDENTIFIED BY '${pw}';`,
+        `GRANT REPLICATION SLAVE ON *.* TO '${REPLICATION_USER}'@'${peer.address}';`,
+        "",
+      ].join("\n");
+      const source = [
+        "STOP SLAVE;",
+        `CHANGE MASTER TO MASTER_HOST='${peer.address}', MASTER_PORT=3306, MASTER_USER='${REPLICATION_USER}',`,
+        `  MASTER_PASSWORD='${pw}', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=5;`,
+        "START SLAVE;",
+        "",
+      ].join("\n");
+      script
+        .comment(`Replication from ${peer.hostName}; the peer's user for it.`)
+        .writeFile(`${SQL_DIR}/replication_user.sql`, replication, {
+          mode: "0600",
+          secrets: true,
+          changeTag: "repl_user",
+        })
+        .ifChanged("repl_user", `mysql < ${SQL_DIR}/replication_user.sql`)
+        .writeFile(`${SQL_DIR}/replication_source.sql`, source, {
+          mode: "0600",
+          secrets: true,
+          changeTag: "repl_source",
+        })
+        .raw(
+          `if osc_changed repl_source || ! mysql -NBe 'SHOW SLAVE STATUS' | grep -q .; then mysql < ${SQL_DIR}/replication_source.sql; fi`,
+        );
+    }
+    return host.addStep("mysql", script, {
+      secrets: peer ? ["mysql_replication_password"] : [],
+    });
+  }
+}
+
+/** MariaDB's host pattern for a network: `10.0.0.0/255.255.255.0`; IPv6 has none, so `%`. */
+export function userHostPattern(cidr: string): string {
+  const [address, bits] = cidr.split("/");
+  if (!net.isIPv4(address)) return "%";
+  const prefix = Number(bits);
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const octets = [24, 16, 8, 0].map((shift) => (mask >>> shift) & 255);
+  return `${address}/${octets.join(".")}`;
+}

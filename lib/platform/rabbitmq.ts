@@ -1,0 +1,80 @@
+import * as net from "net";
+import { Construct } from "constructs";
+import { secretPlaceholder } from "../core/ini-file";
+import { Step } from "../core/step";
+import { Host } from "../hosts/host";
+
+export interface RabbitMqProps {
+  readonly controllers: readonly Host[];
+  /** The address clients use: the Heartbeat VIP with two controllers. */
+  readonly clientAddress: string;
+  /** @default "openstack" */
+  readonly user?: string;
+}
+
+const SECRET = "rabbitmq_password";
+
+/**
+ * RabbitMQ on each controller, as independent brokers behind the VIP (not a cluster). Why: a
+ * two-node RabbitMQ cluster cannot tell a dead peer from a partition (pause_minority stops
+ * both, autoheal restarts one and drops its queues), while OpenStack's RPC queues are
+ * transient and re-declared on reconnect. Every client uses the VIP, so all services always
+ * meet on the same broker; when the VIP moves, they reconnect to the other one. Messages in
+ * flight at that moment are lost, as they would be with unmirrored queues in a cluster.
+ */
+export class RabbitMq extends Construct {
+  readonly steps: readonly Step[];
+  readonly user: string;
+  private readonly clientHost: string;
+
+  constructor(scope: Construct, id: string, props: RabbitMqProps) {
+    super(scope, id);
+    this.user = props.user ?? "openstack";
+    if (!/^[a-z][a-z0-9_-]*$/.test(this.user)) {
+      throw new Error(`RabbitMq user: got ${JSON.stringify(this.user)}: expected a lowercase name`);
+    }
+    this.clientHost = net.isIPv6(props.clientAddress) ? `[${props.clientAddress}]` : props.clientAddress;
+    this.steps = props.controllers.map((host) => {
+      const listeners = [
+        host.address,
+        ...(props.clientAddress !== host.address ? [props.clientAddress] : []),
+      ];
+      const conf = [
+        "# Written by openstack-cdktf: AMQP on the management address and the VIP only.",
+        ...listeners.map((address, i) => `listeners.tcp.${i + 1} = ${address}:5672`),
+        "loopback_users.guest = true",
+        "",
+      ].join("\n");
+      const pw = secretPlaceholder(SECRET);
+      const user = this.user;
+      const script = host
+        .script("rabbitmq")
+        .aptInstall(host.release.packages.rabbitmq)
+        .writeFile("/etc/rabbitmq/rabbitmq.conf", conf, { changeTag: "rabbitmq" })
+        .restartIfChanged([host.release.units.rabbitmq], "rabbitmq")
+        .run("rabbitmqctl", "await_startup", "--timeout", "120")
+        .comment(`The ${user} user; its password goes through stdin, never the command line.`)
+        .raw(`if ! rabbitmqctl --silent list_users | awk '{print $1}' | grep -qx ${user}; then`)
+        .raw(`  osc_fill_secrets <<<'${pw}' | rabbitmqctl add_user ${user}`)
+        .raw(
+          `elif ! osc_fill_secrets <<<'${pw}' | rabbitmqctl authenticate_user ${user} >/dev/null 2>&1; then`,
+        )
+        .raw(`  osc_fill_secrets <<<'${pw}' | rabbitmqctl change_password ${user}`)
+        .raw("fi")
+        .raw(
+          `if [ "$(rabbitmqctl --silent list_user_permissions ${user} | awk '$1 == "/" {print $2 $3 $4}')" != '.*.*.*' ]; then`,
+        )
+        .raw(`  rabbitmqctl set_permissions -p / ${user} '.*' '.*' '.*'`)
+        .raw("fi")
+        .raw(
+          "if rabbitmqctl --silent list_users | awk '{print $1}' | grep -qx guest; then rabbitmqctl delete_user guest; fi",
+        );
+      return host.addStep("rabbitmq", script, { secrets: [SECRET] });
+    });
+  }
+
+  /** oslo.messaging's `transport_url`; the password is a `{{secret:…}}` placeholder. */
+  get transportUrl(): string {
+    return `rabbit://${this.user}:${secretPlaceholder(SECRET)}@${this.clientHost}:5672/`;
+  }
+}
