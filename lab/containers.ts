@@ -37,6 +37,28 @@ export function removeHostDir(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
+/**
+ * Mounts the host's overlay (lower = base, upper = the host's disk) unless it is mounted
+ * already; returns the root. Recorded in the state before it is mounted.
+ */
+export function mountOverlay(name: string, base: string, state: LabState): string {
+  const dir = hostDir(name);
+  const [upper, work, root] = ["upper", "work", "root"].map((d) => path.join(dir, d));
+  if (mountedUnder(dir).includes(root)) return root;
+  for (const d of [upper, work, root]) fs.mkdirSync(d, { recursive: true });
+  state.hosts[name].mounted = true;
+  saveState(state);
+  run("mount", [
+    "-t",
+    "overlay",
+    "overlay",
+    "-o",
+    `lowerdir=${base},upperdir=${upper},workdir=${work}`,
+    root,
+  ]);
+  return root;
+}
+
 /** The Debian installer's /etc/hosts: the lab adds nothing a real server would not have. */
 function etcHosts(name: string): string {
   return `127.0.0.1\tlocalhost
@@ -53,18 +75,7 @@ ff02::2 ip6-allrouters
 export function prepareRoot(host: HostPlan, base: string, authorizedKey: string, state: LabState): string {
   const dir = hostDir(host.name);
   removeHostDir(dir);
-  const [upper, work, root] = ["upper", "work", "root"].map((d) => path.join(dir, d));
-  for (const d of [upper, work, root]) fs.mkdirSync(d, { recursive: true });
-  state.hosts[host.name].mounted = true;
-  saveState(state);
-  run("mount", [
-    "-t",
-    "overlay",
-    "overlay",
-    "-o",
-    `lowerdir=${base},upperdir=${upper},workdir=${work}`,
-    root,
-  ]);
+  const root = mountOverlay(host.name, base, state);
 
   const etc = path.join(root, "etc");
   fs.writeFileSync(path.join(etc, "hostname"), `${host.name}\n`);
@@ -146,7 +157,14 @@ export async function boot(host: HostPlan, root: string, state: LabState): Promi
     "--link-journal=no",
   ];
   // detached: its own session (setsid), so the lab's terminal signals do not reach it.
-  const child = spawn("systemd-nspawn", args, { detached: true, stdio: ["ignore", console_, console_] });
+  const child = spawn("systemd-nspawn", args, {
+    detached: true,
+    stdio: ["ignore", console_, console_],
+    // /proc/sys/net writable, as on a server (e.g. net.ipv4.ip_nonlocal_bind for services that
+    // bind the VIP): nspawn does that only for --private-network, not for a namespace path.
+    // It is the host's own namespace, so nothing outside the host is affected.
+    env: { ...process.env, SYSTEMD_NSPAWN_API_VFS_WRITABLE: "network" },
+  });
   fs.closeSync(console_);
   if (child.pid === undefined) throw new Error(`${host.name}: systemd-nspawn did not start`);
   hs.nspawn = procRef(child.pid);
@@ -172,6 +190,28 @@ export async function stopContainer(hs: HostState, graceMs = 20_000): Promise<vo
   for (let i = 0; i < 50 && (isAlive(hs.nspawn) || isAlive(hs.leader)); i++) await sleep(100);
   if (isAlive(hs.nspawn) || isAlive(hs.leader))
     throw new Error(`${hs.name}: container processes did not exit`);
+}
+
+/**
+ * Pulls the plug: SIGKILL to the container's init, which takes every process of the host with
+ * it at once (no shutdown, no service stops, no goodbye packets), then to nspawn if it lingers.
+ * Only the recorded processes are signalled.
+ */
+export async function powerOff(hs: HostState): Promise<void> {
+  if (!hs.leader && hs.nspawn && isAlive(hs.nspawn)) hs.leader = leaderOf(hs.nspawn);
+  signal(hs.leader, "SIGKILL");
+  for (let i = 0; i < 50 && isAlive(hs.leader); i++) await sleep(100);
+  // nspawn exits by itself once its container is gone; give it a moment, then insist.
+  for (let i = 0; i < 50 && isAlive(hs.nspawn); i++) await sleep(100);
+  signal(hs.nspawn, "SIGKILL");
+  for (let i = 0; i < 50 && (isAlive(hs.nspawn) || isAlive(hs.leader)); i++) await sleep(100);
+  if (isAlive(hs.nspawn) || isAlive(hs.leader))
+    throw new Error(`${hs.name}: container processes did not exit`);
+}
+
+/** True while the host's recorded container runs. */
+export function isRunning(hs: HostState | undefined): boolean {
+  return !!hs && (isAlive(hs.nspawn) || isAlive(hs.leader));
 }
 
 /** Sum of the PSS of every process in the container's pid namespace, in KiB. */

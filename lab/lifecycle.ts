@@ -32,7 +32,7 @@ function running(state: LabState): string[] {
 }
 
 /** Waits for sshd to answer with the lab key; returns seconds from `start`. */
-async function waitForSsh(host: HostPlan, start: number, alive: () => boolean): Promise<number> {
+export async function waitForSsh(host: HostPlan, start: number, alive: () => boolean): Promise<number> {
   const deadline = Date.now() + BOOT_TIMEOUT_MS;
   while (Date.now() < deadline && alive()) {
     if (await waitForPort(host.address, 22, 2000, () => !alive())) {
@@ -50,7 +50,7 @@ async function waitForSsh(host: HostPlan, start: number, alive: () => boolean): 
  * host's would let the container's udev change it, see LAB.md); 0666 because no udev runs in
  * the container to give it to group kvm later.
  */
-async function addKvmNode(host: HostPlan): Promise<void> {
+export async function addKvmNode(host: HostPlan): Promise<void> {
   if (!fs.existsSync("/dev/kvm")) return;
   const r = await ssh(host, "test -e /dev/kvm || mknod -m 0666 /dev/kvm c 10 232");
   if (r.code !== 0) console.warn(`${host.name}: could not create /dev/kvm: ${r.stderr.trim()}`);

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import { LabNetwork, NETNS_PREFIX, NETWORKS, VETH_PATTERN } from "./config";
 import { run, tryRun } from "./exec";
-import { HostPlan } from "./plan";
+import { HostPlan, labMac } from "./plan";
 import { LabState, saveState } from "./state";
 
 function linkExists(name: string): boolean {
@@ -27,6 +27,9 @@ export function ensureBridge(net: LabNetwork, state: LabState): void {
     saveState(state);
   }
   if (!linkExists(net.bridge)) run("ip", ["link", "add", "name", net.bridge, "type", "bridge"]);
+  // A fixed MAC: otherwise the bridge takes the lowest of its ports' and changes when a host is
+  // powered off or on, and every host's ARP entry for the gateway (and the proxy) goes stale.
+  run("ip", ["link", "set", "dev", net.bridge, "address", labMac(net, "bridge")]);
   // IPv4 only: keeps the lab machine from talking IPv6 link-local on the lab bridges.
   setIpv6(`/proc/sys/net/ipv6/conf/${net.bridge}/disable_ipv6`, true);
   run("ip", ["link", "set", "dev", net.bridge, "up"]);
@@ -39,11 +42,11 @@ export function ensureBridges(state: LabState): void {
 
 /**
  * A fresh namespace for the host (an old one is deleted first: a namespace outlives its
- * container and would keep answering ARP for its addresses, a VIP included).
+ * container and would keep answering ARP for its addresses, a VIP included). Also what
+ * "power on" does: a booting server starts with its NICs' default kernel state.
  */
 export function createHostNetwork(host: HostPlan): void {
-  deleteNetns(host.netns);
-  for (const link of host.links) deleteLink(link.veth);
+  deleteHostNetwork(host);
   run("ip", ["netns", "add", host.netns]);
   const ns = ["-n", host.netns];
   run("ip", [...ns, "link", "set", "dev", "lo", "up"]);
@@ -53,11 +56,15 @@ export function createHostNetwork(host: HostPlan): void {
       "add",
       "name",
       link.veth,
+      "address",
+      labMac(link.network, "machine", host.index),
       "type",
       "veth",
       "peer",
       "name",
       link.ifname,
+      "address",
+      link.mac,
       "netns",
       host.netns,
     ]);
@@ -72,6 +79,25 @@ export function createHostNetwork(host: HostPlan): void {
   // so that lab hosts only reach lab addresses.
   for (const address of machineAddresses())
     run("ip", [...ns, "route", "replace", "prohibit", `${address}/32`]);
+}
+
+/**
+ * The host's namespace and veths go: what a powered-off server leaves on the wire, which is
+ * nothing (no ARP answers for its addresses or a VIP it held, no carrier on its bridge port).
+ * Only call once no process of the host's container is left in the namespace.
+ */
+export function deleteHostNetwork(host: Pick<HostPlan, "netns" | "links">): void {
+  deleteNetns(host.netns);
+  for (const link of host.links) deleteLink(link.veth);
+}
+
+/** IPv4 addresses (with prefix) on an interface inside a host's namespace; none if it is gone. */
+export function namespaceAddresses(netns: string, ifname: string): string[] {
+  if (!fs.existsSync(`/run/netns/${netns}`)) return [];
+  return tryRun("ip", ["-n", netns, "-o", "-4", "addr", "show", "dev", ifname])
+    .stdout.split("\n")
+    .map((l) => /\sinet\s(\S+)/.exec(l)?.[1])
+    .filter((a): a is string => !!a);
 }
 
 /** The lab machine's global IPv4 addresses outside the lab's bridges. */

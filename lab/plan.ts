@@ -14,6 +14,11 @@ export interface LinkPlan {
   readonly ifname: string;
   /** Address with prefix, or none (the provider network carries no host address). */
   readonly address?: string;
+  /**
+   * Fixed MAC of the host's interface: a server keeps its NIC's MAC across a power cycle, so
+   * peers' ARP caches stay right when the lab powers a host off and on again.
+   */
+  readonly mac: string;
 }
 
 export interface HostPlan {
@@ -25,9 +30,21 @@ export interface HostPlan {
   readonly gateway: string;
   readonly keyFile: string;
   readonly compute: boolean;
+  readonly roles: readonly string[];
 }
 
 export class LabInventoryError extends Error {}
+
+/**
+ * Locally administered unicast MACs: 02:6f:<network tag>:<side>:<host index>. Side 00 is the
+ * host's interface, 01 the lab machine's end of the veth, ff the bridge itself.
+ */
+export function labMac(net: LabNetwork, side: "host" | "machine" | "bridge", index = 0): string {
+  const sideByte = { host: 0x00, machine: 0x01, bridge: 0xff }[side];
+  const bytes = [0x02, 0x6f, net.vethTag.charCodeAt(0), sideByte, (index >> 8) & 0xff, index & 0xff];
+  if (side === "bridge") bytes.splice(4, 2, 0xff, 0xff);
+  return bytes.map((b) => b.toString(16).padStart(2, "0")).join(":");
+}
 
 function cidrOf(net: LabNetwork): [ipaddr.IPv4, number] {
   return ipaddr.IPv4.parseCIDR(net.cidr);
@@ -103,6 +120,7 @@ export function planHosts(inv: Inventory): HostPlan[] {
         veth: `osl${MANAGEMENT.vethTag}${index}`,
         ifname: h.interfaces.management,
         address: `${h.address}/${mgmtBits}`,
+        mac: labMac(MANAGEMENT, "host", index),
       },
     ];
     const carriesProvider = h.roles.includes("network") || h.roles.includes("compute");
@@ -111,6 +129,7 @@ export function planHosts(inv: Inventory): HostPlan[] {
         network: PROVIDER,
         veth: `osl${PROVIDER.vethTag}${index}`,
         ifname: h.interfaces.provider,
+        mac: labMac(PROVIDER, "host", index),
       });
     }
     if (h.tunnelAddress) {
@@ -119,6 +138,7 @@ export function planHosts(inv: Inventory): HostPlan[] {
         veth: `osl${TUNNEL.vethTag}${index}`,
         ifname: h.interfaces.tunnel ?? "eth2",
         address: `${h.tunnelAddress}/${tunnelBits}`,
+        mac: labMac(TUNNEL, "host", index),
       });
     }
     const names = links.map((l) => l.ifname);
@@ -136,6 +156,7 @@ export function planHosts(inv: Inventory): HostPlan[] {
       gateway: MANAGEMENT.hostAddress!.split("/")[0],
       keyFile: h.ssh.privateKeyFile as string,
       compute: h.roles.includes("compute"),
+      roles: h.roles,
     };
   });
 }

@@ -20,6 +20,8 @@ export * from "./platform/heartbeat";
 export * from "./platform/mysql-ha-pair";
 export * from "./platform/rabbitmq";
 export * from "./platform/memcached";
+export * from "./services/control-plane-context";
+export * from "./services/keystone";
 export * from "./cluster/inventory";
 export * from "./cluster/inventory-schema";
 export * from "./cluster/openstack-cluster";

@@ -91,6 +91,8 @@ describe("the seed cluster (examples/furyu-8-node.yaml)", () => {
       `${h}_secrets`,
       `${h}_base`,
       ...(h.startsWith("controller") ? platform.map((p) => `${h}_${p}`) : []),
+      ...(h === "controller1" ? ["controller1_db_keystone"] : []),
+      ...(h.startsWith("controller") ? [`${h}_keystone`] : []),
     ]);
     expect(cluster.steps.map((s) => s.logicalId)).toEqual(ids);
     expect(Object.keys(seed.json.resource)).toEqual(["terraform_data"]);

@@ -202,7 +202,7 @@ describe("platform constructs on their own", () => {
       ...data,
       ha: "single",
       networks: { ...networks, management: { cidr: networks.management.cidr } },
-      hosts: data.hosts.filter((h, i) => i !== 1),
+      hosts: data.hosts.filter((_h, i) => i !== 1),
     };
     const cluster = clusterOf(single);
     expect(cluster.heartbeat).toBeUndefined();

@@ -371,11 +371,11 @@ describe("errors", () => {
     const failed = result.stderr.split("\n").filter((l) => l.startsWith("FAILED"));
     expect(failed).toHaveLength(1);
     expect(failed[0]).toMatch(
-      /^FAILED step=controller1_mysql_install host=controller1 line=\d+ exit=2 command: ls "\/nonexistent\/it's here"$/,
+      /^FAILED step=controller1_mysql_install host=controller1 line=\d+ exit=2 command: ls '\/nonexistent\/it'"'"'s here'$/,
     );
     // The line number points at the failing command in the script.
     const line = Number(/line=(\d+)/.exec(failed[0])?.[1]);
-    expect(script.render().split("\n")[line - 1]).toBe(`ls "/nonexistent/it's here"`);
+    expect(script.render().split("\n")[line - 1]).toBe(`ls '/nonexistent/it'"'"'s here'`);
   });
 
   it("a failing command inside a helper is named, once", () => {

@@ -13,6 +13,8 @@ import { Heartbeat } from "../platform/heartbeat";
 import { Memcached } from "../platform/memcached";
 import { MysqlHaPair } from "../platform/mysql-ha-pair";
 import { RabbitMq } from "../platform/rabbitmq";
+import { ControlPlaneContext } from "../services/control-plane-context";
+import { KeystoneService } from "../services/keystone";
 import { Inventory } from "./inventory";
 
 export interface OpenStackClusterProps {
@@ -43,6 +45,9 @@ export class OpenStackCluster extends Construct {
   readonly messaging: RabbitMq;
   /** memcached; services use `cache.servers`. */
   readonly cache: Memcached;
+  /** What the control-plane services share. */
+  readonly controlPlane: ControlPlaneContext;
+  readonly keystone: KeystoneService;
 
   constructor(scope: Construct, id: string, props: OpenStackClusterProps) {
     super(scope, id);
@@ -108,6 +113,17 @@ export class OpenStackCluster extends Construct {
     });
     this.messaging = new RabbitMq(this, "messaging", { controllers, clientAddress });
     this.cache = new Memcached(this, "cache", { controllers });
+
+    // The control plane, on every controller, behind the VIP.
+    this.controlPlane = {
+      controllers,
+      clientAddress,
+      managementCidr: inv.management.cidr,
+      database: this.database,
+      messaging: this.messaging,
+      cache: this.cache,
+    };
+    this.keystone = new KeystoneService(this, "keystone", { context: this.controlPlane });
   }
 
   hostsWithRole(role: Role): Host[] {

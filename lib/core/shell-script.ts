@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { quote } from "shell-quote";
+import { join as quote } from "shlex";
 
 const PRELUDE = fs.readFileSync(path.join(__dirname, "prelude.sh"), "utf8");
 

@@ -1,7 +1,7 @@
 import * as net from "net";
 import { Construct } from "constructs";
 import { ITerraformDependable, SSHProvisionerConnection } from "cdktf";
-import { quote } from "shell-quote";
+import { join as quote } from "shlex";
 import { ClusterSecrets } from "../core/cluster-secrets";
 import { ReleaseProfile } from "../core/releases";
 import { Role } from "../core/roles";

@@ -1,0 +1,28 @@
+import * as net from "net";
+import { Host } from "../hosts/host";
+import { Memcached } from "../platform/memcached";
+import { MysqlHaPair } from "../platform/mysql-ha-pair";
+import { RabbitMq } from "../platform/rabbitmq";
+
+/** What every control-plane service needs from the cluster beneath it. */
+export interface ControlPlaneContext {
+  /** The hosts that run the API services (one or two). */
+  readonly controllers: readonly Host[];
+  /** The address clients and endpoints use: the VIP, or the single controller's address. */
+  readonly clientAddress: string;
+  /** The management network (CIDR). */
+  readonly managementCidr: string;
+  readonly database: MysqlHaPair;
+  readonly messaging: RabbitMq;
+  readonly cache: Memcached;
+  /** @default "RegionOne" */
+  readonly region?: string;
+  /** uwsgi processes per API service; Debian's default of 8 to 16 per service does not fit small hosts. @default 2 */
+  readonly apiWorkers?: number;
+}
+
+/** `http://ADDRESS:PORT`, with IPv6 addresses bracketed. */
+export function endpointUrl(context: ControlPlaneContext, port: number, path = ""): string {
+  const host = net.isIPv6(context.clientAddress) ? `[${context.clientAddress}]` : context.clientAddress;
+  return `http://${host}:${port}${path}`;
+}

@@ -1,0 +1,231 @@
+import * as fs from "fs";
+import * as path from "path";
+import { Construct } from "constructs";
+import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
+import { Step } from "../core/step";
+import { Host } from "../hosts/host";
+import { ControlPlaneContext, endpointUrl } from "./control-plane-context";
+
+const REGISTER_SCRIPT = fs.readFileSync(path.join(__dirname, "keystone-register.py"), "utf8");
+const REGISTER_PATH = "/usr/local/lib/openstack-cdktf/keystone-register.py";
+const ADMIN_OPENRC = "/root/admin-openrc";
+
+export interface KeystoneServiceProps {
+  readonly context: ControlPlaneContext;
+}
+
+/** A service's entry in the catalog, and the user it runs as. */
+export interface ServiceRegistration {
+  /** Catalog name, e.g. `glance`. */
+  readonly name: string;
+  /** Catalog type, e.g. `image`, `volumev3`, `network` (the seed registered these as `compute`). */
+  readonly type: string;
+  readonly description: string;
+  /** The same URL for the public, internal and admin interfaces. */
+  readonly url: string;
+  /** The service user; its password comes from this secret. @default no user */
+  readonly user?: { readonly name: string; readonly secret: string };
+}
+
+/**
+ * Keystone on every controller: Fernet tokens with keys from the secrets (identical on both
+ * controllers, so a token issued by one validates on the other), the database through the
+ * VIP, tokens cached in memcached, `keystone-manage bootstrap` with the admin password from the
+ * secrets (no admin token), the `service` project, an `admin-openrc` for root, and the identity
+ * endpoints on the VIP. Other services register their users and endpoints through it.
+ */
+export class KeystoneService extends Construct {
+  /** `http://VIP:5000/v3`. */
+  readonly authUrl: string;
+  /** The step after which Keystone answers and the admin user exists. */
+  readonly bootstrapStep: Step;
+  private readonly context: ControlPlaneContext;
+  private readonly registrations = new Map<string, Step>();
+
+  constructor(scope: Construct, id: string, props: KeystoneServiceProps) {
+    super(scope, id);
+    const context = props.context;
+    this.context = context;
+    this.authUrl = endpointUrl(context, 5000, "/v3");
+    const db = context.database.database("keystone", "keystone", "keystone_db_password");
+    const [first, ...others] = context.controllers;
+    this.bootstrapStep = this.controllerStep(first, true, [db.step], db.url);
+    for (const host of others) this.controllerStep(host, false, [this.bootstrapStep], db.url);
+  }
+
+  /** The `[keystone_authtoken]` keys for a service that validates tokens as `user`. */
+  authtoken(user: string, secret: string): Record<string, IniValue> {
+    return {
+      www_authenticate_uri: endpointUrl(this.context, 5000),
+      auth_url: endpointUrl(this.context, 5000),
+      memcached_servers: this.context.cache.servers,
+      auth_type: "password",
+      project_domain_name: "Default",
+      user_domain_name: "Default",
+      project_name: "service",
+      username: user,
+      password: secretPlaceholder(secret),
+      service_token_roles_required: true,
+    };
+  }
+
+  /** Keys to authenticate as a service user elsewhere (`[placement]`, `[neutron]`, `[service_user]`…). */
+  serviceCredentials(user: string, secret: string): Record<string, IniValue> {
+    return {
+      auth_url: endpointUrl(this.context, 5000, "/v3"),
+      auth_type: "password",
+      project_domain_name: "Default",
+      user_domain_name: "Default",
+      project_name: "service",
+      username: user,
+      password: secretPlaceholder(secret),
+      region_name: this.context.region ?? "RegionOne",
+    };
+  }
+
+  /**
+   * Makes a service's user (admin on the `service` project), catalog entry and endpoints exist,
+   * once, from the first controller. Returns the step; depend on it before the service starts.
+   */
+  register(registration: ServiceRegistration): Step {
+    const existing = this.registrations.get(registration.name);
+    if (existing) return existing;
+    const host = this.context.controllers[0];
+    const spec = {
+      region: this.context.region ?? "RegionOne",
+      user: registration.user
+        ? {
+            name: registration.user.name,
+            password: secretPlaceholder(registration.user.secret),
+            roles: ["admin"],
+          }
+        : undefined,
+      service: {
+        name: registration.name,
+        type: registration.type,
+        description: registration.description,
+        endpoints: { public: registration.url, internal: registration.url, admin: registration.url },
+      },
+    };
+    const file = `/etc/openstack-cdktf/keystone/${registration.name}.json`;
+    const script = host
+      .script(`keystone_${registration.name}`)
+      .comment(`Keystone user, service (${registration.type}) and endpoints of ${registration.name}.`)
+      .writeFile(file, `${JSON.stringify(spec, null, 2)}\n`, { mode: "0600", secrets: true })
+      .raw("# shellcheck source=/dev/null")
+      .raw(`( set +u; . ${ADMIN_OPENRC}; python3 ${REGISTER_PATH} ${file} )`);
+    const step = host.addStep(`keystone_${registration.name}`, script, {
+      secrets: registration.user ? [registration.user.secret] : [],
+      dependsOn: [this.bootstrapStep],
+    });
+    this.registrations.set(registration.name, step);
+    return step;
+  }
+
+  private controllerStep(host: Host, first: boolean, dependsOn: Step[], databaseUrl: string): Step {
+    const release = host.release;
+    const context = this.context;
+    const conf = new IniFile({
+      DEFAULT: { log_dir: "/var/log/keystone" },
+      database: { connection: databaseUrl, max_retries: -1 },
+      token: { provider: "fernet" },
+      fernet_tokens: { key_repository: "/etc/keystone/fernet-keys/", max_active_keys: 3 },
+      credential: { key_repository: "/etc/keystone/credential-keys/" },
+      cache: { enabled: true, backend: "oslo_cache.memcache_pool", memcache_servers: context.cache.servers },
+    });
+    const admin = endpointUrl(context, 5000, "/v3");
+    const openrc = [
+      "# Written by openstack-cdktf: the cloud's admin, through the VIP.",
+      "export OS_PROJECT_DOMAIN_NAME=Default",
+      "export OS_USER_DOMAIN_NAME=Default",
+      "export OS_PROJECT_NAME=admin",
+      "export OS_USERNAME=admin",
+      `export OS_PASSWORD='${secretPlaceholder("keystone_admin_password")}'`,
+      `export OS_AUTH_URL=${admin}`,
+      "export OS_IDENTITY_API_VERSION=3",
+      "export OS_IMAGE_API_VERSION=2",
+      `export OS_REGION_NAME=${context.region ?? "RegionOne"}`,
+      "",
+    ].join("\n");
+    const script = host
+      .script("keystone")
+      .aptInstall(release.packages.keystone)
+      .writeFile("/etc/keystone/keystone.conf", conf.render(), {
+        group: "keystone",
+        mode: "0640",
+        secrets: true,
+        changeTag: "keystone",
+      })
+      .comment("Fernet and credential keys from the secrets: the same on every controller.");
+    for (const repo of ["fernet", "credential"]) {
+      const dir = `/etc/keystone/${repo}-keys`;
+      script.run("install", "-d", "-o", "keystone", "-g", "keystone", "-m", "0700", dir);
+      for (const index of [0, 1]) {
+        script.writeFile(`${dir}/${index}`, `${secretPlaceholder(`keystone_${repo}_key_${index}`)}\n`, {
+          owner: "keystone",
+          group: "keystone",
+          mode: "0600",
+          secrets: true,
+          changeTag: "keystone",
+        });
+      }
+    }
+    script.setIniKey(
+      "/etc/keystone/keystone-uwsgi.ini",
+      "uwsgi",
+      "processes",
+      String(context.apiWorkers ?? 2),
+      "keystone",
+    );
+    if (first) {
+      script
+        .comment("The schema, once, from the first controller (idempotent).")
+        .runAs("keystone", "keystone-manage", "db_sync");
+    }
+    script.restartIfChanged([release.units.keystone], "keystone").waitForPort(host.address, 5000, 120);
+    if (first) {
+      script
+        .comment(
+          "The admin user, project, role, region and identity endpoints; the password via the environment.",
+        )
+        .raw(`OS_BOOTSTRAP_PASSWORD=$(cat "$OSC_SECRETS_DIR/keystone_admin_password")`)
+        .raw("export OS_BOOTSTRAP_PASSWORD")
+        .runAs(
+          "keystone",
+          "keystone-manage",
+          "bootstrap",
+          "--bootstrap-admin-url",
+          admin,
+          "--bootstrap-internal-url",
+          admin,
+          "--bootstrap-public-url",
+          admin,
+          "--bootstrap-region-id",
+          context.region ?? "RegionOne",
+        )
+        .raw("unset OS_BOOTSTRAP_PASSWORD");
+    }
+    script
+      .writeFile(ADMIN_OPENRC, openrc, { mode: "0600", secrets: true, changeTag: "openrc" })
+      .writeFile(REGISTER_PATH, REGISTER_SCRIPT, { mode: "0755", changeTag: "register" });
+    if (first) {
+      script
+        .comment("The service project, through the VIP.")
+        .waitForPort(context.clientAddress, 5000, 120)
+        .writeFile("/etc/openstack-cdktf/keystone/service-project.json", "{}\n", { mode: "0600" })
+        .raw("# shellcheck source=/dev/null")
+        .raw(
+          `( set +u; . ${ADMIN_OPENRC}; python3 ${REGISTER_PATH} /etc/openstack-cdktf/keystone/service-project.json )`,
+        );
+    }
+    const secrets = [
+      "keystone_db_password",
+      "keystone_admin_password",
+      "keystone_fernet_key_0",
+      "keystone_fernet_key_1",
+      "keystone_credential_key_0",
+      "keystone_credential_key_1",
+    ];
+    return host.addStep("keystone", script, { secrets, dependsOn });
+  }
+}
