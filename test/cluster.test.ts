@@ -87,12 +87,24 @@ describe("the seed cluster (examples/furyu-8-node.yaml)", () => {
 
   it("has a secrets and a base step on every host, the platform on controllers, with stable ids", () => {
     const platform = ["heartbeat", "mysql", "rabbitmq", "memcached"];
+    // Each control-plane service: its databases and Keystone records from the first controller
+    // (just before its step there), then its step on every controller.
+    const services: { first: string[]; step: string }[] = [
+      { first: ["db_keystone"], step: "keystone" },
+      { first: ["db_glance", "keystone_glance"], step: "glance" },
+      { first: ["db_placement", "keystone_placement"], step: "placement" },
+      { first: ["db_cinder", "keystone_cinderv3"], step: "cinder" },
+      { first: [], step: "horizon" },
+      { first: ["db_nova_api", "db_nova", "db_nova_cell0", "keystone_nova"], step: "nova" },
+      { first: ["db_neutron", "keystone_neutron"], step: "neutron" },
+    ];
     const ids = SEED_HOSTS.flatMap((h) => [
       `${h}_secrets`,
       `${h}_base`,
       ...(h.startsWith("controller") ? platform.map((p) => `${h}_${p}`) : []),
-      ...(h === "controller1" ? ["controller1_db_keystone"] : []),
-      ...(h.startsWith("controller") ? [`${h}_keystone`] : []),
+      ...(h.startsWith("controller")
+        ? services.flatMap((s) => [...(h === "controller1" ? s.first : []), s.step].map((id) => `${h}_${id}`))
+        : []),
     ]);
     expect(cluster.steps.map((s) => s.logicalId)).toEqual(ids);
     expect(Object.keys(seed.json.resource)).toEqual(["terraform_data"]);

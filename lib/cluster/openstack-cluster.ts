@@ -14,7 +14,13 @@ import { Memcached } from "../platform/memcached";
 import { MysqlHaPair } from "../platform/mysql-ha-pair";
 import { RabbitMq } from "../platform/rabbitmq";
 import { ControlPlaneContext } from "../services/control-plane-context";
+import { CinderService } from "../services/cinder";
+import { GlanceService } from "../services/glance";
+import { HorizonDashboard } from "../services/horizon";
 import { KeystoneService } from "../services/keystone";
+import { PlacementService } from "../services/placement";
+import { NeutronService } from "../services/neutron";
+import { NovaService } from "../services/nova";
 import { Inventory } from "./inventory";
 
 export interface OpenStackClusterProps {
@@ -48,6 +54,17 @@ export class OpenStackCluster extends Construct {
   /** What the control-plane services share. */
   readonly controlPlane: ControlPlaneContext;
   readonly keystone: KeystoneService;
+  /** Images, with the file store on each controller (see GlanceService on shared storage). */
+  readonly glance: GlanceService;
+  readonly placement: PlacementService;
+  /** Cinder's API and scheduler; storage hosts build on `cinder.volumeHostConfig`. */
+  readonly cinder: CinderService;
+  /** The dashboard at http://VIP/horizon/. */
+  readonly horizon: HorizonDashboard;
+  /** Nova's control plane; compute hosts use `nova.computeConfig` and `nova.discoverHostsStep`. */
+  readonly nova: NovaService;
+  /** Neutron's server with ML2; the agents share its settings. */
+  readonly neutron: NeutronService;
 
   constructor(scope: Construct, id: string, props: OpenStackClusterProps) {
     super(scope, id);
@@ -124,6 +141,25 @@ export class OpenStackCluster extends Construct {
       cache: this.cache,
     };
     this.keystone = new KeystoneService(this, "keystone", { context: this.controlPlane });
+    const services = { context: this.controlPlane, keystone: this.keystone };
+    this.glance = new GlanceService(this, "glance", services);
+    this.placement = new PlacementService(this, "placement", services);
+    this.cinder = new CinderService(this, "cinder", services);
+    this.horizon = new HorizonDashboard(this, "horizon", {
+      ...services,
+      // The VIP and its name, and each controller by name and address: never "*".
+      allowedHosts: [
+        ...(inv.management.vip ? [inv.management.vip, inv.management.vipName] : []),
+        ...controllers.flatMap((h) => [h.hostName, h.address]),
+      ],
+    });
+    this.nova = new NovaService(this, "nova", { context: this.controlPlane, keystone: this.keystone });
+    this.neutron = new NeutronService(this, "neutron", {
+      context: this.controlPlane,
+      keystone: this.keystone,
+      providerPhysnet: inv.provider?.physnet,
+      networkNodes: this.hostsWithRole("network").length,
+    });
   }
 
   hostsWithRole(role: Role): Host[] {

@@ -24,7 +24,8 @@ export const DEBIAN_12_ZED: ReleaseProfile = {
     neutronNetworkAgents: ["neutron-l3-agent", "neutron-dhcp-agent", "neutron-metadata-agent"],
     cinderController: ["cinder-api", "cinder-scheduler"],
     cinderVolume: ["cinder-volume"],
-    horizon: ["openstack-dashboard-apache"],
+    // Django 3.2's PyMemcacheCache needs pymemcache; horizon itself only pulls python3-memcache.
+    horizon: ["openstack-dashboard-apache", "python3-pymemcache"],
     client: ["python3-openstackclient"],
   },
   units: {
@@ -34,6 +35,13 @@ export const DEBIAN_12_ZED: ReleaseProfile = {
     memcached: "memcached",
     keystone: "keystone",
     placement: "placement-api",
+    // glance-api runs as a plain daemon: Debian's init script leaves uwsgi off for Glance.
+    glance: "glance-api",
+    cinderController: ["cinder-api", "cinder-scheduler"],
+    // The APIs run under uwsgi, started by /etc/init.d/<unit> systemd-start.
+    novaController: ["nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler", "nova-novncproxy"],
+    // neutron-server is a metapackage: the API under uwsgi (:9696) and the RPC server.
+    neutronServer: ["neutron-api", "neutron-rpc-server"],
     horizon: "apache2",
   },
   paths: {
@@ -41,5 +49,19 @@ export const DEBIAN_12_ZED: ReleaseProfile = {
     mysqlConfDir: "/etc/mysql/mariadb.conf.d",
     memcachedConf: "/etc/memcached.conf",
     horizonLocalSettings: "/etc/openstack-dashboard/local_settings.py",
+    horizonSettingsSnippets: "/etc/openstack-dashboard/local_settings.d",
+    horizonManage: "/usr/share/openstack-dashboard/manage.py",
+    placementUwsgiConfigs: ["/etc/placement/placement-api-uwsgi.ini"],
+    cinderUwsgiConfigs: ["/etc/cinder/cinder-api-uwsgi.ini"],
+    novaUwsgiConfigs: ["/etc/nova/nova-api-uwsgi.ini", "/etc/nova/nova-api-metadata-uwsgi.ini"],
+    neutronUwsgiConfigs: ["/etc/neutron/neutron-api-uwsgi.ini"],
+    novaConsoleProxyDefaults: "/etc/default/nova-consoleproxy",
+  },
+  // openstack-dashboard-apache's alias-only site (WSGIScriptAlias /horizon) runs Horizon
+  // embedded in Apache's www-data processes.
+  horizon: { group: "www-data", apacheSite: "openstack-dashboard-alias-only" },
+  debconf: {
+    // Its postinst rewrites NOVA_CONSOLE_PROXY_TYPE from this answer on every configure.
+    novaController: ["nova-consoleproxy nova-consoleproxy/daemon_type select novnc"],
   },
 };

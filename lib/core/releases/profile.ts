@@ -46,6 +46,13 @@ export interface ReleaseProfile {
     /** Keystone runs under uwsgi in Debian and under Apache mod_wsgi in Ubuntu. */
     readonly keystone: string;
     readonly placement: string;
+    readonly glance: string;
+    /** Cinder's controller services: the API and the scheduler. */
+    readonly cinderController: readonly string[];
+    /** Nova's controller services: API (and metadata API), conductor, scheduler, console proxy. */
+    readonly novaController: readonly string[];
+    /** Neutron's server: one unit, or the API and the RPC server apart (Debian). */
+    readonly neutronServer: readonly string[];
     readonly horizon: string;
   };
   readonly paths: {
@@ -53,5 +60,38 @@ export interface ReleaseProfile {
     readonly mysqlConfDir: string;
     readonly memcachedConf: string;
     readonly horizonLocalSettings: string;
+    /**
+     * Settings snippets that Horizon executes after `local_settings.py` (Debian's own set
+     * WEBROOT and a per-process cache there). @default none
+     */
+    readonly horizonSettingsSnippets?: string;
+    /** Horizon's Django `manage.py` (collectstatic, compress). */
+    readonly horizonManage: string;
+    /** uwsgi ini files of Placement's and Cinder's APIs (`[uwsgi] processes`); none without uwsgi. */
+    readonly placementUwsgiConfigs: readonly string[];
+    readonly cinderUwsgiConfigs: readonly string[];
+    /** uwsgi ini files of Nova's APIs, whose `[uwsgi] processes` is set to the API workers; none without uwsgi. */
+    readonly novaUwsgiConfigs: readonly string[];
+    /** The same for Neutron's API. */
+    readonly neutronUwsgiConfigs: readonly string[];
+    /**
+     * Debian's nova-consoleproxy starts the console proxy this file names (spicehtml5 unless told
+     * otherwise). @default none: the distribution ships a noVNC-only package
+     */
+    readonly novaConsoleProxyDefaults?: string;
+  };
+  /** How Apache serves Horizon. */
+  readonly horizon: {
+    /** The group Horizon's WSGI processes run as; `local_settings.py` is readable by it alone. */
+    readonly group: string;
+    /** The Apache site that serves Horizon at /horizon/, enabled when it is not. @default none */
+    readonly apacheSite?: string;
+  };
+  /**
+   * debconf answers given before a component's packages are installed (`debconf-set-selections`
+   * lines), so that maintainer scripts choose what the services need.
+   */
+  readonly debconf: {
+    readonly novaController: readonly string[];
   };
 }

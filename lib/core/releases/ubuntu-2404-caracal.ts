@@ -24,7 +24,7 @@ export const UBUNTU_2404_CARACAL: ReleaseProfile = {
     neutronNetworkAgents: ["neutron-l3-agent", "neutron-dhcp-agent", "neutron-metadata-agent"],
     cinderController: ["cinder-api", "cinder-scheduler"],
     cinderVolume: ["cinder-volume"],
-    horizon: ["openstack-dashboard"],
+    horizon: ["openstack-dashboard", "python3-pymemcache"],
     client: ["python3-openstackclient"],
   },
   units: {
@@ -34,6 +34,11 @@ export const UBUNTU_2404_CARACAL: ReleaseProfile = {
     memcached: "memcached",
     keystone: "apache2",
     placement: "apache2",
+    glance: "glance-api",
+    cinderController: ["apache2", "cinder-scheduler"],
+    // nova-api serves both the compute API (:8774) and the metadata API (:8775).
+    novaController: ["nova-api", "nova-conductor", "nova-scheduler", "nova-novncproxy"],
+    neutronServer: ["neutron-server"],
     horizon: "apache2",
   },
   paths: {
@@ -41,5 +46,15 @@ export const UBUNTU_2404_CARACAL: ReleaseProfile = {
     mysqlConfDir: "/etc/mysql/mariadb.conf.d",
     memcachedConf: "/etc/memcached.conf",
     horizonLocalSettings: "/etc/openstack-dashboard/local_settings.py",
+    horizonManage: "/usr/share/openstack-dashboard/manage.py",
+    placementUwsgiConfigs: [],
+    cinderUwsgiConfigs: [],
+    novaUwsgiConfigs: [],
+    neutronUwsgiConfigs: [],
+  },
+  // The package's conf-available/openstack-dashboard.conf: a WSGI daemon as horizon:horizon.
+  horizon: { group: "horizon" },
+  debconf: {
+    novaController: [],
   },
 };
