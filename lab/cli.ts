@@ -1,31 +1,42 @@
 /**
  * The lab: real Debian 12 hosts on this machine for any inventory.
- *   npm run lab -- up|deploy|verify|status|down [inventory]
+ *   npm run lab -- up|deploy|verify|failover|status|down [inventory]
+ *   npm run lab -- stop-host|start-host <name> [inventory]
  */
 import { Command } from "commander";
 import * as path from "path";
 import { loadInventory } from "../lib/cluster/inventory";
 import { DEFAULT_INVENTORY } from "./config";
 import { deploy } from "./deploy";
+import { failover } from "./checks/failover";
 import { down, status, up } from "./lifecycle";
+import { startHost, stopHost } from "./power";
 import { verify } from "./verify";
 
 function requireRoot(): void {
   if (process.getuid?.() !== 0) throw new Error("the lab needs root (namespaces, mounts, nspawn)");
 }
 
+async function guarded(fn: () => Promise<unknown>): Promise<void> {
+  try {
+    requireRoot();
+    if ((await fn()) === false) process.exitCode = 1;
+  } catch (err) {
+    console.error(`lab: ${(err as Error).message}`);
+    process.exitCode = 1;
+  }
+}
+
 /** Wraps a command: prints errors without a stack trace and sets the exit code. */
 function action(fn: (inventoryFile: string) => Promise<boolean | void>) {
-  return async (inventoryFile: string | undefined) => {
-    try {
-      requireRoot();
-      const ok = await fn(path.resolve(inventoryFile ?? DEFAULT_INVENTORY));
-      if (ok === false) process.exitCode = 1;
-    } catch (err) {
-      console.error(`lab: ${(err as Error).message}`);
-      process.exitCode = 1;
-    }
-  };
+  return (inventoryFile: string | undefined) =>
+    guarded(() => fn(path.resolve(inventoryFile ?? DEFAULT_INVENTORY)));
+}
+
+/** The same for commands that name one host first. */
+function hostAction(fn: (name: string, inventoryFile: string) => Promise<unknown>) {
+  return (name: string, inventoryFile: string | undefined) =>
+    guarded(() => fn(name, path.resolve(inventoryFile ?? DEFAULT_INVENTORY)));
 }
 
 const program = new Command("lab").description("multi-host lab: systemd-nspawn containers on this machine");
@@ -49,6 +60,25 @@ program
   .description("run the checks against the hosts; exit 1 on any failure")
   .argument(...inventoryArg)
   .action(action(async (file) => (await verify(loadInventory(file))).length === 0));
+program
+  .command("failover")
+  .description(
+    "destructive: fail the controllers over (Heartbeat stop, then a power cut), bring them back, check no row is lost",
+  )
+  .argument(...inventoryArg)
+  .action(action(async (file) => (await failover(loadInventory(file))).ok));
+program
+  .command("stop-host")
+  .description("power one host off like a power cut (its processes killed at once, its network removed)")
+  .argument("<name>", "host name from the inventory")
+  .argument(...inventoryArg)
+  .action(hostAction((name, file) => stopHost(loadInventory(file), name)));
+program
+  .command("start-host")
+  .description("boot a powered-off host again on its own disk, with its addresses; waits for sshd")
+  .argument("<name>", "host name from the inventory")
+  .argument(...inventoryArg)
+  .action(hostAction((name, file) => startHost(loadInventory(file), name)));
 program
   .command("status")
   .description("hosts (pid, ssh, memory, disk), bridges and proxy")

@@ -194,13 +194,17 @@ export async function stopContainer(hs: HostState, graceMs = 20_000): Promise<vo
 
 /**
  * Pulls the plug: SIGKILL to the container's init, which takes every process of the host with
- * it at once (no shutdown, no service stops, no goodbye packets), then to nspawn if it lingers.
- * Only the recorded processes are signalled.
+ * it at once (no shutdown, no service stops, no goodbye packets); `onDead` runs as soon as it is
+ * gone (the caller unplugs the network there); then nspawn, which exits by itself, is waited
+ * for. Only the recorded processes are signalled.
  */
-export async function powerOff(hs: HostState): Promise<void> {
+export async function powerOff(hs: HostState, onDead: () => void = () => undefined): Promise<void> {
   if (!hs.leader && hs.nspawn && isAlive(hs.nspawn)) hs.leader = leaderOf(hs.nspawn);
   signal(hs.leader, "SIGKILL");
-  for (let i = 0; i < 50 && isAlive(hs.leader); i++) await sleep(100);
+  for (let i = 0; i < 100 && isAlive(hs.leader); i += 1) await sleep(i < 50 ? 10 : 100);
+  if (isAlive(hs.leader)) throw new Error(`${hs.name}: the container's init did not die`);
+  // Its processes are gone with their init; what it left on the wire goes now, not after nspawn.
+  onDead();
   // nspawn exits by itself once its container is gone; give it a moment, then insist.
   for (let i = 0; i < 50 && isAlive(hs.nspawn); i++) await sleep(100);
   signal(hs.nspawn, "SIGKILL");

@@ -1,5 +1,7 @@
 /**
- * End-to-end test: up, deploy, verify, a second apply that must change nothing, down.
+ * End-to-end test: up, deploy, verify, failover (destructive: Heartbeat stop and power cuts on
+ * the controllers, each brought back, the checks run again), a second apply that must change
+ * nothing, down.
  *   npm run test:e2e [-- inventory] [--keep]
  * On failure it names the e2e step and the generated scripts' `FAILED step=… host=…` lines;
  * with --keep the hosts stay up for a look (then `npm run lab -- down`).
@@ -8,6 +10,7 @@ import { Command } from "commander";
 import * as path from "path";
 import { loadInventory } from "../lib/cluster/inventory";
 import { DEFAULT_INVENTORY } from "./config";
+import { failover } from "./checks/failover";
 import { deploy, secondApplyChangesNothing } from "./deploy";
 import { down, up } from "./lifecycle";
 import { verify } from "./verify";
@@ -16,6 +19,8 @@ interface StepOutcome {
   readonly ok: boolean;
   readonly detail?: string;
   readonly failedSteps?: readonly string[];
+  /** Measured figures to repeat in the summary. */
+  readonly figures?: readonly string[];
 }
 
 async function main(inventoryArg: string | undefined, opts: { keep?: boolean }): Promise<number> {
@@ -34,9 +39,19 @@ async function main(inventoryArg: string | undefined, opts: { keep?: boolean }):
         };
       },
     ],
+    // After the failovers the hosts have been power-cycled and the VIP has moved twice; the
+    // stack must still be exactly what Terraform applied.
+    [
+      "failover",
+      async () => {
+        const r = await failover(inv);
+        return { ok: r.ok, detail: r.skipped ?? r.problems.join("\n    "), figures: r.figures };
+      },
+    ],
     ["second-apply", async () => secondApplyChangesNothing(inv, file)],
   ];
   const timings: string[] = [];
+  const figures: string[] = [];
   let failure: { step: string; outcome: StepOutcome } | undefined;
   for (const [name, fn] of steps) {
     console.log(`\n=== e2e: ${name} (${path.relative(process.cwd(), file)})`);
@@ -47,6 +62,7 @@ async function main(inventoryArg: string | undefined, opts: { keep?: boolean }):
     } catch (err) {
       outcome = { ok: false, detail: (err as Error).message };
     }
+    figures.push(...(outcome.figures ?? []));
     timings.push(
       `${name.padEnd(13)} ${((performance.now() - start) / 1000).toFixed(1).padStart(7)} s  ${outcome.ok ? "ok" : "FAILED"}`,
     );
@@ -69,6 +85,8 @@ async function main(inventoryArg: string | undefined, opts: { keep?: boolean }):
 
   console.log("\n=== e2e summary");
   for (const t of timings) console.log(`  ${t}`);
+  if (figures.length > 0) console.log("failover figures:");
+  for (const f of figures) console.log(`  ${f}`);
   if (!failure) {
     console.log(`e2e PASSED${keep ? " (hosts kept up: npm run lab -- down)" : ""}`);
     return 0;

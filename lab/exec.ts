@@ -39,10 +39,18 @@ export function tryRun(cmd: string, args: readonly string[]): RunResult {
   }
 }
 
-/** Async variant, so that many hosts can be asked at once. Never throws. */
-export function runAsync(cmd: string, args: readonly string[], timeoutMs = 60_000): Promise<RunResult> {
+/**
+ * Async variant, so that many hosts can be asked at once. Never throws. `input` is written to
+ * the command's stdin (the way secrets reach remote commands: never on a command line).
+ */
+export function runAsync(
+  cmd: string,
+  args: readonly string[],
+  timeoutMs = 60_000,
+  input?: string,
+): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       cmd,
       args,
       { encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
@@ -51,6 +59,8 @@ export function runAsync(cmd: string, args: readonly string[], timeoutMs = 60_00
         resolve({ code, stdout, stderr: stderr || (err && code !== 0 ? err.message : "") });
       },
     );
+    child.stdin?.on("error", () => undefined); // the command may exit without reading it all
+    child.stdin?.end(input ?? "");
   });
 }
 

@@ -6,7 +6,6 @@
 import * as fs from "fs";
 import { Inventory } from "../lib/cluster/inventory";
 import { boot, isRunning, mountOverlay, powerOff } from "./containers";
-import { since } from "./exec";
 import { addKvmNode, waitForSsh } from "./lifecycle";
 import { createHostNetwork, deleteHostNetwork } from "./network";
 import { HostPlan, planHosts } from "./plan";
@@ -46,13 +45,17 @@ export async function stopHost(inv: Inventory, name: string): Promise<number> {
   const start = performance.now();
   const { plan, hs, state } = target(inv, name);
   const wasRunning = isRunning(hs);
-  await powerOff(hs);
+  let unplugged = 0;
+  await powerOff(hs, () => {
+    deleteHostNetwork(plan);
+    unplugged = performance.now();
+  });
   hs.nspawn = undefined;
   hs.leader = undefined;
   saveState(state);
-  deleteHostNetwork(plan);
   const seconds = (performance.now() - start) / 1000;
-  console.log(`${name}: ${wasRunning ? "powered off" : "was not running; network removed"} (${since(start)})`);
+  const detail = `processes gone and network removed after ${((unplugged - start) / 1000).toFixed(2)} s; nspawn exited after ${seconds.toFixed(1)} s`;
+  console.log(`${name}: ${wasRunning ? `powered off (${detail})` : "was not running; network removed"}`);
   return seconds;
 }
 

@@ -3,7 +3,8 @@ import * as path from "path";
 import { parse } from "yaml";
 import { loadInventory, parseInventory } from "../lib/cluster/inventory";
 import { parseHosts } from "../lab/checks/base";
-import { LabInventoryError, planHosts } from "../lab/plan";
+import { NETWORKS } from "../lab/config";
+import { LabInventoryError, labMac, planHosts } from "../lab/plan";
 
 const examples = path.join(__dirname, "..", "examples");
 
@@ -30,6 +31,28 @@ describe("lab plan", () => {
     expect(byName.compute1.compute).toBe(true);
     expect(hosts.every((h) => h.gateway === "10.211.0.1")).toBe(true);
     expect(byName.controller1.keyFile).toBe(path.resolve(examples, "..", ".lab", "ssh", "id_ed25519"));
+  });
+
+  test("fixed, distinct, locally administered MACs (a power-cycled host keeps its MAC)", () => {
+    for (const file of ["lab-small.yaml", "lab-furyu-8-node.yaml"]) {
+      const hosts = planHosts(loadInventory(path.join(examples, file)));
+      const macs = hosts.flatMap((h) => h.links.map((l) => l.mac));
+      const machineSide = hosts.flatMap((h) => h.links.map((l) => labMac(l.network, "machine", h.index)));
+      const bridges = NETWORKS.map((n) => labMac(n, "bridge"));
+      const all = [...macs, ...machineSide, ...bridges];
+      expect(new Set(all).size).toBe(all.length);
+      // Unicast (bit 0 of the first byte clear) and locally administered (bit 1 set).
+      expect(all.every((m) => /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(m) && (parseInt(m, 16) & 3) === 2)).toBe(
+        true,
+      );
+      // The same plan twice gives the same MACs.
+      expect(
+        planHosts(loadInventory(path.join(examples, file))).flatMap((h) => h.links.map((l) => l.mac)),
+      ).toEqual(macs);
+    }
+    const small = planHosts(loadInventory(path.join(examples, "lab-small.yaml")));
+    expect(small[0].links[0].mac).toBe("02:6f:6d:00:00:00");
+    expect(small[2].roles).toEqual(["compute", "storage"]);
   });
 
   test("the 8-node lab gets distinct veth names within the kernel's 15 characters", () => {

@@ -6,8 +6,8 @@ import { HostPlan } from "../plan";
 export interface CheckContext {
   readonly inventory: Inventory;
   readonly hosts: readonly HostPlan[];
-  /** Runs a fixed command line on a host as root over the lab's SSH. */
-  ssh(host: HostPlan, command: string, timeoutMs?: number): Promise<RunResult>;
+  /** Runs a fixed command line on a host as root over the lab's SSH; secrets go in `input` (stdin). */
+  ssh(host: HostPlan, command: string, timeoutMs?: number, input?: string): Promise<RunResult>;
 }
 
 export interface CheckResult {
@@ -15,6 +15,17 @@ export interface CheckResult {
   readonly host: string;
   readonly ok: boolean;
   readonly detail: string;
+  /**
+   * Not applicable to this inventory (e.g. no VIP with `ha: single`). Counted apart: neither
+   * a pass nor a failure. A check skips only on what the inventory says, never because a
+   * service it expects is missing (that is a failure).
+   */
+  readonly skipped?: boolean;
+}
+
+/** A SKIP result (ok, so it never fails a run, but never counted as a pass either). */
+export function skip(check: string, host: string, why: string): CheckResult {
+  return { check, host, ok: true, skipped: true, detail: why };
 }
 
 export interface Check {

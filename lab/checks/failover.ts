@@ -1,0 +1,565 @@
+/**
+ * The destructive platform check (`lab failover`, and a phase of the e2e): a client on a host
+ * that is no controller INSERTs a row through the VIP every ~0.2 s throughout, while
+ *   round 1: Heartbeat is stopped on the active controller (the VIP must move to the other),
+ *            then that controller loses power, then it is booted again and must catch up;
+ *   round 2: the now active controller loses power outright (a crash: the survivor takes the
+ *            VIP after Heartbeat's deadtime), then it is booted again and must catch up.
+ * Measured: time for the VIP to move, time no INSERT succeeded through the VIP, rows written
+ * before/while/after, boot and catch-up times. At the end every acknowledged row must be on
+ * both controllers and both must hold the same table (row count and CHECKSUM TABLE). After
+ * each round the non-destructive checks run again (after round 1 with the VIP on the other
+ * controller than at the start).
+ */
+import { ChildProcess } from "child_process";
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { Inventory } from "../../lib/cluster/inventory";
+import { LOG_DIR } from "../config";
+import { sleep } from "../exec";
+import { HostPlan } from "../plan";
+import { startHost, stopHost } from "../power";
+import { sshSpawn } from "../ssh";
+import { labContext, runChecks } from "../verify";
+import { baseChecks } from "./base";
+import { platformChecks } from "./index";
+import { CHECK_DB, prepareCheckDatabase, readPassword, slaveStatus, sql } from "./mysql";
+import { bashCommand, clientHost, ensureHostPackages, holdersOf, remote, vipPair } from "./platform";
+import { CheckContext } from "./types";
+
+/** One INSERT attempt of the writer, timed on the client (same clock as the lab machine). */
+export interface WriteEvent {
+  readonly seq: number;
+  /** Epoch ms when the attempt began and ended. */
+  readonly start: number;
+  readonly end: number;
+  readonly ok: boolean;
+  /** The controller that took the write (`@@hostname`), or the error. */
+  readonly info: string;
+}
+
+/** `start end seq OK host` / `start end seq ERR message` */
+export function parseWriterLine(line: string): WriteEvent | undefined {
+  const m = /^(\d+) (\d+) (\d+) (OK|ERR) ?(.*)$/.exec(line.trim());
+  if (!m) return undefined;
+  return { start: Number(m[1]), end: Number(m[2]), seq: Number(m[3]), ok: m[4] === "OK", info: m[5] };
+}
+
+export interface Outage {
+  /** Longest time without a successful INSERT, ms (end of one success to end of the next). */
+  readonly longestGapMs: number;
+  /** When that gap began and ended, ms relative to the trigger. */
+  readonly gapFrom: number;
+  readonly gapTo: number;
+  readonly failedAttempts: number;
+  /** The usual time between successes before the trigger (median), ms. */
+  readonly normalGapMs: number;
+  readonly servedBefore?: string;
+  readonly servedAfter?: string;
+}
+
+function median(values: number[]): number {
+  if (values.length === 0) return 0;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** How long writes through the VIP stopped succeeding around `trigger` (up to `until`). */
+export function outage(events: readonly WriteEvent[], trigger: number, until: number): Outage {
+  const oks = events.filter((e) => e.ok).sort((a, b) => a.end - b.end);
+  const before = oks.filter((e) => e.end <= trigger);
+  const after = oks.filter((e) => e.end > trigger && e.end <= until);
+  const chain = [...before.slice(-1), ...after];
+  let longest = 0;
+  let from = 0;
+  let to = 0;
+  for (let i = 1; i < chain.length; i++) {
+    const gap = chain[i].end - chain[i - 1].end;
+    if (gap > longest) [longest, from, to] = [gap, chain[i - 1].end - trigger, chain[i].end - trigger];
+  }
+  const normal = before.slice(-20);
+  return {
+    longestGapMs: longest,
+    gapFrom: from,
+    gapTo: to,
+    failedAttempts: events.filter((e) => !e.ok && e.end > trigger && e.start <= until).length,
+    normalGapMs: median(normal.slice(1).map((e, i) => e.end - normal[i].end)),
+    servedBefore: before[before.length - 1]?.info,
+    servedAfter: after[after.length - 1]?.info,
+  };
+}
+
+const FAILOVER_USER = "osc_failover";
+
+/** The writer loop on the client host; the password is its first stdin line, EOF stops it. */
+const WRITER = `${readPassword(FAILOVER_USER)}
+seq=0
+end=$((SECONDS + 1800))
+while [ "$SECONDS" -lt "$end" ]; do
+  seq=$((seq + 1))
+  t0=$(date +%s%3N)
+  out=$(timeout 5 mysql --defaults-extra-file="$cnf" -h "$1" -NB -e "INSERT INTO failover (run, seq, served_by) VALUES ('$2', $seq, @@hostname); SELECT @@hostname" ${CHECK_DB} 2>&1)
+  rc=$?
+  if [ "$rc" -eq 0 ]; then
+    echo "$t0 $(date +%s%3N) $seq OK $out"
+  else
+    echo "$t0 $(date +%s%3N) $seq ERR rc=$rc $(printf '%s' "$out" | head -n 1)"
+  fi
+  read -r -t 0.2 _
+  [ $? -gt 128 ] || break
+done`;
+
+export class Writer {
+  readonly events: WriteEvent[] = [];
+  private readonly child: ChildProcess;
+  private readonly exited: Promise<number>;
+  private stderr = "";
+
+  constructor(
+    client: HostPlan,
+    address: string,
+    run: string,
+    password: string,
+    readonly log?: string,
+  ) {
+    this.child = sshSpawn(client, bashCommand(WRITER, address, run));
+    let rest = "";
+    this.child.stdout!.setEncoding("utf8");
+    this.child.stdout!.on("data", (chunk: string) => {
+      const lines = (rest + chunk).split("\n");
+      rest = lines.pop() ?? "";
+      for (const l of lines) {
+        const e = parseWriterLine(l);
+        if (e) this.events.push(e);
+        if (log) fs.appendFileSync(log, `${Date.now()} ${l}\n`);
+      }
+    });
+    this.child.stderr!.on("data", (c: Buffer) => (this.stderr = (this.stderr + c.toString()).slice(-2000)));
+    this.exited = new Promise((resolve) => this.child.on("close", (code) => resolve(code ?? 1)));
+    this.child.stdin!.on("error", () => undefined);
+    this.child.stdin!.write(`${password}\n`);
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  acked(): WriteEvent[] {
+    return this.events.filter((e) => e.ok);
+  }
+
+  /** Waits until `pred` holds for the events; throws with `what` after timeoutMs. */
+  async waitFor(pred: (events: WriteEvent[]) => boolean, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (pred(this.events)) return;
+      if (!this.running) throw new Error(`the writer stopped (${this.stderr.trim() || "no message"})`);
+      await sleep(100);
+    }
+    const last = this.events[this.events.length - 1];
+    throw new Error(
+      `${what}: not within ${timeoutMs / 1000} s (last attempt: ${last ? `${last.ok ? "OK" : "ERR"} ${last.info}` : "none"})`,
+    );
+  }
+
+  /** Closes its stdin (the loop ends after the current attempt); kills our ssh if it lingers. */
+  async stop(): Promise<void> {
+    this.child.stdin!.end();
+    const code = await Promise.race([this.exited, sleep(15_000).then(() => undefined)]);
+    if (code === undefined && this.child.pid !== undefined) this.child.kill("SIGKILL");
+  }
+}
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+/** Offset from a trigger: `+1.2 s` / `-0.1 s`. */
+const rel = (ms: number) => `${ms < 0 ? "-" : "+"}${secs(Math.abs(ms))}`;
+
+/** Seqs of the run present in the table on a controller. */
+async function seqsOn(ctx: CheckContext, host: HostPlan, run: string): Promise<Set<number>> {
+  return new Set(
+    (await sql(ctx, host, `SELECT seq FROM ${CHECK_DB}.failover WHERE run = '${run}'`)).map(Number),
+  );
+}
+
+async function countOn(ctx: CheckContext, host: HostPlan, run: string): Promise<number> {
+  return Number((await sql(ctx, host, `SELECT COUNT(*) FROM ${CHECK_DB}.failover WHERE run = '${run}'`))[0]);
+}
+
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+  intervalMs = 250,
+): Promise<{ value: T; ms: number }> {
+  const start = Date.now();
+  let lastError = "";
+  while (Date.now() - start < timeoutMs) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return { value, ms: Date.now() - start };
+    } catch (err) {
+      lastError = (err as Error).message;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`${what}: not within ${timeoutMs / 1000} s${lastError ? ` (${lastError})` : ""}`);
+}
+
+interface Report {
+  readonly figures: string[];
+  readonly problems: string[];
+}
+
+interface RoundContext extends Report {
+  readonly ctx: CheckContext;
+  readonly inv: Inventory;
+  readonly vip: string;
+  readonly run: string;
+  readonly writer: Writer;
+}
+
+function note(rc: Report, line: string): void {
+  console.log(`  ${line}`);
+  rc.figures.push(line);
+}
+
+function problem(rc: Report, line: string): void {
+  console.log(`  PROBLEM: ${line}`);
+  rc.problems.push(line);
+}
+
+/**
+ * Polls where the VIP is (every 100 ms, in the namespaces) until `to` alone holds it; returns
+ * ms from `since` until it left `from` and until it was on `to` alone.
+ */
+async function watchVip(
+  rc: RoundContext,
+  from: HostPlan,
+  to: HostPlan,
+  since: number,
+): Promise<{ leftMs: number; arrivedMs: number }> {
+  let leftMs: number | undefined;
+  await until(
+    `the VIP ${rc.vip} on ${to.name} alone`,
+    60_000,
+    async () => {
+      const h = holdersOf(rc.ctx, rc.vip);
+      if (leftMs === undefined && !h.includes(from)) leftMs = Date.now() - since;
+      return h.length === 1 && h[0] === to ? true : undefined;
+    },
+    100,
+  );
+  const arrivedMs = Date.now() - since;
+  return { leftMs: leftMs ?? arrivedMs, arrivedMs };
+}
+
+/**
+ * One failover: `how` takes the active controller's VIP away, the VIP must reach the standby,
+ * writes must resume there, then the old active is powered off (if `how` has not), booted
+ * again, and must catch up. Always tries to leave the old active running.
+ */
+async function round(
+  rc: RoundContext,
+  label: string,
+  how: "heartbeat-stop" | "power-cut",
+  active: HostPlan,
+  standby: HostPlan,
+): Promise<void> {
+  const { ctx, inv, writer, run } = rc;
+  console.log(
+    `\n--- failover ${label}: ${how === "heartbeat-stop" ? `stop Heartbeat on ${active.name}, then power it off` : `power cut on ${active.name}`} (VIP ${rc.vip} ${active.name} -> ${standby.name})`,
+  );
+  await writer.waitFor(
+    (ev) => ev.filter((e) => e.ok && e.info === active.name).length >= 25,
+    30_000,
+    `25 successful INSERTs through the VIP on ${active.name} before the failover`,
+  );
+  let poweredOff = false;
+  let offAt = 0;
+  let lateRows: WriteEvent[] = [];
+  try {
+    const ackedBefore = writer.acked();
+    const trigger = Date.now();
+    // The VIP is watched while the trigger runs (`systemctl stop heartbeat` takes seconds).
+    let triggered: Promise<number>;
+    if (how === "heartbeat-stop") {
+      triggered = remote(ctx, active, "systemctl stop heartbeat", { timeoutMs: 120_000 }).then(() =>
+        Date.now(),
+      );
+    } else {
+      poweredOff = true;
+      offAt = trigger;
+      triggered = stopHost(inv, active.name).then(() => Date.now());
+    }
+    triggered.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
+    const vip = await watchVip(rc, active, standby, trigger);
+    const triggerDone = await triggered;
+    const what = how === "heartbeat-stop" ? "`systemctl stop heartbeat`" : "the power cut";
+    note(
+      rc,
+      `${label}: VIP gone from ${active.name} ${secs(vip.leftMs)} and on ${standby.name} alone ${secs(vip.arrivedMs)} after ${what} began (${what} took ${secs(triggerDone - trigger)})`,
+    );
+    const resumed = await until(`INSERTs through the VIP served by ${standby.name}`, 60_000, async () =>
+      writer.events.filter((e) => e.ok && e.end > trigger && e.info === standby.name).length >= 5
+        ? true
+        : undefined,
+    );
+    const o = outage(writer.events, trigger, Date.now());
+    note(
+      rc,
+      `${label}: no INSERT succeeded through the VIP for ${secs(o.longestGapMs)} (from ${rel(o.gapFrom)} to ${rel(o.gapTo)}; usual spacing ${secs(o.normalGapMs)}), ${o.failedAttempts} attempts failed; served by ${o.servedBefore} before, ${o.servedAfter} after`,
+    );
+    if (o.servedAfter !== standby.name)
+      problem(rc, `${label}: writes after the failover served by ${o.servedAfter}, expected ${standby.name}`);
+    // Every row acknowledged before the trigger must be on the new active. After a power cut
+    // the last ones may not have been replicated yet (asynchronous): reported, and required
+    // again once the old active is back.
+    const onStandby = await seqsOn(ctx, standby, run);
+    const missing = ackedBefore.filter((e) => !onStandby.has(e.seq));
+    note(
+      rc,
+      `${label}: ${ackedBefore.length} rows acknowledged before the failover; ${ackedBefore.length - missing.length} of them on ${standby.name} once writes resumed there (${secs(resumed.ms)} after the VIP moved)`,
+    );
+    if (missing.length > 0) {
+      const text = `${label}: ${missing.length} acknowledged rows not on ${standby.name} after the failover (seq ${missing
+        .slice(0, 5)
+        .map((e) => e.seq)
+        .join(", ")}${missing.length > 5 ? ", ..." : ""})`;
+      if (how === "heartbeat-stop") problem(rc, text);
+      else note(rc, `${text}: not replicated before the crash; must come back with ${active.name}`);
+      lateRows = missing;
+    }
+
+    if (!poweredOff) {
+      await sleep(2000);
+      offAt = Date.now();
+      poweredOff = true;
+      await stopHost(inv, active.name);
+    }
+    // Writes go on while the old active is off: these are what it must catch up on.
+    await writer.waitFor(
+      (ev) => ev.filter((e) => e.ok && e.end > offAt).length >= 15,
+      30_000,
+      `INSERTs through the VIP while ${active.name} is off (since ${offAt})`,
+    );
+    if (how === "heartbeat-stop") {
+      // The standby's power cut must not disturb writes on the new active.
+      const whileOff = outage(writer.events, offAt, Date.now());
+      note(
+        rc,
+        `${label}: ${active.name} off; ${writer.events.filter((e) => e.ok && e.end > offAt).length} rows written meanwhile, longest pause ${secs(whileOff.longestGapMs)}, ${whileOff.failedAttempts} failed`,
+      );
+    }
+  } finally {
+    if (poweredOff)
+      await bringBack(rc, label, active, standby, offAt, lateRows).catch((err: Error) =>
+        problem(rc, `${label}: ${err.message}`),
+      );
+  }
+}
+
+/**
+ * Boots the old active again and waits for it to rejoin: MariaDB answers, it holds every row
+ * acknowledged while it was off (`offAt` on), the survivor holds `lateRows` (acknowledged by
+ * the old active but not replicated before it died), replication runs both ways, Heartbeat
+ * sees the peer, and the VIP stays where it is (no failback).
+ */
+async function bringBack(
+  rc: RoundContext,
+  label: string,
+  host: HostPlan,
+  active: HostPlan,
+  offAt: number,
+  lateRows: readonly WriteEvent[],
+): Promise<void> {
+  const { ctx, inv, run, writer } = rc;
+  const t = Date.now();
+  const missed = writer.acked().filter((e) => e.end > offAt && e.end <= t);
+  const sshSeconds = await startHost(inv, host.name);
+  await until(`MariaDB answering on ${host.name}`, 180_000, async () =>
+    (await ctx.ssh(host, "mysql -NBe 'SELECT 1'", 10_000)).code === 0 ? true : undefined,
+  );
+  const dbAt = Date.now();
+  const caught = await until(
+    `${host.name} holding the ${missed.length} rows written while it was off`,
+    180_000,
+    async () => {
+      const have = await seqsOn(ctx, host, run);
+      return missed.every((e) => have.has(e.seq)) ? true : undefined;
+    },
+  );
+  note(
+    rc,
+    `${label}: ${host.name} powered on: sshd after ${sshSeconds.toFixed(1)} s, MariaDB answering after ${secs(dbAt - t)}; it held all ${missed.length} rows written while it was off ${secs(caught.ms)} later (${secs(Date.now() - t)} after power-on)`,
+  );
+  if (lateRows.length > 0) {
+    await until(
+      `${active.name} holding the ${lateRows.length} rows only ${host.name} had`,
+      120_000,
+      async () => {
+        const have = await seqsOn(ctx, active, run);
+        return lateRows.every((e) => have.has(e.seq)) ? true : undefined;
+      },
+    );
+    note(
+      rc,
+      `${label}: the ${lateRows.length} rows only ${host.name} had reached ${active.name} ${secs(Date.now() - dbAt)} after MariaDB came up`,
+    );
+  }
+  await until(`replication running both ways again`, 120_000, async () => {
+    const [a, b] = await Promise.all([slaveStatus(ctx, host), slaveStatus(ctx, active)]);
+    return [a, b].every((s) => s.Slave_IO_Running === "Yes" && s.Slave_SQL_Running === "Yes")
+      ? true
+      : undefined;
+  });
+  note(rc, `${label}: replication IO/SQL Yes on both ${secs(Date.now() - dbAt)} after MariaDB came up`);
+  const hb = await until(`Heartbeat on ${host.name} seeing ${active.name}`, 120_000, async () =>
+    (await ctx.ssh(host, `cl_status nodestatus ${active.name}`, 10_000)).stdout.trim() === "active"
+      ? true
+      : undefined,
+  );
+  // auto_failback off: the VIP must stay where it is once the returned node has joined.
+  const joinedAt = Date.now();
+  while (Date.now() - joinedAt < 10_000) {
+    const h = holdersOf(ctx, rc.vip);
+    if (h.length !== 1 || h[0] !== active) {
+      problem(
+        rc,
+        `${label}: after ${host.name} rejoined the VIP is on ${h.map((x) => x.name).join(", ") || "no controller"}, expected ${active.name} alone (auto_failback off)`,
+      );
+      break;
+    }
+    await sleep(250);
+  }
+  note(
+    rc,
+    `${label}: Heartbeat on ${host.name} sees ${active.name} ${secs(hb.ms)} after that; the VIP stayed on ${active.name} for the next 10 s (no failback)`,
+  );
+}
+
+/** Both controllers hold the same rows: every acknowledged one, same count, same CHECKSUM TABLE. */
+async function finalConsistency(rc: RoundContext, pair: [HostPlan, HostPlan]): Promise<void> {
+  const { ctx, run, writer } = rc;
+  const acked = writer.acked();
+  const attempts = writer.events.length;
+  const summary = await until(
+    "both controllers holding the same failover table",
+    120_000,
+    async () => {
+      const rows = await Promise.all(
+        pair.map(async (h) => {
+          const [count] = await sql(ctx, h, `SELECT COUNT(*) FROM ${CHECK_DB}.failover`);
+          const [checksum] = await sql(ctx, h, `CHECKSUM TABLE ${CHECK_DB}.failover`);
+          return { count: Number(count), checksum: checksum.split("\t")[1], run: await countOn(ctx, h, run) };
+        }),
+      );
+      return rows[0].count === rows[1].count && rows[0].checksum === rows[1].checksum ? rows : undefined;
+    },
+    1000,
+  ).catch((err: Error) => {
+    problem(rc, err.message);
+    return undefined;
+  });
+  for (const h of pair) {
+    const have = await seqsOn(ctx, h, run);
+    const lost = acked.filter((e) => !have.has(e.seq));
+    if (lost.length > 0)
+      problem(
+        rc,
+        `${lost.length} acknowledged rows missing on ${h.name} (seq ${lost
+          .slice(0, 5)
+          .map((e) => e.seq)
+          .join(", ")})`,
+      );
+  }
+  if (summary) {
+    const [a, b] = summary.value;
+    const ackedSeqs = new Set(acked.map((e) => e.seq));
+    const seen = new Set(writer.events.map((e) => e.seq));
+    const extra = [...(await seqsOn(ctx, pair[0], run))].filter((q) => !ackedSeqs.has(q));
+    const unreported = extra.filter((q) => !seen.has(q)).length;
+    note(
+      rc,
+      `end: ${attempts} INSERT attempts, ${acked.length} acknowledged, ${attempts - acked.length} failed; rows of this run on ${pair[0].name}/${pair[1].name}: ${a.run}/${b.run}` +
+        `${extra.length ? ` (${extra.length - unreported} committed although the client saw an error${unreported ? `, ${unreported} never reported` : ""})` : ""}` +
+        `; whole table ${a.count} rows, CHECKSUM TABLE ${a.checksum} on both`,
+    );
+  }
+}
+
+export interface FailoverOutcome {
+  readonly ok: boolean;
+  readonly skipped?: string;
+  readonly figures: string[];
+  readonly problems: string[];
+}
+
+export async function failover(inv: Inventory): Promise<FailoverOutcome> {
+  const ctx = labContext(inv);
+  const pairInfo = vipPair(ctx);
+  if (!pairInfo) {
+    const why = `ha: ${inv.ha}: no controller pair with a VIP, nothing to fail over`;
+    console.log(`SKIP failover ${why}`);
+    return { ok: true, skipped: why, figures: [], problems: [] };
+  }
+  const { pair, vip } = pairInfo;
+  const client = clientHost(ctx);
+  const report: Report = { figures: [], problems: [] };
+  const run = randomBytes(6).toString("hex");
+  let writer: Writer | undefined;
+  let rc: RoundContext | undefined;
+  try {
+    if (pair.includes(client)) throw new Error("the failover needs a client host that is no controller");
+    const holders = holdersOf(ctx, vip);
+    if (holders.length !== 1)
+      throw new Error(`the VIP is on ${holders.length} controllers before the failover, expected 1`);
+    const first = holders[0];
+    const second = pair.find((h) => h !== first)!;
+    for (const h of pair) {
+      const s = await slaveStatus(ctx, h);
+      if (s.Slave_IO_Running !== "Yes" || s.Slave_SQL_Running !== "Yes")
+        throw new Error(
+          `${h.name}: replication not running before the failover (IO ${s.Slave_IO_Running}, SQL ${s.Slave_SQL_Running})`,
+        );
+    }
+    await ensureHostPackages(ctx, client, ["mariadb-client"]);
+    // Its own user: `verify` in between re-keys the check user, which must not stop the writer.
+    const password = await prepareCheckDatabase(ctx, first, FAILOVER_USER);
+    await until(`the failover user on ${second.name}`, 30_000, async () =>
+      (await sql(ctx, second, `SELECT COUNT(*) FROM mysql.user WHERE user = '${FAILOVER_USER}'`))[0] === "1"
+        ? true
+        : undefined,
+    );
+    console.log(`failover: run ${run}, writer on ${client.name} INSERTs through ${vip} every ~0.2 s`);
+    fs.mkdirSync(LOG_DIR, { recursive: true });
+    const log = path.join(LOG_DIR, `${inv.cluster}-failover-${run}.log`);
+    console.log(`  every attempt: ${log} (received-at start end seq OK|ERR served-by|error)`);
+    writer = new Writer(client, vip, run, password, log);
+    rc = { ...report, ctx, inv, vip, run, writer };
+
+    await round(rc, "round 1", "heartbeat-stop", first, second);
+    if (report.problems.length === 0) {
+      console.log(`\n--- checks again, with the VIP on ${second.name}`);
+      const failed = await runChecks(ctx, [...baseChecks, ...platformChecks], "verify (VIP moved)");
+      for (const f of failed) problem(report, `verify after round 1: ${f.check} host=${f.host}: ${f.detail}`);
+    }
+    if (report.problems.length === 0) await round(rc, "round 2", "power-cut", second, first);
+  } catch (err) {
+    problem(report, (err as Error).message);
+  } finally {
+    await writer?.stop();
+  }
+  if (rc) await finalConsistency(rc, pair).catch((err: Error) => problem(report, err.message));
+  console.log("\n--- checks again, after the failovers");
+  const failed = await runChecks(ctx, [...baseChecks, ...platformChecks], "verify (after the failovers)");
+  for (const f of failed)
+    problem(report, `verify after the failovers: ${f.check} host=${f.host}: ${f.detail}`);
+
+  console.log("\nfailover figures:");
+  for (const f of report.figures) console.log(`  ${f}`);
+  const ok = report.problems.length === 0;
+  console.log(ok ? "failover: PASSED" : `failover: FAILED (${report.problems.length} problems)`);
+  for (const p of report.problems) console.log(`  ${p}`);
+  return { ok, figures: report.figures, problems: report.problems };
+}
