@@ -132,6 +132,11 @@ export class HorizonDashboard extends Construct {
       files.push(snippet);
       script.writeFile(snippet, this.lastSnippet, { group, mode: "0640", changeTag: "horizon" });
     }
+    // The package enables Apache's default-ssl site without enabling mod_ssl, and Apache then
+    // refuses to start. TLS is not configured here, so the site goes.
+    script.raw(
+      "if [ -e /etc/apache2/sites-enabled/default-ssl.conf ]; then a2dissite -q default-ssl; osc_mark_changed horizon; fi",
+    );
     const site = release.horizon.apacheSite;
     if (site) {
       script
