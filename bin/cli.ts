@@ -41,7 +41,8 @@ secrets
     const inv = loadInventory(inventory);
     const file = path.resolve(options.file ?? defaultSecretsFile(inv.cluster));
     const result = initSecretsFile(file);
-    console.log(`${result.file}: ${result.added.length} generated, ${result.kept.length} kept`);
+    const removed = result.removed.length ? `, ${result.removed.length} obsolete removed` : "";
+    console.log(`${result.file}: ${result.added.length} generated, ${result.kept.length} kept${removed}`);
   });
 
 try {

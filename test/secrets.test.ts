@@ -84,6 +84,20 @@ describe("initSecretsFile", () => {
     expect(otherValues.filter((v) => Object.values(values).includes(v))).toEqual([]);
   });
 
+  it("drops secret_* entries the catalog no longer has and leaves other keys alone", () => {
+    const file = path.join(tempDir("secrets-obsolete"), "c.tfvars.json");
+    initSecretsFile(file);
+    const first = readSecrets(file);
+    fs.writeFileSync(file, JSON.stringify({ ...first, secret_retired_password: "old", region: "RegionOne" }));
+    const result = initSecretsFile(file);
+    expect(result.removed).toEqual(["retired_password"]);
+    expect(result.added).toEqual([]);
+    const second = readSecrets(file);
+    expect(second.secret_retired_password).toBeUndefined();
+    expect(second.region).toBe("RegionOne");
+    expect(initSecretsFile(file).removed).toEqual([]);
+  });
+
   it("keeps existing values, adds the missing ones, and makes the file 0600 again", () => {
     const file = path.join(tempDir("secrets-rerun"), "c.tfvars.json");
     initSecretsFile(file);

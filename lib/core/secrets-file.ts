@@ -35,11 +35,14 @@ export interface SecretsInitResult {
   readonly file: string;
   readonly added: readonly string[];
   readonly kept: readonly string[];
+  /** `secret_*` entries the catalog no longer has; Terraform would warn about each. */
+  readonly removed: readonly string[];
 }
 
 /**
  * Creates or completes a secrets file (Terraform variables JSON, mode 0600): existing values
- * are kept, missing ones are generated. The file is written to a temporary name and renamed,
+ * are kept, missing ones are generated, and `secret_*` entries the catalog no longer has are
+ * dropped (other keys are left alone). The file is written to a temporary name and renamed,
  * so an interrupted run never leaves half a file.
  */
 export function initSecretsFile(file: string): SecretsInitResult {
@@ -67,6 +70,9 @@ export function initSecretsFile(file: string): SecretsInitResult {
     }
     values[key] = value;
   }
+  const known = new Set(SECRET_CATALOG.map((spec) => secretVariableName(spec.name)));
+  const removed = Object.keys(values).filter((key) => key.startsWith("secret_") && !known.has(key));
+  for (const key of removed) delete values[key];
   for (const spec of SECRET_CATALOG) {
     const key = secretVariableName(spec.name);
     if (values[key] !== undefined) {
@@ -81,7 +87,7 @@ export function initSecretsFile(file: string): SecretsInitResult {
   fs.writeFileSync(tmp, `${JSON.stringify(values, null, 2)}\n`, { mode: 0o600 });
   fs.renameSync(tmp, file);
   fs.chmodSync(file, 0o600);
-  return { file, added, kept };
+  return { file, added, kept, removed: removed.map((key) => key.slice("secret_".length)) };
 }
 
 /** Where the CLI keeps a cluster's secrets: outside git (`secrets/` is ignored). */
