@@ -79,6 +79,8 @@ export class Step extends Construct implements ITerraformDependable {
   readonly scriptText: string;
   /** The logical id, e.g. `controller1_base`. */
   readonly logicalId: string;
+  /** Terraform's address of the resource, e.g. `terraform_data.controller1_base`. */
+  readonly address: string;
 
   constructor(scope: Construct, name: string, props: StepProps) {
     super(scope, name);
@@ -98,18 +100,31 @@ export class Step extends Construct implements ITerraformDependable {
       ...(props.preProvisioners ?? []),
       { type: "remote-exec", inline: [escapeTemplate(this.scriptText)] } satisfies RemoteExecProvisioner,
     ];
+    // Steps are named by their address as plain text: cdktf turns each dependency it is given
+    // into a token, and every token captures a stack trace (most of a 51-step synth's time).
+    // Other resources (rare) go the usual way.
+    const dependencies = [...new Set(props.dependsOn ?? [])];
+    const onlySteps = dependencies.every((d) => d instanceof Step);
     const common = {
       connection: props.target.connection,
       provisioners,
-      dependsOn: props.dependsOn ? [...props.dependsOn] : undefined,
+      dependsOn: !onlySteps ? dependencies : undefined,
     };
-    if ((props.target.resourceKind ?? "terraform_data") === "null_resource") {
+    const kind = props.target.resourceKind ?? "terraform_data";
+    this.address = `${kind}.${this.logicalId}`;
+    if (kind === "null_resource") {
       ensureNullProvider(this);
       this.resource = new NullResource(this, "resource", { ...common, triggers });
     } else {
       this.resource = new TerraformData(this, "resource", { ...common, triggersReplace: triggers });
     }
     this.resource.overrideLogicalId(this.logicalId);
+    if (onlySteps && dependencies.length > 0) {
+      this.resource.addOverride(
+        "depends_on",
+        dependencies.map((d) => (d as Step).address),
+      );
+    }
   }
 
   /** Lets other resources and steps list this step in `dependsOn`. */
