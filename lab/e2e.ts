@@ -1,7 +1,8 @@
 /**
  * End-to-end test: up, deploy, verify, failover (destructive: Heartbeat stop and power cuts on
- * the controllers, each brought back, the checks run again), a second apply that must change
- * nothing, down.
+ * the controllers, each brought back, the checks run again; MariaDB writes and the OpenStack
+ * APIs through the VIP measured), a second apply that must change nothing, the secrets search
+ * once more (the second apply's log is new), down.
  *   npm run test:e2e [-- inventory] [--keep]
  * On failure it names the e2e step and the generated scripts' `FAILED step=… host=…` lines;
  * with --keep the hosts stay up for a look (then `npm run lab -- down`).
@@ -13,7 +14,8 @@ import { DEFAULT_INVENTORY } from "./config";
 import { failover } from "./checks/failover";
 import { deploy, secondApplyChangesNothing } from "./deploy";
 import { down, up } from "./lifecycle";
-import { verify } from "./verify";
+import { secretsLeakCheck } from "./checks/secrets";
+import { labContext, runChecks, verify } from "./verify";
 
 interface StepOutcome {
   readonly ok: boolean;
@@ -49,6 +51,17 @@ async function main(inventoryArg: string | undefined, opts: { keep?: boolean }):
       },
     ],
     ["second-apply", async () => secondApplyChangesNothing(inv, file)],
+    // The second apply wrote a new log: no secret value may be in it either.
+    [
+      "secrets",
+      async () => {
+        const failed = await runChecks(labContext(inv), [secretsLeakCheck], "secrets after the second apply");
+        return {
+          ok: failed.length === 0,
+          detail: failed.map((f) => `${f.check} host=${f.host}: ${f.detail}`).join("\n    "),
+        };
+      },
+    ],
   ];
   const timings: string[] = [];
   const figures: string[] = [];

@@ -1,6 +1,22 @@
 import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { outage, parseWriterLine, WriteEvent } from "../lab/checks/failover";
 import { parseVertical } from "../lab/checks/mysql";
+import {
+  API_SERVICES,
+  controlPlaneUnits,
+  Endpoint,
+  INTERFACES,
+  judgeEndpoints,
+  judgeHorizon,
+  judgeServices,
+  recovery,
+  ServiceRow,
+  updatedAtMs,
+} from "../lab/checks/openstack";
+import { deliveredSecrets, filesUnder, scanForSecrets, secretForms } from "../lab/checks/secrets";
 import { bashCommand, mysqlHostPattern, parseListeners } from "../lab/checks/platform";
 
 describe("lab platform check helpers", () => {
@@ -99,5 +115,170 @@ describe("lab failover figures", () => {
     const o = outage([{ seq: 1, start: 0, end: 10, ok: true, info: "a" }], 100, 1000);
     expect(o.longestGapMs).toBe(0);
     expect(o.servedAfter).toBeUndefined();
+  });
+});
+
+describe("lab control-plane checks", () => {
+  const vip = "10.211.0.10";
+  const ports: Record<string, string> = {
+    identity: ":5000/v3",
+    image: ":9292",
+    placement: ":8778",
+    compute: ":8774/v2.1",
+    network: ":9696",
+    volumev3: ":8776/v3/%(project_id)s",
+  };
+  const catalog = (): Endpoint[] =>
+    API_SERVICES.flatMap((s) =>
+      INTERFACES.map((i) => ({
+        "Service Type": s.type,
+        Interface: i,
+        URL: `http://${vip}${ports[s.type]}`,
+        Enabled: true,
+        Region: "RegionOne",
+      })),
+    );
+
+  test("endpoints: every service with public, internal and admin on the VIP", () => {
+    expect(judgeEndpoints(catalog(), vip).ok).toBe(true);
+    const missing = catalog().filter((e) => !(e["Service Type"] === "image" && e.Interface === "admin"));
+    expect(judgeEndpoints(missing, vip)).toMatchObject({ ok: false, detail: "no image admin endpoint" });
+    const elsewhere = catalog().map((e) =>
+      e["Service Type"] === "compute" && e.Interface === "internal"
+        ? { ...e, URL: "http://10.211.0.11:8774/v2.1" }
+        : e,
+    );
+    expect(judgeEndpoints(elsewhere, vip).detail).toContain(
+      "compute internal is http://10.211.0.11:8774/v2.1",
+    );
+    // A port prefix must not pass for the port: :87740 is not :8774.
+    const port = catalog().map((e) =>
+      e["Service Type"] === "compute" && e.Interface === "public" ? { ...e, URL: `http://${vip}:87740` } : e,
+    );
+    expect(judgeEndpoints(port, vip).ok).toBe(false);
+  });
+
+  test("services: each binary up on each controller; stale reports before a power-on do not count", () => {
+    const row = (
+      Binary: string,
+      Host: string,
+      State = "up",
+      at = "2026-11-24T10:26:18.000000",
+    ): ServiceRow => ({
+      Binary,
+      Host,
+      Status: "enabled",
+      State,
+      "Updated At": at,
+    });
+    const rows = [
+      row("nova-conductor", "controller1"),
+      row("nova-scheduler", "controller1"),
+      row("nova-conductor", "controller2"),
+      row("nova-scheduler", "controller2", "down"),
+      row("nova-compute", "compute1"),
+    ];
+    const hosts = ["controller1", "controller2"];
+    const r = judgeServices(rows, ["nova-conductor", "nova-scheduler"], hosts);
+    expect(r.ok).toBe(false);
+    expect(r.missing).toEqual(["nova-scheduler on controller2: enabled down"]);
+    expect(r.detail).toContain("also listed: nova-compute@compute1 up");
+    expect(judgeServices(rows.slice(0, 3), ["nova-conductor"], hosts).ok).toBe(true);
+    expect(judgeServices([row("cinder-volume", "compute1@lvm")], ["cinder-volume"], ["compute1"]).ok).toBe(
+      true,
+    );
+    expect(updatedAtMs(rows[0])).toBe(Date.parse("2026-11-24T10:26:18Z"));
+    const since = Date.parse("2026-11-24T10:26:30Z");
+    expect(judgeServices(rows.slice(0, 1), ["nova-conductor"], ["controller1"], since).missing[0]).toContain(
+      "before the power-on",
+    );
+    expect(judgeServices(rows.slice(0, 1), ["nova-conductor"], ["controller1"], since - 20_000).ok).toBe(
+      true,
+    );
+  });
+
+  test("Horizon login probe: all steps needed, the first failure named", () => {
+    const steps = ["root", "login-page", "login", "landing", "project", "admin", "logout"];
+    const ok = steps.map((s) => `STEP ${s} ok fine`).join("\n");
+    expect(judgeHorizon(ok).ok).toBe(true);
+    expect(judgeHorizon(ok.replace("STEP login ok fine", "STEP login fail POST: 200"))).toEqual({
+      ok: false,
+      detail: "login: POST: 200",
+    });
+    expect(judgeHorizon("STEP root ok x\n").detail).toContain("stopped before: login-page");
+    expect(judgeHorizon("").ok).toBe(false);
+  });
+
+  test("API recovery: first success of an attempt begun after the trigger and the last failure", () => {
+    const ev = (seq: number, start: number, end: number, ok: boolean): WriteEvent => ({
+      seq,
+      start,
+      end,
+      ok,
+      info: ok ? "0-images" : "no answer",
+    });
+    const events = [
+      ev(1, 0, 1700, true), // begun before the trigger: does not count
+      ev(2, 1000, 11_000, false), // hung on the dead holder
+      ev(3, 2000, 9_000, false),
+      ev(4, 6000, 6800, true),
+      ev(5, 7000, 7700, true),
+    ];
+    expect(recovery(events, 1000, 12_000)).toEqual({ recoveredMs: 5800, failed: 2, lastError: "no answer" });
+    // Nothing failed: the first attempt begun after the trigger, however slow.
+    const slow = [ev(1, 0, 700, true), ev(2, 1000, 8000, true), ev(3, 2000, 8500, true)];
+    expect(recovery(slow, 1000, 9000)).toEqual({ recoveredMs: 7000, failed: 0, lastError: undefined });
+    expect(recovery(events.slice(0, 3), 1000, 12_000).recoveredMs).toBeUndefined();
+  });
+
+  test("control-plane units come from the release profile", () => {
+    const units = controlPlaneUnits("debian-12-zed");
+    expect(units).toEqual(expect.arrayContaining(["keystone", "glance-api", "nova-conductor", "apache2"]));
+    expect(new Set(units).size).toBe(units.length);
+  });
+});
+
+describe("lab secrets check", () => {
+  test("finds a value and its base64 by NAME, never returning the value", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lab-secrets-"));
+    const value = "s3cretValue0123456789";
+    const clean = path.join(dir, "clean.log");
+    const plain = path.join(dir, "plain.json");
+    const b64 = path.join(dir, "b64.log");
+    fs.writeFileSync(clean, "nothing here ${base64encode(var.secret_x)}\n");
+    fs.writeFileSync(plain, `{"v": "${value}"}`);
+    fs.writeFileSync(b64, `x ${Buffer.from(value).toString("base64")} y`);
+    const hits = scanForSecrets(filesUnder(dir), { rabbitmq_password: value, short: "abc" });
+    expect(hits).toEqual([
+      { file: b64, name: "rabbitmq_password", form: "base64" },
+      { file: plain, name: "rabbitmq_password", form: "value" },
+    ]);
+    expect(JSON.stringify(hits)).not.toContain(value);
+    expect(secretForms("ab").map((f) => f.needle.toString())).toEqual(["ab", "YWI=", "YWI"]);
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  test("which secrets the stack delivers to which host", () => {
+    const stack = {
+      resource: {
+        terraform_data: {
+          c1_secrets: {
+            connection: { host: "10.211.0.11" },
+            provisioner: [
+              { "remote-exec": { inline: ["mkdir"] } },
+              {
+                file: {
+                  content:
+                    "a_password ${base64encode(var.secret_a_password)}\nb_key ${base64encode(var.secret_b_key)}\n",
+                  destination: "/root/.openstack-cdktf-upload/secrets",
+                },
+              },
+            ],
+          },
+          c1_other: { connection: { host: "10.211.0.11" }, provisioner: [{ "remote-exec": { inline: [] } }] },
+        },
+      },
+    };
+    expect([...deliveredSecrets(stack)]).toEqual([["10.211.0.11", ["a_password", "b_key"]]]);
   });
 });

@@ -229,6 +229,18 @@ describe("writeFile", () => {
     expect(fs.readdirSync(dir)).toEqual(["settings file.conf"]);
   });
 
+  it("leaves the mode of an existing directory alone (a 0700 key repository stays 0700)", () => {
+    const dir = path.join(freshDir("keep-dir-mode"), "keys");
+    fs.mkdirSync(dir, { mode: 0o700 });
+    fs.chmodSync(dir, 0o700);
+    const result = runScript(
+      newScript().writeFile(path.join(dir, "0"), "key", { owner: OWNER, group: GROUP, mode: "0600" }),
+    );
+    expect(result.status).toBe(0);
+    expect(modeOf(dir)).toBe(0o700);
+    expect(modeOf(path.join(dir, "0"))).toBe(0o600);
+  });
+
   it("repairs a changed mode or a changed content, and only then reports a change", () => {
     const file = path.join(freshDir("repair"), "motd");
     const script = newScript()

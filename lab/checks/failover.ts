@@ -5,8 +5,12 @@
  *            then that controller loses power, then it is booted again and must catch up;
  *   round 2: the now active controller loses power outright (a crash: the survivor takes the
  *            VIP after Heartbeat's deadtime), then it is booted again and must catch up.
- * Measured: time for the VIP to move, time no INSERT succeeded through the VIP, rows written
- * before/while/after, boot and catch-up times. At the end every acknowledged row must be on
+ * Meanwhile the surviving controller runs `openstack token issue` + `openstack image list`
+ * through the VIP (a new attempt every second, lab/checks/openstack.ts): after each power cut
+ * (and after the Heartbeat stop) they must work again within a minute; a returned controller's
+ * units must be active and its nova-conductor, nova-scheduler and cinder-scheduler report up.
+ * Measured: time for the VIP to move, time no INSERT succeeded through the VIP, time until the
+ * API calls worked again, rows written before/while/after, boot, catch-up and service times. At the end every acknowledged row must be on
  * both controllers and both must hold the same table (row count and CHECKSUM TABLE). After
  * each round the non-destructive checks run again (after round 1 with the VIP on the other
  * controller than at the start).
@@ -22,9 +26,9 @@ import { HostPlan } from "../plan";
 import { startHost, stopHost } from "../power";
 import { sshSpawn } from "../ssh";
 import { labContext, runChecks } from "../verify";
-import { baseChecks } from "./base";
-import { platformChecks } from "./index";
+import { allChecks } from "./index";
 import { CHECK_DB, prepareCheckDatabase, readPassword, slaveStatus, sql } from "./mysql";
+import { ADMIN_OPENRC, ApiProber, controlPlaneBack, recovery } from "./openstack";
 import { bashCommand, clientHost, ensureHostPackages, holdersOf, remote, vipPair } from "./platform";
 import { CheckContext } from "./types";
 
@@ -91,6 +95,8 @@ export function outage(events: readonly WriteEvent[], trigger: number, until: nu
 }
 
 const FAILOVER_USER = "osc_failover";
+/** From power-on until the returned controller's nova and cinder services report up again. */
+const CONTROL_PLANE_BACK_MS = 180_000;
 
 /** The writer loop on the client host; the password is its first stdin line, EOF stops it. */
 const WRITER = `${readPassword(FAILOVER_USER)}
@@ -217,6 +223,8 @@ interface RoundContext extends Report {
   readonly vip: string;
   readonly run: string;
   readonly writer: Writer;
+  /** Where the API prober logs every attempt. */
+  readonly apiLog: string;
 }
 
 function note(rc: Report, line: string): void {
@@ -278,7 +286,14 @@ async function round(
   let poweredOff = false;
   let offAt = 0;
   let lateRows: WriteEvent[] = [];
+  // The OpenStack APIs through the VIP, asked from the controller that survives.
+  const api = new ApiProber(standby, parseWriterLine, rc.apiLog);
   try {
+    await api.waitFor(
+      (ev) => ev.filter((e) => e.ok).length >= 3,
+      120_000,
+      `3 successful \`openstack token issue\` + \`image list\` through the VIP from ${standby.name} before the failover`,
+    );
     const ackedBefore = writer.acked();
     const trigger = Date.now();
     // The VIP is watched while the trigger runs (`systemctl stop heartbeat` takes seconds).
@@ -312,6 +327,7 @@ async function round(
     );
     if (o.servedAfter !== standby.name)
       problem(rc, `${label}: writes after the failover served by ${o.servedAfter}, expected ${standby.name}`);
+    await apiRecovered(rc, label, api, trigger, trigger + vip.arrivedMs, what);
     // Every row acknowledged before the trigger must be on the new active. After a power cut
     // the last ones may not have been replicated yet (asynchronous): reported, and required
     // again once the old active is back.
@@ -344,6 +360,7 @@ async function round(
       `INSERTs through the VIP while ${active.name} is off (since ${offAt})`,
     );
     if (how === "heartbeat-stop") {
+      await apiRecovered(rc, label, api, offAt, offAt, `the power cut of ${active.name}`);
       // The standby's power cut must not disturb writes on the new active.
       const whileOff = outage(writer.events, offAt, Date.now());
       note(
@@ -353,10 +370,67 @@ async function round(
     }
   } finally {
     if (poweredOff)
-      await bringBack(rc, label, active, standby, offAt, lateRows).catch((err: Error) =>
+      await bringBack(rc, label, active, standby, offAt, lateRows, api).catch((err: Error) =>
         problem(rc, `${label}: ${err.message}`),
       );
+    await api.stop();
   }
+}
+
+/**
+ * Waits for the API prober to succeed 3 times with attempts begun after `settled` (the VIP on
+ * the survivor alone), then reports when `openstack token issue` + `image list` through the VIP
+ * worked again after `trigger` (must be within a minute) and confirms with the openstack CLI
+ * itself on the survivor.
+ */
+async function apiRecovered(
+  rc: RoundContext,
+  label: string,
+  api: ApiProber,
+  trigger: number,
+  settled: number,
+  what: string,
+): Promise<void> {
+  try {
+    await api.waitFor(
+      (ev) => ev.filter((e) => e.ok && e.start >= settled).length >= 3,
+      90_000 - (Date.now() - trigger),
+      `\`openstack token issue\` + \`image list\` through the VIP from ${api.host.name} after ${what}`,
+    );
+  } catch (err) {
+    problem(rc, `${label}: ${(err as Error).message}`);
+    return;
+  }
+  const r = recovery(api.events, trigger, Date.now());
+  const o = outage(api.events, trigger, Date.now());
+  const t0 = Date.now();
+  const cli = await rc.ctx.ssh(
+    api.host,
+    bashCommand(
+      `set -o pipefail; . ${ADMIN_OPENRC} && openstack token issue -f value -c expires >/dev/null && openstack image list -f value -c ID | wc -l`,
+    ),
+    60_000,
+  );
+  const cliMs = Date.now() - t0;
+  note(
+    rc,
+    `${label}: openstack token issue + image list through the VIP (from ${api.host.name}; a new attempt every 1 s, at most 4 at once) worked again ${secs(r.recoveredMs ?? 0)} after ${what} began; ${r.failed} attempts failed${r.lastError ? ` (last: ${r.lastError})` : ""}; longest gap between successes ${secs(o.longestGapMs)}`,
+  );
+  if ((r.recoveredMs ?? Infinity) > 60_000)
+    problem(
+      rc,
+      `${label}: the OpenStack APIs through the VIP took ${secs(r.recoveredMs ?? 0)} to work again after ${what}, more than 60 s`,
+    );
+  if (cli.code !== 0)
+    problem(
+      rc,
+      `${label}: the openstack CLI on ${api.host.name} failed: ${(cli.stderr.trim() || cli.stdout.trim()).split("\n").pop()}`,
+    );
+  else
+    note(
+      rc,
+      `${label}: confirmed with the openstack CLI on ${api.host.name}: token issue and image list (${cli.stdout.trim()} images) in ${secs(cliMs)}`,
+    );
 }
 
 /**
@@ -372,6 +446,7 @@ async function bringBack(
   active: HostPlan,
   offAt: number,
   lateRows: readonly WriteEvent[],
+  api: ApiProber,
 ): Promise<void> {
   const { ctx, inv, run, writer } = rc;
   const t = Date.now();
@@ -435,6 +510,18 @@ async function bringBack(
   note(
     rc,
     `${label}: Heartbeat on ${host.name} sees ${active.name} ${secs(hb.ms)} after that; the VIP stayed on ${active.name} for the next 10 s (no failback)`,
+  );
+  // Its OpenStack services: units active, and nova/cinder services reporting again (every 10 s).
+  const back = await controlPlaneBack(ctx, host, active, t, CONTROL_PLANE_BACK_MS - (Date.now() - t));
+  note(
+    rc,
+    `${label}: ${host.name}'s control plane back: units active ${secs(back.unitsAt - t)} after power-on; nova-conductor, nova-scheduler and cinder-scheduler reporting up on both controllers ${secs(back.servicesAt - t)} after power-on`,
+  );
+  const r = recovery(api.events, t, Date.now());
+  const o = outage(api.events, t, Date.now());
+  note(
+    rc,
+    `${label}: while ${host.name} rejoined, openstack token issue + image list through the VIP: ${r.failed} attempts failed${r.lastError ? ` (last: ${r.lastError})` : ""}, longest gap between successes ${secs(o.longestGapMs)}`,
   );
 }
 
@@ -536,12 +623,14 @@ export async function failover(inv: Inventory): Promise<FailoverOutcome> {
     const log = path.join(LOG_DIR, `${inv.cluster}-failover-${run}.log`);
     console.log(`  every attempt: ${log} (received-at start end seq OK|ERR served-by|error)`);
     writer = new Writer(client, vip, run, password, log);
-    rc = { ...report, ctx, inv, vip, run, writer };
+    const apiLog = path.join(LOG_DIR, `${inv.cluster}-failover-${run}-api.log`);
+    console.log(`  OpenStack API prober (token issue + image list from the surviving controller): ${apiLog}`);
+    rc = { ...report, ctx, inv, vip, run, writer, apiLog };
 
     await round(rc, "round 1", "heartbeat-stop", first, second);
     if (report.problems.length === 0) {
       console.log(`\n--- checks again, with the VIP on ${second.name}`);
-      const failed = await runChecks(ctx, [...baseChecks, ...platformChecks], "verify (VIP moved)");
+      const failed = await runChecks(ctx, allChecks, "verify (VIP moved)");
       for (const f of failed) problem(report, `verify after round 1: ${f.check} host=${f.host}: ${f.detail}`);
     }
     if (report.problems.length === 0) await round(rc, "round 2", "power-cut", second, first);
@@ -552,7 +641,7 @@ export async function failover(inv: Inventory): Promise<FailoverOutcome> {
   }
   if (rc) await finalConsistency(rc, pair).catch((err: Error) => problem(report, err.message));
   console.log("\n--- checks again, after the failovers");
-  const failed = await runChecks(ctx, [...baseChecks, ...platformChecks], "verify (after the failovers)");
+  const failed = await runChecks(ctx, allChecks, "verify (after the failovers)");
   for (const f of failed)
     problem(report, `verify after the failovers: ${f.check} host=${f.host}: ${f.detail}`);
 

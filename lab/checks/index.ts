@@ -3,7 +3,9 @@ import { baseChecks } from "./base";
 import { heartbeat } from "./heartbeat";
 import { memcachedChecks } from "./memcached";
 import { mysqlChecks } from "./mysql";
+import { openstackChecks } from "./openstack";
 import { rabbitmqChecks } from "./rabbitmq";
+import { secretsCheck } from "./secrets";
 import { Check } from "./types";
 
 /** Platform checks: what the controllers run (MariaDB pair, Heartbeat VIP, RabbitMQ, memcached). */
@@ -14,5 +16,13 @@ export const platformChecks: readonly Check[] = [
   ...memcachedChecks,
 ];
 
+/** The OpenStack control plane: per controller, through the VIP (CLI, Glance round trip), Horizon login. */
+export const controlPlaneChecks: readonly Check[] = openstackChecks;
+
 /** Non-destructive: `verify` runs these. The failover (lab/checks/failover.ts) is apart. */
-export const allChecks: readonly Check[] = [...baseChecks, ...platformChecks];
+export const allChecks: readonly Check[] = [
+  ...baseChecks,
+  ...platformChecks,
+  ...controlPlaneChecks,
+  secretsCheck,
+];

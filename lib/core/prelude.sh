@@ -74,7 +74,9 @@ osc_fill_secrets() {
 # With --fill-secrets, placeholders are filled first, and a missing secret leaves PATH as it was.
 osc_install_file() {
   local tag=$1 path=$2 owner=$3 group=$4 mode=$5 fill=${6:-} tmp
-  install -d "$(dirname "$path")"
+  # Create the directory only when missing: `install -d` would reset an existing one to 0755
+  # (a 0700 key repository would become world-readable).
+  [ -d "$(dirname "$path")" ] || install -d "$(dirname "$path")"
   tmp=$(mktemp "$(dirname "$path")/.osc.XXXXXX")
   chmod 0600 "$tmp"
   if [ "$fill" = --fill-secrets ]; then
