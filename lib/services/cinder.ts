@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { IniFile } from "../core/ini-file";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { ControlPlaneContext, endpointUrl } from "./control-plane-context";
+import { ControlPlaneContext, endpointUrl, stepsOnControllers } from "./control-plane-context";
 import { KeystoneService } from "./keystone";
 
 export interface CinderServiceProps {
@@ -55,9 +55,11 @@ export class CinderService extends Construct {
       url: this.url,
       user: { name: "cinder", secret: USER_SECRET },
     });
-    const [first, ...others] = context.controllers;
-    const firstStep = this.controllerStep(first, true, [db.step, this.registrationStep]);
-    this.steps = [firstStep, ...others.map((host) => this.controllerStep(host, false, [firstStep]))];
+    this.steps = stepsOnControllers(
+      context.controllers,
+      [db.step, this.registrationStep],
+      (host, first, dependsOn) => this.controllerStep(host, first, dependsOn),
+    );
   }
 
   /**

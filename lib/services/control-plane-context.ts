@@ -1,4 +1,5 @@
 import * as net from "net";
+import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { Memcached } from "../platform/memcached";
 import { MysqlHaPair } from "../platform/mysql-ha-pair";
@@ -25,4 +26,18 @@ export interface ControlPlaneContext {
 export function endpointUrl(context: ControlPlaneContext, port: number, path = ""): string {
   const host = net.isIPv6(context.clientAddress) ? `[${context.clientAddress}]` : context.clientAddress;
   return `http://${host}:${port}${path}`;
+}
+
+/**
+ * One step per controller: the first (which creates or upgrades the schema) after
+ * `firstDependsOn`, every other one after the first. Returns the steps, the first one first.
+ */
+export function stepsOnControllers(
+  controllers: readonly Host[],
+  firstDependsOn: Step[],
+  build: (host: Host, first: boolean, dependsOn: Step[]) => Step,
+): Step[] {
+  const [first, ...others] = controllers;
+  const firstStep = build(first, true, firstDependsOn);
+  return [firstStep, ...others.map((host) => build(host, false, [firstStep]))];
 }

@@ -4,7 +4,7 @@ import { join as quote } from "shlex";
 import { IniFile } from "../core/ini-file";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { ControlPlaneContext, endpointUrl } from "./control-plane-context";
+import { ControlPlaneContext, endpointUrl, stepsOnControllers } from "./control-plane-context";
 import { KeystoneService } from "./keystone";
 
 export interface GlanceServiceProps {
@@ -77,9 +77,11 @@ export class GlanceService extends Construct {
       oslo_concurrency: { lock_path: "/var/lock/glance" },
       paste_deploy: { flavor: "keystone" },
     }).render();
-    const [first, ...others] = context.controllers;
-    const firstStep = this.controllerStep(first, true, conf, [db.step, this.registrationStep]);
-    this.steps = [firstStep, ...others.map((host) => this.controllerStep(host, false, conf, [firstStep]))];
+    this.steps = stepsOnControllers(
+      context.controllers,
+      [db.step, this.registrationStep],
+      (host, first, dependsOn) => this.controllerStep(host, first, conf, dependsOn),
+    );
   }
 
   private controllerStep(host: Host, first: boolean, conf: string, dependsOn: Step[]): Step {

@@ -4,7 +4,7 @@ import { Construct } from "constructs";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { ControlPlaneContext, endpointUrl } from "./control-plane-context";
+import { ControlPlaneContext, endpointUrl, stepsOnControllers } from "./control-plane-context";
 
 const REGISTER_SCRIPT = fs.readFileSync(path.join(__dirname, "keystone-register.py"), "utf8");
 const REGISTER_PATH = "/usr/local/lib/openstack-cdktf/keystone-register.py";
@@ -48,9 +48,9 @@ export class KeystoneService extends Construct {
     this.context = context;
     this.authUrl = endpointUrl(context, 5000, "/v3");
     const db = context.database.database("keystone", "keystone", "keystone_db_password");
-    const [first, ...others] = context.controllers;
-    this.bootstrapStep = this.controllerStep(first, true, [db.step], db.url);
-    for (const host of others) this.controllerStep(host, false, [this.bootstrapStep], db.url);
+    [this.bootstrapStep] = stepsOnControllers(context.controllers, [db.step], (host, first, dependsOn) =>
+      this.controllerStep(host, first, dependsOn, db.url),
+    );
   }
 
   /** The `[keystone_authtoken]` keys for a service that validates tokens as `user`. */

@@ -3,7 +3,7 @@ import { IniFile, IniValue } from "../core/ini-file";
 import { secretSpec } from "../core/secret-catalog";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { ControlPlaneContext, endpointUrl } from "./control-plane-context";
+import { ControlPlaneContext, endpointUrl, stepsOnControllers } from "./control-plane-context";
 import { KeystoneService } from "./keystone";
 
 export interface NeutronServiceProps {
@@ -124,12 +124,9 @@ export class NeutronService extends Construct {
       securitygroup: SECURITY_GROUP_SETTINGS,
     });
     // On the first controller, the database and the registration come first on the same host.
-    const [first, ...others] = context.controllers;
-    const firstStep = this.serverStep(first, true, [], conf, ml2);
-    this.serverSteps = [
-      firstStep,
-      ...others.map((host) => this.serverStep(host, false, [firstStep], conf, ml2)),
-    ];
+    this.serverSteps = stepsOnControllers(context.controllers, [], (host, first, dependsOn) =>
+      this.serverStep(host, first, dependsOn, conf, ml2),
+    );
   }
 
   private serverStep(host: Host, first: boolean, dependsOn: Step[], conf: IniFile, ml2: IniFile): Step {

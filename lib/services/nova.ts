@@ -5,7 +5,7 @@ import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
 import { secretSpec } from "../core/secret-catalog";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { ControlPlaneContext, endpointUrl } from "./control-plane-context";
+import { ControlPlaneContext, endpointUrl, stepsOnControllers } from "./control-plane-context";
 import { KeystoneService } from "./keystone";
 
 export interface NovaServiceProps {
@@ -95,12 +95,10 @@ export class NovaService extends Construct {
     });
     // On the first controller, the databases and the registration come first on the same host;
     // the step chain orders them. The others wait for its schemas and cells.
-    const [first, ...others] = context.controllers;
-    this.cellsStep = this.controllerStep(first, true, [], urls, interval);
-    this.controllerSteps = [
-      this.cellsStep,
-      ...others.map((host) => this.controllerStep(host, false, [this.cellsStep], urls, 0)),
-    ];
+    this.controllerSteps = stepsOnControllers(context.controllers, [], (host, first, dependsOn) =>
+      this.controllerStep(host, first, dependsOn, urls, first ? interval : 0),
+    );
+    this.cellsStep = this.controllerSteps[0];
   }
 
   /**

@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { IniFile } from "../core/ini-file";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { ControlPlaneContext, endpointUrl } from "./control-plane-context";
+import { ControlPlaneContext, endpointUrl, stepsOnControllers } from "./control-plane-context";
 import { KeystoneService } from "./keystone";
 
 export interface PlacementServiceProps {
@@ -49,9 +49,11 @@ export class PlacementService extends Construct {
       keystone_authtoken: keystone.authtoken("placement", USER_SECRET),
       placement_database: { connection: db.url, max_retries: -1 },
     }).render();
-    const [first, ...others] = context.controllers;
-    const firstStep = this.controllerStep(first, true, conf, [db.step, this.registrationStep]);
-    this.steps = [firstStep, ...others.map((host) => this.controllerStep(host, false, conf, [firstStep]))];
+    this.steps = stepsOnControllers(
+      context.controllers,
+      [db.step, this.registrationStep],
+      (host, first, dependsOn) => this.controllerStep(host, first, conf, dependsOn),
+    );
   }
 
   private controllerStep(host: Host, first: boolean, conf: string, dependsOn: Step[]): Step {
