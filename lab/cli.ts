@@ -2,8 +2,9 @@
  * The lab: real Debian 12 hosts on this machine for any inventory.
  *   npm run lab -- up|deploy|verify|failover|status|down [inventory]
  *   npm run lab -- stop-host|start-host <name> [inventory]
+ *   npm run lab -- soak [inventory] --runs N [--interrupt kill|power|mixed] [--seed S] [--keep]
  */
-import { Command } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import * as path from "path";
 import { loadInventory } from "../lib/cluster/inventory";
 import { DEFAULT_INVENTORY } from "./config";
@@ -11,6 +12,7 @@ import { deploy } from "./deploy";
 import { failover } from "./checks/failover";
 import { down, status, up } from "./lifecycle";
 import { startHost, stopHost } from "./power";
+import { INTERRUPT_MODES, InterruptMode, soak } from "./soak";
 import { verify } from "./verify";
 
 function requireRoot(): void {
@@ -67,6 +69,51 @@ program
   )
   .argument(...inventoryArg)
   .action(action(async (file) => (await failover(loadInventory(file))).ok));
+function positiveInt(name: string, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < 1 || n > max) {
+      throw new InvalidArgumentError(
+        `${name}: got ${JSON.stringify(value)}: expected a whole number from 1 to ${max}`,
+      );
+    }
+    return n;
+  };
+}
+program
+  .command("soak")
+  .description(
+    "N fresh deploys in a row (down, up, deploy, verify, second apply): time per phase, FAILED lines, passed/N, failures per step",
+  )
+  .argument(...inventoryArg)
+  .requiredOption("--runs <n>", "how many fresh deploys", positiveInt("--runs", 100))
+  .addOption(
+    new Option("--interrupt <how>", "cut each run's first apply mid-step, then apply again")
+      .choices(INTERRUPT_MODES)
+      .default("none"),
+  )
+  .option(
+    "--seed <n>",
+    "seed of the random cuts (printed; repeat a soak with it)",
+    positiveInt("--seed", 2 ** 32 - 1),
+  )
+  .option("--keep", "leave the last run's hosts up")
+  .action(
+    (
+      inventoryFile: string | undefined,
+      opts: { runs: number; interrupt: InterruptMode; seed?: number; keep?: boolean },
+    ) =>
+      guarded(async () => {
+        const file = path.resolve(inventoryFile ?? DEFAULT_INVENTORY);
+        const seed = opts.seed ?? 1 + Math.floor(Math.random() * (2 ** 32 - 2));
+        return soak(loadInventory(file), file, {
+          runs: opts.runs,
+          interrupt: opts.interrupt,
+          seed,
+          keep: opts.keep === true,
+        });
+      }),
+  );
 program
   .command("stop-host")
   .description("power one host off like a power cut (its processes killed at once, its network removed)")

@@ -3,6 +3,7 @@
  * terraform init and apply. Output streams live and is kept in a log; the lines that the
  * generated scripts print on error (`FAILED step=<id> host=<name>`) are collected.
  */
+import { ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { Inventory } from "../lib/cluster/inventory";
@@ -17,6 +18,12 @@ export interface PhaseResult {
   readonly phase: string;
   readonly seconds: number;
   readonly code: number;
+}
+
+/** For the soak: watch the apply's output, and hold its process (to interrupt it). */
+export interface ApplyHooks {
+  readonly onSpawn?: (child: ChildProcess) => void;
+  readonly onLine?: (line: string) => void;
 }
 
 export interface DeployOutcome {
@@ -50,6 +57,7 @@ async function phase(
   args: string[],
   log: string,
   failedSteps: string[],
+  hooks: ApplyHooks = {},
 ): Promise<PhaseResult> {
   const start = performance.now();
   fs.appendFileSync(log, `\n### ${name}: ${cmd} ${args.join(" ")}\n`);
@@ -61,15 +69,20 @@ async function phase(
       fs.appendFileSync(log, line + "\n");
       const at = line.indexOf("FAILED step=");
       if (at >= 0) failedSteps.push(line.slice(at).trim());
+      hooks.onLine?.(line);
     },
-    { env: TF_ENV, cwd: REPO_ROOT },
+    { env: TF_ENV, cwd: REPO_ROOT, onSpawn: hooks.onSpawn },
   );
   const seconds = (performance.now() - start) / 1000;
   console.log(`--- ${name}: exit ${code} after ${seconds.toFixed(1)} s`);
   return { phase: name, seconds, code };
 }
 
-export async function deploy(inv: Inventory, inventoryFile: string): Promise<DeployOutcome> {
+export async function deploy(
+  inv: Inventory,
+  inventoryFile: string,
+  applyHooks: ApplyHooks = {},
+): Promise<DeployOutcome> {
   const log = logFile(inv, "deploy");
   const failedSteps: string[] = [];
   const phases: PhaseResult[] = [];
@@ -101,7 +114,7 @@ export async function deploy(inv: Inventory, inventoryFile: string): Promise<Dep
     ],
   ];
   for (const [name, cmd, args] of steps) {
-    const result = await phase(name, cmd, args, log, failedSteps);
+    const result = await phase(name, cmd, args, log, failedSteps, name === "apply" ? applyHooks : {});
     phases.push(result);
     if (result.code !== 0) break;
   }

@@ -1,5 +1,6 @@
 /** Running programs: always with argument arrays, never through a shell. */
-import { execFile, execFileSync, spawn } from "child_process";
+import * as os from "os";
+import { ChildProcess, execFile, execFileSync, spawn } from "child_process";
 
 export interface RunResult {
   readonly code: number;
@@ -69,7 +70,7 @@ export function runStreaming(
   cmd: string,
   args: readonly string[],
   onLine: (line: string) => void = () => undefined,
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; onSpawn?: (child: ChildProcess) => void } = {},
 ): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
@@ -77,6 +78,7 @@ export function runStreaming(
       env: opts.env ?? process.env,
       cwd: opts.cwd,
     });
+    opts.onSpawn?.(child);
     const feed = (stream: NodeJS.ReadableStream, out: NodeJS.WriteStream) => {
       let rest = "";
       stream.setEncoding("utf8");
@@ -91,8 +93,13 @@ export function runStreaming(
     feed(child.stdout, process.stdout);
     feed(child.stderr, process.stderr);
     child.on("error", reject);
-    child.on("close", (code) => resolve(code ?? 1));
+    // Killed by a signal: 128 + its number, as a shell reports it.
+    child.on("close", (code, signal) => resolve(code ?? (signal ? 128 + osSignal(signal) : 1)));
   });
+}
+
+function osSignal(name: NodeJS.Signals): number {
+  return (os.constants.signals as Record<string, number>)[name] ?? 0;
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -1,3 +1,4 @@
+import { spawnSync } from "child_process";
 import { DEBIAN_12_ZED, UBUNTU_2404_CARACAL } from "../lib/core/releases";
 import { HorizonDashboard } from "../lib/services/horizon";
 import {
@@ -195,7 +196,7 @@ describe("HorizonDashboard in the small lab layout", () => {
 
   it("installs Apache's Horizon site, rebuilds static files when the settings change, checks the login page", () => {
     expect(text1).toContain("\nosc_apt_install openstack-dashboard-apache python3-pymemcache\n");
-    expect(text1).toContain("a2ensite -q openstack-dashboard-alias-only; osc_mark_changed horizon; fi");
+    expect(text1).toContain("osc_mark_changed horizon; a2ensite -q openstack-dashboard-alias-only; fi");
     expect(text1).toContain(
       "python3 /usr/share/openstack-dashboard/manage.py collectstatic --noinput --clear",
     );
@@ -203,6 +204,41 @@ describe("HorizonDashboard in the small lab layout", () => {
     expect(text1).toContain("\nosc_restart_if_changed horizon apache2\n");
     expect(text1).toContain("http://10.211.0.11/horizon/auth/login/");
     expect(script("controller2_horizon")).toContain("http://10.211.0.12/horizon/auth/login/");
+  });
+});
+
+describe("HorizonDashboard's offline compression (pyScss is not thread-safe)", () => {
+  const GUARD = "/etc/openstack-dashboard/local_settings.d/_0001_openstack_cdktf_compress.py";
+  const text = script("controller1_horizon");
+  /** Workers of a pool asked for 4, after the guard ran with these command-line arguments. */
+  const workersAfter = (source: string, argv: string[]): number => {
+    const program = [
+      "import sys",
+      `sys.argv = ${JSON.stringify(argv)}`,
+      "exec(compile(sys.stdin.read(), 'settings.py', 'exec'), {})",
+      "import concurrent.futures",
+      "print(concurrent.futures.ThreadPoolExecutor(max_workers=4)._max_workers)",
+    ].join("\n");
+    const result = spawnSync("python3", ["-c", program], { input: source, encoding: "utf8" });
+    if (result.status !== 0) throw new Error(result.stderr);
+    return Number(result.stdout.trim());
+  };
+
+  it("installs the one-thread guard as a settings snippet before the package (its postinst compresses)", () => {
+    const guard = fileIn(text, GUARD);
+    expect(text.indexOf(`osc_install_file horizon ${GUARD} `)).toBeGreaterThan(0);
+    expect(text.indexOf(`osc_install_file horizon ${GUARD} `)).toBeLessThan(
+      text.indexOf("\nosc_apt_install openstack-dashboard"),
+    );
+    expect(fileIn(text, SETTINGS)).toContain(guard.trim());
+  });
+
+  it("gives `manage.py compress` one worker, and every other command (Apache's Horizon) its own pools", () => {
+    const guard = fileIn(text, GUARD);
+    expect(workersAfter(guard, ["/usr/share/openstack-dashboard/manage.py", "compress", "--force"])).toBe(1);
+    expect(workersAfter(guard + "\n" + guard, ["manage.py", "compress"])).toBe(1);
+    expect(workersAfter(guard, ["manage.py", "collectstatic"])).toBe(4);
+    expect(workersAfter(guard, ["mod_wsgi"])).toBe(4);
   });
 });
 

@@ -84,7 +84,15 @@ function scriptFile(script: ShellScript): string {
 function scriptEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { ...process.env };
   delete base.OSC_SECRETS_DIR;
-  return { ...base, PATH: `${stubs}:${process.env.PATH}`, STUB_LOG: path.join(work, "stub.log"), ...env };
+  return {
+    ...base,
+    PATH: `${stubs}:${process.env.PATH}`,
+    STUB_LOG: path.join(work, "stub.log"),
+    // The host's state (change records, apt stamp) and step lock, here in the test's directory.
+    OSC_STATE_DIR: path.join(work, "state"),
+    OSC_LOCK: path.join(work, "step.lock"),
+    ...env,
+  };
 }
 
 function runScript(script: ShellScript, env: Record<string, string> = {}): SpawnSyncReturns<string> {
@@ -123,7 +131,7 @@ describe("render", () => {
     const trap = lines.findIndex((l) => l.startsWith("trap 'osc_on_error"));
     expect(trap).toBeGreaterThan(1);
     expect(trap).toBeLessThan(lines.indexOf("true"));
-    expect(text.endsWith("\ntrue\n")).toBe(true);
+    expect(text.endsWith("\ntrue\nosc_step_done\n")).toBe(true);
   });
 
   it("is valid bash", () => {
@@ -482,5 +490,61 @@ describe("bad input is refused when the script is built", () => {
         .writeFile("/etc/y", "y", { mode: "1777" })
         .aptInstall(["python3-pymysql", "libapache2-mod-wsgi-py3", "g++", "lib.so:amd64"]),
     ).not.toThrow();
+  });
+});
+
+describe("a run cut short (Terraform killed, the host's power lost) and run again", () => {
+  it("acts on a change the cut run made but did not act on, and then forgets it", () => {
+    const log = path.join(work, "systemctl-cut.log");
+    const file = path.join(freshDir("cut"), "svc.conf");
+    const cut = path.join(work, "cut-now");
+    const script = newScript("cut_step")
+      .writeFile(file, "x = 2", { owner: OWNER, group: GROUP, changeTag: "svc" })
+      .raw(`if [ -e ${cut} ]; then kill -KILL $$; fi`)
+      .restartIfChanged(["svc-a"], "svc");
+    const calls = (): string[] =>
+      fs.existsSync(log) ? fs.readFileSync(log, "utf8").split("\n").slice(0, -1) : [];
+
+    fs.writeFileSync(cut, "");
+    const killed = runScript(script, { STUB_LOG: log });
+    expect(killed.signal).toBe("SIGKILL");
+    expect(fs.readFileSync(file, "utf8")).toBe("x = 2\n");
+    expect(calls()).toEqual([]);
+
+    // The file is already right, yet the restart the cut run owed happens now.
+    fs.rmSync(cut);
+    expect(runScript(script, { STUB_LOG: log }).status).toBe(0);
+    expect(calls()).toEqual(["is-enabled --quiet svc-a", "restart svc-a"]);
+
+    fs.rmSync(log);
+    expect(runScript(script, { STUB_LOG: log }).status).toBe(0);
+    expect(calls()).toEqual(["is-enabled --quiet svc-a", "is-active --quiet svc-a"]);
+  });
+
+  it("keeps the change records of a step that failed, and only that step's", () => {
+    const file = path.join(freshDir("cut-fail"), "a.conf");
+    const failing = newScript("step_a")
+      .writeFile(file, "a", { owner: OWNER, group: GROUP, changeTag: "a" })
+      .run("false");
+    expect(runScript(failing).status).toBe(1);
+    const other = newScript("step_b").raw("if osc_changed a; then echo CHANGED; else echo SAME; fi");
+    expect(runScript(other).stdout).toBe("SAME\n");
+    const again = newScript("step_a").raw("if osc_changed a; then echo CHANGED; else echo SAME; fi");
+    expect(runScript(again).stdout).toBe("CHANGED\n");
+    expect(runScript(again).stdout).toBe("SAME\n");
+  });
+
+  it("runs one step at a time on a host: a second run waits for the first (an orphan) to end", async () => {
+    const order = path.join(work, "lock-order.log");
+    const first = scriptFile(
+      newScript("slow").raw(`echo first-start >>${order}; sleep 2; echo first-end >>${order}`),
+    );
+    const second = scriptFile(newScript("next").raw(`echo second >>${order}`));
+    const env = scriptEnv({});
+    const a = execFileAsync("bash", [first], { env });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const b = execFileAsync("bash", [second], { env });
+    await Promise.all([a, b]);
+    expect(fs.readFileSync(order, "utf8")).toBe("first-start\nfirst-end\nsecond\n");
   });
 });

@@ -1,9 +1,15 @@
 # Bash functions that every rendered step script carries (lib/core/shell-script.ts inlines
-# this file). Each is idempotent: it compares before it changes, and records what it changed in
-# OSC_CHANGED so that services restart only when their configuration did.
-# OSC_STEP and OSC_HOST are set by the script before this prelude.
+# this file). Each is idempotent: it compares before it changes, and records what it changed
+# (in OSC_CHANGED and on disk) so that services restart only when their configuration did.
+# OSC_STEP and OSC_HOST are set before this prelude; the script ends with osc_step_done.
+# A run may be cut at any line (Terraform killed, the host's power lost) and run again: see
+# "A run cut short" in shell-script.ts.
 OSC_CHANGED=" "
 OSC_SECRETS_DIR=${OSC_SECRETS_DIR:-/etc/openstack-cdktf/secrets}
+OSC_STATE_DIR=${OSC_STATE_DIR:-/var/lib/openstack-cdktf}
+OSC_LOCK=${OSC_LOCK:-/run/lock/openstack-cdktf.lock}
+OSC_CHANGES_DIR="$OSC_STATE_DIR/changes/$OSC_STEP"
+OSC_APT_STAMP="$OSC_STATE_DIR/apt-lists-updated"
 
 osc_on_error() {
   local command=$3
@@ -14,9 +20,33 @@ osc_on_error() {
 }
 trap 'osc_on_error "$?" "$LINENO" "$BASH_COMMAND"' ERR
 
-# osc_mark_changed TAG: remember that something behind TAG changed in this run.
+[ -d "$(dirname "$OSC_LOCK")" ] || install -d "$(dirname "$OSC_LOCK")"
+exec 9>>"$OSC_LOCK"
+if ! flock -w 1800 9; then
+  echo "another step has held $OSC_LOCK for 30 min: $(lslocks -n -o PID,COMMAND 2>/dev/null | tr '\n' ' ')" >&2
+  exit 1
+fi
+
+# Changes that a cut run of this step recorded and may not have acted on.
+if [ -d "$OSC_CHANGES_DIR" ]; then
+  for osc_tag in "$OSC_CHANGES_DIR"/*; do
+    [ ! -e "$osc_tag" ] || OSC_CHANGED="$OSC_CHANGED${osc_tag##*/} "
+  done
+fi
+
+# osc_mark_changed TAG: remember that something behind TAG changes in this run. Call it
+# before making the change: a mark without a change costs a restart, a change without a mark
+# would be lost if the run is cut in between.
 osc_mark_changed() {
-  case "$OSC_CHANGED" in *" $1 "*) ;; *) OSC_CHANGED="$OSC_CHANGED$1 " ;; esac
+  case "$OSC_CHANGED" in *" $1 "*) return 0 ;; esac
+  [ -d "$OSC_CHANGES_DIR" ] || install -d -m 0700 "$OSC_CHANGES_DIR"
+  : >"$OSC_CHANGES_DIR/$1"
+  OSC_CHANGED="$OSC_CHANGED$1 "
+}
+
+# osc_step_done: the last line of every step; the changes were acted on.
+osc_step_done() {
+  rm -rf "$OSC_CHANGES_DIR"
 }
 
 osc_changed() {
@@ -43,18 +73,33 @@ osc_apt_install() {
   missing=$(osc_packages_missing "$@")
   [ -n "$missing" ] || return 0
   local -a apt=(apt-get -q -y -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+  osc_mark_changed packages
+  # A policy-rc.d of ours is left behind by a run cut mid-install: replace it, or drop it for --start.
+  if grep -qs '^# openstack-cdktf' /usr/sbin/policy-rc.d; then rm -f /usr/sbin/policy-rc.d; fi
   if [ "$start" = no ] && [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\n# openstack-cdktf: no service starts while packages install\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod 0755 /usr/sbin/policy-rc.d
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   fi
-  if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -60 -print -quit)" ]; then
+  # A run cut mid-install leaves dpkg interrupted, and apt refuses to install until it is finished.
+  if [ -n "$(dpkg --audit 2>/dev/null || true)" ]; then
+    DEBIAN_FRONTEND=noninteractive dpkg --configure -a --force-confdef --force-confold
+  fi
+  # Package lists count as fresh for an hour after an update that completed (a cut update leaves
+  # some lists new and others missing).
+  if [ -z "$(find "$OSC_APT_STAMP" -mmin -60 2>/dev/null || true)" ]; then
     DEBIAN_FRONTEND=noninteractive "${apt[@]}" update
+    install -d -m 0755 "$OSC_STATE_DIR"
+    : >"$OSC_APT_STAMP"
   fi
   # shellcheck disable=SC2086 # one package name per word
   DEBIAN_FRONTEND=noninteractive "${apt[@]}" install --no-install-recommends $missing
   rm -f /usr/sbin/policy-rc.d
-  osc_mark_changed packages
+}
+
+# osc_apt_lists_changed: the package sources changed; the next install updates the lists first.
+osc_apt_lists_changed() {
+  rm -f "$OSC_APT_STAMP"
 }
 
 # osc_fill_secrets: copies stdin to stdout, replacing {{secret:NAME}} with the content of the
@@ -91,16 +136,16 @@ osc_install_file() {
   fi
   chown "$owner:$group" "$tmp"
   chmod "$mode" "$tmp"
-  mv -f "$tmp" "$path"
   osc_mark_changed "$tag"
+  mv -f "$tmp" "$path"
 }
 
 # osc_ini_set TAG FILE SECTION KEY VALUE: sets one key in a file the package shipped.
 osc_ini_set() {
   local tag=$1 file=$2 section=$3 key=$4 value=$5
   if [ "$(crudini --get "$file" "$section" "$key" 2>/dev/null || true)" != "$value" ]; then
-    crudini --set "$file" "$section" "$key" "$value"
     osc_mark_changed "$tag"
+    crudini --set "$file" "$section" "$key" "$value"
   fi
 }
 

@@ -47,10 +47,7 @@ export class BaseSystem extends Construct {
         changeTag: "apt",
       });
     }
-    script.ifChanged(
-      "apt",
-      "rm -rf /var/lib/apt/lists/partial && find /var/lib/apt/lists -maxdepth 1 -type f -name '*Packages*' -delete",
-    );
+    script.ifChanged("apt", "osc_apt_lists_changed");
 
     script.comment("hostname and /etc/hosts");
     script.writeFile("/etc/hostname", `${host.hostName}\n`, { changeTag: "hostname" });

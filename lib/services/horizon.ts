@@ -25,6 +25,49 @@ const HOSTNAME =
   /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const STATIC_STAMP = "/etc/openstack-cdktf/horizon-static.sha256";
 
+/**
+ * Why Horizon's offline compression failed about one deploy in a few, on one controller and
+ * not the other ("An error occurred during rendering serial_console.html: Syntax error: Found
+ * 'inline-blo' but expected one of ADD, ..., BAREWORD, ..."): django-compressor (4.0 in Debian
+ * 12; threads since 3.0) compresses templates in a pool of 4 threads, and pyScss (1.4.0),
+ * which compiles Horizon's SCSS, fills the class-level token table of its expression scanner
+ * lazily, on the first parse in the process (`SassExpressionScanner.__init__`: `patterns = []`,
+ * then one compiled regex appended at a time). A thread whose first parse starts while another
+ * is filling the table scans with part of it, cannot match `inline-block` as a BAREWORD and
+ * fails. Only the first parses of a process can hit it, hence the low rate, and the failing
+ * template is one of the first compressed. Reproduced in the lab: 4 threads making their first
+ * parse together (GIL switch interval shortened to widen the window) failed 39 of 40 fresh
+ * processes with this message, 1 thread 0 of 40. Upstream: django-compressor#1291/#1304,
+ * Debian #1069097.
+ * Ruled out: hash randomization (with PYTHONHASHSEED fixed at 0 or 12345 the race fails alike),
+ * a second compression at the same time (the package's postinst compresses while apt runs,
+ * which has returned before this step compresses; Apache compresses nothing offline), and
+ * collectstatic's `--clear` (it runs before, in the same shell).
+ * Fix: `manage.py compress` gets a pool of one thread (5.3 s either way on a lab controller).
+ * The guard is a settings snippet, written before the package because its postinst compresses
+ * too, and kept in local_settings.py for releases without snippets.
+ */
+const SERIAL_COMPRESS = [
+  "# Written by openstack-cdktf: `manage.py compress` with one thread. django-compressor",
+  "# compresses templates in 4 threads, and a block shared by two templates is compressed by",
+  "# both at once; pyScss is not thread-safe (django-compressor#1304, Debian #1069097).",
+  "import sys as _osc_sys",
+  "",
+  'if _osc_sys.argv[1:2] == ["compress"]:',
+  "    import concurrent.futures as _osc_futures",
+  "",
+  '    if not getattr(_osc_futures.ThreadPoolExecutor, "osc_one_worker", False):',
+  "",
+  "        class _OscOneWorkerPool(_osc_futures.ThreadPoolExecutor):",
+  "            osc_one_worker = True",
+  "",
+  "            def __init__(self, max_workers=None, *args, **kwargs):",
+  "                super().__init__(1, *args, **kwargs)",
+  "",
+  "        _osc_futures.ThreadPoolExecutor = _OscOneWorkerPool",
+  "",
+].join("\n");
+
 /** A Python literal for a JSON-like value (strings as JSON strings, which Python reads alike). */
 type PyValue = string | number | boolean | readonly PyValue[] | { readonly [key: string]: PyValue };
 
@@ -81,6 +124,7 @@ export class HorizonDashboard extends Construct {
     };
     this.localSettings = [
       "# Written by openstack-cdktf: Horizon at /horizon/, Keystone and sessions behind the VIP.",
+      SERIAL_COMPRESS,
       ...assignments({
         DEBUG: false,
         WEBROOT,
@@ -118,8 +162,17 @@ export class HorizonDashboard extends Construct {
     const release = host.release;
     const group = release.horizon.group;
     const files = [release.paths.horizonLocalSettings];
-    const script = host
-      .script("horizon")
+    const script = host.script("horizon");
+    if (release.paths.horizonSettingsSnippets) {
+      // Before the package: its postinst runs `manage.py compress` too.
+      const guard = path.posix.join(
+        release.paths.horizonSettingsSnippets,
+        "_0001_openstack_cdktf_compress.py",
+      );
+      files.push(guard);
+      script.writeFile(guard, SERIAL_COMPRESS, { changeTag: "horizon" });
+    }
+    script
       .aptInstall(release.packages.horizon)
       .writeFile(release.paths.horizonLocalSettings, this.localSettings, {
         group,
@@ -135,14 +188,14 @@ export class HorizonDashboard extends Construct {
     // The package enables Apache's default-ssl site without enabling mod_ssl, and Apache then
     // refuses to start. TLS is not configured here, so the site goes.
     script.raw(
-      "if [ -e /etc/apache2/sites-enabled/default-ssl.conf ]; then a2dissite -q default-ssl; osc_mark_changed horizon; fi",
+      "if [ -e /etc/apache2/sites-enabled/default-ssl.conf ]; then osc_mark_changed horizon; a2dissite -q default-ssl; fi",
     );
     const site = release.horizon.apacheSite;
     if (site) {
       script
         .comment(`Apache serves Horizon at ${WEBROOT} through the package's ${site} site.`)
         .raw(
-          `if ! a2query -q -s ${quote([site])}; then a2ensite -q ${quote([site])}; osc_mark_changed horizon; fi`,
+          `if ! a2query -q -s ${quote([site])}; then osc_mark_changed horizon; a2ensite -q ${quote([site])}; fi`,
         );
     }
     const manage = ["python3", release.paths.horizonManage];
@@ -150,11 +203,11 @@ export class HorizonDashboard extends Construct {
       .comment("Static files are compressed for one set of settings: again when they change.")
       .raw(`osc_static=$(sha256sum ${quote(files)} | sha256sum | cut -d' ' -f1)`)
       .raw(`if [ "$(cat ${STATIC_STAMP} 2>/dev/null || true)" != "$osc_static" ]; then`)
+      .raw("  osc_mark_changed horizon")
       .raw(`  ${quote([...manage, "collectstatic", "--noinput", "--clear", "-v", "0"])}`)
       .raw(`  ${quote([...manage, "compress", "--force", "-v", "0"])}`)
       .raw(`  install -d -m 0700 ${path.posix.dirname(STATIC_STAMP)}`)
       .raw(`  printf '%s\\n' "$osc_static" >${STATIC_STAMP}`)
-      .raw("  osc_mark_changed horizon")
       .raw("fi")
       .restartIfChanged([release.units.horizon], "horizon")
       .waitForPort(host.address, 80, 60)
