@@ -45,7 +45,7 @@ interface PhaseTime {
   readonly ok: boolean;
 }
 
-interface RunReport {
+export interface RunReport {
   readonly run: number;
   ok: boolean;
   readonly phases: PhaseTime[];

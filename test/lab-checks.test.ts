@@ -18,6 +18,7 @@ import {
 } from "../lab/checks/openstack";
 import { deliveredSecrets, filesUnder, scanForSecrets, secretForms } from "../lab/checks/secrets";
 import { bashCommand, mysqlHostPattern, parseListeners } from "../lab/checks/platform";
+import { judgeStepLeftovers } from "../lab/checks/steps";
 
 describe("lab platform check helpers", () => {
   test("ss listeners: protocol and address, port and interface scope dropped", () => {
@@ -280,5 +281,27 @@ describe("lab secrets check", () => {
       },
     };
     expect([...deliveredSecrets(stack)]).toEqual([["10.211.0.11", ["a_password", "b_key"]]]);
+  });
+});
+
+describe("step-leftovers", () => {
+  const clean = "changes=\nlock=free\npolicy=absent\naudit=\n";
+  test("passes a host where every step ended well", () => {
+    expect(judgeStepLeftovers(clean)).toEqual({
+      ok: true,
+      detail: "no change records, step lock free, no policy-rc.d, dpkg clean",
+    });
+  });
+  test("names each thing a cut run left behind", () => {
+    const v = judgeStepLeftovers(
+      "changes=controller1_horizon controller1_horizon/horizon \nlock=held by 123 bash;\npolicy=present\naudit=The following packages are only half configured\n",
+    );
+    expect(v.ok).toBe(false);
+    expect(v.detail).toBe(
+      "change records left (a step did not end well): controller1_horizon controller1_horizon/horizon; step lock held by 123 bash;; /usr/sbin/policy-rc.d left behind; dpkg --audit: The following packages are only half configured",
+    );
+  });
+  test("fails on output it cannot read", () => {
+    expect(judgeStepLeftovers("bash: flock: command not found\n").ok).toBe(false);
   });
 });

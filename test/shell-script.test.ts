@@ -9,7 +9,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import { ShellScript } from "../lib/core/shell-script";
+import { HOST_STATE_DIR, ShellScript, STEP_LOCK } from "../lib/core/shell-script";
 import { tempDir } from "./support";
 
 const execFileAsync = promisify(execFile);
@@ -547,4 +547,10 @@ describe("a run cut short (Terraform killed, the host's power lost) and run agai
     await Promise.all([a, b]);
     expect(fs.readFileSync(order, "utf8")).toBe("first-start\nfirst-end\nsecond\n");
   });
+});
+
+test("the prelude's defaults are the paths the lab's checks look at", () => {
+  const text = newScript().run("true").render();
+  expect(text).toContain(`OSC_STATE_DIR=\${OSC_STATE_DIR:-${HOST_STATE_DIR}}`);
+  expect(text).toContain(`OSC_LOCK=\${OSC_LOCK:-${STEP_LOCK}}`);
 });

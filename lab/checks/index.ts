@@ -6,6 +6,7 @@ import { mysqlChecks } from "./mysql";
 import { openstackChecks } from "./openstack";
 import { rabbitmqChecks } from "./rabbitmq";
 import { secretsCheck } from "./secrets";
+import { stepChecks } from "./steps";
 import { Check } from "./types";
 
 /** Platform checks: what the controllers run (MariaDB pair, Heartbeat VIP, RabbitMQ, memcached). */
@@ -25,4 +26,5 @@ export const allChecks: readonly Check[] = [
   ...platformChecks,
   ...controlPlaneChecks,
   secretsCheck,
+  ...stepChecks,
 ];

@@ -21,7 +21,7 @@ import { sleep } from "../exec";
 import { HostPlan } from "../plan";
 import { sshSpawn } from "../ssh";
 import { bashCommand, clientHost, controllers, holdersOf, remote, serviceAddress } from "./platform";
-import { Check, CheckContext, CheckResult, skip } from "./types";
+import { Check, CheckContext, CheckResult, perHost, skip } from "./types";
 
 export const ADMIN_OPENRC = "/root/admin-openrc";
 export const ADMIN_PASSWORD_SECRET = "/etc/openstack-cdktf/secrets/keystone_admin_password";
@@ -667,7 +667,41 @@ export const horizonLogin: Check = {
   },
 };
 
-export const openstackChecks: readonly Check[] = [controlPlane, openstackApi, horizonLogin];
+// The pool `manage.py compress` gets once Horizon's settings are loaded as that command loads
+// them: 1 with the library's guard (pyScss is not thread-safe; see lib/services/horizon.ts).
+const COMPRESS_POOL_PROBE = `
+import os, sys
+sys.argv = ["/usr/share/openstack-dashboard/manage.py", "compress"]
+sys.path.insert(0, "/usr/share/openstack-dashboard")
+os.environ["DJANGO_SETTINGS_MODULE"] = "openstack_dashboard.settings"
+import django
+django.setup()
+import concurrent.futures
+print(concurrent.futures.ThreadPoolExecutor(max_workers=4)._max_workers)
+`;
+
+export const horizonCompressPool = perHost(
+  "horizon-compress-pool",
+  async (host, ctx) => {
+    const r = await ctx.ssh(host, bashCommand('exec python3 -W ignore -c "$1"', COMPRESS_POOL_PROBE), 60_000);
+    const workers = r.stdout.trim();
+    return {
+      ok: r.code === 0 && workers === "1",
+      detail:
+        r.code === 0
+          ? `manage.py compress gets a pool of ${workers} thread(s) (expected 1)`
+          : `probe exit ${r.code}: ${r.stderr.trim().split("\n").at(-1)}`,
+    };
+  },
+  (h) => h.roles.includes("controller"),
+);
+
+export const openstackChecks: readonly Check[] = [
+  controlPlane,
+  openstackApi,
+  horizonLogin,
+  horizonCompressPool,
+];
 
 // ---------------------------------------------------------------------------------------------
 // For the failover: a prober on a controller and the wait for a returned controller's services.

@@ -4,6 +4,11 @@ import { join as quote } from "shlex";
 
 const PRELUDE = fs.readFileSync(path.join(__dirname, "prelude.sh"), "utf8");
 
+/** Where steps keep their state on a host (prelude.sh's OSC_STATE_DIR). */
+export const HOST_STATE_DIR = "/var/lib/openstack-cdktf";
+/** The lock that lets one step run at a time on a host (prelude.sh's OSC_LOCK). */
+export const STEP_LOCK = "/run/lock/openstack-cdktf.lock";
+
 /** Where a file written by a step belongs, and who may read it. */
 export interface FileOptions {
   /** @default "root" */
