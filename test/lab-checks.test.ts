@@ -285,20 +285,20 @@ describe("lab secrets check", () => {
 });
 
 describe("step-leftovers", () => {
-  const clean = "changes=\nlock=free\npolicy=absent\naudit=\n";
+  const clean = "changes=\ncut=\nlock=free\npolicy=absent\naudit=\n";
   test("passes a host where every step ended well", () => {
     expect(judgeStepLeftovers(clean)).toEqual({
       ok: true,
-      detail: "no change records, step lock free, no policy-rc.d, dpkg clean",
+      detail: "no change records, no cut run, step lock free, no policy-rc.d, dpkg clean",
     });
   });
   test("names each thing a cut run left behind", () => {
     const v = judgeStepLeftovers(
-      "changes=controller1_horizon controller1_horizon/horizon \nlock=held by 123 bash;\npolicy=present\naudit=The following packages are only half configured\n",
+      "changes=controller1_horizon controller1_horizon/horizon \ncut=controller1_nova.sh \nlock=held by 123 bash;\npolicy=present\naudit=The following packages are only half configured\n",
     );
     expect(v.ok).toBe(false);
     expect(v.detail).toBe(
-      "change records left (a step did not end well): controller1_horizon controller1_horizon/horizon; step lock held by 123 bash;; /usr/sbin/policy-rc.d left behind; dpkg --audit: The following packages are only half configured",
+      "change records left (a step did not end well): controller1_horizon controller1_horizon/horizon; a cut run never finished: controller1_nova.sh; step lock held by 123 bash;; /usr/sbin/policy-rc.d left behind; dpkg --audit: The following packages are only half configured",
     );
   });
   test("fails on output it cannot read", () => {

@@ -554,3 +554,50 @@ test("the prelude's defaults are the paths the lab's checks look at", () => {
   expect(text).toContain(`OSC_STATE_DIR=\${OSC_STATE_DIR:-${HOST_STATE_DIR}}`);
   expect(text).toContain(`OSC_LOCK=\${OSC_LOCK:-${STEP_LOCK}}`);
 });
+
+describe("a step that Terraform may have recorded as done although its run was cut", () => {
+  const running = () => {
+    const dir = path.join(work, "state", "running");
+    return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+  };
+
+  it("is finished by the next step on the host, before that step's own work", () => {
+    const log = path.join(work, "finish-order.log");
+    const cut = path.join(work, "cut-step-a");
+    const a = newScript("cut_a").raw(
+      `echo a-start >>${log}; if [ -e ${cut} ]; then kill -KILL $$; fi; echo a-end >>${log}`,
+    );
+    const b = newScript("next_b").raw(`echo b >>${log}`);
+    fs.writeFileSync(cut, "");
+    expect(runScript(a).signal).toBe("SIGKILL");
+    expect(running()).toEqual(["cut_a.sh"]);
+    fs.rmSync(cut);
+    const result = runScript(b);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toContain("step cut_a was cut short in an earlier run: finishing it first");
+    expect(fs.readFileSync(log, "utf8")).toBe("a-start\na-start\na-end\nb\n");
+    expect(running()).toEqual([]);
+  });
+
+  it("is not a step that failed and said so (Terraform runs that one again itself)", () => {
+    const log = path.join(work, "failed-order.log");
+    expect(runScript(newScript("failing_a").raw(`echo a >>${log}`).run("false")).status).toBe(1);
+    expect(running()).toEqual([]);
+    expect(runScript(newScript("next_c").raw(`echo c >>${log}`)).status).toBe(0);
+    expect(fs.readFileSync(log, "utf8")).toBe("a\nc\n");
+  });
+
+  it("stays to be finished again when finishing it fails, and the step that tried fails", () => {
+    const broken = path.join(work, "still-broken");
+    const a = newScript("cut_twice").raw(`if [ -e ${broken} ]; then kill -KILL $$; fi`);
+    fs.writeFileSync(broken, "");
+    expect(runScript(a).signal).toBe("SIGKILL");
+    // Finishing it is cut again (the same kill): the step that tried fails and the copy stays.
+    const tried = runScript(newScript("next_d"));
+    expect(tried.status).not.toBe(0);
+    expect(running()).toEqual(["cut_twice.sh"]);
+    fs.rmSync(broken);
+    expect(runScript(newScript("next_d")).status).toBe(0);
+    expect(running()).toEqual([]);
+  });
+});

@@ -20,12 +20,35 @@ osc_on_error() {
 }
 trap 'osc_on_error "$?" "$LINENO" "$BASH_COMMAND"' ERR
 
-[ -d "$(dirname "$OSC_LOCK")" ] || install -d "$(dirname "$OSC_LOCK")"
-exec 9>>"$OSC_LOCK"
-if ! flock -w 1800 9; then
-  echo "another step has held $OSC_LOCK for 30 min: $(lslocks -n -o PID,COMMAND 2>/dev/null | tr '\n' ' ')" >&2
-  exit 1
+# A copy of this script stays in OSC_RUNNING_DIR while it runs; it goes when the step ends
+# well, or fails and says so (Terraform then runs it again). A copy left behind is a run that
+# was cut, which Terraform may have recorded as done (it saves a resource before its
+# provisioner ends): the next step on this host finishes it first.
+OSC_RUNNING_DIR="$OSC_STATE_DIR/running"
+OSC_POLICY_RC_OURS=no
+osc_on_exit() {
+  [ "$OSC_POLICY_RC_OURS" = no ] || rm -f /usr/sbin/policy-rc.d
+  # A cut run that failed while being finished stays, to be finished again.
+  [ -n "${OSC_FINISHING:-}" ] || rm -f "$OSC_RUNNING_DIR/$OSC_STEP.sh"
+}
+if [ -z "${OSC_FINISHING:-}" ]; then
+  # One step at a time on this host.
+  [ -d "$(dirname "$OSC_LOCK")" ] || install -d "$(dirname "$OSC_LOCK")"
+  exec 9>>"$OSC_LOCK"
+  if ! flock -w 1800 9; then
+    echo "another step has held $OSC_LOCK for 30 min: $(lslocks -n -o PID,COMMAND 2>/dev/null | tr '\n' ' ')" >&2
+    exit 1
+  fi
+  for osc_cut in "$OSC_RUNNING_DIR"/*.sh; do
+    if [ ! -e "$osc_cut" ] || [ "$osc_cut" = "$OSC_RUNNING_DIR/$OSC_STEP.sh" ]; then continue; fi
+    echo "step $(basename "$osc_cut" .sh) was cut short in an earlier run: finishing it first" >&2
+    OSC_FINISHING=1 bash "$osc_cut"
+  done
+  [ -d "$OSC_RUNNING_DIR" ] || install -d -m 0700 "$OSC_RUNNING_DIR"
+  cp "$0" "$OSC_RUNNING_DIR/.$OSC_STEP.sh.tmp"
+  mv -f "$OSC_RUNNING_DIR/.$OSC_STEP.sh.tmp" "$OSC_RUNNING_DIR/$OSC_STEP.sh"
 fi
+trap osc_on_exit EXIT
 
 # Changes that a cut run of this step recorded and may not have acted on.
 if [ -d "$OSC_CHANGES_DIR" ]; then
@@ -47,6 +70,7 @@ osc_mark_changed() {
 # osc_step_done: the last line of every step; the changes were acted on.
 osc_step_done() {
   rm -rf "$OSC_CHANGES_DIR"
+  rm -f "$OSC_RUNNING_DIR/$OSC_STEP.sh"
 }
 
 osc_changed() {
@@ -77,9 +101,9 @@ osc_apt_install() {
   # A policy-rc.d of ours is left behind by a run cut mid-install: replace it, or drop it for --start.
   if grep -qs '^# openstack-cdktf' /usr/sbin/policy-rc.d; then rm -f /usr/sbin/policy-rc.d; fi
   if [ "$start" = no ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+    OSC_POLICY_RC_OURS=yes
     printf '#!/bin/sh\n# openstack-cdktf: no service starts while packages install\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod 0755 /usr/sbin/policy-rc.d
-    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   fi
   # A run cut mid-install leaves dpkg interrupted, and apt refuses to install until it is finished.
   if [ -n "$(dpkg --audit 2>/dev/null || true)" ]; then
@@ -94,7 +118,10 @@ osc_apt_install() {
   fi
   # shellcheck disable=SC2086 # one package name per word
   DEBIAN_FRONTEND=noninteractive "${apt[@]}" install --no-install-recommends $missing
-  rm -f /usr/sbin/policy-rc.d
+  if [ "$OSC_POLICY_RC_OURS" = yes ]; then
+    rm -f /usr/sbin/policy-rc.d
+    OSC_POLICY_RC_OURS=no
+  fi
 }
 
 # osc_apt_lists_changed: the package sources changed; the next install updates the lists first.
