@@ -98,7 +98,9 @@ describe("the seed cluster (examples/furyu-8-node.yaml)", () => {
       { first: ["db_nova_api", "db_nova", "db_nova_cell0", "keystone_nova"], step: "nova" },
       { first: ["db_neutron", "keystone_neutron"], step: "neutron" },
     ];
+    // `converged` is declared with the host and runs last (it depends on every other step there).
     const ids = SEED_HOSTS.flatMap((h) => [
+      `${h}_converged`,
       `${h}_secrets`,
       `${h}_base`,
       ...(h.startsWith("controller") ? platform.map((p) => `${h}_${p}`) : []),
@@ -283,7 +285,11 @@ describe("inventory switches", () => {
     expect(Object.keys(json.resource)).toEqual(["null_resource"]);
     expect(Object.keys(json.resource.null_resource).sort()).toEqual(Object.keys(tfData).sort());
     for (const [id, resource] of Object.entries(json.resource.null_resource)) {
-      expect(resource.triggers).toEqual(tfData[id].triggers_replace);
+      // The same triggers, but a `converged` step names the other steps by their new type.
+      const expected = JSON.parse(
+        JSON.stringify(tfData[id].triggers_replace).replace(/terraform_data\./g, "null_resource."),
+      ) as unknown;
+      expect(resource.triggers).toEqual(expected);
       expect(resource.triggers_replace).toBeUndefined();
     }
     expect(json.provider).toEqual({ null: [{}] });
@@ -344,7 +350,11 @@ describe("constructs used on their own", () => {
     const app = Testing.app({ outdir: tempDir("own-stack") });
     const stack = new MyStack(app, "mine");
     const json = JSON.parse(Testing.synth(stack)) as StackJson & { output: Record<string, unknown> };
-    expect(Object.keys(json.resource.terraform_data).sort()).toEqual(["db1_base", "db1_secrets"]);
+    expect(Object.keys(json.resource.terraform_data).sort()).toEqual([
+      "db1_base",
+      "db1_converged",
+      "db1_secrets",
+    ]);
     expect(Object.keys(json.variable ?? {})).toHaveLength(SECRET_CATALOG.length);
     expect(stack.host.roles).toEqual(["controller"]);
     expect(secretVars(json.resource.terraform_data.db1_secrets.triggers_replace?.inputs)).toEqual(
@@ -380,7 +390,7 @@ describe("constructs used on their own", () => {
     new ComputeNode(host, "compute", { host });
     expect(host.secretsDelivered).toEqual(secretsFor(["compute"]));
     const json = JSON.parse(Testing.synth(stack)) as StackJson;
-    expect(Object.keys(json.resource.terraform_data)).toEqual(["cmp_1_secrets"]);
+    expect(Object.keys(json.resource.terraform_data)).toEqual(["cmp_1_converged", "cmp_1_secrets"]);
   });
 
   it.each([
@@ -408,5 +418,33 @@ describe("constructs used on their own", () => {
       inventory: exampleInventory(LAB_SMALL_EXAMPLE),
     });
     expect(stack.node.id).toBe("labsmall");
+  });
+});
+
+describe("converged: every host's last step", () => {
+  const { json } = synthJson(exampleInventory(LAB_SMALL_EXAMPLE));
+  const steps = json.resource.terraform_data;
+  const dependsOn = (id: string): string[] => [
+    ...((steps[id] as { depends_on?: string[] }).depends_on ?? []),
+  ];
+  const onHost = (host: string) =>
+    Object.keys(steps).filter((id) => id.startsWith(`${host}_`) && id !== `${host}_converged`);
+
+  it.each(["controller1", "compute1"])(
+    "on %s runs after every other step there, and again when one of them is replaced",
+    (host) => {
+      const others = onHost(host);
+      expect(others.length).toBeGreaterThan(1);
+      const after = dependsOn(`${host}_converged`);
+      expect([...after].sort()).toEqual(others.map((id) => `terraform_data.${id}`).sort());
+      expect(steps[`${host}_converged`].triggers_replace?.inputs).toBe(
+        `\${sha256(join(",", [${after.map((a) => `${a}.id`).join(", ")}]))}`,
+      );
+    },
+  );
+
+  it("is its host's last step: no step depends on it", () => {
+    for (const id of Object.keys(steps))
+      expect(dependsOn(id).filter((d) => d.endsWith("_converged"))).toEqual([]);
   });
 });

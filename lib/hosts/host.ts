@@ -98,6 +98,8 @@ export class Host extends Construct implements StepTarget {
   private readonly secretNames = new Set<string>();
   private secretsStepInstance?: Step;
   private lastStep?: Step;
+  /** Every step of this host but `converged`. */
+  private readonly steps: Step[] = [];
 
   constructor(scope: Construct, id: string, props: HostProps) {
     super(scope, id);
@@ -144,6 +146,33 @@ export class Host extends Construct implements StepTarget {
           }
         : {}),
     };
+    this.convergedStep();
+  }
+
+  /**
+   * Every host's last step, `<host>_converged`: it runs after all the others, and again
+   * whenever one of them is replaced (its trigger is their ids). Its script is only the prelude,
+   * which finishes any run on this host that was cut short. Terraform saves a resource before
+   * its provisioner ends, so a step cut by killing Terraform may be recorded as done and is
+   * never run again; a later step on its host finishes it ("A run cut short" in
+   * shell-script.ts), and for the host's last step this is that later step.
+   */
+  private convergedStep(): Step {
+    const script = this.script("converged").comment(
+      "Finishes any step on this host whose run was cut short (the prelude does it).",
+    );
+    const step = new Step(this, "converged", {
+      target: this,
+      script,
+      inputs: LateValue.any(
+        () => `\${sha256(join(",", [${this.steps.map((s) => `${s.address}.id`).join(", ")}]))}`,
+      ),
+    });
+    step.resource.addOverride(
+      "depends_on",
+      LateValue.any(() => this.steps.map((s) => s.address)),
+    );
+    return step;
   }
 
   /** The roles this host holds, in the order they were added. */
@@ -181,6 +210,7 @@ export class Host extends Construct implements StepTarget {
       preProvisioners: options.preProvisioners,
     });
     this.lastStep = step;
+    this.steps.push(step);
     return step;
   }
 
@@ -249,6 +279,7 @@ export class Host extends Construct implements StepTarget {
       ],
     });
     this.lastStep = this.secretsStepInstance;
+    this.steps.push(this.secretsStepInstance);
     return this.secretsStepInstance;
   }
 }
