@@ -601,3 +601,11 @@ describe("a step that Terraform may have recorded as done although its run was c
     expect(running()).toEqual([]);
   });
 });
+
+test("writeFile removes a temporary file that a cut run left next to the file", () => {
+  const dir = freshDir("cut-tmp");
+  fs.writeFileSync(path.join(dir, ".osc.AbC123"), "half a fi");
+  const file = path.join(dir, "app.conf");
+  expect(runScript(newScript().writeFile(file, "whole", { owner: OWNER, group: GROUP })).status).toBe(0);
+  expect(fs.readdirSync(dir)).toEqual(["app.conf"]);
+});

@@ -149,6 +149,8 @@ osc_install_file() {
   # Create the directory only when missing: `install -d` would reset an existing one to 0755
   # (a 0700 key repository would become world-readable).
   [ -d "$(dirname "$path")" ] || install -d "$(dirname "$path")"
+  # A temporary file of a cut run (one step at a time runs here, so none is in use).
+  rm -f "$(dirname "$path")"/.osc.??????
   tmp=$(mktemp "$(dirname "$path")/.osc.XXXXXX")
   chmod 0600 "$tmp"
   if [ "$fill" = --fill-secrets ]; then
