@@ -118,8 +118,12 @@ class Interrupter {
   private target?: { step: string; host: string; delayS: number; usualS?: number };
   private readonly inFlight = new Set<string>();
   private timer?: NodeJS.Timeout;
+  private limit?: NodeJS.Timeout;
   /** Resolves when the cut (and, for a power cut, the host's return) is done. */
   done?: Promise<string>;
+  /** The apply did not end by itself within the limit after the cut, and was killed. */
+  overdue = false;
+  private ended = false;
 
   constructor(
     private readonly inv: Inventory,
@@ -166,6 +170,16 @@ class Interrupter {
   }
 
   private async cut(): Promise<string> {
+    const what = await this.cutNow();
+    if (this.ended) return what;
+    this.limit = setTimeout(() => {
+      this.overdue = true;
+      this.child?.kill("SIGKILL");
+    }, INTERRUPTED_APPLY_LIMIT_MS);
+    return what;
+  }
+
+  private async cutNow(): Promise<string> {
     const target = this.target!;
     const running = [...this.inFlight].sort().join(", ") || "none";
     const where = `${target.delayS.toFixed(1)} s into ${target.step}; steps in flight: ${running}`;
@@ -181,14 +195,11 @@ class Interrupter {
     return `power-cut ${target.host} ${where}`;
   }
 
-  /** Stops a cut that has not happened yet (the apply ended first). */
+  /** The apply ended: no cut any more (if it had not happened yet), no time limit. */
   cancel(): void {
+    this.ended = true;
     if (this.timer) clearTimeout(this.timer);
-  }
-
-  /** Kills the apply if it is still running (it did not end by itself after the cut). */
-  killApply(): void {
-    this.child?.kill("SIGKILL");
+    if (this.limit) clearTimeout(this.limit);
   }
 }
 
@@ -223,29 +234,12 @@ async function interruptedDeploy(
   report: RunReport,
   interrupter: Interrupter,
 ): Promise<DeployOutcome> {
-  let limit: NodeJS.Timeout | undefined;
-  const outcome = await Promise.race([
-    deploy(inv, file, interrupter.hooks()),
-    new Promise<never>(() => {
-      // Polled: once the cut is done, the apply gets a time limit to end by itself.
-      const poll = setInterval(() => {
-        if (!interrupter.done) return;
-        clearInterval(poll);
-        void interrupter.done.then(() => {
-          limit = setTimeout(() => {
-            report.failures.push(
-              `apply did not end within ${INTERRUPTED_APPLY_LIMIT_MS / 60_000} min of the cut`,
-            );
-            interrupter.killApply();
-          }, INTERRUPTED_APPLY_LIMIT_MS);
-        });
-      }, 500);
-      poll.unref();
-    }),
-  ]);
+  const outcome = await deploy(inv, file, interrupter.hooks());
   interrupter.cancel();
   if (interrupter.done) report.interruption = await interrupter.done;
-  if (limit) clearTimeout(limit);
+  if (interrupter.overdue) {
+    report.failures.push(`apply did not end within ${INTERRUPTED_APPLY_LIMIT_MS / 60_000} min of the cut`);
+  }
   return outcome;
 }
 
