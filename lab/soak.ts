@@ -73,7 +73,10 @@ export function terraformDuration(text: string): number {
   return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
 }
 
-/** Step durations from the newest complete deploy log of this cluster, if there is one. */
+/**
+ * Each step's duration in the newest deploy log of this cluster that completed and ran it (a
+ * resumed apply runs only some steps; the full deploy before it has the others).
+ */
 export function stepDurations(cluster: string, logDir = LOG_DIR): Map<string, number> {
   const durations = new Map<string, number>();
   if (!fs.existsSync(logDir)) return durations;
@@ -86,9 +89,8 @@ export function stepDurations(cluster: string, logDir = LOG_DIR): Map<string, nu
     const text = fs.readFileSync(path.join(logDir, file), "utf8");
     if (!text.includes("Apply complete!")) continue;
     for (const m of text.matchAll(/^\S+\.(\S+): Creation complete after (\S+) \[id=/gm)) {
-      durations.set(m[1], terraformDuration(m[2]));
+      if (!durations.has(m[1])) durations.set(m[1], terraformDuration(m[2]));
     }
-    return durations;
   }
   return durations;
 }

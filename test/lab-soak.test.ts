@@ -14,7 +14,7 @@ describe("soak", () => {
     expect(terraformDuration("soon")).toBeNaN();
   });
 
-  test("takes step timings from the newest deploy log that completed, not from a failed one", () => {
+  test("takes each step's timing from the newest deploy log that completed and ran it", () => {
     const dir = tempDir("soak-logs");
     const line = (id: string, took: string) =>
       `terraform_data.${id}: Creation complete after ${took} [id=0f0f]\n`;
@@ -26,12 +26,16 @@ describe("soak", () => {
     );
     fs.writeFileSync(path.join(dir, "labsmall-deploy-2026-01-02.log"), line("controller1_base", "99s"));
     fs.writeFileSync(
+      path.join(dir, "labsmall-deploy-2026-01-03.log"),
+      line("controller1_mysql", "7s") + "Apply complete! Resources: 1 added\n",
+    );
+    fs.writeFileSync(
       path.join(dir, "other-deploy-2026-01-03.log"),
       line("x_base", "1s") + "Apply complete!\n",
     );
-    expect([...stepDurations("labsmall", dir)]).toEqual([
+    expect([...stepDurations("labsmall", dir)].sort()).toEqual([
       ["controller1_base", 20],
-      ["controller1_mysql", 62],
+      ["controller1_mysql", 7],
     ]);
     expect(stepDurations("nothing", dir).size).toBe(0);
   });
