@@ -20,16 +20,15 @@ osc_on_error() {
 }
 trap 'osc_on_error "$?" "$LINENO" "$BASH_COMMAND"' ERR
 
-# A copy of this script stays in OSC_RUNNING_DIR while it runs; it goes when the step ends
-# well, or fails and says so (Terraform then runs it again). A copy left behind is a run that
-# was cut, which Terraform may have recorded as done (it saves a resource before its
-# provisioner ends): the next step on this host finishes it first.
+# A copy of this script stays in OSC_RUNNING_DIR until the step ends well. A copy left behind
+# is a run that was cut or that failed, maybe with no one to see it (Terraform killed: it saves
+# a resource before its provisioner ends, so it may record the step as done). The next step on
+# this host finishes it first; if it cannot, it says so and goes on (Terraform runs a step
+# that failed in its sight again itself), and the host's last step fails (osc_no_cut_runs_left).
 OSC_RUNNING_DIR="$OSC_STATE_DIR/running"
 OSC_POLICY_RC_OURS=no
 osc_on_exit() {
   [ "$OSC_POLICY_RC_OURS" = no ] || rm -f /usr/sbin/policy-rc.d
-  # A cut run that failed while being finished stays, to be finished again.
-  [ -n "${OSC_FINISHING:-}" ] || rm -f "$OSC_RUNNING_DIR/$OSC_STEP.sh"
 }
 if [ -z "${OSC_FINISHING:-}" ]; then
   # One step at a time on this host.
@@ -41,14 +40,27 @@ if [ -z "${OSC_FINISHING:-}" ]; then
   fi
   for osc_cut in "$OSC_RUNNING_DIR"/*.sh; do
     if [ ! -e "$osc_cut" ] || [ "$osc_cut" = "$OSC_RUNNING_DIR/$OSC_STEP.sh" ]; then continue; fi
-    echo "step $(basename "$osc_cut" .sh) was cut short in an earlier run: finishing it first" >&2
-    OSC_FINISHING=1 bash "$osc_cut"
+    echo "step $(basename "$osc_cut" .sh) did not end well in an earlier run: finishing it first" >&2
+    if ! OSC_FINISHING=1 bash "$osc_cut"; then
+      echo "WARNING: finishing step $(basename "$osc_cut" .sh) failed; it stays to be finished later" >&2
+    fi
   done
   [ -d "$OSC_RUNNING_DIR" ] || install -d -m 0700 "$OSC_RUNNING_DIR"
   cp "$0" "$OSC_RUNNING_DIR/.$OSC_STEP.sh.tmp"
   mv -f "$OSC_RUNNING_DIR/.$OSC_STEP.sh.tmp" "$OSC_RUNNING_DIR/$OSC_STEP.sh"
 fi
 trap osc_on_exit EXIT
+
+# osc_no_cut_runs_left: fails while another step's run on this host has not ended well.
+osc_no_cut_runs_left() {
+  local cut
+  for cut in "$OSC_RUNNING_DIR"/*.sh; do
+    if [ -e "$cut" ] && [ "$cut" != "$OSC_RUNNING_DIR/$OSC_STEP.sh" ]; then
+      echo "step $(basename "$cut" .sh) did not end well and could not be finished (see above)" >&2
+      return 1
+    fi
+  done
+}
 
 # Changes that a cut run of this step recorded and may not have acted on.
 if [ -d "$OSC_CHANGES_DIR" ]; then

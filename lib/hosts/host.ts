@@ -151,16 +151,16 @@ export class Host extends Construct implements StepTarget {
 
   /**
    * Every host's last step, `<host>_converged`: it runs after all the others, and again
-   * whenever one of them is replaced (its trigger is their ids). Its script is only the prelude,
-   * which finishes any run on this host that was cut short. Terraform saves a resource before
+   * whenever one of them is replaced (its trigger is their ids). Its prelude finishes any run on
+   * this host that did not end well, and it fails if one is left. Terraform saves a resource before
    * its provisioner ends, so a step cut by killing Terraform may be recorded as done and is
    * never run again; a later step on its host finishes it ("A run cut short" in
    * shell-script.ts), and for the host's last step this is that later step.
    */
   private convergedStep(): Step {
-    const script = this.script("converged").comment(
-      "Finishes any step on this host whose run was cut short (the prelude does it).",
-    );
+    const script = this.script("converged")
+      .comment("The prelude finished any step on this host whose run did not end well; none may be left.")
+      .raw("osc_no_cut_runs_left");
     const step = new Step(this, "converged", {
       target: this,
       script,
