@@ -59,10 +59,4 @@ export const PROXY_PORT = 3142;
 export const PROXY_URL = `http://${PROXY_ADDRESS}:${PROXY_PORT}`;
 
 /** Packages the lab needs on the machine itself. */
-export const HOST_PACKAGES = [
-  "systemd-container",
-  "debootstrap",
-  "apt-cacher-ng",
-  "openssh-client",
-  "iproute2",
-];
+export const HOST_PACKAGES = ["systemd-container", "debootstrap", "squid", "openssh-client", "iproute2"];

@@ -50,7 +50,7 @@ export function loadState(): LabState {
 
 /** Written whole to a temp file and renamed, so a crash never leaves half a file. */
 export function saveState(state: LabState): void {
-  // 0755: the proxy runs as apt-cacher-ng and reads its config below; state.json itself is 0600.
+  // 0755: squid, as user proxy, reads its config and writes its logs below; state.json itself is 0600.
   fs.mkdirSync(STATE_DIR, { recursive: true, mode: 0o755 });
   const tmp = `${STATE_FILE}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(state, null, 2) + "\n", { mode: 0o600 });

@@ -631,3 +631,110 @@ test("writeFile removes a temporary file that a cut run left next to the file", 
   expect(runScript(newScript().writeFile(file, "whole", { owner: OWNER, group: GROUP })).status).toBe(0);
   expect(fs.readdirSync(dir)).toEqual(["app.conf"]);
 });
+
+describe("schemaSync: a first schema sync cut halfway is synced again from empty", () => {
+  // A MariaDB stand-in: a database is a directory and a table a file in it. `mysql -NBe` lists
+  // the tables as the prelude asks for them; `mysql -e SQL DB` drops them all and logs the SQL.
+  // The sync stand-in creates t1..t3 one at a time and, like alembic over a half-done
+  // migration, fails on a table that exists; with STUB_CUT present it is cut after t2.
+  const dbs = path.join(work, "schema-dbs");
+  beforeAll(() => {
+    writeStub(
+      "mysql",
+      [
+        'if [ "$1" = -NBe ]; then',
+        `  db=$(printf '%s' "$2" | sed -n "s/.*table_schema = '\\([a-z0-9_]*\\)'.*/\\1/p")`,
+        '  [ -d "$STUB_DB/$db" ] && ls "$STUB_DB/$db" | sed "s/.*/\\`&\\`/"',
+        "  exit 0",
+        "fi",
+        'printf "mysql %s: %s\\n" "$3" "$2" >>"$STUB_LOG"',
+        'rm -f "$STUB_DB/$3"/*',
+      ].join("\n"),
+    );
+    writeStub(
+      "fake-sync",
+      [
+        'mkdir -p "$STUB_DB/$1"',
+        "for t in t1 t2 t3; do",
+        '  if [ -e "$STUB_DB/$1/$t" ]; then echo "Table \'$t\' already exists" >&2; exit 1; fi',
+        '  : >"$STUB_DB/$1/$t"',
+        '  if [ "$t" = t2 ] && [ -e "$STUB_CUT" ]; then kill -KILL "$OSC_TEST_SCRIPT_PID" $$; fi',
+        "done",
+      ].join("\n"),
+    );
+  });
+
+  let n = 0;
+  function setUp(): { env: Record<string, string>; tables: () => string[]; log: () => string[] } {
+    const id = ++n;
+    const env = {
+      OSC_STATE_DIR: path.join(work, `schema-state-${id}`),
+      STUB_DB: path.join(dbs, String(id)),
+      STUB_LOG: path.join(work, `schema-${id}.log`),
+      STUB_CUT: path.join(work, `schema-cut-${id}`),
+    };
+    return {
+      env,
+      tables: () => {
+        const dir = path.join(env.STUB_DB, "glance");
+        return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+      },
+      log: () =>
+        fs.existsSync(env.STUB_LOG) ? fs.readFileSync(env.STUB_LOG, "utf8").split("\n").slice(0, -1) : [],
+    };
+  }
+  const sync = newScript("glance")
+    .raw("export OSC_TEST_SCRIPT_PID=$$")
+    .schemaSync(["glance"], "root", "fake-sync", "glance");
+
+  it("shows the failure it prevents: the sync alone cannot run again after a cut", () => {
+    const { env, tables } = setUp();
+    const bare = newScript("glance")
+      .raw("export OSC_TEST_SCRIPT_PID=$$")
+      .runAs("root", "fake-sync", "glance");
+    fs.writeFileSync(env.STUB_CUT, "");
+    expect(runScript(bare, env).signal).toBe("SIGKILL");
+    fs.rmSync(env.STUB_CUT);
+    const again = runScript(bare, env);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain("Table 't1' already exists");
+    expect(tables()).toEqual(["t1", "t2"]);
+  });
+
+  it("drops what the cut sync left and syncs again; the next run drops nothing", () => {
+    const { env, tables, log } = setUp();
+    fs.writeFileSync(env.STUB_CUT, "");
+    expect(runScript(sync, env).signal).toBe("SIGKILL");
+    expect(tables()).toEqual(["t1", "t2"]);
+    fs.rmSync(env.STUB_CUT);
+    const again = runScript(sync, env);
+    expect(again.status).toBe(0);
+    expect(again.stderr).toContain("the first schema sync of database glance was cut");
+    expect(log()).toEqual([
+      "mysql glance: SET SESSION FOREIGN_KEY_CHECKS = 0; DROP TABLE IF EXISTS `t1`,`t2`;",
+    ]);
+    expect(tables()).toEqual(["t1", "t2", "t3"]);
+    // Synced once: a later cut leaves the tables alone (the stand-in then fails, as alembic would
+    // on a half-done later migration; the tables are the service's data now, never dropped).
+    fs.writeFileSync(env.STUB_CUT, "");
+    fs.rmSync(path.join(env.STUB_DB, "glance", "t3"));
+    expect(runScript(sync, env).status).not.toBe(0);
+    expect(log()).toHaveLength(1);
+  });
+
+  it("never drops the tables of a database that was synced before the marks were kept", () => {
+    const { env, tables, log } = setUp();
+    fs.mkdirSync(path.join(env.STUB_DB, "glance"), { recursive: true });
+    for (const t of ["t1", "t2", "t3"]) fs.writeFileSync(path.join(env.STUB_DB, "glance", t), "");
+    expect(runScript(sync, env).status).toBe(1); // the stand-in is not idempotent: fine here
+    expect(log()).toEqual([]);
+    expect(tables()).toEqual(["t1", "t2", "t3"]);
+    expect(fs.readdirSync(path.join(env.OSC_STATE_DIR, "schema"))).toEqual(["glance.synced"]);
+  });
+
+  it("refuses a database name that is no identifier", () => {
+    expect(() => newScript().schemaSync(["glance; drop"], "root", "true")).toThrow(
+      'schemaSync: got database "glance; drop": expected a lowercase identifier',
+    );
+  });
+});

@@ -223,3 +223,47 @@ osc_as() {
   shift
   runuser -u "$user" -- "$@"
 }
+
+# A service's first schema sync may be cut halfway (Terraform killed, the host's power lost).
+# MySQL cannot roll DDL back, and alembic records a migration only once it is whole, so the next
+# sync runs the cut migration again onto its own half and fails ("Table ... already exists").
+# Until a sync of a database has ended well once, the database holds nothing but that sync's
+# work, and a sync that finds an unfinished first sync's mark empties it first. Marks live in
+# OSC_SCHEMA_DIR on the host that syncs (the one with MariaDB's root socket), written durably.
+OSC_SCHEMA_DIR="$OSC_STATE_DIR/schema"
+
+# osc_schema_sync_begin DB...: before a sync of these databases.
+osc_schema_sync_begin() {
+  local db tables
+  for db in "$@"; do
+    [ ! -e "$OSC_SCHEMA_DIR/$db.synced" ] || continue
+    tables=$(mysql -NBe "SELECT CONCAT('\`', table_name, '\`') FROM information_schema.tables WHERE table_schema = '$db'" | paste -sd, -)
+    if [ -e "$OSC_SCHEMA_DIR/$db.started" ]; then
+      if [ -n "$tables" ]; then
+        echo "the first schema sync of database $db was cut: dropping its tables to sync again" >&2
+        mysql -e "SET SESSION FOREIGN_KEY_CHECKS = 0; DROP TABLE IF EXISTS $tables;" "$db"
+      fi
+    elif [ -n "$tables" ]; then
+      # Synced before marks were kept: its tables are not this sync's to drop, ever.
+      osc_schema_mark "$db" synced
+      continue
+    fi
+    osc_schema_mark "$db" started
+  done
+}
+
+# osc_schema_sync_end DB...: the sync of these databases ended well; never empty them again.
+osc_schema_sync_end() {
+  local db
+  for db in "$@"; do
+    [ -e "$OSC_SCHEMA_DIR/$db.synced" ] || osc_schema_mark "$db" synced
+    rm -f "$OSC_SCHEMA_DIR/$db.started"
+  done
+}
+
+# osc_schema_mark DB started|synced: writes the mark and makes it durable before going on.
+osc_schema_mark() {
+  [ -d "$OSC_SCHEMA_DIR" ] || install -d -m 0700 "$OSC_SCHEMA_DIR"
+  : >"$OSC_SCHEMA_DIR/$1.$2"
+  sync "$OSC_SCHEMA_DIR/$1.$2" "$OSC_SCHEMA_DIR"
+}

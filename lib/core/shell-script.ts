@@ -38,6 +38,8 @@ export interface ShellScriptProps {
 
 const SAFE_TAG = /^[a-z0-9_]+$/;
 const MODE = /^0?[0-7]{3,4}$/;
+/** A MariaDB database name as MysqlHaPair.database() accepts it (and as it may appear in SQL text). */
+const DATABASE_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
 /**
  * A run cut short: a step's script may be cut at any line, by Terraform being killed or losing
@@ -154,6 +156,28 @@ export class ShellScript {
   /** Runs a command, given as words, as another user. */
   runAs(user: string, ...argv: string[]): this {
     this.lines.push(quote(["osc_as", user, ...argv]));
+    return this;
+  }
+
+  /**
+   * Runs a schema sync (a command, as words, as `user`) of databases on this host's MariaDB, safe
+   * to cut halfway: until a sync of a database has ended well once, the next sync first drops
+   * what a cut one left (prelude.sh, osc_schema_sync_begin). Needs MariaDB's root socket here.
+   */
+  schemaSync(databases: readonly string[], user: string, ...argv: string[]): this {
+    if (databases.length === 0 || argv.length === 0) {
+      throw new Error("schemaSync: expected at least one database and a command, got none");
+    }
+    for (const db of databases) {
+      if (!DATABASE_NAME.test(db)) {
+        throw new Error(`schemaSync: got database ${JSON.stringify(db)}: expected a lowercase identifier`);
+      }
+    }
+    this.lines.push(
+      quote(["osc_schema_sync_begin", ...databases]),
+      quote(["osc_as", user, ...argv]),
+      quote(["osc_schema_sync_end", ...databases]),
+    );
     return this;
   }
 

@@ -99,7 +99,7 @@ export class CinderService extends Construct {
     if (first) {
       script
         .comment("The schema, once, from the first controller (idempotent).")
-        .runAs("cinder", "cinder-manage", "db", "sync");
+        .schemaSync(["cinder"], "cinder", "cinder-manage", "db", "sync");
     }
     script.restartIfChanged(release.units.cinderController, "cinder").waitForPort(host.address, PORT, 120);
     return host.addStep("cinder", script, { secrets: [...this.secrets], dependsOn });

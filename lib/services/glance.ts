@@ -102,7 +102,7 @@ export class GlanceService extends Construct {
     if (first) {
       script
         .comment("The schema, once, from the first controller (idempotent).")
-        .runAs("glance", "glance-manage", "db_sync");
+        .schemaSync(["glance"], "glance", "glance-manage", "db_sync");
     }
     script.restartIfChanged([release.units.glance], "glance").waitForPort(host.address, PORT, 120);
     return host.addStep("glance", script, { secrets: [DB_SECRET, USER_SECRET], dependsOn });

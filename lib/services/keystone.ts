@@ -180,7 +180,7 @@ export class KeystoneService extends Construct {
     if (first) {
       script
         .comment("The schema, once, from the first controller (idempotent).")
-        .runAs("keystone", "keystone-manage", "db_sync");
+        .schemaSync(["keystone"], "keystone", "keystone-manage", "db_sync");
     }
     script.restartIfChanged([release.units.keystone], "keystone").waitForPort(host.address, 5000, 120);
     if (first) {

@@ -144,7 +144,8 @@ export class NeutronService extends Construct {
     if (first) {
       script
         .comment("The schema, once, from the first controller (an alembic upgrade: idempotent).")
-        .runAs(
+        .schemaSync(
+          ["neutron"],
           "neutron",
           "neutron-db-manage",
           "--config-file",

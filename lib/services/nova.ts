@@ -251,13 +251,13 @@ export class NovaService extends Construct {
       const list = "osc_as nova nova-manage cell_v2 list_cells";
       script
         .comment("The schemas and Cells v2, once, from the first controller; each command is idempotent.")
-        .runAs("nova", "nova-manage", "api_db", "sync")
+        .schemaSync(["nova_api"], "nova", "nova-manage", "api_db", "sync")
         .raw(`cells=$(${list})`)
         .raw(`if ! ${tableHas("cell0")} <<<"$cells"; then osc_as nova nova-manage cell_v2 map_cell0; fi`)
         .raw(
           `if ! ${tableHas("cell1")} <<<"$cells"; then osc_as nova nova-manage cell_v2 create_cell --name=cell1 --verbose; fi`,
         )
-        .runAs("nova", "nova-manage", "db", "sync");
+        .schemaSync(["nova", "nova_cell0"], "nova", "nova-manage", "db", "sync");
     }
     script
       .restartIfChanged(release.units.novaController, "nova")

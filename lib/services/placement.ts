@@ -73,7 +73,7 @@ export class PlacementService extends Construct {
     if (first) {
       script
         .comment("The schema, once, from the first controller (idempotent).")
-        .runAs("placement", "placement-manage", "db", "sync");
+        .schemaSync(["placement"], "placement", "placement-manage", "db", "sync");
     }
     script.restartIfChanged([release.units.placement], "placement").waitForPort(host.address, PORT, 120);
     return host.addStep("placement", script, { secrets: [DB_SECRET, USER_SECRET], dependsOn });
