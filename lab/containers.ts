@@ -27,14 +27,26 @@ function mountedUnder(dir: string): string[] {
     .map((m) => m.replace(/\\040/g, " "));
 }
 
-/** Unmounts everything under the host's dir, then removes the dir (never while mounted). */
-export function removeHostDir(dir: string): void {
+/** Unmounts everything under the host's dir; throws if something stays mounted. */
+function unmountUnder(dir: string): void {
   for (const m of mountedUnder(dir).sort().reverse()) {
     if (tryRun("umount", [m]).code !== 0) run("umount", ["-l", m]);
   }
   const left = mountedUnder(dir);
   if (left.length > 0) throw new Error(`still mounted, not removing ${dir}: ${left.join(", ")}`);
+}
+
+/** Unmounts everything under the host's dir, then removes the dir (never while mounted). */
+export function removeHostDir(dir: string): void {
+  unmountUnder(dir);
   fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** removeHostDir for many hosts, deleting in parallel (a deployed controller's disk is GiBs of small files). */
+export async function removeHostDirs(dirs: Iterable<string>): Promise<void> {
+  const list = [...dirs];
+  for (const dir of list) unmountUnder(dir);
+  await Promise.all(list.map((dir) => fs.promises.rm(dir, { recursive: true, force: true })));
 }
 
 /**
@@ -174,22 +186,6 @@ export async function boot(host: HostPlan, root: string, state: LabState): Promi
   saveState(state);
   if (!hs.leader)
     throw new Error(`${host.name}: container did not start; see ${hostDir(host.name)}/console.log`);
-}
-
-/** Powers the container off (SIGTERM to nspawn = clean shutdown), then kills what is left. */
-export async function stopContainer(hs: HostState, graceMs = 20_000): Promise<void> {
-  // A run that crashed between starting nspawn and recording the container's init.
-  if (!hs.leader && hs.nspawn && isAlive(hs.nspawn)) hs.leader = leaderOf(hs.nspawn);
-  if (signal(hs.nspawn, "SIGTERM")) {
-    const deadline = Date.now() + graceMs;
-    while (Date.now() < deadline && (isAlive(hs.nspawn) || isAlive(hs.leader))) await sleep(200);
-  }
-  // Killing a pid namespace's init kills every process in it.
-  signal(hs.leader, "SIGKILL");
-  signal(hs.nspawn, "SIGKILL");
-  for (let i = 0; i < 50 && (isAlive(hs.nspawn) || isAlive(hs.leader)); i++) await sleep(100);
-  if (isAlive(hs.nspawn) || isAlive(hs.leader))
-    throw new Error(`${hs.name}: container processes did not exit`);
 }
 
 /**
