@@ -19,6 +19,7 @@ import {
 import { deliveredSecrets, filesUnder, scanForSecrets, secretForms } from "../lab/checks/secrets";
 import { bashCommand, mysqlHostPattern, parseListeners } from "../lab/checks/platform";
 import { judgeStepLeftovers } from "../lab/checks/steps";
+import { judgeKeepalive } from "../lab/checks/keepalive";
 
 describe("lab platform check helpers", () => {
   test("ss listeners: protocol and address, port and interface scope dropped", () => {
@@ -303,5 +304,29 @@ describe("step-leftovers", () => {
   });
   test("fails on output it cannot read", () => {
     expect(judgeStepLeftovers("bash: flock: command not found\n").ok).toBe(false);
+  });
+});
+
+describe("api-keepalive judges the probe's lines", () => {
+  const expected = ["identity", "compute", "identity-delete"];
+  it("passes when every API answered the second request on one client", () => {
+    const out = [
+      "identity OK HEAD 200 then GET 200 on one client",
+      "compute OK HEAD 200 then GET 200 on one client",
+      "identity-delete OK DELETE 204 then GET 200 on one client",
+    ].join("\n");
+    expect(judgeKeepalive(out, expected).ok).toBe(true);
+  });
+  it("fails on a reset, on an error status, and on an API the probe never reported", () => {
+    const out = [
+      "identity OK HEAD 200 then GET 200 on one client",
+      "identity-delete FAIL ConnectionResetError: [Errno 104] Connection reset by peer",
+      "other OK HEAD 200 then GET 503 on one client",
+    ].join("\n");
+    const verdict = judgeKeepalive(out, expected);
+    expect(verdict.ok).toBe(false);
+    expect(verdict.detail).toContain("identity-delete FAIL ConnectionResetError");
+    expect(verdict.detail).toContain("other OK HEAD 200 then GET 503");
+    expect(verdict.detail).toContain("compute: no answer from the probe");
   });
 });

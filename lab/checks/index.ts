@@ -1,6 +1,7 @@
 /** Every check `lab verify` runs, in order. Add new check files here. */
 import { baseChecks } from "./base";
 import { heartbeat } from "./heartbeat";
+import { apiKeepalive } from "./keepalive";
 import { memcachedChecks } from "./memcached";
 import { mysqlChecks } from "./mysql";
 import { openstackChecks } from "./openstack";
@@ -17,8 +18,8 @@ export const platformChecks: readonly Check[] = [
   ...memcachedChecks,
 ];
 
-/** The OpenStack control plane: per controller, through the VIP (CLI, Glance round trip), Horizon login. */
-export const controlPlaneChecks: readonly Check[] = openstackChecks;
+/** The OpenStack control plane: per controller, through the VIP (CLI, Glance round trip), Horizon login, connection reuse. */
+export const controlPlaneChecks: readonly Check[] = [...openstackChecks, apiKeepalive];
 
 /** Non-destructive: `verify` runs these. The failover (lab/checks/failover.ts) is apart. */
 export const allChecks: readonly Check[] = [

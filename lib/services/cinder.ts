@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { IniFile } from "../core/ini-file";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { ControlPlaneContext, endpointUrl, stepsOnControllers } from "./control-plane-context";
+import { ControlPlaneContext, endpointUrl, stepsOnControllers, uwsgiApi } from "./control-plane-context";
 import { KeystoneService } from "./keystone";
 
 export interface CinderServiceProps {
@@ -94,7 +94,7 @@ export class CinderService extends Construct {
       })
       .run("install", "-d", "-o", "cinder", "-g", "cinder", "-m", "0750", LOCK_PATH);
     for (const ini of release.paths.cinderUwsgiConfigs) {
-      script.setIniKey(ini, "uwsgi", "processes", String(this.context.apiWorkers ?? 2), "cinder");
+      uwsgiApi(script, ini, this.context.apiWorkers ?? 2, "cinder");
     }
     if (first) {
       script

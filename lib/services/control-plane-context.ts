@@ -1,4 +1,5 @@
 import * as net from "net";
+import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { Memcached } from "../platform/memcached";
@@ -40,4 +41,19 @@ export function stepsOnControllers(
   const [first, ...others] = controllers;
   const firstStep = build(first, true, firstDependsOn);
   return [firstStep, ...others.map((host) => build(host, false, [firstStep]))];
+}
+
+/**
+ * An API under uwsgi: its processes, and `Connection: close` on every answer. Why the header:
+ * Debian's uwsgi ini files drop `Content-Length` (`rem-header`), and uwsgi's `--http-socket`
+ * closes the connection after each answer. Glance's, Cinder's, Neutron's and Placement's files
+ * say so (`add-header = Connection: close`); Keystone's and Nova's do not. A keep-alive client
+ * (Horizon, openstacksdk in a service, Tempest) reads an answer with a body to its end and sees
+ * the close, but after a bodiless one (204, HEAD, 304) it keeps the connection, and its next
+ * request on it is reset (`ConnectionResetError: [Errno 104]`, seen from Tempest after DELETEs).
+ */
+export function uwsgiApi(script: ShellScript, ini: string, processes: number, changeTag: string): void {
+  script
+    .setIniKey(ini, "uwsgi", "processes", String(processes), changeTag)
+    .setIniKey(ini, "uwsgi", "add-header", "Connection: close", changeTag);
 }

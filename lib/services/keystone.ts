@@ -4,7 +4,7 @@ import { Construct } from "constructs";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { ControlPlaneContext, endpointUrl, stepsOnControllers } from "./control-plane-context";
+import { ControlPlaneContext, endpointUrl, stepsOnControllers, uwsgiApi } from "./control-plane-context";
 
 const REGISTER_SCRIPT = fs.readFileSync(path.join(__dirname, "keystone-register.py"), "utf8");
 const REGISTER_PATH = "/usr/local/lib/openstack-cdktf/keystone-register.py";
@@ -170,13 +170,7 @@ export class KeystoneService extends Construct {
         });
       }
     }
-    script.setIniKey(
-      "/etc/keystone/keystone-uwsgi.ini",
-      "uwsgi",
-      "processes",
-      String(context.apiWorkers ?? 2),
-      "keystone",
-    );
+    uwsgiApi(script, "/etc/keystone/keystone-uwsgi.ini", context.apiWorkers ?? 2, "keystone");
     if (first) {
       script
         .comment("The schema, once, from the first controller (idempotent).")

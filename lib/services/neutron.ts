@@ -3,7 +3,7 @@ import { IniFile, IniValue } from "../core/ini-file";
 import { secretSpec } from "../core/secret-catalog";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { ControlPlaneContext, endpointUrl, stepsOnControllers } from "./control-plane-context";
+import { ControlPlaneContext, endpointUrl, stepsOnControllers, uwsgiApi } from "./control-plane-context";
 import { KeystoneService } from "./keystone";
 
 export interface NeutronServiceProps {
@@ -138,7 +138,7 @@ export class NeutronService extends Construct {
       .writeFile(NEUTRON_CONF, conf.render(), options)
       .writeFile(ML2_CONF, ml2.render(), { ...options, secrets: false });
     for (const ini of release.paths.neutronUwsgiConfigs) {
-      script.setIniKey(ini, "uwsgi", "processes", String(this.context.apiWorkers ?? 2), "neutron");
+      uwsgiApi(script, ini, this.context.apiWorkers ?? 2, "neutron");
     }
     script.run("install", "-d", "-o", "neutron", "-g", "neutron", "-m", "0750", LOCK_PATH);
     if (first) {

@@ -5,7 +5,7 @@ import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
 import { secretSpec } from "../core/secret-catalog";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { ControlPlaneContext, endpointUrl, stepsOnControllers } from "./control-plane-context";
+import { ControlPlaneContext, endpointUrl, stepsOnControllers, uwsgiApi } from "./control-plane-context";
 import { KeystoneService } from "./keystone";
 
 export interface NovaServiceProps {
@@ -244,7 +244,7 @@ export class NovaService extends Construct {
       );
     }
     for (const ini of release.paths.novaUwsgiConfigs) {
-      script.setIniKey(ini, "uwsgi", "processes", String(workers), "nova");
+      uwsgiApi(script, ini, workers, "nova");
     }
     script.run("install", "-d", "-o", "nova", "-g", "nova", "-m", "0750", LOCK_PATH);
     if (first) {

@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { IniFile } from "../core/ini-file";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { ControlPlaneContext, endpointUrl, stepsOnControllers } from "./control-plane-context";
+import { ControlPlaneContext, endpointUrl, stepsOnControllers, uwsgiApi } from "./control-plane-context";
 import { KeystoneService } from "./keystone";
 
 export interface PlacementServiceProps {
@@ -68,7 +68,7 @@ export class PlacementService extends Construct {
         changeTag: "placement",
       });
     for (const ini of release.paths.placementUwsgiConfigs) {
-      script.setIniKey(ini, "uwsgi", "processes", String(this.context.apiWorkers ?? 2), "placement");
+      uwsgiApi(script, ini, this.context.apiWorkers ?? 2, "placement");
     }
     if (first) {
       script
