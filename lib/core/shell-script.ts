@@ -38,8 +38,8 @@ export interface ShellScriptProps {
 
 const SAFE_TAG = /^[a-z0-9_]+$/;
 const MODE = /^0?[0-7]{3,4}$/;
-/** A MariaDB database name as MysqlHaPair.database() accepts it (and as it may appear in SQL text). */
-const DATABASE_NAME = /^[a-z][a-z0-9_]{0,63}$/;
+/** A MariaDB database name the library creates and syncs (it appears unquoted in SQL text). */
+export const DATABASE_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
 /**
  * A run cut short: a step's script may be cut at any line, by Terraform being killed or losing

@@ -1,6 +1,7 @@
 import * as net from "net";
 import { Construct } from "constructs";
 import { IniFile, secretPlaceholder } from "../core/ini-file";
+import { DATABASE_NAME } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 
@@ -64,7 +65,7 @@ export class MysqlHaPair extends Construct {
    * replication carries it to the second.
    */
   database(name: string, user: string, secretName: string): DatabaseHandle {
-    if (!/^[a-z][a-z0-9_]{0,63}$/.test(name) || !/^[a-z][a-z0-9_]{0,31}$/.test(user)) {
+    if (!DATABASE_NAME.test(name) || !/^[a-z][a-z0-9_]{0,31}$/.test(user)) {
       throw new Error(
         `MysqlHaPair.database: got ${JSON.stringify({ name, user })}: expected lowercase identifiers`,
       );

@@ -12,6 +12,8 @@ export interface CinderServiceProps {
 
 const PORT = 8776;
 const DB_SECRET = "cinder_db_password";
+/** The database, created and synced by this service. */
+const DATABASE = "cinder";
 const USER_SECRET = "cinder_keystone_password";
 const LOCK_PATH = "/var/lib/cinder/tmp";
 
@@ -45,7 +47,7 @@ export class CinderService extends Construct {
     this.context = context;
     this.keystone = keystone;
     this.url = endpointUrl(context, PORT, "/v3/%(project_id)s");
-    const db = context.database.database("cinder", "cinder", DB_SECRET);
+    const db = context.database.database(DATABASE, "cinder", DB_SECRET);
     this.databaseStep = db.step;
     this.databaseUrl = db.url;
     this.registrationStep = keystone.register({
@@ -99,7 +101,7 @@ export class CinderService extends Construct {
     if (first) {
       script
         .comment("The schema, once, from the first controller (idempotent).")
-        .schemaSync(["cinder"], "cinder", "cinder-manage", "db", "sync");
+        .schemaSync([DATABASE], "cinder", "cinder-manage", "db", "sync");
     }
     script.restartIfChanged(release.units.cinderController, "cinder").waitForPort(host.address, PORT, 120);
     return host.addStep("cinder", script, { secrets: [...this.secrets], dependsOn });

@@ -21,6 +21,8 @@ export interface GlanceServiceProps {
 
 const PORT = 9292;
 const DB_SECRET = "glance_db_password";
+/** The database, created and synced by this service. */
+const DATABASE = "glance";
 const USER_SECRET = "glance_keystone_password";
 
 /**
@@ -60,7 +62,7 @@ export class GlanceService extends Construct {
     }
     this.dataDir = dataDir;
     this.url = endpointUrl(context, PORT);
-    const db = context.database.database("glance", "glance", DB_SECRET);
+    const db = context.database.database(DATABASE, "glance", DB_SECRET);
     this.databaseStep = db.step;
     this.registrationStep = keystone.register({
       name: "glance",
@@ -102,7 +104,7 @@ export class GlanceService extends Construct {
     if (first) {
       script
         .comment("The schema, once, from the first controller (idempotent).")
-        .schemaSync(["glance"], "glance", "glance-manage", "db_sync");
+        .schemaSync([DATABASE], "glance", "glance-manage", "db_sync");
     }
     script.restartIfChanged([release.units.glance], "glance").waitForPort(host.address, PORT, 120);
     return host.addStep("glance", script, { secrets: [DB_SECRET, USER_SECRET], dependsOn });

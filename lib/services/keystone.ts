@@ -9,6 +9,8 @@ import { ControlPlaneContext, endpointUrl, stepsOnControllers, uwsgiApi } from "
 const REGISTER_SCRIPT = fs.readFileSync(path.join(__dirname, "keystone-register.py"), "utf8");
 const REGISTER_PATH = "/usr/local/lib/openstack-cdktf/keystone-register.py";
 const ADMIN_OPENRC = "/root/admin-openrc";
+/** The database, created and synced by this service. */
+const DATABASE = "keystone";
 
 export interface KeystoneServiceProps {
   readonly context: ControlPlaneContext;
@@ -47,7 +49,7 @@ export class KeystoneService extends Construct {
     const context = props.context;
     this.context = context;
     this.authUrl = endpointUrl(context, 5000, "/v3");
-    const db = context.database.database("keystone", "keystone", "keystone_db_password");
+    const db = context.database.database(DATABASE, "keystone", "keystone_db_password");
     [this.bootstrapStep] = stepsOnControllers(context.controllers, [db.step], (host, first, dependsOn) =>
       this.controllerStep(host, first, dependsOn, db.url),
     );
@@ -174,7 +176,7 @@ export class KeystoneService extends Construct {
     if (first) {
       script
         .comment("The schema, once, from the first controller (idempotent).")
-        .schemaSync(["keystone"], "keystone", "keystone-manage", "db_sync");
+        .schemaSync([DATABASE], "keystone", "keystone-manage", "db_sync");
     }
     script.restartIfChanged([release.units.keystone], "keystone").waitForPort(host.address, 5000, 120);
     if (first) {

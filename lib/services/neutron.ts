@@ -23,6 +23,8 @@ export interface NeutronServiceProps {
 }
 
 const DB_SECRET = secretSpec("neutron_db_password").name;
+/** The database, created and synced by this service. */
+const DATABASE = "neutron";
 const NEUTRON_SECRET = secretSpec("neutron_keystone_password").name;
 const NOVA_SECRET = secretSpec("nova_keystone_password").name;
 
@@ -83,7 +85,7 @@ export class NeutronService extends Construct {
     }
     this.apiUrl = endpointUrl(context, 9696);
 
-    const db = context.database.database("neutron", "neutron", DB_SECRET);
+    const db = context.database.database(DATABASE, "neutron", DB_SECRET);
     this.registration = props.keystone.register({
       name: "neutron",
       type: "network",
@@ -145,7 +147,7 @@ export class NeutronService extends Construct {
       script
         .comment("The schema, once, from the first controller (an alembic upgrade: idempotent).")
         .schemaSync(
-          ["neutron"],
+          [DATABASE],
           "neutron",
           "neutron-db-manage",
           "--config-file",

@@ -26,6 +26,9 @@ export interface NovaServiceProps {
 
 /** Secret names, checked against the catalog when this module loads. */
 const DB_SECRET = secretSpec("nova_db_password").name;
+/** The API database (synced by `api_db sync`), and the cells' (cell1 and cell0, by `db sync`). */
+const API_DATABASE = "nova_api";
+const CELL_DATABASES = ["nova", "nova_cell0"];
 const NOVA_SECRET = secretSpec("nova_keystone_password").name;
 const PLACEMENT_SECRET = secretSpec("placement_keystone_password").name;
 const NEUTRON_SECRET = secretSpec("neutron_keystone_password").name;
@@ -82,7 +85,7 @@ export class NovaService extends Construct {
     this.novncBaseUrl = props.novncBaseUrl ?? endpointUrl(context, 6080, "/vnc_auto.html");
 
     // One user for the three schemas: each call grants it one of them.
-    const databases = ["nova_api", "nova", "nova_cell0"].map((name) =>
+    const databases = [API_DATABASE, ...CELL_DATABASES].map((name) =>
       context.database.database(name, "nova", DB_SECRET),
     );
     const urls = { api: databases[0].url, main: databases[1].url };
@@ -251,13 +254,13 @@ export class NovaService extends Construct {
       const list = "osc_as nova nova-manage cell_v2 list_cells";
       script
         .comment("The schemas and Cells v2, once, from the first controller; each command is idempotent.")
-        .schemaSync(["nova_api"], "nova", "nova-manage", "api_db", "sync")
+        .schemaSync([API_DATABASE], "nova", "nova-manage", "api_db", "sync")
         .raw(`cells=$(${list})`)
         .raw(`if ! ${tableHas("cell0")} <<<"$cells"; then osc_as nova nova-manage cell_v2 map_cell0; fi`)
         .raw(
           `if ! ${tableHas("cell1")} <<<"$cells"; then osc_as nova nova-manage cell_v2 create_cell --name=cell1 --verbose; fi`,
         )
-        .schemaSync(["nova", "nova_cell0"], "nova", "nova-manage", "db", "sync");
+        .schemaSync(CELL_DATABASES, "nova", "nova-manage", "db", "sync");
     }
     script
       .restartIfChanged(release.units.novaController, "nova")

@@ -12,6 +12,8 @@ export interface PlacementServiceProps {
 
 const PORT = 8778;
 const DB_SECRET = "placement_db_password";
+/** The database, created and synced by this service. */
+const DATABASE = "placement";
 const USER_SECRET = "placement_keystone_password";
 
 /**
@@ -35,7 +37,7 @@ export class PlacementService extends Construct {
     const { context, keystone } = props;
     this.context = context;
     this.url = endpointUrl(context, PORT);
-    const db = context.database.database("placement", "placement", DB_SECRET);
+    const db = context.database.database(DATABASE, "placement", DB_SECRET);
     this.databaseStep = db.step;
     this.registrationStep = keystone.register({
       name: "placement",
@@ -73,7 +75,7 @@ export class PlacementService extends Construct {
     if (first) {
       script
         .comment("The schema, once, from the first controller (idempotent).")
-        .schemaSync(["placement"], "placement", "placement-manage", "db", "sync");
+        .schemaSync([DATABASE], "placement", "placement-manage", "db", "sync");
     }
     script.restartIfChanged([release.units.placement], "placement").waitForPort(host.address, PORT, 120);
     return host.addStep("placement", script, { secrets: [DB_SECRET, USER_SECRET], dependsOn });
