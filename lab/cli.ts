@@ -3,6 +3,7 @@
  *   npm run lab -- up|deploy|verify|failover|status|down [inventory]
  *   npm run lab -- stop-host|start-host <name> [inventory]
  *   npm run lab -- soak [inventory] --runs N [--interrupt kill|power|mixed] [--seed S] [--keep]
+ *   npm run lab -- tempest [inventory] [--regex R]
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import * as path from "path";
@@ -13,6 +14,7 @@ import { failover } from "./checks/failover";
 import { down, status, up } from "./lifecycle";
 import { startHost, stopHost } from "./power";
 import { INTERRUPT_MODES, InterruptMode, soak } from "./soak";
+import { DEFAULT_REGEX, tempest } from "./tempest/run";
 import { verify } from "./verify";
 
 function requireRoot(): void {
@@ -113,6 +115,20 @@ program
           keep: opts.keep === true,
         });
       }),
+  );
+program
+  .command("tempest")
+  .description(
+    "Tempest from this machine against the deployed cloud (tempest.conf from the cloud's facts, lab/tempest/exclude.txt); exit 1 on any failure",
+  )
+  .argument(...inventoryArg)
+  .option("--regex <r>", "which tests (stestr regex)", DEFAULT_REGEX)
+  .action((inventoryFile: string | undefined, opts: { regex: string }) =>
+    guarded(async () => {
+      const r = await tempest(loadInventory(path.resolve(inventoryFile ?? DEFAULT_INVENTORY)), opts);
+      console.log(`\ntempest ${r.ok ? "PASSED" : "FAILED"}: ${r.detail}`);
+      return r.ok;
+    }),
   );
 program
   .command("stop-host")

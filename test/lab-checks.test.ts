@@ -19,6 +19,7 @@ import {
 import { deliveredSecrets, filesUnder, scanForSecrets, secretForms } from "../lab/checks/secrets";
 import { bashCommand, mysqlHostPattern, parseListeners } from "../lab/checks/platform";
 import { judgeStepLeftovers } from "../lab/checks/steps";
+import { judgeColdStart } from "../lab/checks/cold-start";
 import { judgeKeepalive } from "../lab/checks/keepalive";
 
 describe("lab platform check helpers", () => {
@@ -328,5 +329,29 @@ describe("api-keepalive judges the probe's lines", () => {
     expect(verdict.detail).toContain("identity-delete FAIL ConnectionResetError");
     expect(verdict.detail).toContain("other OK HEAD 200 then GET 503");
     expect(verdict.detail).toContain("compute: no answer from the probe");
+  });
+});
+
+describe("api-cold-start judges the probe's lines", () => {
+  const expected = ["identity", "network", "image"];
+  it("passes when every API answered all its concurrent requests with 2xx", () => {
+    const out = ["identity 8 8 1.9 -", "network 8 8 4.2 -", "image 8 8 0.6 -"].join("\n");
+    const verdict = judgeColdStart(out, expected);
+    expect(verdict).toEqual({
+      ok: true,
+      detail:
+        "after a restart, 3 APIs each answered 8 concurrent requests: identity ≤1.9 s, network ≤4.2 s, image ≤0.6 s",
+    });
+  });
+  it("fails on hung or refused requests and on an API the probe never reported (as seen before threads = 1)", () => {
+    const out = ["identity 5 8 2.2 403,RemoteDisconnected", "network 3 8 60.0 TimeoutError"].join("\n");
+    const verdict = judgeColdStart(out, expected);
+    expect(verdict.ok).toBe(false);
+    expect(verdict.detail).toBe(
+      "identity: 5 of 8 concurrent requests answered 2xx (others: 403,RemoteDisconnected); " +
+        "network: 3 of 8 concurrent requests answered 2xx (others: TimeoutError); " +
+        "image: no answer from the probe",
+    );
+    expect(judgeColdStart("image 0 0 0.0 -", ["image"]).ok).toBe(false);
   });
 });

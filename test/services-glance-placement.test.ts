@@ -107,6 +107,11 @@ describe("GlanceService in the small lab layout", () => {
   it("creates the schema once, as glance, on the first controller, then restarts on change", () => {
     expect(script("controller1_glance")).toContain("\nosc_as glance glance-manage db_sync\n");
     expect(script("controller2_glance")).not.toContain("db_sync");
+    // The shipped metadata definitions, after the schema, merged (a cut load is completed).
+    const first = script("controller1_glance");
+    expect(first).toContain("\nosc_as glance glance-manage db load_metadefs --merge\n");
+    expect(first.indexOf("load_metadefs")).toBeGreaterThan(first.indexOf("osc_schema_sync_end glance"));
+    expect(script("controller2_glance")).not.toContain("load_metadefs");
     for (const id of ["controller1_glance", "controller2_glance"]) {
       const text = script(id);
       expect(text).toContain("\nosc_apt_install glance-api\n");

@@ -197,6 +197,16 @@ describe("Nova and Neutron in the small lab layout", () => {
     expect(step("controller2_neutron")).toContain(
       "\nosc_ini_set neutron /etc/neutron/neutron-api-uwsgi.ini uwsgi processes 2\n",
     );
+    // One thread per uwsgi process: both APIs monkey-patch eventlet (Debian ships 32 threads,
+    // and concurrent first requests hung); and Connection: close after every answer.
+    for (const [id, tag, file] of [
+      ["controller1_nova", "nova", "/etc/nova/nova-api-uwsgi.ini"],
+      ["controller1_nova", "nova", "/etc/nova/nova-api-metadata-uwsgi.ini"],
+      ["controller2_neutron", "neutron", "/etc/neutron/neutron-api-uwsgi.ini"],
+    ]) {
+      expect(step(id)).toContain(`\nosc_ini_set ${tag} ${file} uwsgi threads 1\n`);
+      expect(step(id)).toContain(`\nosc_ini_set ${tag} ${file} uwsgi add-header 'Connection: close'\n`);
+    }
     const conf = ini(novaConf("controller1").content);
     expect(conf.conductor.workers).toBe("2");
     expect(conf.scheduler.workers).toBe("2");

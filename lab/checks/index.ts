@@ -1,5 +1,6 @@
 /** Every check `lab verify` runs, in order. Add new check files here. */
 import { baseChecks } from "./base";
+import { apiColdStart } from "./cold-start";
 import { heartbeat } from "./heartbeat";
 import { apiKeepalive } from "./keepalive";
 import { memcachedChecks } from "./memcached";
@@ -18,8 +19,11 @@ export const platformChecks: readonly Check[] = [
   ...memcachedChecks,
 ];
 
-/** The OpenStack control plane: per controller, through the VIP (CLI, Glance round trip), Horizon login, connection reuse. */
-export const controlPlaneChecks: readonly Check[] = [...openstackChecks, apiKeepalive];
+/**
+ * The OpenStack control plane: per controller, through the VIP (CLI, Glance round trip), Horizon
+ * login, connection reuse, concurrent requests to freshly restarted APIs on the standby.
+ */
+export const controlPlaneChecks: readonly Check[] = [...openstackChecks, apiKeepalive, apiColdStart];
 
 /** Non-destructive: `verify` runs these. The failover (lab/checks/failover.ts) is apart. */
 export const allChecks: readonly Check[] = [

@@ -44,16 +44,30 @@ export function stepsOnControllers(
 }
 
 /**
- * An API under uwsgi: its processes, and `Connection: close` on every answer. Why the header:
- * Debian's uwsgi ini files drop `Content-Length` (`rem-header`), and uwsgi's `--http-socket`
+ * An API under uwsgi: its processes, one thread each, and `Connection: close` on every answer.
+ * Why the header: Debian's uwsgi ini files drop `Content-Length` (`rem-header`), and uwsgi's `--http-socket`
  * closes the connection after each answer. Glance's, Cinder's, Neutron's and Placement's files
  * say so (`add-header = Connection: close`); Keystone's and Nova's do not. A keep-alive client
  * (Horizon, openstacksdk in a service, Tempest) reads an answer with a body to its end and sees
  * the close, but after a bodiless one (204, HEAD, 304) it keeps the connection, and its next
  * request on it is reset (`ConnectionResetError: [Errno 104]`, seen from Tempest after DELETEs).
+ *
+ * One thread per process, as upstream's devstack (the set-up OpenStack's own CI tests) runs every
+ * API; Debian ships `threads = 32` for all but nova-api, and two defects show on a cold start
+ * (seen here: 8 concurrent first requests per API on a freshly restarted controller):
+ * - Neutron's and Nova's APIs monkey-patch eventlet when they load (`neutron.cmd.eventlet`,
+ *   `nova.api.openstack` importing `nova.monkey_patch`); their green locks belong to one OS
+ *   thread, and a request that meets a lock held in another uwsgi thread dies with
+ *   `greenlet.error: cannot switch to a different thread` while the others wait forever: 3 of 4
+ *   concurrent requests to neutron-api hung, and that worker stayed wedged.
+ * - Keystone builds its policy enforcer lazily and publishes it before its rules are registered
+ *   (keystone/common/rbac_enforcer/enforcer.py, `_enforcer`): 3 of 8 concurrent first requests
+ *   got 403 (`'Enforcer' object has no attribute '_warning_emitted'`) or a dropped connection.
+ * Concurrency comes from `processes` (the context's `apiWorkers`).
  */
 export function uwsgiApi(script: ShellScript, ini: string, processes: number, changeTag: string): void {
   script
     .setIniKey(ini, "uwsgi", "processes", String(processes), changeTag)
+    .setIniKey(ini, "uwsgi", "threads", "1", changeTag)
     .setIniKey(ini, "uwsgi", "add-header", "Connection: close", changeTag);
 }

@@ -104,7 +104,13 @@ export class GlanceService extends Construct {
     if (first) {
       script
         .comment("The schema, once, from the first controller (idempotent).")
-        .schemaSync([DATABASE], "glance", "glance-manage", "db_sync");
+        .schemaSync([DATABASE], "glance", "glance-manage", "db_sync")
+        // The metadata definitions the package ships (/etc/glance/metadefs: CPU pinning,
+        // watchdog, OS type, ...): without them Horizon's "Update Metadata" offers nothing.
+        // --merge adds only what is missing, so a load cut half-way is completed by the next
+        // run, and a run on a loaded database changes nothing.
+        .comment("Glance's metadata definitions, missing ones only.")
+        .runAs("glance", "glance-manage", "db", "load_metadefs", "--merge");
     }
     script.restartIfChanged([release.units.glance], "glance").waitForPort(host.address, PORT, 120);
     return host.addStep("glance", script, { secrets: [DB_SECRET, USER_SECRET], dependsOn });

@@ -1,0 +1,101 @@
+/**
+ * `tempest.conf` from the cloud's own facts (./facts.ts). A service is available to Tempest
+ * only when it can serve its tests: in the catalog and, for Nova and Cinder, with the daemon
+ * that does the work (nova-compute, cinder-volume) reporting up, so that the data plane's and
+ * storage's tests join the run as soon as those are deployed. Neutron's extension list is
+ * Neutron's own answer, not a guess.
+ */
+import { IniFile } from "../../lib/core/ini-file";
+import { AdminCredentials, CloudFacts } from "./facts";
+
+export interface TempestPaths {
+  readonly logDir: string;
+  /** Tempest's own debug log, a file name in logDir. */
+  readonly logFile: string;
+  readonly lockDir: string;
+}
+
+/** oslo.config interpolates `$name`; a literal dollar is written `$$`. */
+function literal(value: string): string {
+  return value.replace(/\$/g, "$$$$");
+}
+
+export function serviceAvailability(facts: CloudFacts): Record<string, boolean> {
+  const inCatalog = (type: string) => type in facts.publicUrls;
+  return {
+    cinder: inCatalog("volumev3") && facts.volumeServicesUp.includes("cinder-volume"),
+    glance: inCatalog("image"),
+    horizon: facts.dashboardUrl !== undefined,
+    neutron: inCatalog("network"),
+    nova: inCatalog("compute") && facts.computeServicesUp.includes("nova-compute"),
+    swift: inCatalog("object-store"),
+  };
+}
+
+export function tempestConf(facts: CloudFacts, admin: AdminCredentials, paths: TempestPaths): string {
+  const available = serviceAvailability(facts);
+  if (available.nova) {
+    // Server tests need an image and a flavor to boot; the cloud has none until its day-1
+    // content exists. Say so rather than let every compute test fail on a missing ref.
+    throw new Error(
+      "tempest: nova-compute is up but the cloud has no day-1 image and flavor for [compute] image_ref/flavor_ref",
+    );
+  }
+  if (facts.externalNetworks.length > 1) {
+    throw new Error(
+      `tempest: external networks ${JSON.stringify(facts.externalNetworks)}: expected at most one for [network] public_network_id`,
+    );
+  }
+  const ext = new Set(facts.networkExtensions);
+  const conf = new IniFile({
+    DEFAULT: { log_dir: paths.logDir, log_file: paths.logFile, use_stderr: false },
+    oslo_concurrency: { lock_path: paths.lockDir },
+    auth: {
+      admin_username: admin.username,
+      admin_password: literal(admin.password),
+      admin_project_name: admin.projectName,
+      admin_domain_name: admin.domainName,
+      use_dynamic_credentials: true,
+      // Each test class gets its own project network only when Neutron is there to make it.
+      create_isolated_networks: available.neutron,
+    },
+    identity: {
+      uri_v3: facts.identityUrl,
+      auth_version: "v3",
+      region: facts.region,
+      v3_endpoint_type: "publicURL",
+    },
+    "identity-feature-enabled": {
+      // Keystone's v2 API was removed in Queens; trusts and access rules exist in every
+      // release the library supports (Zed and later).
+      api_v2_admin: false,
+      trust: true,
+      access_rules: true,
+    },
+    service_available: available,
+    image: { region: facts.region },
+    "image-feature-enabled": {
+      import_image: facts.imageImportMethods.includes("glance-direct"),
+    },
+    network: {
+      region: facts.region,
+      public_network_id: facts.externalNetworks[0],
+    },
+    "network-feature-enabled": {
+      api_extensions: facts.networkExtensions.join(","),
+      port_security: ext.has("port-security"),
+      // ipv6_ra_mode / ipv6_address_mode are core subnet attributes since Juno.
+      ipv6_subnet_attributes: true,
+    },
+    compute: { region: facts.region },
+    volume: { region: facts.region, catalog_type: "volumev3" },
+    validation: {
+      // Logging in to a server needs a booted server and a floating IP: the data plane.
+      run_validation: available.nova && facts.externalNetworks.length === 1,
+    },
+    ...(facts.dashboardUrl
+      ? { dashboard: { dashboard_url: facts.dashboardUrl, login_url: `${facts.dashboardUrl}auth/login/` } }
+      : {}),
+  });
+  return conf.render();
+}

@@ -1,0 +1,158 @@
+/**
+ * What the deployed cloud says about itself, asked over its public APIs from the lab machine
+ * (where Tempest runs): the catalog, which daemons report up, Neutron's extensions and agents,
+ * Glance's import methods, whether Horizon answers. `tempest.conf` is written from these facts
+ * (./config.ts), never by hand, so that a service joins the Tempest run when it is deployed.
+ */
+
+export interface AdminCredentials {
+  readonly username: string;
+  readonly password: string;
+  readonly projectName: string;
+  readonly domainName: string;
+}
+
+export interface CatalogEndpoint {
+  readonly interface: string;
+  readonly region: string;
+  readonly url: string;
+}
+
+export interface CloudFacts {
+  /** Keystone's v3 URL the facts were asked from. */
+  readonly identityUrl: string;
+  readonly region: string;
+  /** Service type -> its public URL, from the token's catalog. */
+  readonly publicUrls: Readonly<Record<string, string>>;
+  /** Binaries in `os-services` whose state is up (Nova's and Cinder's). */
+  readonly computeServicesUp: readonly string[];
+  readonly volumeServicesUp: readonly string[];
+  /** Neutron: extension aliases, alive agents' types, external networks' ids. */
+  readonly networkExtensions: readonly string[];
+  readonly networkAgentsAlive: readonly string[];
+  readonly externalNetworks: readonly string[];
+  /** Glance's `/v2/info/import` methods. */
+  readonly imageImportMethods: readonly string[];
+  /** Horizon's base URL when its login page answers 200. */
+  readonly dashboardUrl?: string;
+}
+
+const TIMEOUT_MS = 30_000;
+
+async function getJson(url: string, token: string): Promise<unknown> {
+  const r = await fetch(url, {
+    headers: { "X-Auth-Token": token, Accept: "application/json" },
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+  });
+  if (r.status !== 200) throw new Error(`GET ${url}: answered ${r.status}, expected 200`);
+  return r.json();
+}
+
+interface TokenReply {
+  token: { catalog?: { type: string; endpoints: CatalogEndpoint[] }[] };
+}
+
+/** A project-scoped admin token and the public URL of every service in its catalog. */
+async function login(
+  identityUrl: string,
+  admin: AdminCredentials,
+): Promise<{ token: string; publicUrls: Record<string, string>; region: string }> {
+  const body = {
+    auth: {
+      identity: {
+        methods: ["password"],
+        password: {
+          user: { name: admin.username, domain: { name: admin.domainName }, password: admin.password },
+        },
+      },
+      scope: { project: { name: admin.projectName, domain: { name: admin.domainName } } },
+    },
+  };
+  const r = await fetch(`${identityUrl}/auth/tokens`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+  });
+  // The reply's body never holds the password; the token stays in this process.
+  if (r.status !== 201)
+    throw new Error(`POST ${identityUrl}/auth/tokens: answered ${r.status}, expected 201`);
+  const token = r.headers.get("X-Subject-Token");
+  if (!token) throw new Error(`POST ${identityUrl}/auth/tokens: no X-Subject-Token header`);
+  const reply = (await r.json()) as TokenReply;
+  const publicUrls: Record<string, string> = {};
+  const regions = new Set<string>();
+  for (const service of reply.token.catalog ?? []) {
+    const endpoint = service.endpoints.find((e) => e.interface === "public");
+    if (!endpoint) continue;
+    publicUrls[service.type] = endpoint.url.replace(/\/+$/, "");
+    regions.add(endpoint.region);
+  }
+  if (regions.size !== 1) {
+    throw new Error(
+      `catalog: public endpoints in regions ${JSON.stringify([...regions])}: expected exactly one`,
+    );
+  }
+  return { token, publicUrls, region: [...regions][0] };
+}
+
+async function servicesUp(url: string | undefined, token: string): Promise<string[]> {
+  if (!url) return [];
+  const reply = (await getJson(`${url}/os-services`, token)) as {
+    services: { binary: string; state: string; status: string }[];
+  };
+  return [...new Set(reply.services.filter((s) => s.state === "up").map((s) => s.binary))].sort();
+}
+
+async function dashboard(identityUrl: string): Promise<string | undefined> {
+  const base = `${new URL(identityUrl).origin.replace(/:\d+$/, "")}/horizon/`;
+  try {
+    const r = await fetch(`${base}auth/login/`, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+    await r.arrayBuffer();
+    return r.status === 200 ? base : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function gatherCloudFacts(identityUrl: string, admin: AdminCredentials): Promise<CloudFacts> {
+  const { token, publicUrls, region } = await login(identityUrl, admin);
+  const network = publicUrls["network"];
+  const image = publicUrls["image"];
+  const [computeServicesUp, volumeServicesUp, extensions, agents, networks, imports, dashboardUrl] =
+    await Promise.all([
+      servicesUp(publicUrls["compute"], token),
+      servicesUp(publicUrls["volumev3"], token),
+      network
+        ? (getJson(`${network}/v2.0/extensions`, token) as Promise<{ extensions: { alias: string }[] }>)
+        : { extensions: [] },
+      network
+        ? (getJson(`${network}/v2.0/agents`, token) as Promise<{
+            agents: { agent_type: string; alive: boolean; admin_state_up: boolean }[];
+          }>)
+        : { agents: [] },
+      network
+        ? (getJson(`${network}/v2.0/networks?router:external=true&fields=id`, token) as Promise<{
+            networks: { id: string }[];
+          }>)
+        : { networks: [] },
+      image
+        ? (getJson(`${image}/v2/info/import`, token) as Promise<{ "import-methods": { value: string[] } }>)
+        : { "import-methods": { value: [] } },
+      dashboard(identityUrl),
+    ]);
+  return {
+    identityUrl,
+    region,
+    publicUrls,
+    computeServicesUp,
+    volumeServicesUp,
+    networkExtensions: extensions.extensions.map((e) => e.alias).sort(),
+    networkAgentsAlive: [
+      ...new Set(agents.agents.filter((a) => a.alive && a.admin_state_up).map((a) => a.agent_type)),
+    ].sort(),
+    externalNetworks: networks.networks.map((n) => n.id).sort(),
+    imageImportMethods: [...imports["import-methods"].value].sort(),
+    dashboardUrl,
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * `lab tempest`: the OpenStack project's own API test suite (Debian's `tempest` package) from
+ * the lab machine against the deployed cloud, through the public endpoints on the VIP, as a
+ * user's client would reach them. Installs Tempest on the machine (never on the cloud's hosts),
+ * writes `tempest.conf` from the cloud's facts (./config.ts), runs the selection minus the
+ * reasoned exclusions (./exclude.txt), prints passed / failed / skipped and the failures.
+ *
+ * The workspace (tempest.conf holds the admin password) is root-only in the lab's state dir
+ * and removed by `lab down`; the console output and Tempest's own debug log go to the lab's
+ * logs dir as `<cluster>-tempest-*.log`, where the secrets check searches them.
+ */
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+import { Inventory } from "../../lib/cluster/inventory";
+import { secretVariableName } from "../../lib/core/secrets-file";
+import { LOG_DIR, STATE_DIR } from "../config";
+import { secretsFile } from "../deploy";
+import { runStreaming } from "../exec";
+import { ensurePackages } from "../packages";
+import { tempestConf } from "./config";
+import { AdminCredentials, gatherCloudFacts } from "./facts";
+import { parseTempestOutput, tempestPassed, TempestSummary } from "./results";
+
+export const TEMPEST_DIR = path.join(STATE_DIR, "tempest");
+export const EXCLUDE_LIST = path.join(__dirname, "exclude.txt");
+/** The acceptance selection: every smoke test, and the identity, image and network API suites. */
+export const DEFAULT_REGEX = String.raw`^(tempest\.api\.(identity|image|network)\.|.*\[.*\bsmoke\b.*\])`;
+/** Two workers: the machine has two cores and also runs the cloud. */
+const CONCURRENCY = 2;
+
+export interface TempestOutcome {
+  readonly ok: boolean;
+  readonly summary?: TempestSummary;
+  readonly detail: string;
+  readonly log: string;
+}
+
+function adminCredentials(inv: Inventory): AdminCredentials {
+  const file = secretsFile(inv);
+  const values = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+  const password = values[secretVariableName("keystone_admin_password")];
+  if (typeof password !== "string" || password === "") {
+    throw new Error(`${file}: no ${secretVariableName("keystone_admin_password")}; run \`lab deploy\` first`);
+  }
+  return { username: "admin", password, projectName: "admin", domainName: "Default" };
+}
+
+/** Keystone's public v3 URL: the VIP, as the library registers it (lib/services/control-plane-context.ts). */
+function identityUrl(inv: Inventory): string {
+  const address = inv.management.vip ?? inv.hosts.find((h) => h.roles.includes("controller"))?.address;
+  if (!address) throw new Error("inventory: no controller to run Tempest against");
+  return `http://${net.isIPv6(address) ? `[${address}]` : address}:5000/v3`;
+}
+
+/** Tempest runs with Debian's python3 and nothing of the caller's Python set-up (pyenv, PYTHONPATH). */
+function tempestEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (/^(PYTHON|PYENV|VIRTUAL_ENV)|^(https?|no|all)_proxy$/i.test(k)) continue;
+    env[k] = v;
+  }
+  env.PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  env.PYTHON = "/usr/bin/python3";
+  return env;
+}
+
+export async function tempest(inv: Inventory, opts: { regex?: string } = {}): Promise<TempestOutcome> {
+  ensurePackages(["tempest"]);
+  const admin = adminCredentials(inv);
+  const facts = await gatherCloudFacts(identityUrl(inv), admin);
+
+  // A fresh workspace per run: nothing of an earlier cloud's config or results is reused.
+  fs.rmSync(TEMPEST_DIR, { recursive: true, force: true });
+  fs.mkdirSync(path.join(TEMPEST_DIR, "etc"), { recursive: true, mode: 0o700 });
+  fs.mkdirSync(LOG_DIR, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const log = path.join(LOG_DIR, `${inv.cluster}-tempest-${stamp}.log`);
+  const debugLog = `${inv.cluster}-tempest-debug-${stamp}.log`;
+  const conf = path.join(TEMPEST_DIR, "etc", "tempest.conf");
+  fs.writeFileSync(
+    conf,
+    tempestConf(facts, admin, {
+      logDir: LOG_DIR,
+      logFile: debugLog,
+      lockDir: path.join(TEMPEST_DIR, "lock"),
+    }),
+    { mode: 0o600 },
+  );
+
+  const regex = opts.regex ?? DEFAULT_REGEX;
+  const args = [
+    "run",
+    "--config-file",
+    conf,
+    "--concurrency",
+    String(CONCURRENCY),
+    "--regex",
+    regex,
+    "--exclude-list",
+    EXCLUDE_LIST,
+  ];
+  console.log(`tempest ${args.map((a) => (/^[\w./=-]+$/.test(a) ? a : `'${a}'`)).join(" ")}`);
+  console.log(`  console log: ${log}`);
+  const out = fs.openSync(log, "w", 0o600);
+  let code: number;
+  try {
+    code = await runStreaming("tempest", args, (line) => fs.writeSync(out, `${line}\n`), {
+      cwd: TEMPEST_DIR,
+      env: tempestEnv(),
+    });
+  } finally {
+    fs.closeSync(out);
+  }
+  const summary = parseTempestOutput(fs.readFileSync(log, "utf8"));
+  const ok = tempestPassed(summary) && code === 0;
+  const detail = summary
+    ? `${summary.ran} tests in ${summary.seconds.toFixed(0)} s: ${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped` +
+      (summary.unexpectedSuccess ? `, ${summary.unexpectedSuccess} passed unexpectedly` : "") +
+      (summary.failures.length ? `\n  failed: ${summary.failures.join("\n  failed: ")}` : "")
+    : `tempest printed no totals (exit ${code}); see ${log}`;
+  return { ok, summary, detail, log };
+}

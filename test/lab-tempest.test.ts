@@ -1,0 +1,221 @@
+import * as fs from "fs";
+import { serviceAvailability, tempestConf } from "../lab/tempest/config";
+import { CloudFacts } from "../lab/tempest/facts";
+import { parseTempestOutput, tempestPassed } from "../lab/tempest/results";
+import { DEFAULT_REGEX, EXCLUDE_LIST } from "../lab/tempest/run";
+
+const VIP = "http://10.211.0.10";
+/** The control plane as the small lab has it today: no compute or volume worker, no agents. */
+const controlPlane: CloudFacts = {
+  identityUrl: `${VIP}:5000/v3`,
+  region: "RegionOne",
+  publicUrls: {
+    identity: `${VIP}:5000/v3`,
+    image: `${VIP}:9292`,
+    placement: `${VIP}:8778`,
+    compute: `${VIP}:8774/v2.1`,
+    network: `${VIP}:9696`,
+    volumev3: `${VIP}:8776/v3/4f6c`,
+  },
+  computeServicesUp: ["nova-conductor", "nova-scheduler"],
+  volumeServicesUp: ["cinder-scheduler"],
+  networkExtensions: ["agent", "external-net", "port-security", "router"],
+  networkAgentsAlive: [],
+  externalNetworks: [],
+  imageImportMethods: ["copy-image", "glance-direct", "web-download"],
+  dashboardUrl: `${VIP}/horizon/`,
+};
+const admin = { username: "admin", password: "pa$sword", projectName: "admin", domainName: "Default" };
+const paths = { logDir: "/var/log/t", logFile: "t.log", lockDir: "/var/lock/t" };
+
+/** INI text -> section -> key -> value (keys are unique in tempest.conf). */
+function parseIni(text: string): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  let section = "";
+  for (const line of text.split("\n")) {
+    const header = /^\[(.+)\]$/.exec(line);
+    if (header) out[(section = header[1])] = {};
+    const kv = /^([^=]+?) = (.*)$/.exec(line);
+    if (kv) out[section][kv[1]] = kv[2];
+  }
+  return out;
+}
+
+describe("tempest.conf from the cloud's facts", () => {
+  const conf = parseIni(tempestConf(controlPlane, admin, paths));
+
+  it("offers Tempest only the services that can serve their tests", () => {
+    expect(serviceAvailability(controlPlane)).toEqual({
+      cinder: false, // scheduler only: no cinder-volume
+      glance: true,
+      horizon: true,
+      neutron: true,
+      nova: false, // conductor and scheduler only: no nova-compute
+      swift: false, // not in the catalog
+    });
+    expect(conf["service_available"]).toEqual({
+      cinder: "false",
+      glance: "true",
+      horizon: "true",
+      neutron: "true",
+      nova: "false",
+      swift: "false",
+    });
+    const withVolumes = { ...controlPlane, volumeServicesUp: ["cinder-scheduler", "cinder-volume"] };
+    expect(serviceAvailability(withVolumes).cinder).toBe(true);
+    const noHorizon = { ...controlPlane, dashboardUrl: undefined };
+    expect(parseIni(tempestConf(noHorizon, admin, paths))["dashboard"]).toBeUndefined();
+  });
+
+  it("authenticates as the cloud's admin against Keystone v3 on the VIP, with dynamic credentials", () => {
+    expect(conf["auth"]).toMatchObject({
+      admin_username: "admin",
+      admin_project_name: "admin",
+      admin_domain_name: "Default",
+      use_dynamic_credentials: "true",
+      create_isolated_networks: "true",
+    });
+    // oslo.config would read "$sword" as a variable: a literal dollar is doubled.
+    expect(conf["auth"]["admin_password"]).toBe("pa$$sword");
+    expect(conf["identity"]).toMatchObject({
+      uri_v3: `${VIP}:5000/v3`,
+      region: "RegionOne",
+      auth_version: "v3",
+    });
+    expect(conf["identity-feature-enabled"]["api_v2_admin"]).toBe("false");
+  });
+
+  it("takes Neutron's extensions and the image import methods as the cloud reports them", () => {
+    expect(conf["network-feature-enabled"]["api_extensions"]).toBe("agent,external-net,port-security,router");
+    expect(conf["network-feature-enabled"]["port_security"]).toBe("true");
+    expect(conf["image-feature-enabled"]["import_image"]).toBe("true");
+    const noDirect = { ...controlPlane, imageImportMethods: ["web-download"] };
+    expect(parseIni(tempestConf(noDirect, admin, paths))["image-feature-enabled"]["import_image"]).toBe(
+      "false",
+    );
+  });
+
+  it("names the public network only when the cloud has exactly one", () => {
+    expect(conf["network"]["public_network_id"]).toBeUndefined();
+    const one = parseIni(tempestConf({ ...controlPlane, externalNetworks: ["ext-1"] }, admin, paths));
+    expect(one["network"]["public_network_id"]).toBe("ext-1");
+    expect(() => tempestConf({ ...controlPlane, externalNetworks: ["a", "b"] }, admin, paths)).toThrow(
+      /external networks \["a","b"\]: expected at most one/,
+    );
+  });
+
+  it("logs and locks where it is told, and points at Horizon's login page", () => {
+    expect(conf["DEFAULT"]).toMatchObject({ log_dir: "/var/log/t", log_file: "t.log" });
+    expect(conf["oslo_concurrency"]["lock_path"]).toBe("/var/lock/t");
+    expect(conf["dashboard"]).toEqual({
+      dashboard_url: `${VIP}/horizon/`,
+      login_url: `${VIP}/horizon/auth/login/`,
+    });
+    expect(conf["validation"]["run_validation"]).toBe("false");
+  });
+
+  it("refuses a cloud with nova-compute up until it has an image and a flavor to boot", () => {
+    const compute = { ...controlPlane, computeServicesUp: ["nova-compute", "nova-conductor"] };
+    expect(() => tempestConf(compute, admin, paths)).toThrow(
+      /nova-compute is up but .*image_ref\/flavor_ref/,
+    );
+  });
+
+  it("refuses a password with a line break (it would end the INI value)", () => {
+    expect(() => tempestConf(controlPlane, { ...admin, password: "a\nb" }, paths)).toThrow(/line break/);
+  });
+});
+
+describe("tempest run output", () => {
+  const output = [
+    "{0} tempest.api.identity.admin.v3.test_users.UsersV3TestJSON.test_get_user [0.412s] ... ok",
+    "{1} tempest.api.identity.admin.v3.test_roles.RolesV3TestJSON.test_role_create_update_show_list[id-18afc6c0] [1.207s] ... FAILED",
+    "{1} setUpClass (tempest.api.network.admin.test_dhcp_agent_scheduler.DHCPAgentSchedulersTestJSON) ... FAILED",
+    "{0} tempest.api.image.v2.test_images.ImportImagesTest.test_image_import [0.000000s] ... SKIPPED: not enabled",
+    "",
+    "==============================",
+    "Failed 2 tests - output below:",
+    "==============================",
+    "",
+    "======",
+    "Totals",
+    "======",
+    "Ran: 4 tests in 36.5310 sec.",
+    " - Passed: 1",
+    " - Skipped: 1",
+    " - Expected Fail: 0",
+    " - Unexpected Success: 0",
+    " - Failed: 2",
+    "Sum of execute time for each test: 1.6190 sec.",
+  ].join("\n");
+
+  it("reads the totals and the failed tests, setUpClass failures included", () => {
+    const s = parseTempestOutput(output);
+    expect(s).toEqual({
+      ran: 4,
+      seconds: 36.531,
+      passed: 1,
+      skipped: 1,
+      failed: 2,
+      expectedFail: 0,
+      unexpectedSuccess: 0,
+      failures: [
+        "tempest.api.identity.admin.v3.test_roles.RolesV3TestJSON.test_role_create_update_show_list[id-18afc6c0]",
+        "setUpClass (tempest.api.network.admin.test_dhcp_agent_scheduler.DHCPAgentSchedulersTestJSON)",
+      ],
+    });
+    expect(tempestPassed(s)).toBe(false);
+  });
+
+  it("passes only a run that ran tests and failed none", () => {
+    const clean = output.replace(" - Failed: 2", " - Failed: 0").replace(/^.*FAILED$/gm, "");
+    expect(tempestPassed(parseTempestOutput(clean))).toBe(true);
+    const none = clean.replace("Ran: 4 tests", "Ran: 0 tests");
+    expect(tempestPassed(parseTempestOutput(none))).toBe(false);
+    // A run that died before its totals is a failure, not a pass.
+    expect(parseTempestOutput(output.slice(0, output.indexOf("Totals")))).toBeUndefined();
+    expect(tempestPassed(undefined)).toBe(false);
+  });
+});
+
+describe("the Tempest selection and its exclusion list", () => {
+  it("selects the smoke tests and the identity, image and network API suites", () => {
+    const re = new RegExp(DEFAULT_REGEX);
+    expect(re.test("tempest.api.identity.admin.v3.test_users.UsersV3TestJSON.test_get_user[id-1]")).toBe(
+      true,
+    );
+    expect(re.test("tempest.api.image.v2.test_images.BasicOperationsImagesTest.test_x[id-2]")).toBe(true);
+    expect(re.test("tempest.api.network.test_ports.PortsTestJSON.test_x[id-3]")).toBe(true);
+    expect(re.test("tempest.api.compute.servers.test_create_server.ServersTestJSON.test_x[id-4,smoke]")).toBe(
+      true,
+    );
+    expect(re.test("tempest.api.compute.servers.test_create_server.ServersTestJSON.test_x[id-4]")).toBe(
+      false,
+    );
+    expect(re.test("tempest.api.volume.test_volumes_get.VolumesGetTest.test_x[id-5,slow]")).toBe(false);
+  });
+
+  const lines = fs
+    .readFileSync(EXCLUDE_LIST, "utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
+
+  it("gives every excluded test a reason, and excludes a class or a test, never a suite", () => {
+    for (const line of lines) {
+      const [regex, ...reason] = line.split("#");
+      expect({ line, reason: reason.join("#").trim().length >= 20 }).toEqual({ line, reason: true });
+      const pattern = regex.trim();
+      expect(() => new RegExp(pattern)).not.toThrow();
+      // Anchored, and naming a module and a class in it: tempest.api.<area>.<...>.test_x.Class
+      expect({
+        pattern,
+        narrow: /^\^tempest\.(api|scenario)\.[\w\\.]+\\\.test_\w+\\\.[A-Z]\w+/.test(pattern),
+      }).toEqual({
+        pattern,
+        narrow: true,
+      });
+      expect(pattern).not.toMatch(/\.\*/);
+    }
+  });
+});
