@@ -17,6 +17,8 @@ export const KNOWN_HOSTS = path.join(STATE_DIR, "known_hosts");
  * as the lab, so it is kept with them (not in the clone) and removed by `up` and `down`.
  */
 export const TF_STATE_DIR = path.join(STATE_DIR, "terraform");
+/** Tempest's workspace: its tempest.conf holds the admin password of lab hosts, so it goes with them. */
+export const TEMPEST_DIR = path.join(STATE_DIR, "tempest");
 export function labTfState(cluster: string): string {
   return path.join(TF_STATE_DIR, `${cluster}.tfstate`);
 }

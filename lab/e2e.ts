@@ -1,5 +1,6 @@
 /**
- * End-to-end test: up, deploy, verify, failover (destructive: Heartbeat stop and power cuts on
+ * End-to-end test: up, deploy, verify, Tempest (the upstream API test suite from the lab
+ * machine: smoke plus the identity, image and network API suites, lab/tempest/), failover (destructive: Heartbeat stop and power cuts on
  * the controllers, each brought back, the checks run again; MariaDB writes and the OpenStack
  * APIs through the VIP measured), a second apply that must change nothing, the secrets search
  * once more (the second apply's log is new), down.
@@ -15,6 +16,7 @@ import { failover } from "./checks/failover";
 import { deploy, secondApplyChangesNothing } from "./deploy";
 import { down, up } from "./lifecycle";
 import { secretsLeakCheck } from "./checks/secrets";
+import { tempest } from "./tempest/run";
 import { labContext, runChecks, verify } from "./verify";
 
 interface StepOutcome {
@@ -39,6 +41,13 @@ async function main(inventoryArg: string | undefined, opts: { keep?: boolean }):
           ok: failed.length === 0,
           detail: failed.map((f) => `${f.check} host=${f.host}: ${f.detail}`).join("\n    "),
         };
+      },
+    ],
+    [
+      "tempest",
+      async () => {
+        const r = await tempest(inv);
+        return { ok: r.ok, detail: r.detail, figures: [`tempest: ${r.detail.split("\n")[0]}`] };
       },
     ],
     // After the failovers the hosts have been power-cycled and the VIP has moved twice; the
@@ -98,7 +107,7 @@ async function main(inventoryArg: string | undefined, opts: { keep?: boolean }):
 
   console.log("\n=== e2e summary");
   for (const t of timings) console.log(`  ${t}`);
-  if (figures.length > 0) console.log("failover figures:");
+  if (figures.length > 0) console.log("figures:");
   for (const f of figures) console.log(`  ${f}`);
   if (!failure) {
     console.log(`e2e PASSED${keep ? " (hosts kept up: npm run lab -- down)" : ""}`);

@@ -2,7 +2,15 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Inventory } from "../lib/cluster/inventory";
-import { HOST_PACKAGES, HOSTS_DIR, MANAGEMENT, NETWORKS, STATE_DIR, TF_STATE_DIR } from "./config";
+import {
+  HOST_PACKAGES,
+  HOSTS_DIR,
+  MANAGEMENT,
+  NETWORKS,
+  STATE_DIR,
+  TEMPEST_DIR,
+  TF_STATE_DIR,
+} from "./config";
 import { boot, containerPssKiB, hostDir, powerOff, prepareRoot, removeHostDirs } from "./containers";
 import { since, sleep, tryRun } from "./exec";
 import { waitForPort } from "./net-probe";
@@ -85,6 +93,7 @@ async function bringUp(inv: Inventory, inventoryFile: string): Promise<void> {
   saveState(state);
   // Fresh hosts: a Terraform state from earlier lab hosts would make apply skip every step.
   fs.rmSync(TF_STATE_DIR, { recursive: true, force: true });
+  fs.rmSync(TEMPEST_DIR, { recursive: true, force: true });
 
   ensurePackages(HOST_PACKAGES);
   const keys = new Map<string, string>();
@@ -167,6 +176,7 @@ export async function down(): Promise<void> {
   const state = loadState();
   await teardown(state, { keepProxy: false });
   fs.rmSync(TF_STATE_DIR, { recursive: true, force: true });
+  fs.rmSync(TEMPEST_DIR, { recursive: true, force: true });
   clearState();
   const left = presentLabNetwork();
   const leftovers = [...left.netns, ...left.veths, ...left.bridges];

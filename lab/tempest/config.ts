@@ -76,6 +76,8 @@ export function tempestConf(facts: CloudFacts, admin: AdminCredentials, paths: T
     image: { region: facts.region },
     "image-feature-enabled": {
       import_image: facts.imageImportMethods.includes("glance-direct"),
+      // Glance reserves the os_glance_* properties since Wallaby; every supported release has it.
+      os_glance_reserved: true,
     },
     network: {
       region: facts.region,
