@@ -12,13 +12,14 @@ export interface RunResult {
 export function run(
   cmd: string,
   args: readonly string[],
-  opts: { input?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): string {
   try {
     return execFileSync(cmd, args, {
       encoding: "utf8",
       input: opts.input,
       env: opts.env ?? process.env,
+      cwd: opts.cwd,
       stdio: ["pipe", "pipe", "pipe"],
       maxBuffer: 64 * 1024 * 1024,
     });

@@ -300,6 +300,12 @@ describe("inventory switches", () => {
     const stack = buildStack(parseInventory(data, SEED_EXAMPLE));
     expect(stack.cluster.steps.map((s) => s.logicalId)).toEqual(cluster.steps.map((s) => s.logicalId));
     expect(stack.cluster.hosts[0].release).toBe(UBUNTU_2404_CARACAL);
+    // Ubuntu serves the APIs with Apache mod_wsgi: no uwsgi ini file is written or tuned there.
+    for (const step of stack.cluster.steps) expect(step.scriptText).not.toMatch(/uwsgi\.ini/);
+    const debianKeystone = cluster.steps.find((s) => s.logicalId === "controller1_keystone");
+    expect(debianKeystone?.scriptText).toContain(
+      "\nosc_ini_set keystone /etc/keystone/keystone-uwsgi.ini uwsgi threads 1\n",
+    );
   });
 
   it("a non-root SSH user with a bastion uploads to its home and connects through the bastion", () => {

@@ -14,9 +14,9 @@ import * as net from "net";
 import * as path from "path";
 import { Inventory } from "../../lib/cluster/inventory";
 import { secretVariableName } from "../../lib/core/secrets-file";
-import { LOG_DIR, TEMPEST_DIR } from "../config";
+import { CACHE_DIR, LOG_DIR, TEMPEST_DIR } from "../config";
 import { secretsFile } from "../deploy";
-import { runStreaming } from "../exec";
+import { run, runStreaming } from "../exec";
 import { ensurePackages } from "../packages";
 import { tempestConf } from "./config";
 import { AdminCredentials, gatherCloudFacts } from "./facts";
@@ -25,6 +25,13 @@ import { parseTempestOutput, tempestPassed, TempestSummary } from "./results";
 export const EXCLUDE_LIST = path.join(__dirname, "exclude.txt");
 /** The acceptance selection: every smoke test, and the identity, image and network API suites. */
 export const DEFAULT_REGEX = String.raw`^(tempest\.api\.(identity|image|network)\.|.*\[.*\bsmoke\b.*\])`;
+/**
+ * Test durations of earlier runs (stestr's `times.dbm`: test ids and seconds, nothing else), kept
+ * so that stestr can balance the workers: without them it deals test classes out round-robin,
+ * and one worker got most of the slow network classes (22 min instead of ~12).
+ */
+const TIMES_CACHE = path.join(CACHE_DIR, "tempest-times");
+const TIMES_FILES = ["times.dbm.dat", "times.dbm.dir", "times.dbm.bak"];
 /** Four workers: most of a worker's time is spent waiting (subnet deletes sleep 10 s each, see lab/README.md). */
 const CONCURRENCY = 4;
 
@@ -89,6 +96,13 @@ export async function tempest(inv: Inventory, opts: { regex?: string } = {}): Pr
     { mode: 0o600 },
   );
 
+  const repo = path.join(TEMPEST_DIR, ".stestr");
+  run("stestr", ["init"], { cwd: TEMPEST_DIR, env: tempestEnv() });
+  for (const f of TIMES_FILES) {
+    if (fs.existsSync(path.join(TIMES_CACHE, f)))
+      fs.copyFileSync(path.join(TIMES_CACHE, f), path.join(repo, f));
+  }
+
   const regex = opts.regex ?? DEFAULT_REGEX;
   const args = [
     "run",
@@ -112,6 +126,10 @@ export async function tempest(inv: Inventory, opts: { regex?: string } = {}): Pr
     });
   } finally {
     fs.closeSync(out);
+  }
+  fs.mkdirSync(TIMES_CACHE, { recursive: true, mode: 0o700 });
+  for (const f of TIMES_FILES) {
+    if (fs.existsSync(path.join(repo, f))) fs.copyFileSync(path.join(repo, f), path.join(TIMES_CACHE, f));
   }
   const summary = parseTempestOutput(fs.readFileSync(log, "utf8"));
   const ok = tempestPassed(summary) && code === 0;

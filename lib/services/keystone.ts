@@ -172,7 +172,9 @@ export class KeystoneService extends Construct {
         });
       }
     }
-    uwsgiApi(script, "/etc/keystone/keystone-uwsgi.ini", context.apiWorkers ?? 2, "keystone");
+    for (const ini of host.release.paths.keystoneUwsgiConfigs) {
+      uwsgiApi(script, ini, context.apiWorkers ?? 2, "keystone");
+    }
     if (first) {
       script
         .comment("The schema, once, from the first controller (idempotent).")

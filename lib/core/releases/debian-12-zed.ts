@@ -51,6 +51,7 @@ export const DEBIAN_12_ZED: ReleaseProfile = {
     horizonLocalSettings: "/etc/openstack-dashboard/local_settings.py",
     horizonSettingsSnippets: "/etc/openstack-dashboard/local_settings.d",
     horizonManage: "/usr/share/openstack-dashboard/manage.py",
+    keystoneUwsgiConfigs: ["/etc/keystone/keystone-uwsgi.ini"],
     placementUwsgiConfigs: ["/etc/placement/placement-api-uwsgi.ini"],
     cinderUwsgiConfigs: ["/etc/cinder/cinder-api-uwsgi.ini"],
     novaUwsgiConfigs: ["/etc/nova/nova-api-uwsgi.ini", "/etc/nova/nova-api-metadata-uwsgi.ini"],

@@ -67,7 +67,8 @@ export interface ReleaseProfile {
     readonly horizonSettingsSnippets?: string;
     /** Horizon's Django `manage.py` (collectstatic, compress). */
     readonly horizonManage: string;
-    /** uwsgi ini files of Placement's and Cinder's APIs (`[uwsgi] processes`); none without uwsgi. */
+    /** uwsgi ini files of Keystone's, Placement's and Cinder's APIs; none without uwsgi (Apache). */
+    readonly keystoneUwsgiConfigs: readonly string[];
     readonly placementUwsgiConfigs: readonly string[];
     readonly cinderUwsgiConfigs: readonly string[];
     /** uwsgi ini files of Nova's APIs, whose `[uwsgi] processes` is set to the API workers; none without uwsgi. */

@@ -47,6 +47,7 @@ export const UBUNTU_2404_CARACAL: ReleaseProfile = {
     memcachedConf: "/etc/memcached.conf",
     horizonLocalSettings: "/etc/openstack-dashboard/local_settings.py",
     horizonManage: "/usr/share/openstack-dashboard/manage.py",
+    keystoneUwsgiConfigs: [],
     placementUwsgiConfigs: [],
     cinderUwsgiConfigs: [],
     novaUwsgiConfigs: [],
