@@ -1,4 +1,4 @@
-#!/usr/bin/env -S npx ts-node --transpile-only
+#!/usr/bin/env node
 /**
  * Command line: `synth` an inventory's stack, `secrets init` its secrets file, `validate` it.
  */
