@@ -9,6 +9,7 @@
 import { spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { SECRET_CATALOG } from "../lib/core/secret-catalog";
 import { REPO, sshKey, tempDir, terraform } from "./support";
 
 function run(
@@ -36,7 +37,7 @@ const app = (keyFile: string): string => `
 import { App, LocalBackend, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import {
-  BaseSystem, ControllerNode, DEBIAN_12_ZED, Host, KeystoneService, Memcached, MysqlHaPair, RabbitMq,
+  BaseSystem, DEBIAN_12_ZED, Host, KeystoneService, Memcached, MysqlHaPair, RabbitMq,
 } from "openstack-cdktf";
 
 class IdentityStack extends TerraformStack {
@@ -46,7 +47,6 @@ class IdentityStack extends TerraformStack {
     const host = new Host(this, "ctl", {
       name: "ctl1", address: "10.0.0.5", release: DEBIAN_12_ZED, privateKeyFile: keyFile,
     });
-    new ControllerNode(host, "controller", { host });
     new BaseSystem(host, "base_system", {
       members: [{ name: "ctl1", address: "10.0.0.5" }], timeServers: [], serveTimeTo: ["10.0.0.0/24"],
     });
@@ -146,6 +146,21 @@ describe("the packed library in a user's cdktf app", () => {
     const steps = Object.keys(json.resource.terraform_data);
     for (const id of ["ctl1_base", "ctl1_mysql", "ctl1_keystone", "ctl1_converged"])
       expect(steps).toContain(id);
+  });
+
+  it("declares only the secret variables its steps use, and delivers exactly those", () => {
+    const json = JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8")) as {
+      variable: Record<string, { sensitive: boolean }>;
+      resource: { terraform_data: Record<string, { triggers_replace?: { inputs?: string } }> };
+    };
+    const declared = Object.keys(json.variable).sort();
+    const inputs = JSON.stringify(json.resource.terraform_data.ctl1_secrets.triggers_replace ?? {});
+    const delivered = [...new Set([...inputs.matchAll(/var\.(secret_\w+)/g)].map((m) => m[1]))].sort();
+    expect(declared).toEqual(delivered);
+    expect(declared.length).toBeLessThan(SECRET_CATALOG.length);
+    expect(declared).toContain("secret_keystone_admin_password");
+    expect(declared).not.toContain("secret_nova_db_password");
+    for (const v of Object.values(json.variable)) expect(v.sensitive).toBe(true);
   });
 
   it("passes terraform validate", () => {
