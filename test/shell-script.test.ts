@@ -340,6 +340,21 @@ describe("writeFile", () => {
   });
 });
 
+describe("setIniKey", () => {
+  it("installs crudini, once, before the script's first INI edit", () => {
+    const text = new ShellScript({ step: "s", host: "h" })
+      .setIniKey("/etc/a.ini", "uwsgi", "processes", "2", "a")
+      .setIniKey("/etc/a.ini", "uwsgi", "threads", "1", "a")
+      .render();
+    const line = "\ncommand -v crudini >/dev/null || osc_apt_install crudini\n";
+    const install = text.indexOf(line);
+    expect(install).toBeGreaterThan(0);
+    expect(text.indexOf(line, install + 1)).toBe(-1);
+    expect(install).toBeLessThan(text.indexOf("\nosc_ini_set a /etc/a.ini uwsgi processes 2\n"));
+    expect(new ShellScript({ step: "s", host: "h" }).run("true").render()).not.toContain(line);
+  });
+});
+
 describe("restartIfChanged", () => {
   it("restarts the units when their tag changed, and otherwise only units that are down", () => {
     const log = path.join(work, "systemctl.log");

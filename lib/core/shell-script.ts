@@ -62,6 +62,7 @@ export const DATABASE_NAME = /^[a-z][a-z0-9_]{0,63}$/;
  */
 export class ShellScript {
   private readonly lines: string[] = [];
+  private installsCrudini = false;
 
   constructor(private readonly props: ShellScriptProps) {}
 
@@ -126,9 +127,17 @@ export class ShellScript {
     return this;
   }
 
-  /** Sets one key in an INI file that a package shipped (needs crudini on the host). */
+  /**
+   * Sets one key in an INI file that a package shipped. The edit is crudini's, and the script
+   * installs crudini itself before its first edit, so a service used on its own (without
+   * BaseSystem, which installs it too) works on a bare host.
+   */
   setIniKey(filePath: string, section: string, key: string, value: string, changeTag = "config"): this {
     checkTag(changeTag);
+    if (!this.installsCrudini) {
+      this.lines.push("command -v crudini >/dev/null || osc_apt_install crudini");
+      this.installsCrudini = true;
+    }
     this.lines.push(quote(["osc_ini_set", changeTag, filePath, section, key, value]));
     return this;
   }
