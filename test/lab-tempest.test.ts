@@ -5,7 +5,7 @@ import { parseTempestOutput, tempestPassed } from "../lab/tempest/results";
 import { DEFAULT_REGEX, EXCLUDE_LIST } from "../lab/tempest/run";
 
 const VIP = "http://10.211.0.10";
-/** The control plane as the small lab has it today: no compute or volume worker, no agents. */
+/** The control plane as the small lab has it today: no compute or volume worker, no public network. */
 const controlPlane: CloudFacts = {
   identityUrl: `${VIP}:5000/v3`,
   region: "RegionOne",
@@ -20,7 +20,6 @@ const controlPlane: CloudFacts = {
   computeServicesUp: ["nova-conductor", "nova-scheduler"],
   volumeServicesUp: ["cinder-scheduler"],
   networkExtensions: ["agent", "external-net", "port-security", "router"],
-  networkAgentsAlive: [],
   externalNetworks: [],
   imageImportMethods: ["copy-image", "glance-direct", "web-download"],
   dashboardUrl: `${VIP}/horizon/`,

@@ -1,6 +1,6 @@
 /**
  * What the deployed cloud says about itself, asked over its public APIs from the lab machine
- * (where Tempest runs): the catalog, which daemons report up, Neutron's extensions and agents,
+ * (where Tempest runs): the catalog, which daemons report up, Neutron's extensions and external networks,
  * Glance's import methods, whether Horizon answers. `tempest.conf` is written from these facts
  * (./config.ts), never by hand, so that a service joins the Tempest run when it is deployed.
  */
@@ -27,9 +27,8 @@ export interface CloudFacts {
   /** Binaries in `os-services` whose state is up (Nova's and Cinder's). */
   readonly computeServicesUp: readonly string[];
   readonly volumeServicesUp: readonly string[];
-  /** Neutron: extension aliases, alive agents' types, external networks' ids. */
+  /** Neutron: extension aliases, external networks' ids. */
   readonly networkExtensions: readonly string[];
-  readonly networkAgentsAlive: readonly string[];
   readonly externalNetworks: readonly string[];
   /** Glance's `/v2/info/import` methods. */
   readonly imageImportMethods: readonly string[];
@@ -119,18 +118,13 @@ export async function gatherCloudFacts(identityUrl: string, admin: AdminCredenti
   const { token, publicUrls, region } = await login(identityUrl, admin);
   const network = publicUrls["network"];
   const image = publicUrls["image"];
-  const [computeServicesUp, volumeServicesUp, extensions, agents, networks, imports, dashboardUrl] =
+  const [computeServicesUp, volumeServicesUp, extensions, networks, imports, dashboardUrl] =
     await Promise.all([
       servicesUp(publicUrls["compute"], token),
       servicesUp(publicUrls["volumev3"], token),
       network
         ? (getJson(`${network}/v2.0/extensions`, token) as Promise<{ extensions: { alias: string }[] }>)
         : { extensions: [] },
-      network
-        ? (getJson(`${network}/v2.0/agents`, token) as Promise<{
-            agents: { agent_type: string; alive: boolean; admin_state_up: boolean }[];
-          }>)
-        : { agents: [] },
       network
         ? (getJson(`${network}/v2.0/networks?router:external=true&fields=id`, token) as Promise<{
             networks: { id: string }[];
@@ -148,9 +142,6 @@ export async function gatherCloudFacts(identityUrl: string, admin: AdminCredenti
     computeServicesUp,
     volumeServicesUp,
     networkExtensions: extensions.extensions.map((e) => e.alias).sort(),
-    networkAgentsAlive: [
-      ...new Set(agents.agents.filter((a) => a.alive && a.admin_state_up).map((a) => a.agent_type)),
-    ].sort(),
     externalNetworks: networks.networks.map((n) => n.id).sort(),
     imageImportMethods: [...imports["import-methods"].value].sort(),
     dashboardUrl,

@@ -17,7 +17,9 @@ import { secretVariableName } from "../../lib/core/secrets-file";
 import { CACHE_DIR, LOG_DIR, TEMPEST_DIR } from "../config";
 import { secretsFile } from "../deploy";
 import { run, runStreaming } from "../exec";
+import { serviceAddress } from "../checks/platform";
 import { ensurePackages } from "../packages";
+import { labContext } from "../verify";
 import { tempestConf } from "./config";
 import { AdminCredentials, gatherCloudFacts } from "./facts";
 import { parseTempestOutput, tempestPassed, TempestSummary } from "./results";
@@ -32,6 +34,13 @@ export const DEFAULT_REGEX = String.raw`^(tempest\.api\.(identity|image|network)
  */
 const TIMES_CACHE = path.join(CACHE_DIR, "tempest-times");
 const TIMES_FILES = ["times.dbm.dat", "times.dbm.dir", "times.dbm.bak"];
+
+function copyTimes(from: string, to: string): void {
+  fs.mkdirSync(to, { recursive: true, mode: 0o700 });
+  for (const f of TIMES_FILES) {
+    if (fs.existsSync(path.join(from, f))) fs.copyFileSync(path.join(from, f), path.join(to, f));
+  }
+}
 /** Four workers: most of a worker's time is spent waiting (subnet deletes sleep 10 s each, see lab/README.md). */
 const CONCURRENCY = 4;
 
@@ -54,7 +63,7 @@ function adminCredentials(inv: Inventory): AdminCredentials {
 
 /** Keystone's public v3 URL: the VIP, as the library registers it (lib/services/control-plane-context.ts). */
 function identityUrl(inv: Inventory): string {
-  const address = inv.management.vip ?? inv.hosts.find((h) => h.roles.includes("controller"))?.address;
+  const address = serviceAddress(labContext(inv));
   if (!address) throw new Error("inventory: no controller to run Tempest against");
   return `http://${net.isIPv6(address) ? `[${address}]` : address}:5000/v3`;
 }
@@ -98,10 +107,7 @@ export async function tempest(inv: Inventory, opts: { regex?: string } = {}): Pr
 
   const repo = path.join(TEMPEST_DIR, ".stestr");
   run("stestr", ["init"], { cwd: TEMPEST_DIR, env: tempestEnv() });
-  for (const f of TIMES_FILES) {
-    if (fs.existsSync(path.join(TIMES_CACHE, f)))
-      fs.copyFileSync(path.join(TIMES_CACHE, f), path.join(repo, f));
-  }
+  copyTimes(TIMES_CACHE, repo);
 
   const regex = opts.regex ?? DEFAULT_REGEX;
   const args = [
@@ -127,10 +133,7 @@ export async function tempest(inv: Inventory, opts: { regex?: string } = {}): Pr
   } finally {
     fs.closeSync(out);
   }
-  fs.mkdirSync(TIMES_CACHE, { recursive: true, mode: 0o700 });
-  for (const f of TIMES_FILES) {
-    if (fs.existsSync(path.join(repo, f))) fs.copyFileSync(path.join(repo, f), path.join(TIMES_CACHE, f));
-  }
+  copyTimes(repo, TIMES_CACHE);
   const summary = parseTempestOutput(fs.readFileSync(log, "utf8"));
   const ok = tempestPassed(summary) && code === 0;
   const detail = summary

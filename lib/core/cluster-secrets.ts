@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import { TerraformStack, TerraformVariable } from "cdktf";
-import { SECRET_CATALOG, secretSpec } from "./secret-catalog";
+import { secretSpec } from "./secret-catalog";
 import { secretVariableName } from "./secrets-file";
 
 const ID = "cluster_secrets";
@@ -20,11 +20,6 @@ export class ClusterSecrets extends Construct {
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
-  }
-
-  /** The names of the secrets declared so far, in catalog order. */
-  get declared(): readonly string[] {
-    return SECRET_CATALOG.map((s) => s.name).filter((name) => this.node.tryFindChild(name) !== undefined);
   }
 
   private declare(name: string): void {
