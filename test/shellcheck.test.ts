@@ -45,8 +45,15 @@ function writeStepScripts(file: string, dir: string, data?: Record<string, unkno
 }
 
 describe("shellcheck", () => {
-  it("is installed", () => {
+  it("is installed, and is a release that knows the checks these tests rely on", () => {
     requireShellcheck();
+    const probe = spawnSync("shellcheck", ["--version"], { encoding: "utf8" });
+    expect(probe.status).toBe(0);
+    const version = /^version: (\d+)\.(\d+)\.\d+$/m.exec(probe.stdout);
+    expect(version).not.toBeNull();
+    // 0.7 or later: --severity=style, the gcc format and SC2086 as used below.
+    const [major, minor] = [Number(version?.[1]), Number(version?.[2])];
+    expect(major > 0 || minor >= 7).toBe(true);
   });
 
   it("finds problems (the check is live)", () => {
