@@ -1,9 +1,13 @@
 /**
- * Synth benchmark: the seed's cluster and a generated 2-controller + 1000-compute cluster,
- * each beside cdktf's own floor — the same number of bare `terraform_data` resources with a
- * remote-exec provisioner and an SSH connection, carrying the same scripts, synthesized in the
- * same run. Prints steps, milliseconds (median of several runs) and the ratio.
- * Targets: ratio <= 1.5; the 1000-node cluster under 10 s.
+ * Synth and plan benchmark.
+ * - Synth: the seed's cluster and a generated 2-controller + 1000-compute cluster, each beside
+ *   cdktf's own floor — the same number of bare `terraform_data` resources with a remote-exec
+ *   provisioner and an SSH connection, carrying the same scripts, synthesized in the same run.
+ *   Prints steps, milliseconds (median of several runs) and the ratio. Targets: ratio <= 1.5;
+ *   the 1000-node cluster under 10 s.
+ * - Plan: `terraform plan` of the synthesized 1000-compute stack beside Terraform's floor (as
+ *   many bare resources with one-line scripts), in the same run (bench/plan.ts). Prints seconds,
+ *   peak memory, JSON size and the ratio. Target: ratio <= 2. `BENCH_PLAN=0` skips it.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -13,6 +17,7 @@ import { App, DataResource, TerraformStack } from "cdktf";
 import { Inventory, loadInventory, parseInventory } from "../lib/cluster/inventory";
 import { OpenStackStack } from "../lib/cluster/openstack-stack";
 import { escapeTemplate } from "../lib/core/hcl";
+import { PlanFigures, planFloor, planStack } from "./plan";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
@@ -49,9 +54,9 @@ interface ClusterRun {
   readonly steps: readonly { address: string; script: string }[];
 }
 
-/** Builds and synthesizes the cluster. */
-function synthCluster(inventory: Inventory): ClusterRun {
-  const outdir = tempDir();
+/** Builds and synthesizes the cluster; keeps the output when `keep` is given. */
+function synthCluster(inventory: Inventory, keep?: string): ClusterRun {
+  const outdir = keep ?? tempDir();
   const start = performance.now();
   const app = new App({ outdir, stackTraces: false }); // as bin/synthesize.ts does
   const stack = new OpenStackStack(app, { inventory });
@@ -63,7 +68,7 @@ function synthCluster(inventory: Inventory): ClusterRun {
     ),
     script: escapeTemplate(s.scriptText),
   }));
-  fs.rmSync(outdir, { recursive: true, force: true });
+  if (!keep) fs.rmSync(outdir, { recursive: true, force: true });
   return { ms, steps };
 }
 
@@ -121,6 +126,29 @@ function bench(label: string, makeInventory: () => Inventory): { ms: number; rat
   return { ms, ratio };
 }
 
+/** terraform plan of the 1000-compute stack beside Terraform's floor, once each (tens of seconds). */
+function benchPlan(inventory: Inventory): void {
+  const dir = tempDir();
+  try {
+    const run = synthCluster(inventory, dir);
+    const ours = planStack(path.join(dir, "stacks", inventory.cluster));
+    const floor = planFloor(
+      path.join(dir, "floor"),
+      run.steps.map((s) => s.address),
+    );
+    const ratio = ours.seconds / floor.seconds;
+    const line = (label: string, f: PlanFigures) =>
+      `${label.padEnd(34)} steps ${String(run.steps.length).padStart(5)}  ${f.seconds.toFixed(1).padStart(6)} s  ` +
+      `rss ${f.maxRssMiB.toFixed(0).padStart(4)} MiB  json ${(f.jsonBytes / 2 ** 20).toFixed(1).padStart(5)} MiB`;
+    console.log(`plan: terraform plan -refresh=false from an empty state, ${run.steps.length} resources`);
+    console.log(line("  ours (2 + 1000 computes)", ours));
+    console.log(line("  floor (bare, one-line scripts)", floor));
+    console.log(`  plan ratio ${ratio.toFixed(2)}; target (ratio <= 2): ${ratio <= 2 ? "met" : "NOT met"}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function main(): void {
   console.log(`synth benchmark: median of ${RUNS} runs, node ${process.version}`);
   const seedFile = path.join(__dirname, "..", "examples", "furyu-8-node.yaml");
@@ -128,6 +156,7 @@ function main(): void {
   const big = bench("2 controllers + 1000 computes", () => generatedInventory(1000));
   const ok = big.ratio <= 1.5 && big.ms < 10_000;
   console.log(`targets (ratio <= 1.5, 1000 nodes < 10000 ms): ${ok ? "met" : "NOT met"}`);
+  if (process.env.BENCH_PLAN !== "0") benchPlan(generatedInventory(1000));
   const heap = process.memoryUsage();
   console.log(
     `peak-ish memory: rss ${(heap.rss / 2 ** 20).toFixed(0)} MiB, heap ${(heap.heapUsed / 2 ** 20).toFixed(0)} MiB`,

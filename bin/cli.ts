@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
- * Command line: `synth` an inventory's stack, `secrets init` its secrets file, `validate` it.
+ * Command line: `synth` an inventory's stack, `secrets init` its secrets file, `validate` it,
+ * print one step's `script`.
  */
 import * as path from "path";
 import { Command } from "commander";
 import { InventoryError, loadInventory } from "../lib/cluster/inventory";
 import { defaultSecretsFile, initSecretsFile } from "../lib/core/secrets-file";
-import { DEFAULT_INVENTORY, synthesizeInventory } from "./synthesize";
+import { DEFAULT_INVENTORY, stepScript, synthesizeInventory } from "./synthesize";
 
 const program = new Command("openstack-cdktf")
   .description("Build a highly available OpenStack cloud from one inventory")
@@ -29,6 +30,15 @@ program
   .action((inventory: string) => {
     const inv = loadInventory(inventory);
     console.log(`${inventory}: valid: cluster ${inv.cluster}, ${inv.hosts.length} hosts, ${inv.release}`);
+  });
+
+program
+  .command("script")
+  .description("print one step's script exactly as its host will run it (for debugging a failed step)")
+  .argument("<step-id>", "the step's logical id, as in FAILED step=… (e.g. controller1_keystone)")
+  .argument("[inventory]", "inventory YAML file", process.env.OPENSTACK_INVENTORY ?? DEFAULT_INVENTORY)
+  .action((stepId: string, inventory: string) => {
+    process.stdout.write(stepScript(inventory, stepId));
   });
 
 const secrets = program.command("secrets").description("the cluster's passwords and keys");

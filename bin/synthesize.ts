@@ -1,6 +1,6 @@
 import * as path from "path";
 import { App } from "cdktf";
-import { loadInventory } from "../lib/cluster/inventory";
+import { InventoryError, loadInventory } from "../lib/cluster/inventory";
 import { OpenStackStack } from "../lib/cluster/openstack-stack";
 
 export const DEFAULT_INVENTORY = "examples/furyu-8-node.yaml";
@@ -22,6 +22,26 @@ export function synthesizeInventory(file: string, outdir?: string): SynthResult 
   app.synth();
   const stackFile = path.join(app.outdir, "stacks", inventory.cluster, "cdk.tf.json");
   return { stackFile, summary: summarize(stack) };
+}
+
+/**
+ * One step's script exactly as its host runs it (head, prelude, body), built in memory: nothing
+ * is written. Throws `InventoryError` naming the step when the inventory has no such step.
+ */
+export function stepScript(file: string, stepId: string): string {
+  const inventory = loadInventory(file);
+  const stack = new OpenStackStack(new App({ stackTraces: false }), { inventory });
+  const steps = stack.cluster.steps;
+  const step = steps.find((s) => s.logicalId === stepId);
+  if (!step) {
+    const prefix = stepId.split("_")[0];
+    const near = steps.filter((s) => s.logicalId.startsWith(`${prefix}_`)).map((s) => s.logicalId);
+    throw new InventoryError(
+      `step ${JSON.stringify(stepId)}: not a step of cluster ${inventory.cluster} (${file}); expected one of ` +
+        (near.length ? near.join(", ") : `${steps.length} steps such as ${steps[0].logicalId}`),
+    );
+  }
+  return step.scriptText;
 }
 
 function summarize(stack: OpenStackStack): string {

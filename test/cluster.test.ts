@@ -1,4 +1,5 @@
 import * as os from "os";
+import * as path from "path";
 import { App, TerraformOutput, TerraformStack, Testing } from "cdktf";
 import { Construct } from "constructs";
 import { parseInventory } from "../lib/cluster/inventory";
@@ -22,6 +23,7 @@ import {
   StackJson,
   synthJson,
   tempDir,
+  remoteExecScripts,
 } from "./support";
 
 const SEED_HOSTS = [
@@ -230,6 +232,13 @@ describe("the seed cluster (examples/furyu-8-node.yaml)", () => {
     expect(text).not.toContain("<repo>");
     expect(JSON.parse(text)).toMatchSnapshot();
   });
+
+  it("matches the snapshot of its steps' scripts, each as its file holds it (the prelude is not copied)", () => {
+    const bodies = Object.fromEntries(cluster.steps.map((s) => [s.logicalId, s.scriptBody]));
+    expect(Object.keys(bodies)).toHaveLength(cluster.steps.length);
+    for (const body of Object.values(bodies)) expect(body).not.toContain("osc_on_error()");
+    expect(bodies).toMatchSnapshot();
+  });
 });
 
 function tfStepScript(id: string): string {
@@ -366,12 +375,12 @@ describe("constructs used on their own", () => {
     expect(secretVars(json.resource.terraform_data.db1_secrets.triggers_replace?.inputs)).toEqual(
       secretsFor(["controller"]),
     );
-    const script = json.resource.terraform_data.db1_base.provisioner[0]["remote-exec"]?.inline[0] ?? "";
+    expect(Object.keys(json.output)).toEqual(["base_id"]);
+    // And the whole app synthesizes to disk, each step's script beside the JSON.
+    expect(() => app.synth()).not.toThrow();
+    const script = remoteExecScripts(path.join(app.outdir, "stacks", "mine")).get("db1_base-0") ?? "";
     expect(script).toContain("\n10.0.0.5 db1\n");
     expect(script).toContain("\nallow 10.0.0.0/24\n");
-    expect(Object.keys(json.output)).toEqual(["base_id"]);
-    // And the whole app synthesizes to disk.
-    expect(() => app.synth()).not.toThrow();
   });
 
   it("two stacks in one app each declare their own secret variables", () => {

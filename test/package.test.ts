@@ -10,7 +10,7 @@ import { spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { SECRET_CATALOG } from "../lib/core/secret-catalog";
-import { REPO, sshKey, tempDir, terraform } from "./support";
+import { remoteExecScripts, REPO, sshKey, tempDir, terraform } from "./support";
 
 function run(
   cmd: string,
@@ -174,25 +174,13 @@ describe("the packed library in a user's cdktf app", () => {
   });
 
   it("renders scripts that pass shellcheck", () => {
-    const json = JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8")) as {
-      resource: {
-        terraform_data: Record<string, { provisioner?: { "remote-exec"?: { inline: string[] } }[] }>;
-      };
-    };
     const dir = tempDir("package-scripts");
     const files: string[] = [];
-    for (const [id, resource] of Object.entries(json.resource.terraform_data)) {
-      for (const [n, p] of (resource.provisioner ?? []).entries()) {
-        // Terraform's template escapes undone: the text the host runs.
-        const script = p["remote-exec"]?.inline
-          .join("\n")
-          .replace(/\$\$\{/g, "${")
-          .replace(/%%\{/g, "%{");
-        if (!script) continue;
-        const file = path.join(dir, `${id}-${n}.sh`);
-        fs.writeFileSync(file, script);
-        files.push(file);
-      }
+    // Each remote-exec as the host runs it, the step's files read from beside the JSON.
+    for (const [id, script] of remoteExecScripts(stackDir)) {
+      const file = path.join(dir, `${id}.sh`);
+      fs.writeFileSync(file, script);
+      files.push(file);
     }
     expect(files.length).toBeGreaterThanOrEqual(4);
     const check = spawnSync("shellcheck", ["--shell=bash", "--format=gcc", "--severity=style", ...files], {

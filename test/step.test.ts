@@ -2,8 +2,8 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { Construct } from "constructs";
-import { TerraformStack, TerraformVariable, Testing } from "cdktf";
-import { ShellScript } from "../lib/core/shell-script";
+import { App, TerraformStack, TerraformVariable, Testing } from "cdktf";
+import { PRELUDE_TEXT, ShellScript } from "../lib/core/shell-script";
 import { escapeTemplate } from "../lib/core/hcl";
 import { sha256Hex, Step, StepResourceKind, stepLogicalId, StepTarget } from "../lib/core/step";
 import { StackJson, tempDir, terraform } from "./support";
@@ -29,12 +29,34 @@ function synth(build: (scope: Construct) => void): StackJson {
   return JSON.parse(Testing.synth(stack)) as StackJson;
 }
 
-function remoteExecScript(json: StackJson, type: string, id: string): string {
+/** The step's remote-exec list: the head (inline, escaped), then file() of the prelude and body. */
+function remoteExecParts(json: StackJson, type: string, id: string): readonly string[] {
   const provisioners = json.resource[type][id].provisioner;
   const last = provisioners[provisioners.length - 1]["remote-exec"];
   if (!last) throw new Error(`${id}: the last provisioner is not remote-exec`);
-  expect(last.inline).toHaveLength(1);
-  return last.inline[0];
+  return last.inline;
+}
+
+function expectScriptParts(json: StackJson, type: string, id: string, script: ShellScript): void {
+  expect(remoteExecParts(json, type, id)).toEqual([
+    escapeTemplate(script.renderHead()),
+    '${file("${path.module}/scripts/prelude.sh")}',
+    `\${file("\${path.module}/scripts/${id}.sh")}`,
+  ]);
+}
+
+/** Synthesizes as `cdktf synth` does (the scripts written beside the JSON); the stack's folder. */
+function synthToDir(build: (scope: Construct) => void): { json: StackJson; stackDir: string } {
+  const outdir = tempDir("step-out");
+  const app = new App({ outdir, stackTraces: false });
+  const stack = new TerraformStack(app, "steps");
+  build(stack);
+  app.synth();
+  const stackDir = path.join(outdir, "stacks", "steps");
+  return {
+    json: JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8")) as StackJson,
+    stackDir,
+  };
 }
 
 describe("Step", () => {
@@ -60,10 +82,9 @@ describe("Step", () => {
       private_key: "not-a-key",
     });
     expect(resource.provisioner).toHaveLength(1);
-    expect(remoteExecScript(json, "terraform_data", "controller1_mysql_install")).toBe(
-      escapeTemplate(s.scriptText),
-    );
+    expectScriptParts(json, "terraform_data", "controller1_mysql_install", script("echo hi"));
     expect(s.scriptText).toBe(script("echo hi").render());
+    expect(s.scriptBody).toBe("echo hi\nosc_step_done\n");
     // No provider is needed for terraform_data.
     expect(json.provider).toBeUndefined();
   });
@@ -155,37 +176,46 @@ describe("Step", () => {
     expect(provisioners).toHaveLength(3);
     expect(provisioners[0]).toEqual({ "remote-exec": { inline: ["mkdir -p /tmp/x"] } });
     expect(provisioners[1]).toEqual({ file: { content: "data", destination: "/tmp/x/data" } });
-    expect(provisioners[2]["remote-exec"]?.inline[0]).toContain("#!/usr/bin/env bash\n");
+    expect(provisioners[2]["remote-exec"]?.inline[0]).toMatch(/^#!\/usr\/bin\/env bash\n/);
   });
 
   describe("template escaping", () => {
     const bash = 'echo "${HOME}" "${#arr[@]}" "%{ if x }" "$${already}" "$x" "%d"';
 
-    it("writes ${ and %{ of the script as $${ and %%{ in the JSON, and keeps the script as it is", () => {
+    it("keeps the script as it is in its file, and the hash is of the script the host runs", () => {
       let step: Step | undefined;
-      const json = synth((scope) => {
+      const { json, stackDir } = synthToDir((scope) => {
         step = new Step(scope, "escaped", { target: target("controller1"), script: script(bash) });
       });
-      const inline = remoteExecScript(json, "terraform_data", "controller1_escaped");
-      expect(inline).toContain('echo "$${HOME}" "$${#arr[@]}" "%%{ if x }" "$$${already}" "$x" "%d"');
-      expect((step as Step).scriptText).toContain(bash);
-      expect(inline).toBe(escapeTemplate((step as Step).scriptText));
-      // The hash is of the script the host runs, not of its escaped form.
+      const s = step as Step;
+      expect(s.scriptText).toContain(bash);
+      // Files are not templates: the body is written without $${ escapes.
+      expect(fs.readFileSync(path.join(stackDir, "scripts", "controller1_escaped.sh"), "utf8")).toBe(
+        `${bash}\nosc_step_done\n`,
+      );
+      expect(fs.readFileSync(path.join(stackDir, "scripts", "prelude.sh"), "utf8")).toBe(PRELUDE_TEXT);
       expect(json.resource.terraform_data.controller1_escaped.triggers_replace?.script).toBe(
-        sha256Hex((step as Step).scriptText),
+        sha256Hex(s.scriptText),
       );
     });
 
     it("reaches Terraform's evaluated value unchanged (checked with terraform console)", () => {
       let step: Step | undefined;
-      const json = synth((scope) => {
-        step = new Step(scope, "escaped", { target: target("controller1"), script: script(bash) });
+      const { json, stackDir } = synthToDir((scope) => {
+        step = new Step(scope, "escaped", {
+          target: target("controller1"),
+          // A step name with $ and ${ reaches the head, which stays in the JSON.
+          script: new ShellScript({ step: "a${b}$c", host: "controller1" }).raw(bash),
+        });
       });
-      const inline = remoteExecScript(json, "terraform_data", "controller1_escaped");
+      const inline = remoteExecParts(json, "terraform_data", "controller1_escaped");
+      // remote-exec joins its inline list with newlines; the console evaluates the same list
+      // beside the real scripts folder.
       const dir = tempDir("console");
-      fs.writeFileSync(path.join(dir, "main.tf.json"), JSON.stringify({ locals: { script: inline } }));
+      fs.cpSync(path.join(stackDir, "scripts"), path.join(dir, "scripts"), { recursive: true });
+      fs.writeFileSync(path.join(dir, "main.tf.json"), JSON.stringify({ locals: { parts: inline } }));
       // base64 keeps the console's own quoting of the value out of the way.
-      const result = terraform(["console"], dir, {}, "base64encode(local.script)\n");
+      const result = terraform(["console"], dir, {}, 'base64encode(join("\\n", local.parts))\n');
       expect(result.stderr).toBe("");
       expect(result.status).toBe(0);
       const evaluated = Buffer.from(JSON.parse(result.stdout.trim()) as string, "base64").toString("utf8");
@@ -270,9 +300,7 @@ describe("Step", () => {
       const second = json.resource.null_resource.controller2_second;
       expect(Object.keys(second.triggers ?? {}).sort()).toEqual(["inputs", "script"]);
       expect(second.depends_on).toEqual(["null_resource.controller1_first"]);
-      expect(remoteExecScript(json, "null_resource", "controller1_first")).toBe(
-        escapeTemplate(script("a").render()),
-      );
+      expectScriptParts(json, "null_resource", "controller1_first", script("a"));
     });
 
     it("adds the null provider once, with its required_providers entry", () => {

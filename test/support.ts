@@ -171,3 +171,29 @@ export function runCli(args: readonly string[], cwd = REPO): SpawnSyncReturns<st
   if (result.error) throw new Error(`cannot run the CLI: ${result.error.message}`);
   return result;
 }
+
+/**
+ * Every remote-exec of a synthesized stack as its host runs it: the `inline` list joined with
+ * newlines (as remote-exec joins it), each `file()` of a step's script read from the stack's
+ * folder and Terraform's template escapes undone elsewhere. Keyed `<logical id>-<n>`.
+ */
+export function remoteExecScripts(stackDir: string): Map<string, string> {
+  const json = JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8")) as StackJson;
+  const fileRef = /^\$\{file\("\$\{path\.module\}\/([^"]+)"\)\}$/;
+  const scripts = new Map<string, string>();
+  for (const resources of Object.values(json.resource)) {
+    for (const [id, resource] of Object.entries(resources)) {
+      for (const [n, p] of (resource.provisioner ?? []).entries()) {
+        const inline = p["remote-exec"]?.inline;
+        if (!inline) continue;
+        const parts = inline.map((part) => {
+          const file = fileRef.exec(part)?.[1];
+          if (file) return fs.readFileSync(path.join(stackDir, file), "utf8");
+          return part.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
+        });
+        scripts.set(`${id}-${n}`, `${parts.join("\n")}\n`);
+      }
+    }
+  }
+  return scripts;
+}

@@ -190,8 +190,11 @@ export class ShellScript {
     return this;
   }
 
-  /** The whole script. */
-  render(): string {
+  /**
+   * The lines before the prelude: strict mode, the re-run through sudo, the step's names.
+   * Short, so it stays in the Terraform JSON; the prelude and the body are files (see Step).
+   */
+  renderHead(): string {
     return [
       "#!/usr/bin/env bash",
       "set -Eeuo pipefail",
@@ -200,13 +203,29 @@ export class ShellScript {
       "umask 022",
       `OSC_STEP=${quote([this.props.step])}`,
       `OSC_HOST=${quote([this.props.host])}`,
-      PRELUDE.trimEnd(),
-      "",
-      ...this.lines,
-      "osc_step_done",
-      "",
     ].join("\n");
   }
+
+  /** The step's own commands, after the prelude, ending with `osc_step_done`. */
+  renderBody(): string {
+    return [...this.lines, "osc_step_done", ""].join("\n");
+  }
+
+  /** The whole script: head, prelude, body. */
+  render(): string {
+    return joinScript(this.renderHead(), PRELUDE_TEXT, this.renderBody());
+  }
+}
+
+/** The prelude as a step carries it: one file per stack, the same for every step. */
+export const PRELUDE_TEXT = `${PRELUDE.trimEnd()}\n`;
+
+/**
+ * Joins a script's parts the way Terraform's remote-exec joins its `inline` list (one newline
+ * between parts), so the text a step hashes is the text that runs.
+ */
+export function joinScript(...parts: string[]): string {
+  return parts.join("\n");
 }
 
 function checkTag(tag: string): void {

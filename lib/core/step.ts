@@ -15,6 +15,7 @@ import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
 import { escapeTemplate } from "./hcl";
 import { ShellScript } from "./shell-script";
+import { StepScripts } from "./step-scripts";
 import { TerraformData } from "./terraform-data";
 
 /** Which Terraform resource carries the steps. */
@@ -75,8 +76,10 @@ export function sha256Hex(text: string): string {
 export class Step extends Construct implements ITerraformDependable {
   /** The Terraform resource (`terraform_data` or `null_resource`). */
   readonly resource: TerraformResource;
-  /** The rendered script, as it will run on the host. */
+  /** The rendered script (head, prelude, body), as it will run on the host. */
   readonly scriptText: string;
+  /** The step's own commands, as its file `scripts/<logical id>.sh` holds them. */
+  readonly scriptBody: string;
   /** The logical id, e.g. `controller1_base`. */
   readonly logicalId: string;
   /** Terraform's address of the resource, e.g. `terraform_data.controller1_base`. */
@@ -90,6 +93,8 @@ export class Step extends Construct implements ITerraformDependable {
     this.logicalId = stepLogicalId(props.target.hostName, name);
     claimLogicalId(this, this.logicalId);
     this.scriptText = props.script.render();
+    this.scriptBody = props.script.renderBody();
+    const files = StepScripts.of(this).add(this.logicalId, this.scriptBody);
     const triggers: Record<string, string> = { script: sha256Hex(this.scriptText) };
     if (Tokenization.isResolvable(props.inputs)) {
       triggers.inputs = Token.asString(props.inputs);
@@ -98,7 +103,12 @@ export class Step extends Construct implements ITerraformDependable {
     }
     const provisioners = [
       ...(props.preProvisioners ?? []),
-      { type: "remote-exec", inline: [escapeTemplate(this.scriptText)] } satisfies RemoteExecProvisioner,
+      // Terraform joins these with newlines into the one script it uploads and runs: the text
+      // that scriptText holds and the trigger hashes.
+      {
+        type: "remote-exec",
+        inline: [escapeTemplate(props.script.renderHead()), files.prelude, files.body],
+      } satisfies RemoteExecProvisioner,
     ];
     // Steps are named by their address as plain text: cdktf turns each dependency it is given
     // into a token, and every token captures a stack trace (most of a 51-step synth's time).
