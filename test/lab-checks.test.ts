@@ -2,25 +2,18 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { outage, parseWriterLine, WriteEvent } from "../lab/checks/failover";
+import { outage, WriteEvent } from "../lab/checks/failover";
 import { parseVertical } from "../lab/checks/mysql";
-import {
-  API_SERVICES,
-  controlPlaneUnits,
-  Endpoint,
-  INTERFACES,
-  judgeEndpoints,
-  judgeHorizon,
-  judgeServices,
-  recovery,
-  ServiceRow,
-  updatedAtMs,
-} from "../lab/checks/openstack";
+import { parseProbeLine } from "../lab/checks/prober";
+import { API_SERVICES, controlPlaneUnits } from "../lab/checks/services/catalog";
+import { judgeServices, recovery, ServiceRow, updatedAtMs } from "../lab/checks/services/client";
+import { judgeHorizon } from "../lab/checks/services/horizon";
+import { Endpoint, INTERFACES, judgeEndpoints } from "../lab/checks/services/keystone";
 import { deliveredSecrets, filesUnder, scanForSecrets, secretForms } from "../lab/checks/secrets";
 import { bashCommand, mysqlHostPattern, parseListeners } from "../lab/checks/platform";
 import { judgeStepLeftovers } from "../lab/checks/steps";
-import { judgeColdStart } from "../lab/checks/cold-start";
-import { judgeKeepalive } from "../lab/checks/keepalive";
+import { judgeColdStart } from "../lab/checks/services/cold-start";
+import { judgeKeepalive } from "../lab/checks/services/keepalive";
 
 describe("lab platform check helpers", () => {
   test("ss listeners: protocol and address, port and interface scope dropped", () => {
@@ -75,15 +68,15 @@ describe("lab platform check helpers", () => {
 
 describe("lab failover figures", () => {
   test("writer lines", () => {
-    expect(parseWriterLine("1000 1030 7 OK controller2")).toEqual({
+    expect(parseProbeLine("1000 1030 7 OK controller2")).toEqual({
       start: 1000,
       end: 1030,
       seq: 7,
       ok: true,
       info: "controller2",
     });
-    expect(parseWriterLine("1000 3000 8 ERR rc=1 ERROR 2002 (HY000): Can't connect")?.ok).toBe(false);
-    expect(parseWriterLine("garbage")).toBeUndefined();
+    expect(parseProbeLine("1000 3000 8 ERR rc=1 ERROR 2002 (HY000): Can't connect")?.ok).toBe(false);
+    expect(parseProbeLine("garbage")).toBeUndefined();
   });
 
   test("outage: longest time without a successful write around the trigger", () => {
@@ -143,22 +136,25 @@ describe("lab control-plane checks", () => {
     );
 
   test("endpoints: every service with public, internal and admin on the VIP", () => {
-    expect(judgeEndpoints(catalog(), vip).ok).toBe(true);
+    expect(judgeEndpoints(catalog(), vip, API_SERVICES).ok).toBe(true);
     const missing = catalog().filter((e) => !(e["Service Type"] === "image" && e.Interface === "admin"));
-    expect(judgeEndpoints(missing, vip)).toMatchObject({ ok: false, detail: "no image admin endpoint" });
+    expect(judgeEndpoints(missing, vip, API_SERVICES)).toMatchObject({
+      ok: false,
+      detail: "no image admin endpoint",
+    });
     const elsewhere = catalog().map((e) =>
       e["Service Type"] === "compute" && e.Interface === "internal"
         ? { ...e, URL: "http://10.211.0.11:8774/v2.1" }
         : e,
     );
-    expect(judgeEndpoints(elsewhere, vip).detail).toContain(
+    expect(judgeEndpoints(elsewhere, vip, API_SERVICES).detail).toContain(
       "compute internal is http://10.211.0.11:8774/v2.1",
     );
     // A port prefix must not pass for the port: :87740 is not :8774.
     const port = catalog().map((e) =>
       e["Service Type"] === "compute" && e.Interface === "public" ? { ...e, URL: `http://${vip}:87740` } : e,
     );
-    expect(judgeEndpoints(port, vip).ok).toBe(false);
+    expect(judgeEndpoints(port, vip, API_SERVICES).ok).toBe(false);
   });
 
   test("services: each binary up on each controller; stale reports before a power-on do not count", () => {

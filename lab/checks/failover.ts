@@ -6,7 +6,8 @@
  *   round 2: the now active controller loses power outright (a crash: the survivor takes the
  *            VIP after Heartbeat's deadtime), then it is booted again and must catch up.
  * Meanwhile the surviving controller runs `openstack token issue` + `openstack image list`
- * through the VIP (a new attempt every second, lab/checks/openstack.ts): after each power cut
+ * through the VIP (a new attempt every second, apiProber in lab/checks/services/client.ts,
+ * lab/checks/py/api_prober.py): after each power cut
  * (and after the Heartbeat stop) they must work again within a minute; a returned controller's
  * units must be active and its nova-conductor, nova-scheduler and cinder-scheduler report up.
  * Measured: time for the VIP to move, time no INSERT succeeded through the VIP, time until the
@@ -15,7 +16,6 @@
  * each round the non-destructive checks run again (after round 1 with the VIP on the other
  * controller than at the start).
  */
-import { ChildProcess } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -24,31 +24,18 @@ import { LOG_DIR } from "../config";
 import { sleep } from "../exec";
 import { HostPlan } from "../plan";
 import { startHost, stopHost } from "../power";
-import { sshSpawn } from "../ssh";
 import { labContext, runChecks } from "../verify";
 import { allChecks } from "./index";
 import { CHECK_DB, prepareCheckDatabase, readPassword, slaveStatus, sql } from "./mysql";
-import { ADMIN_OPENRC, ApiProber, controlPlaneBack, recovery } from "./openstack";
 import { bashCommand, clientHost, ensureHostPackages, holdersOf, remote, vipPair } from "./platform";
+import { poll } from "./poll";
+import { ProbeEvent, Prober } from "./prober";
+import { ADMIN_OPENRC, apiProber, recovery } from "./services/client";
+import { controlPlaneBack } from "./services/control-plane";
 import { CheckContext } from "./types";
 
-/** One INSERT attempt of the writer, timed on the client (same clock as the lab machine). */
-export interface WriteEvent {
-  readonly seq: number;
-  /** Epoch ms when the attempt began and ended. */
-  readonly start: number;
-  readonly end: number;
-  readonly ok: boolean;
-  /** The controller that took the write (`@@hostname`), or the error. */
-  readonly info: string;
-}
-
-/** `start end seq OK host` / `start end seq ERR message` */
-export function parseWriterLine(line: string): WriteEvent | undefined {
-  const m = /^(\d+) (\d+) (\d+) (OK|ERR) ?(.*)$/.exec(line.trim());
-  if (!m) return undefined;
-  return { start: Number(m[1]), end: Number(m[2]), seq: Number(m[3]), ok: m[4] === "OK", info: m[5] };
-}
+/** One INSERT attempt of the writer (`info`: the controller that took it, `@@hostname`, or the error). */
+export type WriteEvent = ProbeEvent;
 
 export interface Outage {
   /** Longest time without a successful INSERT, ms (end of one success to end of the next). */
@@ -116,65 +103,14 @@ while [ "$SECONDS" -lt "$end" ]; do
   [ $? -gt 128 ] || break
 done`;
 
-export class Writer {
-  readonly events: WriteEvent[] = [];
-  private readonly child: ChildProcess;
-  private readonly exited: Promise<number>;
-  private stderr = "";
-
-  constructor(
-    client: HostPlan,
-    address: string,
-    run: string,
-    password: string,
-    readonly log?: string,
-  ) {
-    this.child = sshSpawn(client, bashCommand(WRITER, address, run));
-    let rest = "";
-    this.child.stdout!.setEncoding("utf8");
-    this.child.stdout!.on("data", (chunk: string) => {
-      const lines = (rest + chunk).split("\n");
-      rest = lines.pop() ?? "";
-      for (const l of lines) {
-        const e = parseWriterLine(l);
-        if (e) this.events.push(e);
-        if (log) fs.appendFileSync(log, `${Date.now()} ${l}\n`);
-      }
-    });
-    this.child.stderr!.on("data", (c: Buffer) => (this.stderr = (this.stderr + c.toString()).slice(-2000)));
-    this.exited = new Promise((resolve) => this.child.on("close", (code) => resolve(code ?? 1)));
-    this.child.stdin!.on("error", () => undefined);
-    this.child.stdin!.write(`${password}\n`);
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  acked(): WriteEvent[] {
-    return this.events.filter((e) => e.ok);
-  }
-
-  /** Waits until `pred` holds for the events; throws with `what` after timeoutMs. */
-  async waitFor(pred: (events: WriteEvent[]) => boolean, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (pred(this.events)) return;
-      if (!this.running) throw new Error(`the writer stopped (${this.stderr.trim() || "no message"})`);
-      await sleep(100);
-    }
-    const last = this.events[this.events.length - 1];
-    throw new Error(
-      `${what}: not within ${timeoutMs / 1000} s (last attempt: ${last ? `${last.ok ? "OK" : "ERR"} ${last.info}` : "none"})`,
-    );
-  }
-
-  /** Closes its stdin (the loop ends after the current attempt); kills our ssh if it lingers. */
-  async stop(): Promise<void> {
-    this.child.stdin!.end();
-    const code = await Promise.race([this.exited, sleep(15_000).then(() => undefined)]);
-    if (code === undefined && this.child.pid !== undefined) this.child.kill("SIGKILL");
-  }
+/** The writer on the client host: INSERTs through `address` every ~0.2 s until stopped. */
+function startWriter(client: HostPlan, address: string, run: string, password: string, log?: string): Prober {
+  return new Prober(client, bashCommand(WRITER, address, run), {
+    name: "the writer",
+    log,
+    input: `${password}\n`,
+    stopGraceMs: 15_000,
+  });
 }
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -192,26 +128,6 @@ async function countOn(ctx: CheckContext, host: HostPlan, run: string): Promise<
   return Number((await sql(ctx, host, `SELECT COUNT(*) FROM ${CHECK_DB}.failover WHERE run = '${run}'`))[0]);
 }
 
-async function until<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined>,
-  intervalMs = 250,
-): Promise<{ value: T; ms: number }> {
-  const start = Date.now();
-  let lastError = "";
-  while (Date.now() - start < timeoutMs) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return { value, ms: Date.now() - start };
-    } catch (err) {
-      lastError = (err as Error).message;
-    }
-    await sleep(intervalMs);
-  }
-  throw new Error(`${what}: not within ${timeoutMs / 1000} s${lastError ? ` (${lastError})` : ""}`);
-}
-
 interface Report {
   readonly figures: string[];
   readonly problems: string[];
@@ -222,7 +138,7 @@ interface RoundContext extends Report {
   readonly inv: Inventory;
   readonly vip: string;
   readonly run: string;
-  readonly writer: Writer;
+  readonly writer: Prober;
   /** Where the API prober logs every attempt. */
   readonly apiLog: string;
 }
@@ -248,7 +164,7 @@ async function watchVip(
   since: number,
 ): Promise<{ leftMs: number; arrivedMs: number }> {
   let leftMs: number | undefined;
-  await until(
+  await poll(
     `the VIP ${rc.vip} on ${to.name} alone`,
     60_000,
     async () => {
@@ -256,7 +172,7 @@ async function watchVip(
       if (leftMs === undefined && !h.includes(from)) leftMs = Date.now() - since;
       return h.length === 1 && h[0] === to ? true : undefined;
     },
-    100,
+    { intervalMs: 100 },
   );
   const arrivedMs = Date.now() - since;
   return { leftMs: leftMs ?? arrivedMs, arrivedMs };
@@ -287,7 +203,7 @@ async function round(
   let offAt = 0;
   let lateRows: WriteEvent[] = [];
   // The OpenStack APIs through the VIP, asked from the controller that survives.
-  const api = new ApiProber(standby, parseWriterLine, rc.apiLog);
+  const api = apiProber(standby, rc.apiLog);
   try {
     await api.waitFor(
       (ev) => ev.filter((e) => e.ok).length >= 3,
@@ -315,7 +231,7 @@ async function round(
       rc,
       `${label}: VIP gone from ${active.name} ${secs(vip.leftMs)} and on ${standby.name} alone ${secs(vip.arrivedMs)} after ${what} began (${what} took ${secs(triggerDone - trigger)})`,
     );
-    const resumed = await until(`INSERTs through the VIP served by ${standby.name}`, 60_000, async () =>
+    const resumed = await poll(`INSERTs through the VIP served by ${standby.name}`, 60_000, async () =>
       writer.events.filter((e) => e.ok && e.end > trigger && e.info === standby.name).length >= 5
         ? true
         : undefined,
@@ -386,7 +302,7 @@ async function round(
 async function apiRecovered(
   rc: RoundContext,
   label: string,
-  api: ApiProber,
+  api: Prober,
   trigger: number,
   settled: number,
   what: string,
@@ -446,17 +362,17 @@ async function bringBack(
   active: HostPlan,
   offAt: number,
   lateRows: readonly WriteEvent[],
-  api: ApiProber,
+  api: Prober,
 ): Promise<void> {
   const { ctx, inv, run, writer } = rc;
   const t = Date.now();
   const missed = writer.acked().filter((e) => e.end > offAt && e.end <= t);
   const sshSeconds = await startHost(inv, host.name);
-  await until(`MariaDB answering on ${host.name}`, 180_000, async () =>
+  await poll(`MariaDB answering on ${host.name}`, 180_000, async () =>
     (await ctx.ssh(host, "mysql -NBe 'SELECT 1'", 10_000)).code === 0 ? true : undefined,
   );
   const dbAt = Date.now();
-  const caught = await until(
+  const caught = await poll(
     `${host.name} holding the ${missed.length} rows written while it was off`,
     180_000,
     async () => {
@@ -469,7 +385,7 @@ async function bringBack(
     `${label}: ${host.name} powered on: sshd after ${sshSeconds.toFixed(1)} s, MariaDB answering after ${secs(dbAt - t)}; it held all ${missed.length} rows written while it was off ${secs(caught.ms)} later (${secs(Date.now() - t)} after power-on)`,
   );
   if (lateRows.length > 0) {
-    await until(
+    await poll(
       `${active.name} holding the ${lateRows.length} rows only ${host.name} had`,
       120_000,
       async () => {
@@ -482,14 +398,14 @@ async function bringBack(
       `${label}: the ${lateRows.length} rows only ${host.name} had reached ${active.name} ${secs(Date.now() - dbAt)} after MariaDB came up`,
     );
   }
-  await until(`replication running both ways again`, 120_000, async () => {
+  await poll(`replication running both ways again`, 120_000, async () => {
     const [a, b] = await Promise.all([slaveStatus(ctx, host), slaveStatus(ctx, active)]);
     return [a, b].every((s) => s.Slave_IO_Running === "Yes" && s.Slave_SQL_Running === "Yes")
       ? true
       : undefined;
   });
   note(rc, `${label}: replication IO/SQL Yes on both ${secs(Date.now() - dbAt)} after MariaDB came up`);
-  const hb = await until(`Heartbeat on ${host.name} seeing ${active.name}`, 120_000, async () =>
+  const hb = await poll(`Heartbeat on ${host.name} seeing ${active.name}`, 120_000, async () =>
     (await ctx.ssh(host, `cl_status nodestatus ${active.name}`, 10_000)).stdout.trim() === "active"
       ? true
       : undefined,
@@ -530,7 +446,7 @@ async function finalConsistency(rc: RoundContext, pair: [HostPlan, HostPlan]): P
   const { ctx, run, writer } = rc;
   const acked = writer.acked();
   const attempts = writer.events.length;
-  const summary = await until(
+  const summary = await poll(
     "both controllers holding the same failover table",
     120_000,
     async () => {
@@ -543,7 +459,7 @@ async function finalConsistency(rc: RoundContext, pair: [HostPlan, HostPlan]): P
       );
       return rows[0].count === rows[1].count && rows[0].checksum === rows[1].checksum ? rows : undefined;
     },
-    1000,
+    { intervalMs: 1000 },
   ).catch((err: Error) => {
     problem(rc, err.message);
     return undefined;
@@ -594,7 +510,7 @@ export async function failover(inv: Inventory): Promise<FailoverOutcome> {
   const client = clientHost(ctx);
   const report: Report = { figures: [], problems: [] };
   const run = randomBytes(6).toString("hex");
-  let writer: Writer | undefined;
+  let writer: Prober | undefined;
   let rc: RoundContext | undefined;
   try {
     if (pair.includes(client)) throw new Error("the failover needs a client host that is no controller");
@@ -613,7 +529,7 @@ export async function failover(inv: Inventory): Promise<FailoverOutcome> {
     await ensureHostPackages(ctx, client, ["mariadb-client"]);
     // Its own user: `verify` in between re-keys the check user, which must not stop the writer.
     const password = await prepareCheckDatabase(ctx, first, FAILOVER_USER);
-    await until(`the failover user on ${second.name}`, 30_000, async () =>
+    await poll(`the failover user on ${second.name}`, 30_000, async () =>
       (await sql(ctx, second, `SELECT COUNT(*) FROM mysql.user WHERE user = '${FAILOVER_USER}'`))[0] === "1"
         ? true
         : undefined,
@@ -622,7 +538,7 @@ export async function failover(inv: Inventory): Promise<FailoverOutcome> {
     fs.mkdirSync(LOG_DIR, { recursive: true });
     const log = path.join(LOG_DIR, `${inv.cluster}-failover-${run}.log`);
     console.log(`  every attempt: ${log} (received-at start end seq OK|ERR served-by|error)`);
-    writer = new Writer(client, vip, run, password, log);
+    writer = startWriter(client, vip, run, password, log);
     const apiLog = path.join(LOG_DIR, `${inv.cluster}-failover-${run}-api.log`);
     console.log(`  OpenStack API prober (token issue + image list from the surviving controller): ${apiLog}`);
     rc = { ...report, ctx, inv, vip, run, writer, apiLog };

@@ -4,6 +4,8 @@
  * `guest` is refused with an authentication error (not merely unreachable) and is gone from the
  * user list; AMQP listens on the management address and the VIP only. The same through the VIP.
  */
+import { secretSpec } from "../../lib/core/secret-catalog";
+import { HOST_SECRETS_DIR } from "../../lib/core/shell-script";
 import { HostPlan } from "../plan";
 import {
   bashCommand,
@@ -16,7 +18,7 @@ import {
 } from "./platform";
 import { Check, CheckContext, CheckResult, skip } from "./types";
 
-export const RABBIT_SECRET = "/etc/openstack-cdktf/secrets/rabbitmq_password";
+export const RABBIT_SECRET = `${HOST_SECRETS_DIR}/${secretSpec("rabbitmq_password").name}`;
 const SERVICE_USER = "openstack";
 
 /** Reads the password from stdin, tries the service user and guest; prints one line each. */

@@ -7,12 +7,13 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { HOST_SECRETS_DIR } from "../../lib/core/shell-script";
 import { LOG_DIR, TF_STATE_DIR } from "../config";
 import { secretsFile, stackDir } from "../deploy";
 import { HostPlan } from "../plan";
 import { Check, CheckContext, CheckResult } from "./types";
 
-export const SECRETS_DIR = "/etc/openstack-cdktf/secrets";
+export const SECRETS_DIR = HOST_SECRETS_DIR;
 const UPLOAD_DIR = "/root/.openstack-cdktf-upload";
 /** Shorter values would match by chance; none of the catalog's kinds is that short. */
 const MIN_LENGTH = 8;

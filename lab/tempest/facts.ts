@@ -4,6 +4,7 @@
  * Glance's import methods, whether Horizon answers. `tempest.conf` is written from these facts
  * (./config.ts), never by hand, so that a service joins the Tempest run when it is deployed.
  */
+import { HORIZON_WEBROOT } from "../../lib/core/openstack-api";
 
 export interface AdminCredentials {
   readonly username: string;
@@ -104,7 +105,7 @@ async function servicesUp(url: string | undefined, token: string): Promise<strin
 }
 
 async function dashboard(identityUrl: string): Promise<string | undefined> {
-  const base = `${new URL(identityUrl).origin.replace(/:\d+$/, "")}/horizon/`;
+  const base = `${new URL(identityUrl).origin.replace(/:\d+$/, "")}${HORIZON_WEBROOT}`;
   try {
     const r = await fetch(`${base}auth/login/`, { signal: AbortSignal.timeout(TIMEOUT_MS) });
     await r.arrayBuffer();

@@ -6,6 +6,8 @@ const PRELUDE = fs.readFileSync(path.join(__dirname, "prelude.sh"), "utf8");
 
 /** Where steps keep their state on a host (prelude.sh's OSC_STATE_DIR). */
 export const HOST_STATE_DIR = "/var/lib/openstack-cdktf";
+/** Where a host keeps its secrets, one root-only file each (prelude.sh's OSC_SECRETS_DIR). */
+export const HOST_SECRETS_DIR = "/etc/openstack-cdktf/secrets";
 /** The lock that lets one step run at a time on a host (prelude.sh's OSC_LOCK). */
 export const STEP_LOCK = "/run/lock/openstack-cdktf.lock";
 

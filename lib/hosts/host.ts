@@ -5,7 +5,7 @@ import { join as quote } from "shlex";
 import { ClusterSecrets } from "../core/cluster-secrets";
 import { ReleaseProfile } from "../core/releases";
 import { Role } from "../core/roles";
-import { ShellScript } from "../core/shell-script";
+import { HOST_SECRETS_DIR, ShellScript } from "../core/shell-script";
 import { hclString } from "../core/hcl";
 import { LateValue } from "../core/late-value";
 import { inputsHash, Step, StepProps, StepResourceKind, StepTarget, stepLogicalId } from "../core/step";
@@ -258,7 +258,7 @@ export class Host extends Construct implements StepTarget {
     const script = this.script("secrets")
       .comment("Install the uploaded secrets as root-only files, one per secret, then remove the upload.")
       .comment("Each value is decoded whole before anything is written, so a bad upload writes nothing.")
-      .run("install", "-d", "-m", "0700", "/etc/openstack-cdktf", "/etc/openstack-cdktf/secrets")
+      .run("install", "-d", "-m", "0700", "/etc/openstack-cdktf", HOST_SECRETS_DIR)
       .raw(`while read -r name value; do`)
       .raw(`  decoded=$(printf '%s' "$value" | base64 -d)`)
       .raw(`  printf '%s' "$decoded" | osc_install_file secrets "$OSC_SECRETS_DIR/$name" root root 0600`)

@@ -2,6 +2,7 @@ import * as path from "path";
 import { Construct } from "constructs";
 import { join as quote } from "shlex";
 import { IniFile } from "../core/ini-file";
+import { API_PORTS } from "../core/openstack-api";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { ControlPlaneContext, endpointUrl, stepsOnControllers } from "./control-plane-context";
@@ -19,7 +20,7 @@ export interface GlanceServiceProps {
   readonly dataDir?: string;
 }
 
-const PORT = 9292;
+const PORT = API_PORTS.image;
 const DB_SECRET = "glance_db_password";
 /** The database, created and synced by this service. */
 const DATABASE = "glance";

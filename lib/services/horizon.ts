@@ -3,6 +3,7 @@ import * as path from "path";
 import { Construct } from "constructs";
 import { join as quote } from "shlex";
 import { secretPlaceholder } from "../core/ini-file";
+import { HORIZON_WEBROOT } from "../core/openstack-api";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { ControlPlaneContext } from "./control-plane-context";
@@ -18,7 +19,7 @@ export interface HorizonDashboardProps {
   readonly allowedHosts: readonly string[];
 }
 
-const WEBROOT = "/horizon/";
+const WEBROOT = HORIZON_WEBROOT;
 const SECRET = "horizon_secret_key";
 const CACHE_BACKEND = "django.core.cache.backends.memcached.PyMemcacheCache";
 const HOSTNAME =

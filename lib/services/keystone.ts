@@ -2,13 +2,14 @@ import * as fs from "fs";
 import * as path from "path";
 import { Construct } from "constructs";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
+import { ADMIN_OPENRC, API_PORTS } from "../core/openstack-api";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { ControlPlaneContext, endpointUrl, stepsOnControllers, uwsgiApi } from "./control-plane-context";
 
 const REGISTER_SCRIPT = fs.readFileSync(path.join(__dirname, "keystone-register.py"), "utf8");
 const REGISTER_PATH = "/usr/local/lib/openstack-cdktf/keystone-register.py";
-const ADMIN_OPENRC = "/root/admin-openrc";
+const PORT = API_PORTS.identity;
 /** The database, created and synced by this service. */
 const DATABASE = "keystone";
 
@@ -48,7 +49,7 @@ export class KeystoneService extends Construct {
     super(scope, id);
     const context = props.context;
     this.context = context;
-    this.authUrl = endpointUrl(context, 5000, "/v3");
+    this.authUrl = endpointUrl(context, PORT, "/v3");
     const db = context.database.database(DATABASE, "keystone", "keystone_db_password");
     [this.bootstrapStep] = stepsOnControllers(context.controllers, [db.step], (host, first, dependsOn) =>
       this.controllerStep(host, first, dependsOn, db.url),
@@ -58,8 +59,8 @@ export class KeystoneService extends Construct {
   /** The `[keystone_authtoken]` keys for a service that validates tokens as `user`. */
   authtoken(user: string, secret: string): Record<string, IniValue> {
     return {
-      www_authenticate_uri: endpointUrl(this.context, 5000),
-      auth_url: endpointUrl(this.context, 5000),
+      www_authenticate_uri: endpointUrl(this.context, PORT),
+      auth_url: endpointUrl(this.context, PORT),
       memcached_servers: this.context.cache.servers,
       auth_type: "password",
       project_domain_name: "Default",
@@ -74,7 +75,7 @@ export class KeystoneService extends Construct {
   /** Keys to authenticate as a service user elsewhere (`[placement]`, `[neutron]`, `[service_user]`…). */
   serviceCredentials(user: string, secret: string): Record<string, IniValue> {
     return {
-      auth_url: endpointUrl(this.context, 5000, "/v3"),
+      auth_url: endpointUrl(this.context, PORT, "/v3"),
       auth_type: "password",
       project_domain_name: "Default",
       user_domain_name: "Default",
@@ -135,7 +136,7 @@ export class KeystoneService extends Construct {
       credential: { key_repository: "/etc/keystone/credential-keys/" },
       cache: { enabled: true, backend: "oslo_cache.memcache_pool", memcache_servers: context.cache.servers },
     });
-    const admin = endpointUrl(context, 5000, "/v3");
+    const admin = endpointUrl(context, PORT, "/v3");
     const openrc = [
       "# Written by openstack-cdktf: the cloud's admin, through the VIP.",
       "export OS_PROJECT_DOMAIN_NAME=Default",
@@ -180,7 +181,7 @@ export class KeystoneService extends Construct {
         .comment("The schema, once, from the first controller (idempotent).")
         .schemaSync([DATABASE], "keystone", "keystone-manage", "db_sync");
     }
-    script.restartIfChanged([release.units.keystone], "keystone").waitForPort(host.address, 5000, 120);
+    script.restartIfChanged([release.units.keystone], "keystone").waitForPort(host.address, PORT, 120);
     if (first) {
       script
         .comment(
@@ -209,7 +210,7 @@ export class KeystoneService extends Construct {
     if (first) {
       script
         .comment("The service project, through the VIP.")
-        .waitForPort(context.clientAddress, 5000, 120)
+        .waitForPort(context.clientAddress, PORT, 120)
         .writeFile("/etc/openstack-cdktf/keystone/service-project.json", "{}\n", { mode: "0600" })
         .raw("# shellcheck source=/dev/null")
         .raw(

@@ -1,10 +1,13 @@
 import { Construct } from "constructs";
 import { IniFile, IniValue } from "../core/ini-file";
+import { API_PORTS } from "../core/openstack-api";
 import { secretSpec } from "../core/secret-catalog";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { ControlPlaneContext, endpointUrl, stepsOnControllers, uwsgiApi } from "./control-plane-context";
 import { KeystoneService } from "./keystone";
+
+const PORT = API_PORTS.network;
 
 export interface NeutronServiceProps {
   readonly context: ControlPlaneContext;
@@ -83,7 +86,7 @@ export class NeutronService extends Construct {
         `NeutronService vniRanges: got ${JSON.stringify(vniRanges)}: expected ranges such as 1:1000`,
       );
     }
-    this.apiUrl = endpointUrl(context, 9696);
+    this.apiUrl = endpointUrl(context, PORT);
 
     const db = context.database.database(DATABASE, "neutron", DB_SECRET);
     this.registration = props.keystone.register({
@@ -158,7 +161,7 @@ export class NeutronService extends Construct {
           "head",
         );
     }
-    script.restartIfChanged(release.units.neutronServer, "neutron").waitForPort(host.address, 9696, 120);
+    script.restartIfChanged(release.units.neutronServer, "neutron").waitForPort(host.address, PORT, 120);
     return host.addStep("neutron", script, { secrets: conf.secretsUsed(), dependsOn });
   }
 }

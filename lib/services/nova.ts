@@ -2,11 +2,14 @@ import { Construct } from "constructs";
 import { dependable, ITerraformDependable } from "cdktf";
 import { join as quote } from "shlex";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
+import { API_PORTS } from "../core/openstack-api";
 import { secretSpec } from "../core/secret-catalog";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { ControlPlaneContext, endpointUrl, stepsOnControllers, uwsgiApi } from "./control-plane-context";
 import { KeystoneService } from "./keystone";
+
+const PORT = API_PORTS.compute;
 
 export interface NovaServiceProps {
   readonly context: ControlPlaneContext;
@@ -79,7 +82,7 @@ export class NovaService extends Construct {
     }
     this.context = context;
     this.keystone = props.keystone;
-    this.apiUrl = endpointUrl(context, 8774, "/v2.1");
+    this.apiUrl = endpointUrl(context, PORT, "/v2.1");
     this.metadataHost = context.clientAddress;
     this.glanceUrl = props.glanceUrl ?? endpointUrl(context, 9292);
     this.novncBaseUrl = props.novncBaseUrl ?? endpointUrl(context, 6080, "/vnc_auto.html");
@@ -264,7 +267,7 @@ export class NovaService extends Construct {
     }
     script
       .restartIfChanged(release.units.novaController, "nova")
-      .waitForPort(host.address, 8774, 120)
+      .waitForPort(host.address, PORT, 120)
       .waitForPort(host.address, NOVA_METADATA_PORT, 120)
       .waitForPort(host.address, 6080, 60);
     return host.addStep("nova", script, { secrets: conf.secretsUsed(), dependsOn });

@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { IniFile } from "../core/ini-file";
+import { API_PORTS } from "../core/openstack-api";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { ControlPlaneContext, endpointUrl, stepsOnControllers, uwsgiApi } from "./control-plane-context";
@@ -10,7 +11,7 @@ export interface PlacementServiceProps {
   readonly keystone: KeystoneService;
 }
 
-const PORT = 8778;
+const PORT = API_PORTS.placement;
 const DB_SECRET = "placement_db_password";
 /** The database, created and synced by this service. */
 const DATABASE = "placement";

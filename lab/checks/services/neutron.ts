@@ -1,0 +1,25 @@
+/** Neutron (lib/services/neutron.ts): through the VIP, the network API answers `network list`. */
+import { API_PORTS } from "../../../lib/core/openstack-api";
+import { command, jsonOf, ServiceChecks } from "./client";
+
+export const neutron: ServiceChecks = {
+  name: "neutron",
+  api: { type: "network", port: API_PORTS.network, path: "/", listPath: "/v2.0/networks" },
+  units: (u) => u.neutronServer,
+  viaVip: () => ({
+    commands: [{ name: "network", argv: ["network", "list", "-f", "json"] }],
+    checks: [
+      {
+        name: "os-network",
+        judge: (reply) => {
+          const c = command(reply, "network");
+          const nets = jsonOf<unknown[]>(c, "network list");
+          return {
+            ok: Array.isArray(nets),
+            detail: `network list answered: ${nets.length} networks (${c.ms} ms)`,
+          };
+        },
+      },
+    ],
+  }),
+};
