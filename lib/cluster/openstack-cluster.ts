@@ -166,8 +166,8 @@ export class OpenStackCluster extends Construct {
     return this.hosts.filter((h) => h.hasRole(role));
   }
 
-  /** Every step in the cluster, in construct order. */
+  /** Every step on the cluster's hosts, host by host, each host's in the order they were added. */
   get steps(): Step[] {
-    return this.node.findAll().filter((c): c is Step => c instanceof Step);
+    return this.hosts.flatMap((h) => h.steps);
   }
 }

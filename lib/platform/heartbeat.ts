@@ -70,7 +70,7 @@ export class Heartbeat extends Construct {
         })
         .writeFile("/etc/ha.d/haresources", haresources, { changeTag: "heartbeat" })
         .restartIfChanged(["heartbeat"], "heartbeat");
-      return host.addStep("heartbeat", script, { secrets: ["heartbeat_auth_key"] });
+      return host.addStep("heartbeat", script, { owner: this, secrets: ["heartbeat_auth_key"] });
     });
   }
 }

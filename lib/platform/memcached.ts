@@ -50,7 +50,7 @@ export class Memcached extends Construct {
         .writeFile(release.paths.memcachedConf, conf, { changeTag: "memcached" })
         .restartIfChanged([release.units.memcached], "memcached")
         .waitForPort(host.address, 11211, 30);
-      return host.addStep("memcached", script);
+      return host.addStep("memcached", script, { owner: this });
     });
   }
 }

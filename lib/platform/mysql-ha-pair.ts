@@ -91,9 +91,10 @@ export class MysqlHaPair extends Construct {
         `if osc_changed sql || [ -z "$(mysql -NBe "SHOW DATABASES LIKE '${name}'")" ]; then mysql < ${file}; fi`,
       );
     const step = host.addStep(`db_${name}`, script, {
+      owner: this,
       secrets: [secretName],
       // The peer's server step too: its replication must be set up before data arrives.
-      dependsOn: this.serverSteps.filter((s) => s.node.scope !== host),
+      dependsOn: this.serverSteps.filter((_, i) => this.props.controllers[i] !== host),
     });
     const handle = {
       url: `mysql+pymysql://${user}:${password}@${this.urlHost}/${name}?charset=utf8`,
@@ -176,6 +177,7 @@ export class MysqlHaPair extends Construct {
         );
     }
     return host.addStep("mysql", script, {
+      owner: this,
       secrets: peer ? ["mysql_replication_password"] : [],
     });
   }

@@ -69,7 +69,7 @@ export class RabbitMq extends Construct {
         .raw(
           "if rabbitmqctl --silent list_users | awk '{print $1}' | grep -qx guest; then rabbitmqctl delete_user guest; fi",
         );
-      return host.addStep("rabbitmq", script, { secrets: [SECRET] });
+      return host.addStep("rabbitmq", script, { owner: this, secrets: [SECRET] });
     });
   }
 

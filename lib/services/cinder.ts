@@ -104,6 +104,6 @@ export class CinderService extends Construct {
         .schemaSync([DATABASE], "cinder", "cinder-manage", "db", "sync");
     }
     script.restartIfChanged(release.units.cinderController, "cinder").waitForPort(host.address, PORT, 120);
-    return host.addStep("cinder", script, { secrets: [...this.secrets], dependsOn });
+    return host.addStep("cinder", script, { owner: this, secrets: [...this.secrets], dependsOn });
   }
 }

@@ -113,6 +113,6 @@ export class GlanceService extends Construct {
         .runAs("glance", "glance-manage", "db", "load_metadefs", "--merge");
     }
     script.restartIfChanged([release.units.glance], "glance").waitForPort(host.address, PORT, 120);
-    return host.addStep("glance", script, { secrets: [DB_SECRET, USER_SECRET], dependsOn });
+    return host.addStep("glance", script, { owner: this, secrets: [DB_SECRET, USER_SECRET], dependsOn });
   }
 }

@@ -213,7 +213,7 @@ export class HorizonDashboard extends Construct {
       .waitForPort(host.address, 80, 60)
       .comment("The login page answers on this controller.")
       .run(...loginCheck(host.address, this.allowedHosts));
-    return host.addStep("horizon", script, { secrets: [SECRET] });
+    return host.addStep("horizon", script, { owner: this, secrets: [SECRET] });
   }
 }
 

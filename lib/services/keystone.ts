@@ -117,6 +117,7 @@ export class KeystoneService extends Construct {
       .raw("# shellcheck source=/dev/null")
       .raw(`( set +u; . ${ADMIN_OPENRC}; python3 ${REGISTER_PATH} ${file} )`);
     const step = host.addStep(`keystone_${registration.name}`, script, {
+      owner: this,
       secrets: registration.user ? [registration.user.secret] : [],
       dependsOn: [this.bootstrapStep],
     });
@@ -224,6 +225,6 @@ export class KeystoneService extends Construct {
       "keystone_credential_key_0",
       "keystone_credential_key_1",
     ];
-    return host.addStep("keystone", script, { secrets, dependsOn });
+    return host.addStep("keystone", script, { owner: this, secrets, dependsOn });
   }
 }

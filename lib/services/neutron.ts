@@ -159,6 +159,6 @@ export class NeutronService extends Construct {
         );
     }
     script.restartIfChanged(release.units.neutronServer, "neutron").waitForPort(host.address, 9696, 120);
-    return host.addStep("neutron", script, { secrets: conf.secretsUsed(), dependsOn });
+    return host.addStep("neutron", script, { owner: this, secrets: conf.secretsUsed(), dependsOn });
   }
 }

@@ -164,6 +164,7 @@ export class NovaService extends Construct {
         .raw("done");
     }
     this.discoverStep = host.addStep("nova_discover_hosts", script, {
+      owner: this,
       dependsOn: [this.cellsStep, ...dependsOn],
     });
     return this.discoverStep;
@@ -267,6 +268,6 @@ export class NovaService extends Construct {
       .waitForPort(host.address, 8774, 120)
       .waitForPort(host.address, NOVA_METADATA_PORT, 120)
       .waitForPort(host.address, 6080, 60);
-    return host.addStep("nova", script, { secrets: conf.secretsUsed(), dependsOn });
+    return host.addStep("nova", script, { owner: this, secrets: conf.secretsUsed(), dependsOn });
   }
 }

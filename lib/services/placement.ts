@@ -78,6 +78,6 @@ export class PlacementService extends Construct {
         .schemaSync([DATABASE], "placement", "placement-manage", "db", "sync");
     }
     script.restartIfChanged([release.units.placement], "placement").waitForPort(host.address, PORT, 120);
-    return host.addStep("placement", script, { secrets: [DB_SECRET, USER_SECRET], dependsOn });
+    return host.addStep("placement", script, { owner: this, secrets: [DB_SECRET, USER_SECRET], dependsOn });
   }
 }
