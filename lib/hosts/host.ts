@@ -67,6 +67,13 @@ export interface AddStepOptions {
   /** Steps on other hosts (or any resources) that must finish first. @default none */
   readonly dependsOn?: readonly ITerraformDependable[];
   /**
+   * Steps this one needs, on any host, such as what an `IDatabase` or `IMessageBus` says to
+   * wait for. Those on this host run earlier anyway (a host's steps run in the order they were
+   * added, and a step exists only once added), so only the others join `depends_on`.
+   * @default none
+   */
+  readonly after?: readonly Step[];
+  /**
    * Secrets the step's files refer to (`{{secret:NAME}}`): they are delivered to the host
    * first, and a new value re-runs the step. @default none
    */
@@ -214,6 +221,7 @@ export class Host extends Construct implements StepTarget {
       ...(this.lastStep ? [this.lastStep] : []),
       ...(secrets && secrets.step !== this.lastStep ? [secrets.step] : []),
       ...(options.dependsOn ?? []),
+      ...(options.after ?? []).filter((s) => !this.chain.includes(s)),
     ];
     const step = new Step(this.stepScope(options.owner), name, {
       target: this,

@@ -2,6 +2,7 @@ import * as net from "net";
 import { Construct } from "constructs";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
+import { IVirtualAddress, readyOn } from "./interfaces";
 
 export interface HeartbeatProps {
   /** Exactly two controllers; the first is preferred for the VIP at first start. */
@@ -21,8 +22,11 @@ export interface HeartbeatProps {
  * back while it catches up. Heartbeat only moves the address: both MariaDB, RabbitMQ and the
  * API services run on both controllers all the time, so nothing has to be promoted.
  */
-export class Heartbeat extends Construct {
+export class Heartbeat extends Construct implements IVirtualAddress {
   readonly steps: readonly Step[];
+  /** The VIP. */
+  readonly address: string;
+  private readonly controllers: readonly Host[];
 
   constructor(scope: Construct, id: string, props: HeartbeatProps) {
     super(scope, id);
@@ -32,6 +36,8 @@ export class Heartbeat extends Construct {
     if (net.isIP(props.vip) === 0) {
       throw new Error(`Heartbeat vip: got ${JSON.stringify(props.vip)}: expected an IP address`);
     }
+    this.address = props.vip;
+    this.controllers = props.controllers;
     const [first] = props.controllers;
     const deadTime = props.deadTime ?? 5;
     const haresources = `${first.hostName} IPaddr2::${props.vip}/${props.prefixLength}/${first.managementInterface}\n`;
@@ -72,5 +78,10 @@ export class Heartbeat extends Construct {
         .restartIfChanged(["heartbeat"], "heartbeat");
       return host.addStep("heartbeat", script, { owner: this, secrets: ["heartbeat_auth_key"] });
     });
+  }
+
+  /** On a controller, its own Heartbeat step (which allows binding to the VIP there). */
+  readyFor(host: Host): readonly Step[] {
+    return readyOn(this.controllers, this.steps, host);
   }
 }

@@ -3,11 +3,11 @@ import { IniFile } from "../core/ini-file";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { ControlPlaneContext, endpointUrl, stepsOnControllers, uwsgiApi } from "./control-plane-context";
-import { KeystoneService } from "./keystone";
+import { IIdentity } from "./identity";
 
 export interface CinderServiceProps {
   readonly context: ControlPlaneContext;
-  readonly keystone: KeystoneService;
+  readonly keystone: IIdentity;
 }
 
 const PORT = 8776;
@@ -38,7 +38,7 @@ export class CinderService extends Construct {
   /** The secrets that a host running a Cinder service with `volumeHostConfig` needs. */
   readonly secrets: readonly string[] = [DB_SECRET, USER_SECRET, "rabbitmq_password"];
   private readonly context: ControlPlaneContext;
-  private readonly keystone: KeystoneService;
+  private readonly keystone: IIdentity;
   private readonly databaseUrl: string;
 
   constructor(scope: Construct, id: string, props: CinderServiceProps) {

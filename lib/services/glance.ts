@@ -5,11 +5,11 @@ import { IniFile } from "../core/ini-file";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { ControlPlaneContext, endpointUrl, stepsOnControllers } from "./control-plane-context";
-import { KeystoneService } from "./keystone";
+import { IIdentity } from "./identity";
 
 export interface GlanceServiceProps {
   readonly context: ControlPlaneContext;
-  readonly keystone: KeystoneService;
+  readonly keystone: IIdentity;
   /**
    * Where the file store keeps image data. With two controllers, mount shared storage (NFS,
    * CephFS) here on both before the first apply, or images uploaded through one controller

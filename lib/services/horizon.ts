@@ -2,15 +2,16 @@ import * as net from "net";
 import * as path from "path";
 import { Construct } from "constructs";
 import { join as quote } from "shlex";
+import { Endpoint } from "../core/endpoint";
 import { secretPlaceholder } from "../core/ini-file";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { ControlPlaneContext } from "./control-plane-context";
-import { KeystoneService } from "./keystone";
+import { IIdentity } from "./identity";
 
 export interface HorizonDashboardProps {
   readonly context: ControlPlaneContext;
-  readonly keystone: KeystoneService;
+  readonly keystone: IIdentity;
   /**
    * The names and addresses browsers may use to reach the dashboard (Django's `ALLOWED_HOSTS`):
    * typically the VIP, its name, and the controllers' names and addresses. `*` is refused.
@@ -112,8 +113,7 @@ export class HorizonDashboard extends Construct {
     super(scope, id);
     const { context, keystone } = props;
     this.allowedHosts = allowedHostsOf(props.allowedHosts);
-    const vip = net.isIPv6(context.clientAddress) ? `[${context.clientAddress}]` : context.clientAddress;
-    this.url = `http://${vip}${WEBROOT}`;
+    this.url = Endpoint.of(context.clientAddress).url(undefined, WEBROOT);
     const caches = {
       default: {
         BACKEND: CACHE_BACKEND,
@@ -219,7 +219,7 @@ export class HorizonDashboard extends Construct {
 
 /** curl of the login page at ADDRESS, with a Host header Django accepts. */
 function loginCheck(address: string, allowedHosts: readonly string[]): string[] {
-  const host = net.isIPv6(address) ? `[${address}]` : address;
+  const host = Endpoint.of(address).urlHost;
   const header = allowedHosts.includes(host) ? [] : ["-H", `Host: ${allowedHosts[0]}`];
   const retry = ["--retry", "10", "--retry-connrefused", "--retry-delay", "2"];
   return ["curl", "-fsS", "-o", "/dev/null", ...retry, ...header, `http://${host}${WEBROOT}auth/login/`];
@@ -234,7 +234,7 @@ function allowedHostsOf(entries: readonly string[]): string[] {
   for (const entry of entries) {
     let value: string;
     if (net.isIPv4(entry)) value = entry;
-    else if (net.isIPv6(entry)) value = `[${entry}]`;
+    else if (net.isIPv6(entry)) value = Endpoint.of(entry).urlHost;
     else if (HOSTNAME.test(entry)) value = entry.toLowerCase();
     else {
       throw new Error(

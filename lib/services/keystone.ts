@@ -4,29 +4,26 @@ import { Construct } from "constructs";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { ControlPlaneContext, endpointUrl, stepsOnControllers, uwsgiApi } from "./control-plane-context";
+import {
+  ControlPlaneContext,
+  ResolvedControlPlane,
+  resolveControlPlane,
+  stepsOnControllers,
+  uwsgiApi,
+} from "./control-plane-context";
+import { IIdentity, ServiceRegistration } from "./identity";
+
+export { IIdentity, ServiceRegistration } from "./identity";
 
 const REGISTER_SCRIPT = fs.readFileSync(path.join(__dirname, "keystone-register.py"), "utf8");
 const REGISTER_PATH = "/usr/local/lib/openstack-cdktf/keystone-register.py";
 const ADMIN_OPENRC = "/root/admin-openrc";
 /** The database, created and synced by this service. */
 const DATABASE = "keystone";
+const PORT = 5000;
 
 export interface KeystoneServiceProps {
   readonly context: ControlPlaneContext;
-}
-
-/** A service's entry in the catalog, and the user it runs as. */
-export interface ServiceRegistration {
-  /** Catalog name, e.g. `glance`. */
-  readonly name: string;
-  /** Catalog type, e.g. `image`, `volumev3`, `network` (the seed registered these as `compute`). */
-  readonly type: string;
-  readonly description: string;
-  /** The same URL for the public, internal and admin interfaces. */
-  readonly url: string;
-  /** The service user; its password comes from this secret. @default no user */
-  readonly user?: { readonly name: string; readonly secret: string };
 }
 
 /**
@@ -36,19 +33,24 @@ export interface ServiceRegistration {
  * secrets (no admin token), the `service` project, an `admin-openrc` for root, and the identity
  * endpoints on the VIP. Other services register their users and endpoints through it.
  */
-export class KeystoneService extends Construct {
+export class KeystoneService extends Construct implements IIdentity {
   /** `http://VIP:5000/v3`. */
   readonly authUrl: string;
+  /** `http://VIP:5000`: where services validate tokens. */
+  readonly tokenUrl: string;
+  readonly region: string;
   /** The step after which Keystone answers and the admin user exists. */
   readonly bootstrapStep: Step;
-  private readonly context: ControlPlaneContext;
+  private readonly context: ResolvedControlPlane;
   private readonly registrations = new Map<string, Step>();
 
   constructor(scope: Construct, id: string, props: KeystoneServiceProps) {
     super(scope, id);
-    const context = props.context;
+    const context = resolveControlPlane(props.context);
     this.context = context;
-    this.authUrl = endpointUrl(context, 5000, "/v3");
+    this.region = context.region;
+    this.tokenUrl = context.endpoint.url(PORT);
+    this.authUrl = context.endpoint.url(PORT, "/v3");
     const db = context.database.database(DATABASE, "keystone", "keystone_db_password");
     [this.bootstrapStep] = stepsOnControllers(context.controllers, [db.step], (host, first, dependsOn) =>
       this.controllerStep(host, first, dependsOn, db.url),
@@ -58,8 +60,8 @@ export class KeystoneService extends Construct {
   /** The `[keystone_authtoken]` keys for a service that validates tokens as `user`. */
   authtoken(user: string, secret: string): Record<string, IniValue> {
     return {
-      www_authenticate_uri: endpointUrl(this.context, 5000),
-      auth_url: endpointUrl(this.context, 5000),
+      www_authenticate_uri: this.tokenUrl,
+      auth_url: this.tokenUrl,
       memcached_servers: this.context.cache.servers,
       auth_type: "password",
       project_domain_name: "Default",
@@ -74,14 +76,14 @@ export class KeystoneService extends Construct {
   /** Keys to authenticate as a service user elsewhere (`[placement]`, `[neutron]`, `[service_user]`…). */
   serviceCredentials(user: string, secret: string): Record<string, IniValue> {
     return {
-      auth_url: endpointUrl(this.context, 5000, "/v3"),
+      auth_url: this.authUrl,
       auth_type: "password",
       project_domain_name: "Default",
       user_domain_name: "Default",
       project_name: "service",
       username: user,
       password: secretPlaceholder(secret),
-      region_name: this.context.region ?? "RegionOne",
+      region_name: this.region,
     };
   }
 
@@ -94,7 +96,7 @@ export class KeystoneService extends Construct {
     if (existing) return existing;
     const host = this.context.controllers[0];
     const spec = {
-      region: this.context.region ?? "RegionOne",
+      region: this.region,
       user: registration.user
         ? {
             name: registration.user.name,
@@ -136,7 +138,7 @@ export class KeystoneService extends Construct {
       credential: { key_repository: "/etc/keystone/credential-keys/" },
       cache: { enabled: true, backend: "oslo_cache.memcache_pool", memcache_servers: context.cache.servers },
     });
-    const admin = endpointUrl(context, 5000, "/v3");
+    const admin = this.authUrl;
     const openrc = [
       "# Written by openstack-cdktf: the cloud's admin, through the VIP.",
       "export OS_PROJECT_DOMAIN_NAME=Default",
@@ -147,7 +149,7 @@ export class KeystoneService extends Construct {
       `export OS_AUTH_URL=${admin}`,
       "export OS_IDENTITY_API_VERSION=3",
       "export OS_IMAGE_API_VERSION=2",
-      `export OS_REGION_NAME=${context.region ?? "RegionOne"}`,
+      `export OS_REGION_NAME=${this.region}`,
       "",
     ].join("\n");
     const script = host
@@ -174,14 +176,14 @@ export class KeystoneService extends Construct {
       }
     }
     for (const ini of host.release.paths.keystoneUwsgiConfigs) {
-      uwsgiApi(script, ini, context.apiWorkers ?? 2, "keystone");
+      uwsgiApi(script, ini, context.apiWorkers, "keystone");
     }
     if (first) {
       script
         .comment("The schema, once, from the first controller (idempotent).")
         .schemaSync([DATABASE], "keystone", "keystone-manage", "db_sync");
     }
-    script.restartIfChanged([release.units.keystone], "keystone").waitForPort(host.address, 5000, 120);
+    script.restartIfChanged([release.units.keystone], "keystone").waitForPort(host.address, PORT, 120);
     if (first) {
       script
         .comment(
@@ -200,7 +202,7 @@ export class KeystoneService extends Construct {
           "--bootstrap-public-url",
           admin,
           "--bootstrap-region-id",
-          context.region ?? "RegionOne",
+          this.region,
         )
         .raw("unset OS_BOOTSTRAP_PASSWORD");
     }
@@ -210,7 +212,7 @@ export class KeystoneService extends Construct {
     if (first) {
       script
         .comment("The service project, through the VIP.")
-        .waitForPort(context.clientAddress, 5000, 120)
+        .waitForPort(context.clientAddress, PORT, 120)
         .writeFile("/etc/openstack-cdktf/keystone/service-project.json", "{}\n", { mode: "0600" })
         .raw("# shellcheck source=/dev/null")
         .raw(

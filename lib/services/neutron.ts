@@ -4,12 +4,12 @@ import { secretSpec } from "../core/secret-catalog";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { ControlPlaneContext, endpointUrl, stepsOnControllers, uwsgiApi } from "./control-plane-context";
-import { KeystoneService } from "./keystone";
+import { IIdentity } from "./identity";
 
 export interface NeutronServiceProps {
   readonly context: ControlPlaneContext;
   /** Registers Neutron's user and endpoints, and supplies the token validation settings. */
-  readonly keystone: KeystoneService;
+  readonly keystone: IIdentity;
   /** The physical network name of the provider (external) network. @default "provider" */
   readonly providerPhysnet?: string;
   /**

@@ -6,12 +6,12 @@ import { secretSpec } from "../core/secret-catalog";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { ControlPlaneContext, endpointUrl, stepsOnControllers, uwsgiApi } from "./control-plane-context";
-import { KeystoneService } from "./keystone";
+import { IIdentity } from "./identity";
 
 export interface NovaServiceProps {
   readonly context: ControlPlaneContext;
   /** Registers Nova's user and endpoints, and supplies the token validation settings. */
-  readonly keystone: KeystoneService;
+  readonly keystone: IIdentity;
   /** Glance's API, for `[glance] api_servers`. @default `http://VIP:9292` */
   readonly glanceUrl?: string;
   /** Where browsers open instance consoles. @default `http://VIP:6080/vnc_auto.html` */
@@ -63,7 +63,7 @@ export class NovaService extends Construct {
   /** One step per controller, the first one first. */
   readonly controllerSteps: readonly Step[];
   private readonly context: ControlPlaneContext;
-  private readonly keystone: KeystoneService;
+  private readonly keystone: IIdentity;
   private readonly glanceUrl: string;
   private readonly novncBaseUrl: string;
   private discoverStep?: Step;

@@ -3,11 +3,11 @@ import { IniFile } from "../core/ini-file";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { ControlPlaneContext, endpointUrl, stepsOnControllers, uwsgiApi } from "./control-plane-context";
-import { KeystoneService } from "./keystone";
+import { IIdentity } from "./identity";
 
 export interface PlacementServiceProps {
   readonly context: ControlPlaneContext;
-  readonly keystone: KeystoneService;
+  readonly keystone: IIdentity;
 }
 
 const PORT = 8778;
