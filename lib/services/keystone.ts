@@ -61,30 +61,14 @@ export class KeystoneService extends Construct implements IIdentity {
   authtoken(user: string, secret: string): Record<string, IniValue> {
     return {
       www_authenticate_uri: this.tokenUrl,
-      auth_url: this.tokenUrl,
-      memcached_servers: this.context.cache.servers,
-      auth_type: "password",
-      project_domain_name: "Default",
-      user_domain_name: "Default",
-      project_name: "service",
-      username: user,
-      password: secretPlaceholder(secret),
+      ...serviceUser(this.tokenUrl, user, secret, { memcached_servers: this.context.cache.servers }),
       service_token_roles_required: true,
     };
   }
 
   /** Keys to authenticate as a service user elsewhere (`[placement]`, `[neutron]`, `[service_user]`…). */
   serviceCredentials(user: string, secret: string): Record<string, IniValue> {
-    return {
-      auth_url: this.authUrl,
-      auth_type: "password",
-      project_domain_name: "Default",
-      user_domain_name: "Default",
-      project_name: "service",
-      username: user,
-      password: secretPlaceholder(secret),
-      region_name: this.region,
-    };
+    return { ...serviceUser(this.authUrl, user, secret), region_name: this.region };
   }
 
   /**
@@ -229,4 +213,23 @@ export class KeystoneService extends Construct implements IIdentity {
     ];
     return host.addStep("keystone", script, { owner: this, secrets, dependsOn });
   }
+}
+
+/** A user of the `service` project with a password, in keystoneauth's keys (in the order services' files had them). */
+function serviceUser(
+  authUrl: string,
+  user: string,
+  secret: string,
+  extra: Record<string, IniValue> = {},
+): Record<string, IniValue> {
+  return {
+    auth_url: authUrl,
+    ...extra,
+    auth_type: "password",
+    project_domain_name: "Default",
+    user_domain_name: "Default",
+    project_name: "service",
+    username: user,
+    password: secretPlaceholder(secret),
+  };
 }
