@@ -34,3 +34,4 @@ export * from "./cluster/inventory";
 export * from "./cluster/inventory-schema";
 export * from "./cluster/openstack-cluster";
 export * from "./cluster/openstack-stack";
+export * from "./components";

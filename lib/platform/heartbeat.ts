@@ -1,8 +1,19 @@
 import * as net from "net";
 import { Construct } from "constructs";
+import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { IVirtualAddress, readyOn } from "./interfaces";
+
+/** Heartbeat's secrets, for the secret catalog. */
+export const HEARTBEAT_SECRETS: readonly SecretSpec[] = [
+  {
+    name: "heartbeat_auth_key",
+    kind: "hex",
+    roles: CONTROLLER_ONLY,
+    description: "Heartbeat authkeys sha1 secret",
+  },
+];
 
 export interface HeartbeatProps {
   /** Exactly two controllers; the first is preferred for the VIP at first start. */

@@ -1,6 +1,7 @@
 import * as net from "net";
 import { Construct } from "constructs";
 import { IniFile, secretPlaceholder } from "../core/ini-file";
+import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { DATABASE_NAME } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Endpoint } from "../core/endpoint";
@@ -32,6 +33,16 @@ export interface MysqlHaPairProps {
   /** @default "64M" */
   readonly maxAllowedPacket?: string;
 }
+
+/** MariaDB's secrets, for the secret catalog. */
+export const MYSQL_SECRETS: readonly SecretSpec[] = [
+  {
+    name: "mysql_replication_password",
+    kind: "password",
+    roles: CONTROLLER_ONLY,
+    description: "MariaDB replication user",
+  },
+];
 
 const REPLICATION_USER = "replicator";
 const SQL_DIR = "/etc/openstack-cdktf/sql";

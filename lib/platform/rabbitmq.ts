@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { secretPlaceholder } from "../core/ini-file";
+import { ALL_ROLES, SecretSpec } from "../core/secret-spec";
 import { Step } from "../core/step";
 import { Endpoint } from "../core/endpoint";
 import { Host } from "../hosts/host";
@@ -23,6 +24,10 @@ export interface RabbitMqProps {
 }
 
 const SECRET = "rabbitmq_password";
+/** RabbitMQ's secrets, for the secret catalog: every host's services talk over it. */
+export const RABBITMQ_SECRETS: readonly SecretSpec[] = [
+  { name: SECRET, kind: "password", roles: ALL_ROLES, description: "RabbitMQ openstack user" },
+];
 const PORT = 5672;
 
 /**

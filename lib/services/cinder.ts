@@ -1,12 +1,16 @@
 import { Construct } from "constructs";
+import { SecretSpec, serviceSecrets } from "../core/secret-spec";
+import { ApiService, ApiServiceProps } from "./api-service";
 import { IniFile } from "../core/ini-file";
 import { ShellScript } from "../core/shell-script";
 import { Host } from "../hosts/host";
-import { ApiService, ApiServiceProps } from "./api-service";
 
 export type CinderServiceProps = ApiServiceProps;
 
 const LOCK_PATH = "/var/lib/cinder/tmp";
+
+/** Cinder's secrets, for the secret catalog: its database user's, and its Keystone user's. */
+export const CINDER_SECRETS: readonly SecretSpec[] = serviceSecrets("cinder", ["controller", "storage"]);
 
 /**
  * Cinder's controller part (block storage API and scheduler) on every controller, behind the

@@ -1,9 +1,10 @@
 import * as path from "path";
 import { Construct } from "constructs";
+import { CONTROLLER_ONLY, SecretSpec, serviceSecrets } from "../core/secret-spec";
+import { ApiService, ApiServiceProps } from "./api-service";
 import { join as quote } from "shlex";
 import { IniFile } from "../core/ini-file";
 import { ShellScript } from "../core/shell-script";
-import { ApiService, ApiServiceProps } from "./api-service";
 
 export interface GlanceServiceProps extends ApiServiceProps {
   /**
@@ -14,6 +15,9 @@ export interface GlanceServiceProps extends ApiServiceProps {
    */
   readonly dataDir?: string;
 }
+
+/** Glance's secrets, for the secret catalog: its database user's, and its Keystone user's. */
+export const GLANCE_SECRETS: readonly SecretSpec[] = serviceSecrets("glance", CONTROLLER_ONLY);
 
 /**
  * Glance (the image API) on every controller, behind the VIP: its database, its Keystone user

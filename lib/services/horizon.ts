@@ -4,6 +4,7 @@ import { Construct } from "constructs";
 import { join as quote } from "shlex";
 import { Endpoint } from "../core/endpoint";
 import { secretPlaceholder } from "../core/ini-file";
+import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { ControlPlaneContext } from "./control-plane-context";
@@ -21,6 +22,10 @@ export interface HorizonDashboardProps {
 
 const WEBROOT = "/horizon/";
 const SECRET = "horizon_secret_key";
+/** Horizon's secrets, for the secret catalog. */
+export const HORIZON_SECRETS: readonly SecretSpec[] = [
+  { name: SECRET, kind: "password", roles: CONTROLLER_ONLY, description: "Django SECRET_KEY" },
+];
 const CACHE_BACKEND = "django.core.cache.backends.memcached.PyMemcacheCache";
 const HOSTNAME =
   /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;

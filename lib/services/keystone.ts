@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Construct } from "constructs";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
+import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import {
@@ -21,6 +22,41 @@ const ADMIN_OPENRC = "/root/admin-openrc";
 /** The database, created and synced by this service. */
 const DATABASE = "keystone";
 const PORT = 5000;
+
+/** Keystone's secrets, for the secret catalog. */
+export const KEYSTONE_SECRETS: readonly SecretSpec[] = [
+  {
+    name: "keystone_admin_password",
+    kind: "password",
+    roles: CONTROLLER_ONLY,
+    description: "Keystone admin user",
+  },
+  {
+    name: "keystone_db_password",
+    kind: "password",
+    roles: CONTROLLER_ONLY,
+    description: "keystone database user",
+  },
+  { name: "keystone_fernet_key_0", kind: "fernet", roles: CONTROLLER_ONLY, description: "Fernet staged key" },
+  {
+    name: "keystone_fernet_key_1",
+    kind: "fernet",
+    roles: CONTROLLER_ONLY,
+    description: "Fernet primary key",
+  },
+  {
+    name: "keystone_credential_key_0",
+    kind: "fernet",
+    roles: CONTROLLER_ONLY,
+    description: "credential staged key",
+  },
+  {
+    name: "keystone_credential_key_1",
+    kind: "fernet",
+    roles: CONTROLLER_ONLY,
+    description: "credential primary key",
+  },
+];
 
 export interface KeystoneServiceProps {
   readonly context: ControlPlaneContext;
@@ -203,14 +239,7 @@ export class KeystoneService extends Construct implements IIdentity {
           `( set +u; . ${ADMIN_OPENRC}; python3 ${REGISTER_PATH} /etc/openstack-cdktf/keystone/service-project.json )`,
         );
     }
-    const secrets = [
-      "keystone_db_password",
-      "keystone_admin_password",
-      "keystone_fernet_key_0",
-      "keystone_fernet_key_1",
-      "keystone_credential_key_0",
-      "keystone_credential_key_1",
-    ];
+    const secrets = KEYSTONE_SECRETS.map((s) => s.name);
     return host.addStep("keystone", script, { owner: this, secrets, dependsOn });
   }
 }

@@ -1,9 +1,10 @@
 import { Construct } from "constructs";
+import { ALL_ROLES, SecretSpec, serviceSecrets } from "../core/secret-spec";
+import { ApiService, ApiServiceProps } from "./api-service";
 import { IniFile, IniValue } from "../core/ini-file";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { ApiService, ApiServiceProps } from "./api-service";
 
 export interface NeutronServiceProps extends ApiServiceProps {
   /** The physical network name of the provider (external) network. @default "provider" */
@@ -36,6 +37,9 @@ export const SECURITY_GROUP_SETTINGS: Readonly<Record<string, IniValue>> = {
   enable_ipset: true,
   firewall_driver: "iptables_hybrid",
 };
+
+/** Neutron's secrets, for the secret catalog: its database user's, and its Keystone user's. */
+export const NEUTRON_SECRETS: readonly SecretSpec[] = serviceSecrets("neutron", ALL_ROLES);
 
 /**
  * Neutron's server on every controller: the API (:9696) and the RPC server with the ML2 plugin

@@ -2,6 +2,7 @@ import { Construct } from "constructs";
 import { dependable, ITerraformDependable } from "cdktf";
 import { join as quote } from "shlex";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
+import { SecretSpec, serviceSecrets } from "../core/secret-spec";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
@@ -37,6 +38,20 @@ export const NOVA_METADATA_PORT = 8775;
 function tableHas(name: string): string {
   return `awk -F'|' '{gsub(/ /, "", $2)} $2 == "${name}" {found = 1} END {exit !found}'`;
 }
+
+/**
+ * Nova's secrets, for the secret catalog: its database user's, its Keystone user's (also on the
+ * compute hosts), and the metadata proxy's, which Neutron's metadata agents share.
+ */
+export const NOVA_SECRETS: readonly SecretSpec[] = [
+  ...serviceSecrets("nova", ["controller", "compute"]),
+  {
+    name: METADATA_SECRET,
+    kind: "password",
+    roles: ["controller", "network"],
+    description: "Nova metadata proxy",
+  },
+];
 
 /**
  * Nova's control plane on every controller: the compute API and the metadata API, conductor,

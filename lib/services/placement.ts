@@ -1,8 +1,15 @@
 import { Construct } from "constructs";
-import { IniFile } from "../core/ini-file";
+import { SecretSpec, serviceSecrets } from "../core/secret-spec";
 import { ApiService, ApiServiceProps } from "./api-service";
+import { IniFile } from "../core/ini-file";
 
 export type PlacementServiceProps = ApiServiceProps;
+
+/** Placement's secrets, for the secret catalog: its database user's, and its Keystone user's. */
+export const PLACEMENT_SECRETS: readonly SecretSpec[] = serviceSecrets("placement", [
+  "controller",
+  "compute",
+]);
 
 /**
  * Placement (the resource inventory Nova's scheduler asks) on every controller, behind the VIP:
