@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { IniFile } from "../core/ini-file";
 import { ReleaseProfile } from "../core/releases";
+import { PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
@@ -51,8 +52,9 @@ export interface ApiServiceSpec {
   readonly syncCommand?: readonly string[];
   /** @default "The schema, once, from the first controller (idempotent)." */
   readonly syncComment?: string;
-  /** The packages, the units restarted when the config changes, and the uwsgi ini files, per release. */
-  readonly packages: (release: ReleaseProfile) => readonly string[];
+  /** The packages, per release (a table in the service's own file). */
+  readonly packages: PackagesByRelease;
+  /** The units restarted when the config changes, and the uwsgi ini files, per release. */
   readonly units: (release: ReleaseProfile) => readonly string[];
   /** Whether the service talks over the message bus (and waits for it). @default false */
   readonly messaging?: boolean;
@@ -193,12 +195,14 @@ export abstract class ApiService extends Construct {
     const conf = this.config(host);
     const script = host.script(spec.name);
     this.beforeInstall(script, host);
-    script.aptInstall(spec.packages(release)).writeFile(spec.configFile, conf.render(), {
-      group: spec.name,
-      mode: "0640",
-      secrets: true,
-      changeTag: spec.name,
-    });
+    script
+      .aptInstall(packagesFor(this.constructor.name, spec.packages, release))
+      .writeFile(spec.configFile, conf.render(), {
+        group: spec.name,
+        mode: "0640",
+        secrets: true,
+        changeTag: spec.name,
+      });
     this.configure(script, host);
     if (first) this.migrate(script);
     script.restartIfChanged(spec.units(release), spec.name);

@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { SecretSpec, serviceSecrets } from "../core/secret-spec";
+import { PackagesByRelease } from "../core/releases/packages";
 import { ApiService, ApiServiceProps } from "./api-service";
 import { IniFile } from "../core/ini-file";
 import { ShellScript } from "../core/shell-script";
@@ -10,6 +11,18 @@ export type CinderServiceProps = ApiServiceProps;
 const LOCK_PATH = "/var/lib/cinder/tmp";
 
 /** Cinder's secrets, for the secret catalog: its database user's, and its Keystone user's. */
+/** Cinder's controller packages: the API and the scheduler. */
+export const CINDER_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["cinder-api", "cinder-scheduler"],
+  "ubuntu-2404-caracal": ["cinder-api", "cinder-scheduler"],
+};
+
+/** The volume service's packages, for the storage hosts. */
+export const CINDER_VOLUME_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["cinder-volume"],
+  "ubuntu-2404-caracal": ["cinder-volume"],
+};
+
 export const CINDER_SECRETS: readonly SecretSpec[] = serviceSecrets("cinder", ["controller", "storage"]);
 
 /**
@@ -40,7 +53,7 @@ export class CinderService extends ApiService {
       databases: ["cinder"],
       configFile: "/etc/cinder/cinder.conf",
       syncCommand: ["cinder-manage", "db", "sync"],
-      packages: (release) => release.packages.cinderController,
+      packages: CINDER_PACKAGES,
       units: (release) => release.units.cinderController,
       uwsgiConfigs: (release) => release.paths.cinderUwsgiConfigs,
       messaging: true,

@@ -1,6 +1,7 @@
 import * as path from "path";
 import { Construct } from "constructs";
 import { CONTROLLER_ONLY, SecretSpec, serviceSecrets } from "../core/secret-spec";
+import { PackagesByRelease } from "../core/releases/packages";
 import { ApiService, ApiServiceProps } from "./api-service";
 import { join as quote } from "shlex";
 import { IniFile } from "../core/ini-file";
@@ -17,6 +18,12 @@ export interface GlanceServiceProps extends ApiServiceProps {
 }
 
 /** Glance's secrets, for the secret catalog: its database user's, and its Keystone user's. */
+/** Glance's packages: the API alone. */
+export const GLANCE_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["glance-api"],
+  "ubuntu-2404-caracal": ["glance"],
+};
+
 export const GLANCE_SECRETS: readonly SecretSpec[] = serviceSecrets("glance", CONTROLLER_ONLY);
 
 /**
@@ -47,7 +54,7 @@ export class GlanceService extends ApiService {
       databases: ["glance"],
       configFile: "/etc/glance/glance-api.conf",
       syncCommand: ["glance-manage", "db_sync"],
-      packages: (release) => release.packages.glance,
+      packages: GLANCE_PACKAGES,
       units: (release) => [release.units.glance],
       namePrerequisites: true,
     });

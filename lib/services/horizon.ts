@@ -5,6 +5,7 @@ import { join as quote } from "shlex";
 import { Endpoint } from "../core/endpoint";
 import { secretPlaceholder } from "../core/ini-file";
 import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
+import { PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { ControlPlaneContext } from "./control-plane-context";
@@ -22,6 +23,13 @@ export interface HorizonDashboardProps {
 
 const WEBROOT = "/horizon/";
 const SECRET = "horizon_secret_key";
+/** Horizon's packages. */
+export const HORIZON_PACKAGES: PackagesByRelease = {
+  // Django 3.2's PyMemcacheCache needs pymemcache; horizon itself only pulls python3-memcache.
+  "debian-12-zed": ["openstack-dashboard-apache", "python3-pymemcache"],
+  "ubuntu-2404-caracal": ["openstack-dashboard", "python3-pymemcache"],
+};
+
 /** Horizon's secrets, for the secret catalog. */
 export const HORIZON_SECRETS: readonly SecretSpec[] = [
   { name: SECRET, kind: "password", roles: CONTROLLER_ONLY, description: "Django SECRET_KEY" },
@@ -178,7 +186,7 @@ export class HorizonDashboard extends Construct {
       script.writeFile(guard, SERIAL_COMPRESS, { changeTag: "horizon" });
     }
     script
-      .aptInstall(release.packages.horizon)
+      .aptInstall(packagesFor("HorizonDashboard", HORIZON_PACKAGES, release))
       .writeFile(release.paths.horizonLocalSettings, this.localSettings, {
         group,
         mode: "0640",

@@ -3,6 +3,7 @@ import * as path from "path";
 import { Construct } from "constructs";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
 import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
+import { PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import {
@@ -22,6 +23,12 @@ const ADMIN_OPENRC = "/root/admin-openrc";
 /** The database, created and synced by this service. */
 const DATABASE = "keystone";
 const PORT = 5000;
+
+/** Keystone's packages (under Apache mod_wsgi on Ubuntu), and the client its steps use. */
+export const KEYSTONE_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["keystone", "python3-openstackclient"],
+  "ubuntu-2404-caracal": ["keystone", "apache2", "libapache2-mod-wsgi-py3", "python3-openstackclient"],
+};
 
 /** Keystone's secrets, for the secret catalog. */
 export const KEYSTONE_SECRETS: readonly SecretSpec[] = [
@@ -174,7 +181,7 @@ export class KeystoneService extends Construct implements IIdentity {
     ].join("\n");
     const script = host
       .script("keystone")
-      .aptInstall(release.packages.keystone)
+      .aptInstall(packagesFor("KeystoneService", KEYSTONE_PACKAGES, release))
       .writeFile("/etc/keystone/keystone.conf", conf.render(), {
         group: "keystone",
         mode: "0640",

@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { ALL_ROLES, SecretSpec, serviceSecrets } from "../core/secret-spec";
+import { PackagesByRelease } from "../core/releases/packages";
 import { ApiService, ApiServiceProps } from "./api-service";
 import { IniFile, IniValue } from "../core/ini-file";
 import { ShellScript } from "../core/shell-script";
@@ -39,6 +40,24 @@ export const SECURITY_GROUP_SETTINGS: Readonly<Record<string, IniValue>> = {
 };
 
 /** Neutron's secrets, for the secret catalog: its database user's, and its Keystone user's. */
+/** Neutron's server packages. */
+export const NEUTRON_SERVER_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["neutron-server"],
+  "ubuntu-2404-caracal": ["neutron-server", "neutron-plugin-ml2"],
+};
+
+/** The Open vSwitch agent's packages, for compute and network hosts. */
+export const NEUTRON_OVS_AGENT_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["neutron-openvswitch-agent"],
+  "ubuntu-2404-caracal": ["neutron-openvswitch-agent"],
+};
+
+/** The L3, DHCP and metadata agents' packages, for network hosts. */
+export const NEUTRON_NETWORK_AGENT_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["neutron-l3-agent", "neutron-dhcp-agent", "neutron-metadata-agent"],
+  "ubuntu-2404-caracal": ["neutron-l3-agent", "neutron-dhcp-agent", "neutron-metadata-agent"],
+};
+
 export const NEUTRON_SECRETS: readonly SecretSpec[] = serviceSecrets("neutron", ALL_ROLES);
 
 /**
@@ -70,7 +89,7 @@ export class NeutronService extends ApiService {
         "head",
       ],
       syncComment: "The schema, once, from the first controller (an alembic upgrade: idempotent).",
-      packages: (release) => release.packages.neutronServer,
+      packages: NEUTRON_SERVER_PACKAGES,
       units: (release) => release.units.neutronServer,
       uwsgiConfigs: (release) => release.paths.neutronUwsgiConfigs,
       messaging: true,

@@ -6,6 +6,7 @@ import { SecretSpec, serviceSecrets } from "../core/secret-spec";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
+import { PackagesByRelease } from "../core/releases/packages";
 import { ApiService, ApiServiceProps } from "./api-service";
 
 export interface NovaServiceProps extends ApiServiceProps {
@@ -43,6 +44,18 @@ function tableHas(name: string): string {
  * Nova's secrets, for the secret catalog: its database user's, its Keystone user's (also on the
  * compute hosts), and the metadata proxy's, which Neutron's metadata agents share.
  */
+/** Nova's controller packages: the APIs, conductor, scheduler and console proxy. */
+export const NOVA_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["nova-api", "nova-conductor", "nova-scheduler", "nova-consoleproxy"],
+  "ubuntu-2404-caracal": ["nova-api", "nova-conductor", "nova-scheduler", "nova-novncproxy"],
+};
+
+/** nova-compute's packages, for compute hosts. */
+export const NOVA_COMPUTE_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["nova-compute", "qemu-kvm", "libvirt-daemon-system"],
+  "ubuntu-2404-caracal": ["nova-compute", "qemu-kvm", "libvirt-daemon-system"],
+};
+
 export const NOVA_SECRETS: readonly SecretSpec[] = [
   ...serviceSecrets("nova", ["controller", "compute"]),
   {
@@ -76,7 +89,7 @@ export class NovaService extends ApiService {
       catalog: { type: "compute", description: "OpenStack Compute", path: "/v2.1" },
       databases: [API_DATABASE, ...CELL_DATABASES],
       configFile: NOVA_CONF,
-      packages: (release) => release.packages.novaController,
+      packages: NOVA_PACKAGES,
       units: (release) => release.units.novaController,
       uwsgiConfigs: (release) => release.paths.novaUwsgiConfigs,
       waitForPorts: [

@@ -1,11 +1,18 @@
 import { Construct } from "constructs";
 import { SecretSpec, serviceSecrets } from "../core/secret-spec";
+import { PackagesByRelease } from "../core/releases/packages";
 import { ApiService, ApiServiceProps } from "./api-service";
 import { IniFile } from "../core/ini-file";
 
 export type PlacementServiceProps = ApiServiceProps;
 
 /** Placement's secrets, for the secret catalog: its database user's, and its Keystone user's. */
+/** Placement's packages. */
+export const PLACEMENT_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["placement-api"],
+  "ubuntu-2404-caracal": ["placement-api"],
+};
+
 export const PLACEMENT_SECRETS: readonly SecretSpec[] = serviceSecrets("placement", [
   "controller",
   "compute",
@@ -27,7 +34,7 @@ export class PlacementService extends ApiService {
       databases: ["placement"],
       configFile: "/etc/placement/placement.conf",
       syncCommand: ["placement-manage", "db", "sync"],
-      packages: (release) => release.packages.placement,
+      packages: PLACEMENT_PACKAGES,
       units: (release) => [release.units.placement],
       uwsgiConfigs: (release) => release.paths.placementUwsgiConfigs,
       namePrerequisites: true,
