@@ -1,4 +1,5 @@
 import * as net from "net";
+import { ComponentDeclaration } from "../core/component";
 import { Construct } from "constructs";
 import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { Step } from "../core/step";
@@ -14,6 +15,12 @@ export const HEARTBEAT_SECRETS: readonly SecretSpec[] = [
     description: "Heartbeat authkeys sha1 secret",
   },
 ];
+
+/** What heartbeat declares for the secret catalog (lib/components.ts). */
+export const HEARTBEAT_COMPONENT: ComponentDeclaration = {
+  name: "heartbeat",
+  secrets: HEARTBEAT_SECRETS,
+};
 
 export interface HeartbeatProps {
   /** Exactly two controllers; the first is preferred for the VIP at first start. */

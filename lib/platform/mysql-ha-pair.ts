@@ -1,4 +1,5 @@
 import * as net from "net";
+import { ComponentDeclaration } from "../core/component";
 import { Construct } from "constructs";
 import { IniFile, secretPlaceholder } from "../core/ini-file";
 import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
@@ -43,6 +44,12 @@ export const MYSQL_SECRETS: readonly SecretSpec[] = [
     description: "MariaDB replication user",
   },
 ];
+
+/** What mysql declares for the secret catalog (lib/components.ts). */
+export const MYSQL_COMPONENT: ComponentDeclaration = {
+  name: "mysql",
+  secrets: MYSQL_SECRETS,
+};
 
 const REPLICATION_USER = "replicator";
 const SQL_DIR = "/etc/openstack-cdktf/sql";

@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { ComponentDeclaration } from "../core/component";
 import { secretPlaceholder } from "../core/ini-file";
 import { ALL_ROLES, SecretSpec } from "../core/secret-spec";
 import { Step } from "../core/step";
@@ -29,6 +30,12 @@ export const RABBITMQ_SECRETS: readonly SecretSpec[] = [
   { name: SECRET, kind: "password", roles: ALL_ROLES, description: "RabbitMQ openstack user" },
 ];
 const PORT = 5672;
+
+/** What rabbitmq declares for the secret catalog (lib/components.ts). */
+export const RABBITMQ_COMPONENT: ComponentDeclaration = {
+  name: "rabbitmq",
+  secrets: RABBITMQ_SECRETS,
+};
 
 /**
  * RabbitMQ on each controller, as independent brokers behind the VIP (not a cluster). Why: a

@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { ComponentDeclaration } from "../core/component";
 import { SecretSpec, serviceSecrets } from "../core/secret-spec";
 import { PackagesByRelease } from "../core/releases/packages";
 import { ApiService, ApiServiceProps } from "./api-service";
@@ -24,6 +25,13 @@ export const CINDER_VOLUME_PACKAGES: PackagesByRelease = {
 };
 
 export const CINDER_SECRETS: readonly SecretSpec[] = serviceSecrets("cinder", ["controller", "storage"]);
+
+/** What cinder declares for the secret catalog and the release profiles (lib/components.ts). */
+export const CINDER_COMPONENT: ComponentDeclaration = {
+  name: "cinder",
+  secrets: CINDER_SECRETS,
+  packages: { cinderController: CINDER_PACKAGES, cinderVolume: CINDER_VOLUME_PACKAGES },
+};
 
 /**
  * Cinder's controller part (block storage API and scheduler) on every controller, behind the

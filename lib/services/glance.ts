@@ -1,4 +1,5 @@
 import * as path from "path";
+import { ComponentDeclaration } from "../core/component";
 import { Construct } from "constructs";
 import { CONTROLLER_ONLY, SecretSpec, serviceSecrets } from "../core/secret-spec";
 import { PackagesByRelease } from "../core/releases/packages";
@@ -25,6 +26,13 @@ export const GLANCE_PACKAGES: PackagesByRelease = {
 };
 
 export const GLANCE_SECRETS: readonly SecretSpec[] = serviceSecrets("glance", CONTROLLER_ONLY);
+
+/** What glance declares for the secret catalog and the release profiles (lib/components.ts). */
+export const GLANCE_COMPONENT: ComponentDeclaration = {
+  name: "glance",
+  secrets: GLANCE_SECRETS,
+  packages: { glance: GLANCE_PACKAGES },
+};
 
 /**
  * Glance (the image API) on every controller, behind the VIP: its database, its Keystone user

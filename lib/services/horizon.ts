@@ -1,4 +1,5 @@
 import * as net from "net";
+import { ComponentDeclaration } from "../core/component";
 import * as path from "path";
 import { Construct } from "constructs";
 import { join as quote } from "shlex";
@@ -38,6 +39,13 @@ const CACHE_BACKEND = "django.core.cache.backends.memcached.PyMemcacheCache";
 const HOSTNAME =
   /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const STATIC_STAMP = "/etc/openstack-cdktf/horizon-static.sha256";
+
+/** What horizon declares for the secret catalog and the release profiles (lib/components.ts). */
+export const HORIZON_COMPONENT: ComponentDeclaration = {
+  name: "horizon",
+  secrets: HORIZON_SECRETS,
+  packages: { horizon: HORIZON_PACKAGES },
+};
 
 /**
  * Why Horizon's offline compression failed about one deploy in a few, on one controller and

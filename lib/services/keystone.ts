@@ -1,4 +1,5 @@
 import * as fs from "fs";
+import { ComponentDeclaration } from "../core/component";
 import * as path from "path";
 import { Construct } from "constructs";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
@@ -64,6 +65,13 @@ export const KEYSTONE_SECRETS: readonly SecretSpec[] = [
     description: "credential primary key",
   },
 ];
+
+/** What keystone declares for the secret catalog and the release profiles (lib/components.ts). */
+export const KEYSTONE_COMPONENT: ComponentDeclaration = {
+  name: "keystone",
+  secrets: KEYSTONE_SECRETS,
+  packages: { keystone: KEYSTONE_PACKAGES },
+};
 
 export interface KeystoneServiceProps {
   readonly context: ControlPlaneContext;

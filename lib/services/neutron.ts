@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { ComponentDeclaration } from "../core/component";
 import { ALL_ROLES, SecretSpec, serviceSecrets } from "../core/secret-spec";
 import { PackagesByRelease } from "../core/releases/packages";
 import { ApiService, ApiServiceProps } from "./api-service";
@@ -59,6 +60,17 @@ export const NEUTRON_NETWORK_AGENT_PACKAGES: PackagesByRelease = {
 };
 
 export const NEUTRON_SECRETS: readonly SecretSpec[] = serviceSecrets("neutron", ALL_ROLES);
+
+/** What neutron declares for the secret catalog and the release profiles (lib/components.ts). */
+export const NEUTRON_COMPONENT: ComponentDeclaration = {
+  name: "neutron",
+  secrets: NEUTRON_SECRETS,
+  packages: {
+    neutronServer: NEUTRON_SERVER_PACKAGES,
+    neutronOvsAgent: NEUTRON_OVS_AGENT_PACKAGES,
+    neutronNetworkAgents: NEUTRON_NETWORK_AGENT_PACKAGES,
+  },
+};
 
 /**
  * Neutron's server on every controller: the API (:9696) and the RPC server with the ML2 plugin

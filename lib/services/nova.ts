@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { ComponentDeclaration } from "../core/component";
 import { dependable, ITerraformDependable } from "cdktf";
 import { join as quote } from "shlex";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
@@ -65,6 +66,13 @@ export const NOVA_SECRETS: readonly SecretSpec[] = [
     description: "Nova metadata proxy",
   },
 ];
+
+/** What nova declares for the secret catalog and the release profiles (lib/components.ts). */
+export const NOVA_COMPONENT: ComponentDeclaration = {
+  name: "nova",
+  secrets: NOVA_SECRETS,
+  packages: { novaController: NOVA_PACKAGES, novaCompute: NOVA_COMPUTE_PACKAGES },
+};
 
 /**
  * Nova's control plane on every controller: the compute API and the metadata API, conductor,

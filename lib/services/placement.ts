@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { ComponentDeclaration } from "../core/component";
 import { SecretSpec, serviceSecrets } from "../core/secret-spec";
 import { PackagesByRelease } from "../core/releases/packages";
 import { ApiService, ApiServiceProps } from "./api-service";
@@ -17,6 +18,13 @@ export const PLACEMENT_SECRETS: readonly SecretSpec[] = serviceSecrets("placemen
   "controller",
   "compute",
 ]);
+
+/** What placement declares for the secret catalog and the release profiles (lib/components.ts). */
+export const PLACEMENT_COMPONENT: ComponentDeclaration = {
+  name: "placement",
+  secrets: PLACEMENT_SECRETS,
+  packages: { placement: PLACEMENT_PACKAGES },
+};
 
 /**
  * Placement (the resource inventory Nova's scheduler asks) on every controller, behind the VIP:
