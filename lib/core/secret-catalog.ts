@@ -1,4 +1,5 @@
 import { componentSecrets } from "../components";
+import { lazyView } from "./lazy-view";
 import { SecretSpec } from "./secret-spec";
 
 export { ALL_ROLES, CONTROLLER_ONLY, SecretKind, SecretSpec, serviceSecrets } from "./secret-spec";
@@ -31,15 +32,7 @@ export function secretCatalog(): readonly SecretSpec[] {
  * @deprecated use `secretCatalog()`. The same list, filled on first use (the components that
  * declare the secrets import modules that import this one).
  */
-export const SECRET_CATALOG: readonly SecretSpec[] = new Proxy([] as SecretSpec[], {
-  get: (_target, key) => Reflect.get(secretCatalog(), key),
-  has: (_target, key) => Reflect.has(secretCatalog(), key),
-  ownKeys: () => Reflect.ownKeys(secretCatalog()),
-  getOwnPropertyDescriptor: (_target, key) => {
-    const descriptor = Reflect.getOwnPropertyDescriptor(secretCatalog(), key);
-    return descriptor && { ...descriptor, configurable: true };
-  },
-});
+export const SECRET_CATALOG: readonly SecretSpec[] = lazyView([] as SecretSpec[], () => [...secretCatalog()]);
 
 /** The catalog entry for a name; throws when the name is unknown. */
 export function secretSpec(name: string): SecretSpec {

@@ -1,4 +1,5 @@
 import { componentPackages } from "../../components";
+import { lazyView } from "../lazy-view";
 import type { ReleaseName } from "./index";
 import { ReleaseProfile } from "./profile";
 
@@ -11,17 +12,10 @@ export function withComponentPackages(
   release: ReleaseName,
   platform: PlatformPackages,
 ): ReleaseProfile["packages"] {
-  let all: Record<string, readonly string[]> | undefined;
-  const assembled = () => (all ??= { ...platform, ...componentPackages(release) });
-  return new Proxy(platform as ReleaseProfile["packages"], {
-    get: (_target, key) => Reflect.get(assembled(), key),
-    has: (_target, key) => Reflect.has(assembled(), key),
-    ownKeys: () => Reflect.ownKeys(assembled()),
-    getOwnPropertyDescriptor: (_target, key) => {
-      const descriptor = Reflect.getOwnPropertyDescriptor(assembled(), key);
-      return descriptor && { ...descriptor, configurable: true };
-    },
-  });
+  return lazyView({ ...platform } as ReleaseProfile["packages"], () => ({
+    ...platform,
+    ...componentPackages(release),
+  })) as ReleaseProfile["packages"];
 }
 
 /** The lists a profile gives itself: the base system's and the platform's. */
