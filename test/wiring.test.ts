@@ -1,6 +1,7 @@
 import { TerraformStack, Testing } from "cdktf";
+import { Construct } from "constructs";
 import { Endpoint } from "../lib/core/endpoint";
-import { IniValue, secretPlaceholder } from "../lib/core/ini-file";
+import { IniFile, IniValue, secretPlaceholder } from "../lib/core/ini-file";
 import { DEBIAN_12_ZED } from "../lib/core/releases";
 import { Step } from "../lib/core/step";
 import { Host } from "../lib/hosts/host";
@@ -8,10 +9,11 @@ import { Heartbeat } from "../lib/platform/heartbeat";
 import { DatabaseHandle, ICache, IDatabase, IMessageBus, IVirtualAddress } from "../lib/platform/interfaces";
 import { MysqlHaPair } from "../lib/platform/mysql-ha-pair";
 import { RabbitMq } from "../lib/platform/rabbitmq";
+import { ApiService, ApiServiceProps } from "../lib/services/api-service";
 import { ControlPlaneContext } from "../lib/services/control-plane-context";
 import { GlanceService } from "../lib/services/glance";
 import { IIdentity, ServiceRegistration } from "../lib/services/identity";
-import { fileIn, iniSection } from "./service-helpers";
+import { fileIn, iniSection, standaloneControlPlane } from "./service-helpers";
 import { StackJson } from "./support";
 
 const release = DEBIAN_12_ZED;
@@ -154,5 +156,55 @@ describe("a service on an existing database and Keystone, through IDatabase and 
     );
     expect(dependsOn(stack, "ctl2_glance")).toContain("ctl1_glance");
     expect(stack.node.findAll().some((c) => c instanceof MysqlHaPair)).toBe(false);
+  });
+});
+
+/** What a new API service amounts to: a spec and its config file (here under Placement's name and secrets). */
+class MinimalApi extends ApiService {
+  constructor(scope: Construct, id: string, props: ApiServiceProps) {
+    super(scope, id, props, {
+      name: "placement",
+      port: 8778,
+      catalog: { type: "placement", description: "A new API" },
+      databases: ["placement"],
+      configFile: "/etc/placement/placement.conf",
+      syncCommand: ["placement-manage", "db", "sync"],
+      packages: { "debian-12-zed": ["placement-api"], "ubuntu-2404-caracal": ["placement-api"] },
+      units: () => ["placement-api"],
+      uwsgiConfigs: (release) => release.paths.placementUwsgiConfigs,
+    });
+    this.deploy();
+  }
+
+  protected config(): IniFile {
+    return new IniFile({
+      keystone_authtoken: this.keystone.authtoken("placement", this.userSecret),
+      placement_database: { connection: this.databases[0].url },
+    });
+  }
+}
+
+describe("ApiService, the recipe a new API service uses", () => {
+  const { stack, context, keystone } = standaloneControlPlane(DEBIAN_12_ZED, { apiWorkers: 3 });
+  const api = new MinimalApi(stack, "api", { context, keystone });
+
+  it("makes the database, the registration and a step per controller, the first one migrating", () => {
+    expect(api.url).toBe("http://10.9.0.100:8778");
+    expect(api.databaseStep.logicalId).toBe("ctl1_db_placement");
+    expect(api.registrationStep.logicalId).toBe("ctl1_keystone_placement");
+    expect(api.steps.map((s) => s.logicalId)).toEqual(["ctl1_placement", "ctl2_placement"]);
+    expect(api.firstStep.scriptText).toContain("\nosc_schema_sync_begin placement\n");
+    expect(api.steps[1].scriptText).not.toContain("\nosc_schema_sync_begin placement\n");
+    expect(api.firstStep.scriptText).toContain(
+      "\nosc_ini_set placement /etc/placement/placement-api-uwsgi.ini uwsgi processes 3\n",
+    );
+    expect(api.firstStep.scriptText).toContain("\nosc_wait_port 10.9.0.1 8778 120\n");
+    expect(dependsOn(stack, "ctl2_placement")).toContain("ctl1_placement");
+    expect(
+      api.node
+        .findAll()
+        .filter((c) => c instanceof Step)
+        .map((s) => (s as Step).logicalId),
+    ).toEqual(["ctl1_placement", "ctl2_placement"]);
   });
 });

@@ -240,10 +240,18 @@ export class HorizonDashboard extends Construct {
 
 /** curl of the login page at ADDRESS, with a Host header Django accepts. */
 function loginCheck(address: string, allowedHosts: readonly string[]): string[] {
-  const host = Endpoint.of(address).urlHost;
-  const header = allowedHosts.includes(host) ? [] : ["-H", `Host: ${allowedHosts[0]}`];
+  const endpoint = Endpoint.of(address);
+  const header = allowedHosts.includes(endpoint.urlHost) ? [] : ["-H", `Host: ${allowedHosts[0]}`];
   const retry = ["--retry", "10", "--retry-connrefused", "--retry-delay", "2"];
-  return ["curl", "-fsS", "-o", "/dev/null", ...retry, ...header, `http://${host}${WEBROOT}auth/login/`];
+  return [
+    "curl",
+    "-fsS",
+    "-o",
+    "/dev/null",
+    ...retry,
+    ...header,
+    endpoint.url(undefined, `${WEBROOT}auth/login/`),
+  ];
 }
 
 /** Checks and de-duplicates ALLOWED_HOSTS entries; IPv6 addresses are bracketed, as Django expects. */
