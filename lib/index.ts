@@ -26,6 +26,8 @@ export * from "./platform/mysql-ha-pair";
 export * from "./platform/rabbitmq";
 export * from "./platform/memcached";
 export * from "./services/control-plane-context";
+export * from "./services/identity";
+export * from "./services/api-service";
 export * from "./services/keystone";
 export * from "./services/glance";
 export * from "./services/placement";
