@@ -1,6 +1,6 @@
 import * as net from "net";
-import { ComponentDeclaration } from "../core/component";
 import { Construct } from "constructs";
+import { ComponentDeclaration } from "../core/component";
 import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";

@@ -1,6 +1,6 @@
 import * as net from "net";
-import { ComponentDeclaration } from "../core/component";
 import { Construct } from "constructs";
+import { ComponentDeclaration } from "../core/component";
 import { IniFile, secretPlaceholder } from "../core/ini-file";
 import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { DATABASE_NAME } from "../core/shell-script";

@@ -1,6 +1,6 @@
 import * as path from "path";
-import { ComponentDeclaration } from "../core/component";
 import { Construct } from "constructs";
+import { ComponentDeclaration } from "../core/component";
 import { CONTROLLER_ONLY, SecretSpec, serviceSecrets } from "../core/secret-spec";
 import { PackagesByRelease } from "../core/releases/packages";
 import { ApiService, ApiServiceProps } from "./api-service";

@@ -1,8 +1,8 @@
 import * as net from "net";
-import { ComponentDeclaration } from "../core/component";
 import * as path from "path";
 import { Construct } from "constructs";
 import { join as quote } from "shlex";
+import { ComponentDeclaration } from "../core/component";
 import { Endpoint } from "../core/endpoint";
 import { secretPlaceholder } from "../core/ini-file";
 import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";

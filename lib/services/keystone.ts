@@ -1,7 +1,7 @@
 import * as fs from "fs";
-import { ComponentDeclaration } from "../core/component";
 import * as path from "path";
 import { Construct } from "constructs";
+import { ComponentDeclaration } from "../core/component";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
 import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { PackagesByRelease, packagesFor } from "../core/releases/packages";

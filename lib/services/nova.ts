@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
-import { ComponentDeclaration } from "../core/component";
 import { dependable, ITerraformDependable } from "cdktf";
 import { join as quote } from "shlex";
+import { ComponentDeclaration } from "../core/component";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
 import { SecretSpec, serviceSecrets } from "../core/secret-spec";
 import { ShellScript } from "../core/shell-script";
