@@ -55,7 +55,7 @@ function summarize(stack: OpenStackStack): string {
     `${"host".padEnd(width)}  ${"address".padEnd(15)}  ${"roles".padEnd(24)}  steps`,
   ];
   for (const host of cluster.hosts) {
-    const hostSteps = steps.filter((s) => s.node.scopes.includes(host));
+    const hostSteps = host.steps;
     lines.push(
       `${host.hostName.padEnd(width)}  ${host.address.padEnd(15)}  ${host.roles.join(",").padEnd(24)}  ` +
         hostSteps.map((s) => s.node.id).join(", "),

@@ -1,7 +1,10 @@
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { SECRET_CATALOG, SecretKind, secretSpec } from "../lib/core/secret-catalog";
+import { componentSecrets } from "../lib/components";
+import { SECRET_CATALOG, secretCatalog, SecretKind, secretSpec } from "../lib/core/secret-catalog";
+import { GLANCE_SECRETS } from "../lib/services/glance";
+import { NOVA_SECRETS } from "../lib/services/nova";
 import {
   defaultSecretsFile,
   generateSecret,
@@ -42,6 +45,17 @@ describe("the secret catalog", () => {
     expect(() => secretSpec("no_such_secret")).toThrow(
       'secret: got "no_such_secret": expected a name from SECRET_CATALOG',
     );
+  });
+
+  it("is assembled from what each component declares next to its code", () => {
+    expect(secretCatalog()).toEqual(componentSecrets());
+    expect([...SECRET_CATALOG]).toEqual([...secretCatalog()]);
+    expect(GLANCE_SECRETS.map((s) => [s.name, s.roles])).toEqual([
+      ["glance_db_password", ["controller"]],
+      ["glance_keystone_password", ["controller"]],
+    ]);
+    for (const spec of [...GLANCE_SECRETS, ...NOVA_SECRETS]) expect(secretSpec(spec.name)).toBe(spec);
+    expect(secretSpec("metadata_proxy_secret").roles).toEqual(["controller", "network"]);
   });
 });
 

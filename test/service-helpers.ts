@@ -8,6 +8,7 @@ import { parseInventory } from "../lib/cluster/inventory";
 import { OpenStackCluster } from "../lib/cluster/openstack-cluster";
 import { ReleaseProfile } from "../lib/core/releases";
 import { Host } from "../lib/hosts/host";
+import { IVirtualAddress } from "../lib/platform/interfaces";
 import { Memcached } from "../lib/platform/memcached";
 import { MysqlHaPair } from "../lib/platform/mysql-ha-pair";
 import { RabbitMq } from "../lib/platform/rabbitmq";
@@ -92,6 +93,8 @@ export function standaloneControlPlane(
     (n) => new Host(stack, `ctl${n}`, { name: `ctl${n}`, address: `10.9.0.${n}`, release }),
   );
   const clientAddress = "10.9.0.100";
+  // A VIP managed outside this stack: nothing to wait for.
+  const vip: IVirtualAddress = { address: clientAddress, readyFor: () => [] };
   const context: ControlPlaneContext = {
     controllers: hosts,
     clientAddress,
@@ -99,9 +102,10 @@ export function standaloneControlPlane(
     database: new MysqlHaPair(stack, "db", {
       controllers: hosts,
       clientAddress,
+      vip,
       managementCidr: "10.9.0.0/24",
     }),
-    messaging: new RabbitMq(stack, "mq", { controllers: hosts, clientAddress }),
+    messaging: new RabbitMq(stack, "mq", { controllers: hosts, clientAddress, vip }),
     cache: new Memcached(stack, "mc", { controllers: hosts }),
     apiWorkers: options.apiWorkers,
   };

@@ -111,8 +111,8 @@ export class OpenStackCluster extends Construct {
     }
     this.baseSteps = baseSteps;
 
-    // The platform layer on the controllers: the VIP first (services bind to it), then the
-    // database pair, the message broker and the cache, all reached through the VIP.
+    // The platform layer on the controllers: the VIP (services bind to it), the database pair,
+    // the message broker and the cache, all reached through the VIP.
     const controllers = this.hostsWithRole("controller");
     const clientAddress = inv.management.vip ?? controllers[0].address;
     this.heartbeat =
@@ -123,12 +123,14 @@ export class OpenStackCluster extends Construct {
             prefixLength: Number(inv.management.cidr.split("/")[1]),
           })
         : undefined;
+    // The database and the broker listen on the VIP: given Heartbeat, they come after it.
     this.database = new MysqlHaPair(this, "database", {
       controllers,
       clientAddress,
+      vip: this.heartbeat,
       managementCidr: inv.management.cidr,
     });
-    this.messaging = new RabbitMq(this, "messaging", { controllers, clientAddress });
+    this.messaging = new RabbitMq(this, "messaging", { controllers, clientAddress, vip: this.heartbeat });
     this.cache = new Memcached(this, "cache", { controllers });
 
     // The control plane, on every controller, behind the VIP.
@@ -166,8 +168,8 @@ export class OpenStackCluster extends Construct {
     return this.hosts.filter((h) => h.hasRole(role));
   }
 
-  /** Every step in the cluster, in construct order. */
+  /** Every step on the cluster's hosts, host by host, each host's in the order they were added. */
   get steps(): Step[] {
-    return this.node.findAll().filter((c): c is Step => c instanceof Step);
+    return this.hosts.flatMap((h) => h.steps);
   }
 }

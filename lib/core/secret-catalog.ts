@@ -1,102 +1,42 @@
-import { Role } from "./roles";
+import { componentSecrets } from "../components";
+import { lazyView } from "./lazy-view";
+import { SecretSpec } from "./secret-spec";
 
-/** How a secret's value is generated. */
-export type SecretKind =
-  /** 32 letters and digits: safe inside URLs and config files without escaping. */
-  | "password"
-  /** 32 random bytes, URL-safe base64: a Fernet key. */
-  | "fernet"
-  /** 20 upper-case letters: an Erlang cookie. */
-  | "cookie"
-  /** 40 hexadecimal digits: Heartbeat's sha1 key. */
-  | "hex";
+export { ALL_ROLES, CONTROLLER_ONLY, SecretKind, SecretSpec, serviceSecrets } from "./secret-spec";
 
-export interface SecretSpec {
-  readonly name: string;
-  readonly kind: SecretKind;
-  /** Hosts with any of these roles receive the secret in their root-only secrets directory. */
-  readonly roles: readonly Role[];
-  readonly description: string;
-}
-
-const CONTROLLER: readonly Role[] = ["controller"];
-const ALL: readonly Role[] = ["controller", "compute", "storage", "network"];
-
-const service = (name: string, roles: readonly Role[]): SecretSpec[] => [
-  { name: `${name}_db_password`, kind: "password", roles: CONTROLLER, description: `${name} database user` },
-  {
-    name: `${name}_keystone_password`,
-    kind: "password",
-    roles,
-    description: `${name} Keystone service user`,
-  },
-];
+let catalog: readonly SecretSpec[] | undefined;
 
 /**
+ * Every secret a cluster uses, like kolla-ansible's passwords.yml, assembled from what each
+ * component declares next to its code (lib/components.ts lists the components). `secrets init`
+ * generates all of them; each host receives only those its roles need.
+ *
  * MariaDB's root authenticates through the unix socket only (Debian's default), so it has no
  * password; the RabbitMQ brokers are not clustered (see lib/platform/rabbitmq.ts), so there is
  * no Erlang cookie to share.
- *
- * Every secret a cluster uses, like kolla-ansible's passwords.yml. `secrets init` generates
- * all of them; each host receives only those its roles need.
  */
-export const SECRET_CATALOG: readonly SecretSpec[] = [
-  {
-    name: "mysql_replication_password",
-    kind: "password",
-    roles: CONTROLLER,
-    description: "MariaDB replication user",
-  },
-  {
-    name: "heartbeat_auth_key",
-    kind: "hex",
-    roles: CONTROLLER,
-    description: "Heartbeat authkeys sha1 secret",
-  },
-  { name: "rabbitmq_password", kind: "password", roles: ALL, description: "RabbitMQ openstack user" },
-  {
-    name: "keystone_admin_password",
-    kind: "password",
-    roles: CONTROLLER,
-    description: "Keystone admin user",
-  },
-  {
-    name: "keystone_db_password",
-    kind: "password",
-    roles: CONTROLLER,
-    description: "keystone database user",
-  },
-  { name: "keystone_fernet_key_0", kind: "fernet", roles: CONTROLLER, description: "Fernet staged key" },
-  { name: "keystone_fernet_key_1", kind: "fernet", roles: CONTROLLER, description: "Fernet primary key" },
-  {
-    name: "keystone_credential_key_0",
-    kind: "fernet",
-    roles: CONTROLLER,
-    description: "credential staged key",
-  },
-  {
-    name: "keystone_credential_key_1",
-    kind: "fernet",
-    roles: CONTROLLER,
-    description: "credential primary key",
-  },
-  ...service("glance", CONTROLLER),
-  ...service("placement", ["controller", "compute"]),
-  ...service("nova", ["controller", "compute"]),
-  ...service("neutron", ALL),
-  ...service("cinder", ["controller", "storage"]),
-  {
-    name: "metadata_proxy_secret",
-    kind: "password",
-    roles: ["controller", "network"],
-    description: "Nova metadata proxy",
-  },
-  { name: "horizon_secret_key", kind: "password", roles: CONTROLLER, description: "Django SECRET_KEY" },
-];
+export function secretCatalog(): readonly SecretSpec[] {
+  if (!catalog) {
+    const all = componentSecrets();
+    const seen = new Set<string>();
+    for (const spec of all) {
+      if (seen.has(spec.name)) throw new Error(`secret catalog: ${spec.name} is declared twice`);
+      seen.add(spec.name);
+    }
+    catalog = Object.freeze([...all]);
+  }
+  return catalog;
+}
+
+/**
+ * @deprecated use `secretCatalog()`. The same list, filled on first use (the components that
+ * declare the secrets import modules that import this one).
+ */
+export const SECRET_CATALOG: readonly SecretSpec[] = lazyView([] as SecretSpec[], () => [...secretCatalog()]);
 
 /** The catalog entry for a name; throws when the name is unknown. */
 export function secretSpec(name: string): SecretSpec {
-  const spec = SECRET_CATALOG.find((s) => s.name === name);
+  const spec = secretCatalog().find((s) => s.name === name);
   if (!spec) throw new Error(`secret: got ${JSON.stringify(name)}: expected a name from SECRET_CATALOG`);
   return spec;
 }

@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { SECRET_CATALOG, SecretKind } from "./secret-catalog";
+import { secretCatalog, SecretKind } from "./secret-catalog";
 
 /** Terraform's name for the input variable that carries a secret. */
 export function secretVariableName(name: string): string {
@@ -70,10 +70,10 @@ export function initSecretsFile(file: string): SecretsInitResult {
     }
     values[key] = value;
   }
-  const known = new Set(SECRET_CATALOG.map((spec) => secretVariableName(spec.name)));
+  const known = new Set(secretCatalog().map((spec) => secretVariableName(spec.name)));
   const removed = Object.keys(values).filter((key) => key.startsWith("secret_") && !known.has(key));
   for (const key of removed) delete values[key];
-  for (const spec of SECRET_CATALOG) {
+  for (const spec of secretCatalog()) {
     const key = secretVariableName(spec.name);
     if (values[key] !== undefined) {
       kept.push(spec.name);

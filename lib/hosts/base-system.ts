@@ -61,7 +61,7 @@ export class BaseSystem extends Construct {
     });
     script.restartIfChanged([release.units.timeSync], "chrony");
 
-    this.step = host.addStep("base", script);
+    this.step = host.addStep("base", script, { owner: this });
   }
 }
 

@@ -57,8 +57,22 @@ export interface HostProps {
 }
 
 export interface AddStepOptions {
+  /**
+   * The construct the step belongs to (a service, a platform construct): the step becomes its
+   * child, inside a scope named after this host, so that `owner.node.findAll()` and Aspects see
+   * it. The logical id is the same either way (host name + step name).
+   * @default this host
+   */
+  readonly owner?: Construct;
   /** Steps on other hosts (or any resources) that must finish first. @default none */
   readonly dependsOn?: readonly ITerraformDependable[];
+  /**
+   * Steps this one needs, on any host, such as what an `IDatabase` or `IMessageBus` says to
+   * wait for. Those on this host run earlier anyway (a host's steps run in the order they were
+   * added, and a step exists only once added), so only the others join `depends_on`.
+   * @default none
+   */
+  readonly after?: readonly Step[];
   /**
    * Secrets the step's files refer to (`{{secret:NAME}}`): they are delivered to the host
    * first, and a new value re-runs the step. @default none
@@ -98,8 +112,9 @@ export class Host extends Construct implements StepTarget {
   private readonly secretNames = new Set<string>();
   private secretsStepInstance?: Step;
   private lastStep?: Step;
-  /** Every step of this host but `converged`. */
-  private readonly steps: Step[] = [];
+  /** Every step of this host but `converged`, in the order they were added. */
+  private readonly chain: Step[] = [];
+  private readonly convergedStepInstance: Step;
 
   constructor(scope: Construct, id: string, props: HostProps) {
     super(scope, id);
@@ -146,7 +161,12 @@ export class Host extends Construct implements StepTarget {
           }
         : {}),
     };
-    this.convergedStep();
+    this.convergedStepInstance = this.convergedStep();
+  }
+
+  /** Every step on this host, whichever construct owns it: `converged` first, then the others in order. */
+  get steps(): readonly Step[] {
+    return [this.convergedStepInstance, ...this.chain];
   }
 
   /**
@@ -165,12 +185,12 @@ export class Host extends Construct implements StepTarget {
       target: this,
       script,
       inputs: LateValue.any(
-        () => `\${sha256(join(",", [${this.steps.map((s) => `${s.address}.id`).join(", ")}]))}`,
+        () => `\${sha256(join(",", [${this.chain.map((s) => `${s.address}.id`).join(", ")}]))}`,
       ),
     });
     step.resource.addOverride(
       "depends_on",
-      LateValue.any(() => this.steps.map((s) => s.address)),
+      LateValue.any(() => this.chain.map((s) => s.address)),
     );
     return step;
   }
@@ -201,8 +221,9 @@ export class Host extends Construct implements StepTarget {
       ...(this.lastStep ? [this.lastStep] : []),
       ...(secrets && secrets.step !== this.lastStep ? [secrets.step] : []),
       ...(options.dependsOn ?? []),
+      ...(options.after ?? []).filter((s) => !this.chain.includes(s)),
     ];
-    const step = new Step(this, name, {
+    const step = new Step(this.stepScope(options.owner), name, {
       target: this,
       script,
       dependsOn,
@@ -210,8 +231,21 @@ export class Host extends Construct implements StepTarget {
       preProvisioners: options.preProvisioners,
     });
     this.lastStep = step;
-    this.steps.push(step);
+    this.chain.push(step);
     return step;
+  }
+
+  /** Where an owner's steps on this host live: the owner's child named after this host. */
+  private stepScope(owner: Construct | undefined): Construct {
+    if (owner === undefined || owner === this) return this;
+    const existing = owner.node.tryFindChild(this.hostName);
+    if (existing instanceof HostSteps) return existing;
+    if (existing) {
+      throw new Error(
+        `Host ${this.hostName}: step owner ${owner.node.path} already has a child ${this.hostName} that is not its steps on this host`,
+      );
+    }
+    return new HostSteps(owner, this.hostName);
   }
 
   /** A script builder that names this host and the step in its error messages. */
@@ -279,7 +313,10 @@ export class Host extends Construct implements StepTarget {
       ],
     });
     this.lastStep = this.secretsStepInstance;
-    this.steps.push(this.secretsStepInstance);
+    this.chain.push(this.secretsStepInstance);
     return this.secretsStepInstance;
   }
 }
+
+/** An owner's steps on one host (construct id: the host name), so that one owner may have a step of the same name on several hosts. */
+export class HostSteps extends Construct {}

@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import { Role } from "../core/roles";
-import { SECRET_CATALOG } from "../core/secret-catalog";
+import { secretCatalog } from "../core/secret-catalog";
 import { Host } from "./host";
 
 export interface RoleNodeProps {
@@ -20,7 +20,9 @@ export abstract class RoleNode extends Construct {
     super(scope, id);
     this.host = props.host;
     props.host.addRole(role);
-    const secrets = SECRET_CATALOG.filter((s) => s.roles.includes(role)).map((s) => s.name);
+    const secrets = secretCatalog()
+      .filter((s) => s.roles.includes(role))
+      .map((s) => s.name);
     props.host.useSecrets(secrets);
   }
 }

@@ -1,7 +1,26 @@
 import * as net from "net";
 import { Construct } from "constructs";
+import { ComponentDeclaration } from "../core/component";
+import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
+import { IVirtualAddress, readyOn } from "./interfaces";
+
+/** Heartbeat's secrets, for the secret catalog. */
+export const HEARTBEAT_SECRETS: readonly SecretSpec[] = [
+  {
+    name: "heartbeat_auth_key",
+    kind: "hex",
+    roles: CONTROLLER_ONLY,
+    description: "Heartbeat authkeys sha1 secret",
+  },
+];
+
+/** What heartbeat declares for the secret catalog (lib/components.ts). */
+export const HEARTBEAT_COMPONENT: ComponentDeclaration = {
+  name: "heartbeat",
+  secrets: HEARTBEAT_SECRETS,
+};
 
 export interface HeartbeatProps {
   /** Exactly two controllers; the first is preferred for the VIP at first start. */
@@ -21,8 +40,11 @@ export interface HeartbeatProps {
  * back while it catches up. Heartbeat only moves the address: both MariaDB, RabbitMQ and the
  * API services run on both controllers all the time, so nothing has to be promoted.
  */
-export class Heartbeat extends Construct {
+export class Heartbeat extends Construct implements IVirtualAddress {
   readonly steps: readonly Step[];
+  /** The VIP. */
+  readonly address: string;
+  private readonly controllers: readonly Host[];
 
   constructor(scope: Construct, id: string, props: HeartbeatProps) {
     super(scope, id);
@@ -32,6 +54,8 @@ export class Heartbeat extends Construct {
     if (net.isIP(props.vip) === 0) {
       throw new Error(`Heartbeat vip: got ${JSON.stringify(props.vip)}: expected an IP address`);
     }
+    this.address = props.vip;
+    this.controllers = props.controllers;
     const [first] = props.controllers;
     const deadTime = props.deadTime ?? 5;
     const haresources = `${first.hostName} IPaddr2::${props.vip}/${props.prefixLength}/${first.managementInterface}\n`;
@@ -70,7 +94,12 @@ export class Heartbeat extends Construct {
         })
         .writeFile("/etc/ha.d/haresources", haresources, { changeTag: "heartbeat" })
         .restartIfChanged(["heartbeat"], "heartbeat");
-      return host.addStep("heartbeat", script, { secrets: ["heartbeat_auth_key"] });
+      return host.addStep("heartbeat", script, { owner: this, secrets: ["heartbeat_auth_key"] });
     });
+  }
+
+  /** On a controller, its own Heartbeat step (which allows binding to the VIP there). */
+  readyFor(host: Host): readonly Step[] {
+    return readyOn(this.controllers, this.steps, host);
   }
 }

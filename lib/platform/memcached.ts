@@ -1,7 +1,10 @@
-import * as net from "net";
 import { Construct } from "constructs";
 import { Step } from "../core/step";
+import { Endpoint } from "../core/endpoint";
 import { Host } from "../hosts/host";
+import { ICache, readyOn } from "./interfaces";
+
+const PORT = 11211;
 
 export interface MemcachedProps {
   readonly controllers: readonly Host[];
@@ -16,10 +19,11 @@ export interface MemcachedProps {
  * 0.0.0.0 exposed an unauthenticated cache). Clients hash keys over all servers, so losing one
  * controller only loses its share of the cache.
  */
-export class Memcached extends Construct {
+export class Memcached extends Construct implements ICache {
   readonly steps: readonly Step[];
   /** For services' `memcached_servers` / Django's cache LOCATION: `host:11211,host:11211`. */
   readonly servers: string;
+  private readonly controllers: readonly Host[];
 
   constructor(scope: Construct, id: string, props: MemcachedProps) {
     super(scope, id);
@@ -27,16 +31,15 @@ export class Memcached extends Construct {
     if (!Number.isInteger(memory) || memory < 16) {
       throw new Error(`Memcached memoryMb: got ${memory}: expected a whole number of MiB, at least 16`);
     }
-    this.servers = props.controllers
-      .map((h) => `${net.isIPv6(h.address) ? `[${h.address}]` : h.address}:11211`)
-      .join(",");
+    this.controllers = props.controllers;
+    this.servers = props.controllers.map((h) => Endpoint.of(h.address).hostPort(PORT)).join(",");
     this.steps = props.controllers.map((host) => {
       const release = host.release;
       const conf = [
         "# Written by openstack-cdktf: management address only, no UDP.",
         "logfile /var/log/memcached.log",
         `-m ${memory}`,
-        "-p 11211",
+        `-p ${PORT}`,
         "-U 0",
         "-u memcache",
         `-l ${host.address}`,
@@ -49,8 +52,13 @@ export class Memcached extends Construct {
         .aptInstall(release.packages.memcached)
         .writeFile(release.paths.memcachedConf, conf, { changeTag: "memcached" })
         .restartIfChanged([release.units.memcached], "memcached")
-        .waitForPort(host.address, 11211, 30);
-      return host.addStep("memcached", script);
+        .waitForPort(host.address, PORT, 30);
+      return host.addStep("memcached", script, { owner: this });
     });
+  }
+
+  /** On a controller, its own memcached; elsewhere, all of them. */
+  readyFor(host: Host): readonly Step[] {
+    return readyOn(this.controllers, this.steps, host);
   }
 }

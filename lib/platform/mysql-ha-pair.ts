@@ -1,15 +1,30 @@
 import * as net from "net";
 import { Construct } from "constructs";
+import { ComponentDeclaration } from "../core/component";
 import { IniFile, secretPlaceholder } from "../core/ini-file";
+import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { DATABASE_NAME } from "../core/shell-script";
 import { Step } from "../core/step";
+import { Endpoint } from "../core/endpoint";
 import { Host } from "../hosts/host";
+import { checkClientAddress, DatabaseHandle, IDatabase, IVirtualAddress } from "./interfaces";
+
+export { DatabaseHandle } from "./interfaces";
 
 export interface MysqlHaPairProps {
   /** One controller (no replication, clients use its address) or two (replication both ways). */
   readonly controllers: readonly Host[];
-  /** The address clients use: the Heartbeat VIP with two controllers. */
-  readonly clientAddress: string;
+  /**
+   * The address clients use: the Heartbeat VIP with two controllers.
+   * @default the `vip`'s address, else the first controller's
+   */
+  readonly clientAddress?: string;
+  /**
+   * What brings `clientAddress` up when it is a virtual address (a `Heartbeat`): MariaDB binds
+   * to it after its step on each controller. Required for an address no controller has.
+   * @default none
+   */
+  readonly vip?: IVirtualAddress;
   /** The management network (CIDR); database users may connect only from there. */
   readonly managementCidr: string;
   /** @default 4096 (install guide value; every OpenStack worker holds a pool) */
@@ -20,13 +35,21 @@ export interface MysqlHaPairProps {
   readonly maxAllowedPacket?: string;
 }
 
-/** What a service gets from `database()`. */
-export interface DatabaseHandle {
-  /** SQLAlchemy URL through the client address; the password is a `{{secret:…}}` placeholder. */
-  readonly url: string;
-  /** The step that creates the schema and user; depend on it. */
-  readonly step: Step;
-}
+/** MariaDB's secrets, for the secret catalog. */
+export const MYSQL_SECRETS: readonly SecretSpec[] = [
+  {
+    name: "mysql_replication_password",
+    kind: "password",
+    roles: CONTROLLER_ONLY,
+    description: "MariaDB replication user",
+  },
+];
+
+/** What mysql declares for the secret catalog (lib/components.ts). */
+export const MYSQL_COMPONENT: ComponentDeclaration = {
+  name: "mysql",
+  secrets: MYSQL_SECRETS,
+};
 
 const REPLICATION_USER = "replicator";
 const SQL_DIR = "/etc/openstack-cdktf/sql";
@@ -37,10 +60,13 @@ const SQL_DIR = "/etc/openstack-cdktf/sql";
  * always hold the same data and either can take writes; Heartbeat's VIP decides which one
  * does. Nothing has to be promoted on failover, which is why Heartbeat suffices here.
  */
-export class MysqlHaPair extends Construct {
+export class MysqlHaPair extends Construct implements IDatabase {
   /** The steps that install and configure MariaDB, one per controller. */
   readonly serverSteps: readonly Step[];
-  private readonly props: MysqlHaPairProps;
+  /** Where clients connect. */
+  readonly endpoint: Endpoint;
+  readonly port = 3306;
+  private readonly props: MysqlHaPairProps & { readonly clientAddress: string };
   private readonly databases = new Map<string, DatabaseHandle>();
 
   constructor(scope: Construct, id: string, props: MysqlHaPairProps) {
@@ -50,13 +76,20 @@ export class MysqlHaPair extends Construct {
         `MysqlHaPair controllers: got ${props.controllers.length}: expected 1 (single) or 2 (replicated pair)`,
       );
     }
-    this.props = props;
+    const clientAddress = checkClientAddress(
+      "MysqlHaPair",
+      props.controllers,
+      props.clientAddress,
+      props.vip,
+    );
+    this.props = { ...props, clientAddress };
+    this.endpoint = Endpoint.of(clientAddress);
     this.serverSteps = props.controllers.map((host, index) => this.serverStep(host, index));
   }
 
   /** The client address, bracketed for URLs when it is IPv6. */
   get urlHost(): string {
-    return net.isIPv6(this.props.clientAddress) ? `[${this.props.clientAddress}]` : this.props.clientAddress;
+    return this.endpoint.urlHost;
   }
 
   /**
@@ -91,9 +124,10 @@ export class MysqlHaPair extends Construct {
         `if osc_changed sql || [ -z "$(mysql -NBe "SHOW DATABASES LIKE '${name}'")" ]; then mysql < ${file}; fi`,
       );
     const step = host.addStep(`db_${name}`, script, {
+      owner: this,
       secrets: [secretName],
       // The peer's server step too: its replication must be set up before data arrives.
-      dependsOn: this.serverSteps.filter((s) => s.node.scope !== host),
+      dependsOn: this.serverSteps.filter((_, i) => this.props.controllers[i] !== host),
     });
     const handle = {
       url: `mysql+pymysql://${user}:${password}@${this.urlHost}/${name}?charset=utf8`,
@@ -140,7 +174,7 @@ export class MysqlHaPair extends Construct {
       .run("install", "-d", "-o", "mysql", "-g", "adm", "-m", "2750", "/var/log/mysql")
       .writeFile(`${release.paths.mysqlConfDir}/99-openstack.cnf`, config.render(), { changeTag: "mysql" })
       .restartIfChanged([release.units.database], "mysql")
-      .waitForPort(host.address, 3306, 120);
+      .waitForPort(host.address, this.port, 120);
     if (peer) {
       const pw = secretPlaceholder("mysql_replication_password");
       // sql_log_bin=0: each side creates its own replication user; replicating it would collide.
@@ -153,7 +187,7 @@ export class MysqlHaPair extends Construct {
       ].join("\n");
       const source = [
         "STOP SLAVE;",
-        `CHANGE MASTER TO MASTER_HOST='${peer.address}', MASTER_PORT=3306, MASTER_USER='${REPLICATION_USER}',`,
+        `CHANGE MASTER TO MASTER_HOST='${peer.address}', MASTER_PORT=${this.port}, MASTER_USER='${REPLICATION_USER}',`,
         `  MASTER_PASSWORD='${pw}', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=5;`,
         "START SLAVE;",
         "",
@@ -176,6 +210,8 @@ export class MysqlHaPair extends Construct {
         );
     }
     return host.addStep("mysql", script, {
+      owner: this,
+      after: p.vip?.readyFor(host),
       secrets: peer ? ["mysql_replication_password"] : [],
     });
   }

@@ -1,18 +1,41 @@
-import * as net from "net";
 import { Construct } from "constructs";
+import { ComponentDeclaration } from "../core/component";
 import { secretPlaceholder } from "../core/ini-file";
+import { ALL_ROLES, SecretSpec } from "../core/secret-spec";
 import { Step } from "../core/step";
+import { Endpoint } from "../core/endpoint";
 import { Host } from "../hosts/host";
+import { checkClientAddress, IMessageBus, IVirtualAddress, readyOn } from "./interfaces";
 
 export interface RabbitMqProps {
   readonly controllers: readonly Host[];
-  /** The address clients use: the Heartbeat VIP with two controllers. */
-  readonly clientAddress: string;
+  /**
+   * The address clients use: the Heartbeat VIP with two controllers.
+   * @default the `vip`'s address, else the first controller's
+   */
+  readonly clientAddress?: string;
+  /**
+   * What brings `clientAddress` up when it is a virtual address (a `Heartbeat`): the brokers
+   * listen on it after its step on their host. Required for an address no controller has.
+   * @default none
+   */
+  readonly vip?: IVirtualAddress;
   /** @default "openstack" */
   readonly user?: string;
 }
 
 const SECRET = "rabbitmq_password";
+/** RabbitMQ's secrets, for the secret catalog: every host's services talk over it. */
+export const RABBITMQ_SECRETS: readonly SecretSpec[] = [
+  { name: SECRET, kind: "password", roles: ALL_ROLES, description: "RabbitMQ openstack user" },
+];
+const PORT = 5672;
+
+/** What rabbitmq declares for the secret catalog (lib/components.ts). */
+export const RABBITMQ_COMPONENT: ComponentDeclaration = {
+  name: "rabbitmq",
+  secrets: RABBITMQ_SECRETS,
+};
 
 /**
  * RabbitMQ on each controller, as independent brokers behind the VIP (not a cluster). Why: a
@@ -22,10 +45,13 @@ const SECRET = "rabbitmq_password";
  * meet on the same broker; when the VIP moves, they reconnect to the other one. Messages in
  * flight at that moment are lost, as they would be with unmirrored queues in a cluster.
  */
-export class RabbitMq extends Construct {
+export class RabbitMq extends Construct implements IMessageBus {
   readonly steps: readonly Step[];
   readonly user: string;
-  private readonly clientHost: string;
+  /** Where clients connect. */
+  readonly endpoint: Endpoint;
+  readonly secrets: readonly string[] = [SECRET];
+  private readonly controllers: readonly Host[];
 
   constructor(scope: Construct, id: string, props: RabbitMqProps) {
     super(scope, id);
@@ -33,15 +59,14 @@ export class RabbitMq extends Construct {
     if (!/^[a-z][a-z0-9_-]*$/.test(this.user)) {
       throw new Error(`RabbitMq user: got ${JSON.stringify(this.user)}: expected a lowercase name`);
     }
-    this.clientHost = net.isIPv6(props.clientAddress) ? `[${props.clientAddress}]` : props.clientAddress;
+    const clientAddress = checkClientAddress("RabbitMq", props.controllers, props.clientAddress, props.vip);
+    this.endpoint = Endpoint.of(clientAddress);
+    this.controllers = props.controllers;
     this.steps = props.controllers.map((host) => {
-      const listeners = [
-        host.address,
-        ...(props.clientAddress !== host.address ? [props.clientAddress] : []),
-      ];
+      const listeners = [host.address, ...(clientAddress !== host.address ? [clientAddress] : [])];
       const conf = [
         "# Written by openstack-cdktf: AMQP on the management address and the VIP only.",
-        ...listeners.map((address, i) => `listeners.tcp.${i + 1} = ${address}:5672`),
+        ...listeners.map((address, i) => `listeners.tcp.${i + 1} = ${address}:${PORT}`),
         "loopback_users.guest = true",
         "",
       ].join("\n");
@@ -69,12 +94,21 @@ export class RabbitMq extends Construct {
         .raw(
           "if rabbitmqctl --silent list_users | awk '{print $1}' | grep -qx guest; then rabbitmqctl delete_user guest; fi",
         );
-      return host.addStep("rabbitmq", script, { secrets: [SECRET] });
+      return host.addStep("rabbitmq", script, {
+        owner: this,
+        secrets: [SECRET],
+        after: props.vip?.readyFor(host),
+      });
     });
   }
 
   /** oslo.messaging's `transport_url`; the password is a `{{secret:…}}` placeholder. */
   get transportUrl(): string {
-    return `rabbit://${this.user}:${secretPlaceholder(SECRET)}@${this.clientHost}:5672/`;
+    return `rabbit://${this.user}:${secretPlaceholder(SECRET)}@${this.endpoint.hostPort(PORT)}/`;
+  }
+
+  /** On a controller, its own broker; elsewhere, all of them. */
+  readyFor(host: Host): readonly Step[] {
+    return readyOn(this.controllers, this.steps, host);
   }
 }

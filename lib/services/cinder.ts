@@ -1,22 +1,38 @@
 import { Construct } from "constructs";
+import { ComponentDeclaration } from "../core/component";
+import { SecretSpec, serviceSecrets } from "../core/secret-spec";
+import { PackagesByRelease } from "../core/releases/packages";
+import { ApiService, ApiServiceProps } from "./api-service";
 import { IniFile } from "../core/ini-file";
-import { API_PORTS } from "../core/openstack-api";
-import { Step } from "../core/step";
+import { ShellScript } from "../core/shell-script";
 import { Host } from "../hosts/host";
-import { ControlPlaneContext, endpointUrl, stepsOnControllers, uwsgiApi } from "./control-plane-context";
-import { KeystoneService } from "./keystone";
+import { API_PORTS } from "../core/openstack-api";
 
-export interface CinderServiceProps {
-  readonly context: ControlPlaneContext;
-  readonly keystone: KeystoneService;
-}
+export type CinderServiceProps = ApiServiceProps;
 
-const PORT = API_PORTS.volumev3;
-const DB_SECRET = "cinder_db_password";
-/** The database, created and synced by this service. */
-const DATABASE = "cinder";
-const USER_SECRET = "cinder_keystone_password";
 const LOCK_PATH = "/var/lib/cinder/tmp";
+
+/** Cinder's secrets, for the secret catalog: its database user's, and its Keystone user's. */
+/** Cinder's controller packages: the API and the scheduler. */
+export const CINDER_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["cinder-api", "cinder-scheduler"],
+  "ubuntu-2404-caracal": ["cinder-api", "cinder-scheduler"],
+};
+
+/** The volume service's packages, for the storage hosts. */
+export const CINDER_VOLUME_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["cinder-volume"],
+  "ubuntu-2404-caracal": ["cinder-volume"],
+};
+
+export const CINDER_SECRETS: readonly SecretSpec[] = serviceSecrets("cinder", ["controller", "storage"]);
+
+/** What cinder declares for the secret catalog and the release profiles (lib/components.ts). */
+export const CINDER_COMPONENT: ComponentDeclaration = {
+  name: "cinder",
+  secrets: CINDER_SECRETS,
+  packages: { cinderController: CINDER_PACKAGES, cinderVolume: CINDER_VOLUME_PACKAGES },
+};
 
 /**
  * Cinder's controller part (block storage API and scheduler) on every controller, behind the
@@ -27,42 +43,33 @@ const LOCK_PATH = "/var/lib/cinder/tmp";
  * The volume service on the storage hosts builds on `volumeHostConfig(host)`, which holds the
  * same messaging, database and Keystone settings for that host, and depends on `steps`. Note for
  * it: `cinder-volume` reads the database too, so `cinder_db_password` must then also be
- * delivered to the `storage` role (lib/core/secret-catalog.ts).
+ * delivered to the `storage` role (see `secrets` in this file).
  */
-export class CinderService extends Construct {
-  /** `http://VIP:8776/v3/%(project_id)s`, as in the catalog. */
-  readonly url: string;
-  readonly databaseStep: Step;
-  readonly registrationStep: Step;
-  /** One per controller; the first also creates the schema. Volume hosts depend on these. */
-  readonly steps: readonly Step[];
+export class CinderService extends ApiService {
   /** The secrets that a host running a Cinder service with `volumeHostConfig` needs. */
-  readonly secrets: readonly string[] = [DB_SECRET, USER_SECRET, "rabbitmq_password"];
-  private readonly context: ControlPlaneContext;
-  private readonly keystone: KeystoneService;
-  private readonly databaseUrl: string;
+  readonly secrets: readonly string[];
 
   constructor(scope: Construct, id: string, props: CinderServiceProps) {
-    super(scope, id);
-    const { context, keystone } = props;
-    this.context = context;
-    this.keystone = keystone;
-    this.url = endpointUrl(context, PORT, "/v3/%(project_id)s");
-    const db = context.database.database(DATABASE, "cinder", DB_SECRET);
-    this.databaseStep = db.step;
-    this.databaseUrl = db.url;
-    this.registrationStep = keystone.register({
-      name: "cinderv3",
-      type: "volumev3",
-      description: "OpenStack Block Storage",
-      url: this.url,
-      user: { name: "cinder", secret: USER_SECRET },
+    super(scope, id, props, {
+      name: "cinder",
+      port: API_PORTS.volumev3,
+      catalog: {
+        name: "cinderv3",
+        type: "volumev3",
+        description: "OpenStack Block Storage",
+        path: "/v3/%(project_id)s",
+      },
+      databases: ["cinder"],
+      configFile: "/etc/cinder/cinder.conf",
+      syncCommand: ["cinder-manage", "db", "sync"],
+      packages: CINDER_PACKAGES,
+      units: (release) => release.units.cinderController,
+      uwsgiConfigs: (release) => release.paths.cinderUwsgiConfigs,
+      messaging: true,
+      namePrerequisites: true,
     });
-    this.steps = stepsOnControllers(
-      context.controllers,
-      [db.step, this.registrationStep],
-      (host, first, dependsOn) => this.controllerStep(host, first, dependsOn),
-    );
+    this.secrets = [this.dbSecret, this.userSecret, ...this.context.messaging.secrets];
+    this.deploy();
   }
 
   /**
@@ -78,33 +85,19 @@ export class CinderService extends Construct {
         my_ip: host.address,
         state_path: "/var/lib/cinder",
       },
-      database: { connection: this.databaseUrl, max_retries: -1 },
-      keystone_authtoken: this.keystone.authtoken("cinder", USER_SECRET),
+      database: { connection: this.databases[0].url, max_retries: -1 },
+      keystone_authtoken: this.keystone.authtoken("cinder", this.userSecret),
       oslo_concurrency: { lock_path: LOCK_PATH },
     });
   }
 
-  private controllerStep(host: Host, first: boolean, dependsOn: Step[]): Step {
-    const release = host.release;
-    const script = host
-      .script("cinder")
-      .aptInstall(release.packages.cinderController)
-      .writeFile("/etc/cinder/cinder.conf", this.volumeHostConfig(host).render(), {
-        group: "cinder",
-        mode: "0640",
-        secrets: true,
-        changeTag: "cinder",
-      })
-      .run("install", "-d", "-o", "cinder", "-g", "cinder", "-m", "0750", LOCK_PATH);
-    for (const ini of release.paths.cinderUwsgiConfigs) {
-      uwsgiApi(script, ini, this.context.apiWorkers ?? 2, "cinder");
-    }
-    if (first) {
-      script
-        .comment("The schema, once, from the first controller (idempotent).")
-        .schemaSync([DATABASE], "cinder", "cinder-manage", "db", "sync");
-    }
-    script.restartIfChanged(release.units.cinderController, "cinder").waitForPort(host.address, PORT, 120);
-    return host.addStep("cinder", script, { secrets: [...this.secrets], dependsOn });
+  protected config(host: Host): IniFile {
+    return this.volumeHostConfig(host);
+  }
+
+  /** The lock directory, then uwsgi. */
+  protected configure(script: ShellScript, host: Host): void {
+    script.run("install", "-d", "-o", "cinder", "-g", "cinder", "-m", "0750", LOCK_PATH);
+    this.uwsgi(script, host);
   }
 }

@@ -1,12 +1,14 @@
-import * as net from "net";
+import { Endpoint } from "../core/endpoint";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { Memcached } from "../platform/memcached";
-import { MysqlHaPair } from "../platform/mysql-ha-pair";
-import { RabbitMq } from "../platform/rabbitmq";
+import { ICache, IDatabase, IMessageBus } from "../platform/interfaces";
 
-/** What every control-plane service needs from the cluster beneath it. */
+/**
+ * What every control-plane service needs from the cluster beneath it: hosts, addresses, and the
+ * database, message bus and cache as interfaces (MysqlHaPair, RabbitMq and Memcached implement
+ * them; an existing Galera cluster or broker can stand in).
+ */
 export interface ControlPlaneContext {
   /** The hosts that run the API services (one or two). */
   readonly controllers: readonly Host[];
@@ -14,19 +16,40 @@ export interface ControlPlaneContext {
   readonly clientAddress: string;
   /** The management network (CIDR). */
   readonly managementCidr: string;
-  readonly database: MysqlHaPair;
-  readonly messaging: RabbitMq;
-  readonly cache: Memcached;
+  readonly database: IDatabase;
+  readonly messaging: IMessageBus;
+  readonly cache: ICache;
   /** @default "RegionOne" */
   readonly region?: string;
   /** uwsgi processes per API service; Debian's default of 8 to 16 per service does not fit small hosts. @default 2 */
   readonly apiWorkers?: number;
 }
 
-/** `http://ADDRESS:PORT`, with IPv6 addresses bracketed. */
+export const DEFAULT_REGION = "RegionOne";
+export const DEFAULT_API_WORKERS = 2;
+
+/** A context with its defaults resolved, once, and its client address as an `Endpoint`. */
+export interface ResolvedControlPlane extends ControlPlaneContext {
+  /** The client address (VIP), for URLs. */
+  readonly endpoint: Endpoint;
+  readonly region: string;
+  readonly apiWorkers: number;
+}
+
+/** Resolves the context's defaults (region, API workers); a resolved context is returned as it is. */
+export function resolveControlPlane(context: ControlPlaneContext): ResolvedControlPlane {
+  if ("endpoint" in context && context.endpoint instanceof Endpoint) return context as ResolvedControlPlane;
+  return {
+    ...context,
+    endpoint: Endpoint.of(context.clientAddress),
+    region: context.region ?? DEFAULT_REGION,
+    apiWorkers: context.apiWorkers ?? DEFAULT_API_WORKERS,
+  };
+}
+
+/** `http://ADDRESS:PORT`, with IPv6 addresses bracketed (`Endpoint.url` on the client address). */
 export function endpointUrl(context: ControlPlaneContext, port: number, path = ""): string {
-  const host = net.isIPv6(context.clientAddress) ? `[${context.clientAddress}]` : context.clientAddress;
-  return `http://${host}:${port}${path}`;
+  return Endpoint.of(context.clientAddress).url(port, path);
 }
 
 /**

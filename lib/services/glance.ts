@@ -1,16 +1,15 @@
 import * as path from "path";
 import { Construct } from "constructs";
+import { ComponentDeclaration } from "../core/component";
+import { CONTROLLER_ONLY, SecretSpec, serviceSecrets } from "../core/secret-spec";
+import { PackagesByRelease } from "../core/releases/packages";
+import { ApiService, ApiServiceProps } from "./api-service";
 import { join as quote } from "shlex";
 import { IniFile } from "../core/ini-file";
+import { ShellScript } from "../core/shell-script";
 import { API_PORTS } from "../core/openstack-api";
-import { Step } from "../core/step";
-import { Host } from "../hosts/host";
-import { ControlPlaneContext, endpointUrl, stepsOnControllers } from "./control-plane-context";
-import { KeystoneService } from "./keystone";
 
-export interface GlanceServiceProps {
-  readonly context: ControlPlaneContext;
-  readonly keystone: KeystoneService;
+export interface GlanceServiceProps extends ApiServiceProps {
   /**
    * Where the file store keeps image data. With two controllers, mount shared storage (NFS,
    * CephFS) here on both before the first apply, or images uploaded through one controller
@@ -20,11 +19,21 @@ export interface GlanceServiceProps {
   readonly dataDir?: string;
 }
 
-const PORT = API_PORTS.image;
-const DB_SECRET = "glance_db_password";
-/** The database, created and synced by this service. */
-const DATABASE = "glance";
-const USER_SECRET = "glance_keystone_password";
+/** Glance's secrets, for the secret catalog: its database user's, and its Keystone user's. */
+/** Glance's packages: the API alone. */
+export const GLANCE_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["glance-api"],
+  "ubuntu-2404-caracal": ["glance"],
+};
+
+export const GLANCE_SECRETS: readonly SecretSpec[] = serviceSecrets("glance", CONTROLLER_ONLY);
+
+/** What glance declares for the secret catalog and the release profiles (lib/components.ts). */
+export const GLANCE_COMPONENT: ComponentDeclaration = {
+  name: "glance",
+  secrets: GLANCE_SECRETS,
+  packages: { glance: GLANCE_PACKAGES },
+};
 
 /**
  * Glance (the image API) on every controller, behind the VIP: its database, its Keystone user
@@ -42,78 +51,58 @@ const USER_SECRET = "glance_keystone_password";
  * Debian starts glance-api as a plain eventlet daemon (its init script leaves uwsgi off for
  * Glance), so the API's processes are `[DEFAULT] workers`, not a uwsgi setting.
  */
-export class GlanceService extends Construct {
-  /** `http://VIP:9292`, for Nova's `[glance] api_servers` and Cinder. */
-  readonly url: string;
+export class GlanceService extends ApiService {
   /** Where image data is kept on each controller. */
   readonly dataDir: string;
-  /** The database and its user. */
-  readonly databaseStep: Step;
-  /** The Keystone user, service and endpoints. */
-  readonly registrationStep: Step;
-  /** One per controller; the first also creates the schema. */
-  readonly steps: readonly Step[];
 
   constructor(scope: Construct, id: string, props: GlanceServiceProps) {
-    super(scope, id);
-    const { context, keystone } = props;
+    super(scope, id, props, {
+      name: "glance",
+      port: API_PORTS.image,
+      catalog: { type: "image", description: "OpenStack Image" },
+      databases: ["glance"],
+      configFile: "/etc/glance/glance-api.conf",
+      syncCommand: ["glance-manage", "db_sync"],
+      packages: GLANCE_PACKAGES,
+      units: (release) => [release.units.glance],
+      namePrerequisites: true,
+    });
     const dataDir = props.dataDir ?? "/var/lib/glance/images/";
     if (!path.isAbsolute(dataDir) || /[\r\n]/.test(dataDir)) {
       throw new Error(`GlanceService dataDir: got ${JSON.stringify(dataDir)}: expected an absolute path`);
     }
     this.dataDir = dataDir;
-    this.url = endpointUrl(context, PORT);
-    const db = context.database.database(DATABASE, "glance", DB_SECRET);
-    this.databaseStep = db.step;
-    this.registrationStep = keystone.register({
-      name: "glance",
-      type: "image",
-      description: "OpenStack Image",
-      url: this.url,
-      user: { name: "glance", secret: USER_SECRET },
-    });
-    const conf = new IniFile({
-      DEFAULT: { workers: context.apiWorkers ?? 2 },
-      database: { connection: db.url, max_retries: -1 },
-      glance_store: { stores: "file,http", default_store: "file", filesystem_store_datadir: dataDir },
-      keystone_authtoken: keystone.authtoken("glance", USER_SECRET),
-      oslo_concurrency: { lock_path: "/var/lock/glance" },
-      paste_deploy: { flavor: "keystone" },
-    }).render();
-    this.steps = stepsOnControllers(
-      context.controllers,
-      [db.step, this.registrationStep],
-      (host, first, dependsOn) => this.controllerStep(host, first, conf, dependsOn),
-    );
+    this.deploy();
   }
 
-  private controllerStep(host: Host, first: boolean, conf: string, dependsOn: Step[]): Step {
-    const release = host.release;
-    const script = host
-      .script("glance")
-      .aptInstall(release.packages.glance)
-      .writeFile("/etc/glance/glance-api.conf", conf, {
-        group: "glance",
-        mode: "0640",
-        secrets: true,
-        changeTag: "glance",
-      })
+  protected config(): IniFile {
+    return new IniFile({
+      DEFAULT: { workers: this.context.apiWorkers },
+      database: { connection: this.databases[0].url, max_retries: -1 },
+      glance_store: { stores: "file,http", default_store: "file", filesystem_store_datadir: this.dataDir },
+      keystone_authtoken: this.keystone.authtoken("glance", this.userSecret),
+      oslo_concurrency: { lock_path: "/var/lock/glance" },
+      paste_deploy: { flavor: "keystone" },
+    });
+  }
+
+  /** No uwsgi: the image directory, unless it exists. */
+  protected configure(script: ShellScript): void {
+    script
       .comment("The image directory, unless it exists (it may be an operator's shared mount).")
       .raw(
         `[ -d ${quote([this.dataDir])} ] || ${quote(["install", "-d", "-o", "glance", "-g", "glance", "-m", "0750", this.dataDir])}`,
       );
-    if (first) {
-      script
-        .comment("The schema, once, from the first controller (idempotent).")
-        .schemaSync([DATABASE], "glance", "glance-manage", "db_sync")
-        // The metadata definitions the package ships (/etc/glance/metadefs: CPU pinning,
-        // watchdog, OS type, ...): without them Horizon's "Update Metadata" offers nothing.
-        // --merge adds only what is missing, so a load cut half-way is completed by the next
-        // run, and a run on a loaded database changes nothing.
-        .comment("Glance's metadata definitions, missing ones only.")
-        .runAs("glance", "glance-manage", "db", "load_metadefs", "--merge");
-    }
-    script.restartIfChanged([release.units.glance], "glance").waitForPort(host.address, PORT, 120);
-    return host.addStep("glance", script, { secrets: [DB_SECRET, USER_SECRET], dependsOn });
+  }
+
+  protected migrate(script: ShellScript): void {
+    super.migrate(script);
+    // The metadata definitions the package ships (/etc/glance/metadefs: CPU pinning,
+    // watchdog, OS type, ...): without them Horizon's "Update Metadata" offers nothing.
+    // --merge adds only what is missing, so a load cut half-way is completed by the next
+    // run, and a run on a loaded database changes nothing.
+    script
+      .comment("Glance's metadata definitions, missing ones only.")
+      .runAs("glance", "glance-manage", "db", "load_metadefs", "--merge");
   }
 }

@@ -2,16 +2,20 @@ import * as net from "net";
 import * as path from "path";
 import { Construct } from "constructs";
 import { join as quote } from "shlex";
+import { ComponentDeclaration } from "../core/component";
+import { Endpoint } from "../core/endpoint";
 import { secretPlaceholder } from "../core/ini-file";
-import { HORIZON_WEBROOT } from "../core/openstack-api";
+import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
+import { PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { ControlPlaneContext } from "./control-plane-context";
-import { KeystoneService } from "./keystone";
+import { IIdentity } from "./identity";
+import { HORIZON_WEBROOT } from "../core/openstack-api";
 
 export interface HorizonDashboardProps {
   readonly context: ControlPlaneContext;
-  readonly keystone: KeystoneService;
+  readonly keystone: IIdentity;
   /**
    * The names and addresses browsers may use to reach the dashboard (Django's `ALLOWED_HOSTS`):
    * typically the VIP, its name, and the controllers' names and addresses. `*` is refused.
@@ -21,10 +25,28 @@ export interface HorizonDashboardProps {
 
 const WEBROOT = HORIZON_WEBROOT;
 const SECRET = "horizon_secret_key";
+/** Horizon's packages. */
+export const HORIZON_PACKAGES: PackagesByRelease = {
+  // Django 3.2's PyMemcacheCache needs pymemcache; horizon itself only pulls python3-memcache.
+  "debian-12-zed": ["openstack-dashboard-apache", "python3-pymemcache"],
+  "ubuntu-2404-caracal": ["openstack-dashboard", "python3-pymemcache"],
+};
+
+/** Horizon's secrets, for the secret catalog. */
+export const HORIZON_SECRETS: readonly SecretSpec[] = [
+  { name: SECRET, kind: "password", roles: CONTROLLER_ONLY, description: "Django SECRET_KEY" },
+];
 const CACHE_BACKEND = "django.core.cache.backends.memcached.PyMemcacheCache";
 const HOSTNAME =
   /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const STATIC_STAMP = "/etc/openstack-cdktf/horizon-static.sha256";
+
+/** What horizon declares for the secret catalog and the release profiles (lib/components.ts). */
+export const HORIZON_COMPONENT: ComponentDeclaration = {
+  name: "horizon",
+  secrets: HORIZON_SECRETS,
+  packages: { horizon: HORIZON_PACKAGES },
+};
 
 /**
  * Why Horizon's offline compression failed about one deploy in a few, on one controller and
@@ -113,8 +135,7 @@ export class HorizonDashboard extends Construct {
     super(scope, id);
     const { context, keystone } = props;
     this.allowedHosts = allowedHostsOf(props.allowedHosts);
-    const vip = net.isIPv6(context.clientAddress) ? `[${context.clientAddress}]` : context.clientAddress;
-    this.url = `http://${vip}${WEBROOT}`;
+    this.url = Endpoint.of(context.clientAddress).url(undefined, WEBROOT);
     const caches = {
       default: {
         BACKEND: CACHE_BACKEND,
@@ -174,7 +195,7 @@ export class HorizonDashboard extends Construct {
       script.writeFile(guard, SERIAL_COMPRESS, { changeTag: "horizon" });
     }
     script
-      .aptInstall(release.packages.horizon)
+      .aptInstall(packagesFor("HorizonDashboard", HORIZON_PACKAGES, release))
       .writeFile(release.paths.horizonLocalSettings, this.localSettings, {
         group,
         mode: "0640",
@@ -214,16 +235,24 @@ export class HorizonDashboard extends Construct {
       .waitForPort(host.address, 80, 60)
       .comment("The login page answers on this controller.")
       .run(...loginCheck(host.address, this.allowedHosts));
-    return host.addStep("horizon", script, { secrets: [SECRET] });
+    return host.addStep("horizon", script, { owner: this, secrets: [SECRET] });
   }
 }
 
 /** curl of the login page at ADDRESS, with a Host header Django accepts. */
 function loginCheck(address: string, allowedHosts: readonly string[]): string[] {
-  const host = net.isIPv6(address) ? `[${address}]` : address;
-  const header = allowedHosts.includes(host) ? [] : ["-H", `Host: ${allowedHosts[0]}`];
+  const endpoint = Endpoint.of(address);
+  const header = allowedHosts.includes(endpoint.urlHost) ? [] : ["-H", `Host: ${allowedHosts[0]}`];
   const retry = ["--retry", "10", "--retry-connrefused", "--retry-delay", "2"];
-  return ["curl", "-fsS", "-o", "/dev/null", ...retry, ...header, `http://${host}${WEBROOT}auth/login/`];
+  return [
+    "curl",
+    "-fsS",
+    "-o",
+    "/dev/null",
+    ...retry,
+    ...header,
+    endpoint.url(undefined, `${WEBROOT}auth/login/`),
+  ];
 }
 
 /** Checks and de-duplicates ALLOWED_HOSTS entries; IPv6 addresses are bracketed, as Django expects. */
@@ -235,7 +264,7 @@ function allowedHostsOf(entries: readonly string[]): string[] {
   for (const entry of entries) {
     let value: string;
     if (net.isIPv4(entry)) value = entry;
-    else if (net.isIPv6(entry)) value = `[${entry}]`;
+    else if (net.isIPv6(entry)) value = Endpoint.of(entry).urlHost;
     else if (HOSTNAME.test(entry)) value = entry.toLowerCase();
     else {
       throw new Error(

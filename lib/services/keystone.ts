@@ -1,33 +1,80 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Construct } from "constructs";
+import { ComponentDeclaration } from "../core/component";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
-import { ADMIN_OPENRC, API_PORTS } from "../core/openstack-api";
+import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
+import { PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { ControlPlaneContext, endpointUrl, stepsOnControllers, uwsgiApi } from "./control-plane-context";
+import {
+  ControlPlaneContext,
+  ResolvedControlPlane,
+  resolveControlPlane,
+  stepsOnControllers,
+  uwsgiApi,
+} from "./control-plane-context";
+import { IIdentity, ServiceRegistration } from "./identity";
+import { ADMIN_OPENRC, API_PORTS } from "../core/openstack-api";
+
+export { IIdentity, ServiceRegistration } from "./identity";
 
 const REGISTER_SCRIPT = fs.readFileSync(path.join(__dirname, "keystone-register.py"), "utf8");
 const REGISTER_PATH = "/usr/local/lib/openstack-cdktf/keystone-register.py";
-const PORT = API_PORTS.identity;
 /** The database, created and synced by this service. */
 const DATABASE = "keystone";
+const PORT = API_PORTS.identity;
+
+/** Keystone's packages (under Apache mod_wsgi on Ubuntu), and the client its steps use. */
+export const KEYSTONE_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["keystone", "python3-openstackclient"],
+  "ubuntu-2404-caracal": ["keystone", "apache2", "libapache2-mod-wsgi-py3", "python3-openstackclient"],
+};
+
+/** Keystone's secrets, for the secret catalog. */
+export const KEYSTONE_SECRETS: readonly SecretSpec[] = [
+  {
+    name: "keystone_admin_password",
+    kind: "password",
+    roles: CONTROLLER_ONLY,
+    description: "Keystone admin user",
+  },
+  {
+    name: "keystone_db_password",
+    kind: "password",
+    roles: CONTROLLER_ONLY,
+    description: "keystone database user",
+  },
+  { name: "keystone_fernet_key_0", kind: "fernet", roles: CONTROLLER_ONLY, description: "Fernet staged key" },
+  {
+    name: "keystone_fernet_key_1",
+    kind: "fernet",
+    roles: CONTROLLER_ONLY,
+    description: "Fernet primary key",
+  },
+  {
+    name: "keystone_credential_key_0",
+    kind: "fernet",
+    roles: CONTROLLER_ONLY,
+    description: "credential staged key",
+  },
+  {
+    name: "keystone_credential_key_1",
+    kind: "fernet",
+    roles: CONTROLLER_ONLY,
+    description: "credential primary key",
+  },
+];
+
+/** What keystone declares for the secret catalog and the release profiles (lib/components.ts). */
+export const KEYSTONE_COMPONENT: ComponentDeclaration = {
+  name: "keystone",
+  secrets: KEYSTONE_SECRETS,
+  packages: { keystone: KEYSTONE_PACKAGES },
+};
 
 export interface KeystoneServiceProps {
   readonly context: ControlPlaneContext;
-}
-
-/** A service's entry in the catalog, and the user it runs as. */
-export interface ServiceRegistration {
-  /** Catalog name, e.g. `glance`. */
-  readonly name: string;
-  /** Catalog type, e.g. `image`, `volumev3`, `network` (the seed registered these as `compute`). */
-  readonly type: string;
-  readonly description: string;
-  /** The same URL for the public, internal and admin interfaces. */
-  readonly url: string;
-  /** The service user; its password comes from this secret. @default no user */
-  readonly user?: { readonly name: string; readonly secret: string };
 }
 
 /**
@@ -37,19 +84,24 @@ export interface ServiceRegistration {
  * secrets (no admin token), the `service` project, an `admin-openrc` for root, and the identity
  * endpoints on the VIP. Other services register their users and endpoints through it.
  */
-export class KeystoneService extends Construct {
+export class KeystoneService extends Construct implements IIdentity {
   /** `http://VIP:5000/v3`. */
   readonly authUrl: string;
+  /** `http://VIP:5000`: where services validate tokens. */
+  readonly tokenUrl: string;
+  readonly region: string;
   /** The step after which Keystone answers and the admin user exists. */
   readonly bootstrapStep: Step;
-  private readonly context: ControlPlaneContext;
+  private readonly context: ResolvedControlPlane;
   private readonly registrations = new Map<string, Step>();
 
   constructor(scope: Construct, id: string, props: KeystoneServiceProps) {
     super(scope, id);
-    const context = props.context;
+    const context = resolveControlPlane(props.context);
     this.context = context;
-    this.authUrl = endpointUrl(context, PORT, "/v3");
+    this.region = context.region;
+    this.tokenUrl = context.endpoint.url(PORT);
+    this.authUrl = context.endpoint.url(PORT, "/v3");
     const db = context.database.database(DATABASE, "keystone", "keystone_db_password");
     [this.bootstrapStep] = stepsOnControllers(context.controllers, [db.step], (host, first, dependsOn) =>
       this.controllerStep(host, first, dependsOn, db.url),
@@ -59,31 +111,15 @@ export class KeystoneService extends Construct {
   /** The `[keystone_authtoken]` keys for a service that validates tokens as `user`. */
   authtoken(user: string, secret: string): Record<string, IniValue> {
     return {
-      www_authenticate_uri: endpointUrl(this.context, PORT),
-      auth_url: endpointUrl(this.context, PORT),
-      memcached_servers: this.context.cache.servers,
-      auth_type: "password",
-      project_domain_name: "Default",
-      user_domain_name: "Default",
-      project_name: "service",
-      username: user,
-      password: secretPlaceholder(secret),
+      www_authenticate_uri: this.tokenUrl,
+      ...serviceUser(this.tokenUrl, user, secret, { memcached_servers: this.context.cache.servers }),
       service_token_roles_required: true,
     };
   }
 
   /** Keys to authenticate as a service user elsewhere (`[placement]`, `[neutron]`, `[service_user]`…). */
   serviceCredentials(user: string, secret: string): Record<string, IniValue> {
-    return {
-      auth_url: endpointUrl(this.context, PORT, "/v3"),
-      auth_type: "password",
-      project_domain_name: "Default",
-      user_domain_name: "Default",
-      project_name: "service",
-      username: user,
-      password: secretPlaceholder(secret),
-      region_name: this.context.region ?? "RegionOne",
-    };
+    return { ...serviceUser(this.authUrl, user, secret), region_name: this.region };
   }
 
   /**
@@ -95,7 +131,7 @@ export class KeystoneService extends Construct {
     if (existing) return existing;
     const host = this.context.controllers[0];
     const spec = {
-      region: this.context.region ?? "RegionOne",
+      region: this.region,
       user: registration.user
         ? {
             name: registration.user.name,
@@ -118,6 +154,7 @@ export class KeystoneService extends Construct {
       .raw("# shellcheck source=/dev/null")
       .raw(`( set +u; . ${ADMIN_OPENRC}; python3 ${REGISTER_PATH} ${file} )`);
     const step = host.addStep(`keystone_${registration.name}`, script, {
+      owner: this,
       secrets: registration.user ? [registration.user.secret] : [],
       dependsOn: [this.bootstrapStep],
     });
@@ -136,7 +173,7 @@ export class KeystoneService extends Construct {
       credential: { key_repository: "/etc/keystone/credential-keys/" },
       cache: { enabled: true, backend: "oslo_cache.memcache_pool", memcache_servers: context.cache.servers },
     });
-    const admin = endpointUrl(context, PORT, "/v3");
+    const admin = this.authUrl;
     const openrc = [
       "# Written by openstack-cdktf: the cloud's admin, through the VIP.",
       "export OS_PROJECT_DOMAIN_NAME=Default",
@@ -147,12 +184,12 @@ export class KeystoneService extends Construct {
       `export OS_AUTH_URL=${admin}`,
       "export OS_IDENTITY_API_VERSION=3",
       "export OS_IMAGE_API_VERSION=2",
-      `export OS_REGION_NAME=${context.region ?? "RegionOne"}`,
+      `export OS_REGION_NAME=${this.region}`,
       "",
     ].join("\n");
     const script = host
       .script("keystone")
-      .aptInstall(release.packages.keystone)
+      .aptInstall(packagesFor("KeystoneService", KEYSTONE_PACKAGES, release))
       .writeFile("/etc/keystone/keystone.conf", conf.render(), {
         group: "keystone",
         mode: "0640",
@@ -174,7 +211,7 @@ export class KeystoneService extends Construct {
       }
     }
     for (const ini of host.release.paths.keystoneUwsgiConfigs) {
-      uwsgiApi(script, ini, context.apiWorkers ?? 2, "keystone");
+      uwsgiApi(script, ini, context.apiWorkers, "keystone");
     }
     if (first) {
       script
@@ -200,7 +237,7 @@ export class KeystoneService extends Construct {
           "--bootstrap-public-url",
           admin,
           "--bootstrap-region-id",
-          context.region ?? "RegionOne",
+          this.region,
         )
         .raw("unset OS_BOOTSTRAP_PASSWORD");
     }
@@ -217,14 +254,26 @@ export class KeystoneService extends Construct {
           `( set +u; . ${ADMIN_OPENRC}; python3 ${REGISTER_PATH} /etc/openstack-cdktf/keystone/service-project.json )`,
         );
     }
-    const secrets = [
-      "keystone_db_password",
-      "keystone_admin_password",
-      "keystone_fernet_key_0",
-      "keystone_fernet_key_1",
-      "keystone_credential_key_0",
-      "keystone_credential_key_1",
-    ];
-    return host.addStep("keystone", script, { secrets, dependsOn });
+    const secrets = KEYSTONE_SECRETS.map((s) => s.name);
+    return host.addStep("keystone", script, { owner: this, secrets, dependsOn });
   }
+}
+
+/** A user of the `service` project with a password, in keystoneauth's keys (in the order services' files had them). */
+function serviceUser(
+  authUrl: string,
+  user: string,
+  secret: string,
+  extra: Record<string, IniValue> = {},
+): Record<string, IniValue> {
+  return {
+    auth_url: authUrl,
+    ...extra,
+    auth_type: "password",
+    project_domain_name: "Default",
+    user_domain_name: "Default",
+    project_name: "service",
+    username: user,
+    password: secretPlaceholder(secret),
+  };
 }

@@ -1,18 +1,15 @@
 import { Construct } from "constructs";
+import { ComponentDeclaration } from "../core/component";
+import { ALL_ROLES, SecretSpec, serviceSecrets } from "../core/secret-spec";
+import { PackagesByRelease } from "../core/releases/packages";
+import { ApiService, ApiServiceProps } from "./api-service";
 import { IniFile, IniValue } from "../core/ini-file";
-import { API_PORTS } from "../core/openstack-api";
-import { secretSpec } from "../core/secret-catalog";
+import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { ControlPlaneContext, endpointUrl, stepsOnControllers, uwsgiApi } from "./control-plane-context";
-import { KeystoneService } from "./keystone";
+import { API_PORTS } from "../core/openstack-api";
 
-const PORT = API_PORTS.network;
-
-export interface NeutronServiceProps {
-  readonly context: ControlPlaneContext;
-  /** Registers Neutron's user and endpoints, and supplies the token validation settings. */
-  readonly keystone: KeystoneService;
+export interface NeutronServiceProps extends ApiServiceProps {
   /** The physical network name of the provider (external) network. @default "provider" */
   readonly providerPhysnet?: string;
   /**
@@ -25,11 +22,8 @@ export interface NeutronServiceProps {
   readonly vniRanges?: string;
 }
 
-const DB_SECRET = secretSpec("neutron_db_password").name;
-/** The database, created and synced by this service. */
-const DATABASE = "neutron";
-const NEUTRON_SECRET = secretSpec("neutron_keystone_password").name;
-const NOVA_SECRET = secretSpec("nova_keystone_password").name;
+/** Nova's user, which Neutron notifies of port changes. */
+const NOVA_SECRET = "nova_keystone_password";
 
 const NEUTRON_CONF = "/etc/neutron/neutron.conf";
 /** Where Debian's init scripts (and Ubuntu's /etc/default/neutron-server) look for the ML2 settings. */
@@ -47,6 +41,38 @@ export const SECURITY_GROUP_SETTINGS: Readonly<Record<string, IniValue>> = {
   firewall_driver: "iptables_hybrid",
 };
 
+/** Neutron's secrets, for the secret catalog: its database user's, and its Keystone user's. */
+/** Neutron's server packages. */
+export const NEUTRON_SERVER_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["neutron-server"],
+  "ubuntu-2404-caracal": ["neutron-server", "neutron-plugin-ml2"],
+};
+
+/** The Open vSwitch agent's packages, for compute and network hosts. */
+export const NEUTRON_OVS_AGENT_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["neutron-openvswitch-agent"],
+  "ubuntu-2404-caracal": ["neutron-openvswitch-agent"],
+};
+
+/** The L3, DHCP and metadata agents' packages, for network hosts. */
+export const NEUTRON_NETWORK_AGENT_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["neutron-l3-agent", "neutron-dhcp-agent", "neutron-metadata-agent"],
+  "ubuntu-2404-caracal": ["neutron-l3-agent", "neutron-dhcp-agent", "neutron-metadata-agent"],
+};
+
+export const NEUTRON_SECRETS: readonly SecretSpec[] = serviceSecrets("neutron", ALL_ROLES);
+
+/** What neutron declares for the secret catalog and the release profiles (lib/components.ts). */
+export const NEUTRON_COMPONENT: ComponentDeclaration = {
+  name: "neutron",
+  secrets: NEUTRON_SECRETS,
+  packages: {
+    neutronServer: NEUTRON_SERVER_PACKAGES,
+    neutronOvsAgent: NEUTRON_OVS_AGENT_PACKAGES,
+    neutronNetworkAgents: NEUTRON_NETWORK_AGENT_PACKAGES,
+  },
+};
+
 /**
  * Neutron's server on every controller: the API (:9696) and the RPC server with the ML2 plugin
  * (flat and VLAN provider networks, VXLAN self-service networks, Open vSwitch with
@@ -54,20 +80,33 @@ export const SECURITY_GROUP_SETTINGS: Readonly<Record<string, IniValue>> = {
  * and notifications to Nova about ports. The first controller upgrades the schema; the others
  * follow it. The agents on network and compute hosts come from their own constructs.
  */
-export class NeutronService extends Construct {
-  /** `http://VIP:9696`. */
-  readonly apiUrl: string;
+export class NeutronService extends ApiService {
   readonly providerPhysnet: string;
-  /** The step that registers the user, service and endpoints. */
-  readonly registration: Step;
-  /** One step per controller, the first one (which upgrades the schema) first. */
-  readonly serverSteps: readonly Step[];
-  private readonly context: ControlPlaneContext;
+  private readonly ha: boolean;
+  private readonly vniRanges: string;
 
   constructor(scope: Construct, id: string, props: NeutronServiceProps) {
-    super(scope, id);
-    const context = props.context;
-    this.context = context;
+    super(scope, id, props, {
+      name: "neutron",
+      port: API_PORTS.network,
+      catalog: { type: "network", description: "OpenStack Networking" },
+      databases: ["neutron"],
+      configFile: NEUTRON_CONF,
+      syncCommand: [
+        "neutron-db-manage",
+        "--config-file",
+        NEUTRON_CONF,
+        "--config-file",
+        ML2_CONF,
+        "upgrade",
+        "head",
+      ],
+      syncComment: "The schema, once, from the first controller (an alembic upgrade: idempotent).",
+      packages: NEUTRON_SERVER_PACKAGES,
+      units: (release) => release.units.neutronServer,
+      uwsgiConfigs: (release) => release.paths.neutronUwsgiConfigs,
+      messaging: true,
+    });
     this.providerPhysnet = props.providerPhysnet ?? "provider";
     if (!/^[a-z][a-z0-9_-]*$/.test(this.providerPhysnet)) {
       throw new Error(
@@ -80,24 +119,24 @@ export class NeutronService extends Construct {
         `NeutronService networkNodes: got ${networkNodes}: expected a whole number, at least 1`,
       );
     }
-    const vniRanges = props.vniRanges ?? "1:1000";
-    if (!/^\d+:\d+(,\d+:\d+)*$/.test(vniRanges)) {
+    this.ha = networkNodes >= 2;
+    this.vniRanges = props.vniRanges ?? "1:1000";
+    if (!/^\d+:\d+(,\d+:\d+)*$/.test(this.vniRanges)) {
       throw new Error(
-        `NeutronService vniRanges: got ${JSON.stringify(vniRanges)}: expected ranges such as 1:1000`,
+        `NeutronService vniRanges: got ${JSON.stringify(this.vniRanges)}: expected ranges such as 1:1000`,
       );
     }
-    this.apiUrl = endpointUrl(context, PORT);
+    this.deploy();
+  }
 
-    const db = context.database.database(DATABASE, "neutron", DB_SECRET);
-    this.registration = props.keystone.register({
-      name: "neutron",
-      type: "network",
-      description: "OpenStack Networking",
-      url: this.apiUrl,
-      user: { name: "neutron", secret: NEUTRON_SECRET },
-    });
-    const ha = networkNodes >= 2;
-    const conf = new IniFile({
+  /** @deprecated use `steps` */
+  get serverSteps(): readonly Step[] {
+    return this.steps;
+  }
+
+  protected config(): IniFile {
+    const context = this.context;
+    return new IniFile({
       DEFAULT: {
         core_plugin: "ml2",
         service_plugins: "router",
@@ -106,16 +145,20 @@ export class NeutronService extends Construct {
         auth_strategy: "keystone",
         notify_nova_on_port_status_changes: true,
         notify_nova_on_port_data_changes: true,
-        rpc_workers: context.apiWorkers ?? 2,
+        rpc_workers: context.apiWorkers,
         rpc_state_report_workers: 1,
-        ...(ha ? { l3_ha: true, dhcp_agents_per_network: 2 } : {}),
+        ...(this.ha ? { l3_ha: true, dhcp_agents_per_network: 2 } : {}),
       },
-      database: { connection: db.url, max_retries: -1 },
-      keystone_authtoken: props.keystone.authtoken("neutron", NEUTRON_SECRET),
-      nova: props.keystone.serviceCredentials("nova", NOVA_SECRET),
+      database: { connection: this.databases[0].url, max_retries: -1 },
+      keystone_authtoken: this.keystone.authtoken("neutron", this.userSecret),
+      nova: this.keystone.serviceCredentials("nova", NOVA_SECRET),
       oslo_concurrency: { lock_path: LOCK_PATH },
     });
-    const ml2 = new IniFile({
+  }
+
+  /** The ML2 settings, which the server and the agents share. */
+  ml2Config(): IniFile {
+    return new IniFile({
       ml2: {
         type_drivers: "flat,vlan,vxlan",
         tenant_network_types: "vxlan",
@@ -125,43 +168,20 @@ export class NeutronService extends Construct {
       ml2_type_flat: { flat_networks: this.providerPhysnet },
       // The physical network without a range: VLAN provider networks only, no tenant VLANs.
       ml2_type_vlan: { network_vlan_ranges: this.providerPhysnet },
-      ml2_type_vxlan: { vni_ranges: vniRanges },
+      ml2_type_vxlan: { vni_ranges: this.vniRanges },
       securitygroup: SECURITY_GROUP_SETTINGS,
     });
-    // On the first controller, the database and the registration come first on the same host.
-    this.serverSteps = stepsOnControllers(context.controllers, [], (host, first, dependsOn) =>
-      this.serverStep(host, first, dependsOn, conf, ml2),
-    );
   }
 
-  private serverStep(host: Host, first: boolean, dependsOn: Step[], conf: IniFile, ml2: IniFile): Step {
-    const release = host.release;
-    const options = { group: "neutron", mode: "0640", secrets: true, changeTag: "neutron" } as const;
-    const script = host
-      .script("neutron")
-      .aptInstall(release.packages.neutronServer)
-      .writeFile(NEUTRON_CONF, conf.render(), options)
-      .writeFile(ML2_CONF, ml2.render(), { ...options, secrets: false });
-    for (const ini of release.paths.neutronUwsgiConfigs) {
-      uwsgiApi(script, ini, this.context.apiWorkers ?? 2, "neutron");
-    }
+  /** ml2_conf.ini, uwsgi, the lock directory. */
+  protected configure(script: ShellScript, host: Host): void {
+    script.writeFile(ML2_CONF, this.ml2Config().render(), {
+      group: "neutron",
+      mode: "0640",
+      secrets: false,
+      changeTag: "neutron",
+    });
+    this.uwsgi(script, host);
     script.run("install", "-d", "-o", "neutron", "-g", "neutron", "-m", "0750", LOCK_PATH);
-    if (first) {
-      script
-        .comment("The schema, once, from the first controller (an alembic upgrade: idempotent).")
-        .schemaSync(
-          [DATABASE],
-          "neutron",
-          "neutron-db-manage",
-          "--config-file",
-          NEUTRON_CONF,
-          "--config-file",
-          ML2_CONF,
-          "upgrade",
-          "head",
-        );
-    }
-    script.restartIfChanged(release.units.neutronServer, "neutron").waitForPort(host.address, PORT, 120);
-    return host.addStep("neutron", script, { secrets: conf.secretsUsed(), dependsOn });
   }
 }

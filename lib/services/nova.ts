@@ -1,20 +1,17 @@
 import { Construct } from "constructs";
 import { dependable, ITerraformDependable } from "cdktf";
 import { join as quote } from "shlex";
+import { ComponentDeclaration } from "../core/component";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
-import { API_PORTS } from "../core/openstack-api";
-import { secretSpec } from "../core/secret-catalog";
+import { SecretSpec, serviceSecrets } from "../core/secret-spec";
+import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { ControlPlaneContext, endpointUrl, stepsOnControllers, uwsgiApi } from "./control-plane-context";
-import { KeystoneService } from "./keystone";
+import { PackagesByRelease } from "../core/releases/packages";
+import { ApiService, ApiServiceProps } from "./api-service";
+import { API_PORTS } from "../core/openstack-api";
 
-const PORT = API_PORTS.compute;
-
-export interface NovaServiceProps {
-  readonly context: ControlPlaneContext;
-  /** Registers Nova's user and endpoints, and supplies the token validation settings. */
-  readonly keystone: KeystoneService;
+export interface NovaServiceProps extends ApiServiceProps {
   /** Glance's API, for `[glance] api_servers`. @default `http://VIP:9292` */
   readonly glanceUrl?: string;
   /** Where browsers open instance consoles. @default `http://VIP:6080/vnc_auto.html` */
@@ -27,15 +24,13 @@ export interface NovaServiceProps {
   readonly discoverHostsInterval?: number;
 }
 
-/** Secret names, checked against the catalog when this module loads. */
-const DB_SECRET = secretSpec("nova_db_password").name;
 /** The API database (synced by `api_db sync`), and the cells' (cell1 and cell0, by `db sync`). */
 const API_DATABASE = "nova_api";
 const CELL_DATABASES = ["nova", "nova_cell0"];
-const NOVA_SECRET = secretSpec("nova_keystone_password").name;
-const PLACEMENT_SECRET = secretSpec("placement_keystone_password").name;
-const NEUTRON_SECRET = secretSpec("neutron_keystone_password").name;
-const METADATA_SECRET = secretSpec("metadata_proxy_secret").name;
+/** The other services' users Nova authenticates as, and the metadata proxy's secret. */
+const PLACEMENT_SECRET = "placement_keystone_password";
+const NEUTRON_SECRET = "neutron_keystone_password";
+const METADATA_SECRET = "metadata_proxy_secret";
 
 const NOVA_CONF = "/etc/nova/nova.conf";
 const LOCK_PATH = "/var/lib/nova/tmp";
@@ -48,63 +43,92 @@ function tableHas(name: string): string {
 }
 
 /**
+ * Nova's secrets, for the secret catalog: its database user's, its Keystone user's (also on the
+ * compute hosts), and the metadata proxy's, which Neutron's metadata agents share.
+ */
+/** Nova's controller packages: the APIs, conductor, scheduler and console proxy. */
+export const NOVA_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["nova-api", "nova-conductor", "nova-scheduler", "nova-consoleproxy"],
+  "ubuntu-2404-caracal": ["nova-api", "nova-conductor", "nova-scheduler", "nova-novncproxy"],
+};
+
+/** nova-compute's packages, for compute hosts. */
+export const NOVA_COMPUTE_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["nova-compute", "qemu-kvm", "libvirt-daemon-system"],
+  "ubuntu-2404-caracal": ["nova-compute", "qemu-kvm", "libvirt-daemon-system"],
+};
+
+export const NOVA_SECRETS: readonly SecretSpec[] = [
+  ...serviceSecrets("nova", ["controller", "compute"]),
+  {
+    name: METADATA_SECRET,
+    kind: "password",
+    roles: ["controller", "network"],
+    description: "Nova metadata proxy",
+  },
+];
+
+/** What nova declares for the secret catalog and the release profiles (lib/components.ts). */
+export const NOVA_COMPONENT: ComponentDeclaration = {
+  name: "nova",
+  secrets: NOVA_SECRETS,
+  packages: { novaController: NOVA_PACKAGES, novaCompute: NOVA_COMPUTE_PACKAGES },
+};
+
+/**
  * Nova's control plane on every controller: the compute API and the metadata API, conductor,
  * scheduler and the noVNC console proxy, with the `nova_api`, `nova` and `nova_cell0`
  * databases through the VIP. The first controller creates the schemas and Cells v2 (cell0 and
  * `cell1`, each only when absent); the others follow it. Compute hosts get their `nova.conf`
  * from `computeConfig` and are mapped into `cell1` by `discoverHostsStep`.
  */
-export class NovaService extends Construct {
-  /** `http://VIP:8774/v2.1`. */
-  readonly apiUrl: string;
+export class NovaService extends ApiService {
   /** The address Neutron's metadata agents send instance requests to (the VIP), on `NOVA_METADATA_PORT`. */
   readonly metadataHost: string;
-  /** The step that registers the user, service and endpoints. */
-  readonly registration: Step;
-  /** The first controller's step, after which the schemas and cells exist. */
-  readonly cellsStep: Step;
-  /** One step per controller, the first one first. */
-  readonly controllerSteps: readonly Step[];
-  private readonly context: ControlPlaneContext;
-  private readonly keystone: KeystoneService;
   private readonly glanceUrl: string;
   private readonly novncBaseUrl: string;
+  private readonly discoverInterval: number;
   private discoverStep?: Step;
 
   constructor(scope: Construct, id: string, props: NovaServiceProps) {
-    super(scope, id);
-    const context = props.context;
+    // One user for the three schemas: each database() call grants it one of them.
+    super(scope, id, props, {
+      name: "nova",
+      port: API_PORTS.compute,
+      catalog: { type: "compute", description: "OpenStack Compute", path: "/v2.1" },
+      databases: [API_DATABASE, ...CELL_DATABASES],
+      configFile: NOVA_CONF,
+      packages: NOVA_PACKAGES,
+      units: (release) => release.units.novaController,
+      uwsgiConfigs: (release) => release.paths.novaUwsgiConfigs,
+      waitForPorts: [
+        [API_PORTS.compute, 120],
+        [NOVA_METADATA_PORT, 120],
+        [6080, 60],
+      ],
+      messaging: true,
+    });
     const interval = props.discoverHostsInterval ?? 300;
     if (!Number.isInteger(interval) || interval < 0) {
       throw new Error(
         `NovaService discoverHostsInterval: got ${interval}: expected a whole number of seconds, 0 to turn it off`,
       );
     }
-    this.context = context;
-    this.keystone = props.keystone;
-    this.apiUrl = endpointUrl(context, PORT, "/v2.1");
-    this.metadataHost = context.clientAddress;
-    this.glanceUrl = props.glanceUrl ?? endpointUrl(context, 9292);
-    this.novncBaseUrl = props.novncBaseUrl ?? endpointUrl(context, 6080, "/vnc_auto.html");
+    this.discoverInterval = interval;
+    this.metadataHost = this.context.clientAddress;
+    this.glanceUrl = props.glanceUrl ?? this.context.endpoint.url(API_PORTS.image);
+    this.novncBaseUrl = props.novncBaseUrl ?? this.context.endpoint.url(6080, "/vnc_auto.html");
+    this.deploy();
+  }
 
-    // One user for the three schemas: each call grants it one of them.
-    const databases = [API_DATABASE, ...CELL_DATABASES].map((name) =>
-      context.database.database(name, "nova", DB_SECRET),
-    );
-    const urls = { api: databases[0].url, main: databases[1].url };
-    this.registration = props.keystone.register({
-      name: "nova",
-      type: "compute",
-      description: "OpenStack Compute",
-      url: this.apiUrl,
-      user: { name: "nova", secret: NOVA_SECRET },
-    });
-    // On the first controller, the databases and the registration come first on the same host;
-    // the step chain orders them. The others wait for its schemas and cells.
-    this.controllerSteps = stepsOnControllers(context.controllers, [], (host, first, dependsOn) =>
-      this.controllerStep(host, first, dependsOn, urls, first ? interval : 0),
-    );
-    this.cellsStep = this.controllerSteps[0];
+  /** The first controller's step, after which the schemas and cells exist (`firstStep`). */
+  get cellsStep(): Step {
+    return this.firstStep;
+  }
+
+  /** @deprecated use `steps` */
+  get controllerSteps(): readonly Step[] {
+    return this.steps;
   }
 
   /**
@@ -167,6 +191,7 @@ export class NovaService extends Construct {
         .raw("done");
     }
     this.discoverStep = host.addStep("nova_discover_hosts", script, {
+      owner: this,
       dependsOn: [this.cellsStep, ...dependsOn],
     });
     return this.discoverStep;
@@ -183,17 +208,17 @@ export class NovaService extends Construct {
         state_path: "/var/lib/nova",
       },
       api: { auth_strategy: "keystone" },
-      keystone_authtoken: keystone.authtoken("nova", NOVA_SECRET),
+      keystone_authtoken: keystone.authtoken("nova", this.userSecret),
       // Required since 2023 (the fix for CVE-2023-2088): services pass the user's token along
       // with their own, so that others accept volume and port operations from them.
       service_user: {
         send_service_user_token: true,
-        ...keystone.serviceCredentials("nova", NOVA_SECRET),
+        ...keystone.serviceCredentials("nova", this.userSecret),
       },
       placement: keystone.serviceCredentials("placement", PLACEMENT_SECRET),
       glance: { api_servers: this.glanceUrl },
       neutron: keystone.serviceCredentials("neutron", NEUTRON_SECRET),
-      cinder: { os_region_name: context.region ?? "RegionOne" },
+      cinder: { os_region_name: context.region },
       vnc: {
         enabled: true,
         server_listen: host.address,
@@ -204,22 +229,17 @@ export class NovaService extends Construct {
     };
   }
 
-  private controllerStep(
-    host: Host,
-    first: boolean,
-    dependsOn: Step[],
-    urls: { api: string; main: string },
-    discoverInterval: number,
-  ): Step {
-    const release = host.release;
+  /** The controllers' `nova.conf`; the scheduler on the first one searches for new compute hosts. */
+  protected config(host: Host): IniFile {
     const context = this.context;
-    const workers = context.apiWorkers ?? 2;
+    const workers = context.apiWorkers;
+    const discoverInterval = host === context.controllers[0] ? this.discoverInterval : 0;
     const common = this.commonSections(host);
-    const conf = new IniFile({
+    return new IniFile({
       ...common,
       DEFAULT: { ...common.DEFAULT, enabled_apis: "osapi_compute,metadata" },
-      api_database: { connection: urls.api, max_retries: -1 },
-      database: { connection: urls.main, max_retries: -1 },
+      api_database: { connection: this.databases[0].url, max_retries: -1 },
+      database: { connection: this.databases[1].url, max_retries: -1 },
       neutron: {
         ...common.neutron,
         service_metadata_proxy: true,
@@ -232,44 +252,40 @@ export class NovaService extends Construct {
         ...(discoverInterval > 0 ? { discover_hosts_in_cells_interval: discoverInterval } : {}),
       },
     });
-    const script = host.script("nova");
-    for (const selection of release.debconf.novaController) {
+  }
+
+  /** debconf answers the package's maintainer scripts read. */
+  protected beforeInstall(script: ShellScript, host: Host): void {
+    for (const selection of host.release.debconf.novaController) {
       script.raw(`debconf-set-selections <<<${quote([selection])}`);
     }
-    script.aptInstall(release.packages.novaController).writeFile(NOVA_CONF, conf.render(), {
-      group: "nova",
-      mode: "0640",
-      secrets: true,
-      changeTag: "nova",
-    });
-    if (release.paths.novaConsoleProxyDefaults) {
+  }
+
+  /** The console proxy's defaults, uwsgi, the lock directory. */
+  protected configure(script: ShellScript, host: Host): void {
+    const defaults = host.release.paths.novaConsoleProxyDefaults;
+    if (defaults) {
       script.writeFile(
-        release.paths.novaConsoleProxyDefaults,
+        defaults,
         "# Written by openstack-cdktf: the noVNC proxy, no serial console proxy.\nNOVA_CONSOLE_PROXY_TYPE=novnc\nNOVA_SERIAL_PROXY_START=false\n",
         { changeTag: "nova" },
       );
     }
-    for (const ini of release.paths.novaUwsgiConfigs) {
-      uwsgiApi(script, ini, workers, "nova");
-    }
+    this.uwsgi(script, host);
     script.run("install", "-d", "-o", "nova", "-g", "nova", "-m", "0750", LOCK_PATH);
-    if (first) {
-      const list = "osc_as nova nova-manage cell_v2 list_cells";
-      script
-        .comment("The schemas and Cells v2, once, from the first controller; each command is idempotent.")
-        .schemaSync([API_DATABASE], "nova", "nova-manage", "api_db", "sync")
-        .raw(`cells=$(${list})`)
-        .raw(`if ! ${tableHas("cell0")} <<<"$cells"; then osc_as nova nova-manage cell_v2 map_cell0; fi`)
-        .raw(
-          `if ! ${tableHas("cell1")} <<<"$cells"; then osc_as nova nova-manage cell_v2 create_cell --name=cell1 --verbose; fi`,
-        )
-        .schemaSync(CELL_DATABASES, "nova", "nova-manage", "db", "sync");
-    }
+  }
+
+  /** The schemas and Cells v2: cell0 and cell1, each only when absent. */
+  protected migrate(script: ShellScript): void {
+    const list = "osc_as nova nova-manage cell_v2 list_cells";
     script
-      .restartIfChanged(release.units.novaController, "nova")
-      .waitForPort(host.address, PORT, 120)
-      .waitForPort(host.address, NOVA_METADATA_PORT, 120)
-      .waitForPort(host.address, 6080, 60);
-    return host.addStep("nova", script, { secrets: conf.secretsUsed(), dependsOn });
+      .comment("The schemas and Cells v2, once, from the first controller; each command is idempotent.")
+      .schemaSync([API_DATABASE], "nova", "nova-manage", "api_db", "sync")
+      .raw(`cells=$(${list})`)
+      .raw(`if ! ${tableHas("cell0")} <<<"$cells"; then osc_as nova nova-manage cell_v2 map_cell0; fi`)
+      .raw(
+        `if ! ${tableHas("cell1")} <<<"$cells"; then osc_as nova nova-manage cell_v2 create_cell --name=cell1 --verbose; fi`,
+      )
+      .schemaSync(CELL_DATABASES, "nova", "nova-manage", "db", "sync");
   }
 }

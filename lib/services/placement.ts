@@ -1,21 +1,31 @@
 import { Construct } from "constructs";
+import { ComponentDeclaration } from "../core/component";
+import { SecretSpec, serviceSecrets } from "../core/secret-spec";
+import { PackagesByRelease } from "../core/releases/packages";
+import { ApiService, ApiServiceProps } from "./api-service";
 import { IniFile } from "../core/ini-file";
 import { API_PORTS } from "../core/openstack-api";
-import { Step } from "../core/step";
-import { Host } from "../hosts/host";
-import { ControlPlaneContext, endpointUrl, stepsOnControllers, uwsgiApi } from "./control-plane-context";
-import { KeystoneService } from "./keystone";
 
-export interface PlacementServiceProps {
-  readonly context: ControlPlaneContext;
-  readonly keystone: KeystoneService;
-}
+export type PlacementServiceProps = ApiServiceProps;
 
-const PORT = API_PORTS.placement;
-const DB_SECRET = "placement_db_password";
-/** The database, created and synced by this service. */
-const DATABASE = "placement";
-const USER_SECRET = "placement_keystone_password";
+/** Placement's secrets, for the secret catalog: its database user's, and its Keystone user's. */
+/** Placement's packages. */
+export const PLACEMENT_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["placement-api"],
+  "ubuntu-2404-caracal": ["placement-api"],
+};
+
+export const PLACEMENT_SECRETS: readonly SecretSpec[] = serviceSecrets("placement", [
+  "controller",
+  "compute",
+]);
+
+/** What placement declares for the secret catalog and the release profiles (lib/components.ts). */
+export const PLACEMENT_COMPONENT: ComponentDeclaration = {
+  name: "placement",
+  secrets: PLACEMENT_SECRETS,
+  packages: { placement: PLACEMENT_PACKAGES },
+};
 
 /**
  * Placement (the resource inventory Nova's scheduler asks) on every controller, behind the VIP:
@@ -24,61 +34,28 @@ const USER_SECRET = "placement_keystone_password";
  * the context's `apiWorkers`. Nova's `[placement]` section authenticates with
  * `keystone.serviceCredentials("placement", …)` and finds this service in the catalog.
  */
-export class PlacementService extends Construct {
-  /** `http://VIP:8778`. */
-  readonly url: string;
-  readonly databaseStep: Step;
-  readonly registrationStep: Step;
-  /** One per controller; the first also creates the schema. */
-  readonly steps: readonly Step[];
-  private readonly context: ControlPlaneContext;
-
+export class PlacementService extends ApiService {
   constructor(scope: Construct, id: string, props: PlacementServiceProps) {
-    super(scope, id);
-    const { context, keystone } = props;
-    this.context = context;
-    this.url = endpointUrl(context, PORT);
-    const db = context.database.database(DATABASE, "placement", DB_SECRET);
-    this.databaseStep = db.step;
-    this.registrationStep = keystone.register({
+    super(scope, id, props, {
       name: "placement",
-      type: "placement",
-      description: "Placement API",
-      url: this.url,
-      user: { name: "placement", secret: USER_SECRET },
+      port: API_PORTS.placement,
+      catalog: { type: "placement", description: "Placement API" },
+      databases: ["placement"],
+      configFile: "/etc/placement/placement.conf",
+      syncCommand: ["placement-manage", "db", "sync"],
+      packages: PLACEMENT_PACKAGES,
+      units: (release) => [release.units.placement],
+      uwsgiConfigs: (release) => release.paths.placementUwsgiConfigs,
+      namePrerequisites: true,
     });
-    const conf = new IniFile({
-      api: { auth_strategy: "keystone" },
-      keystone_authtoken: keystone.authtoken("placement", USER_SECRET),
-      placement_database: { connection: db.url, max_retries: -1 },
-    }).render();
-    this.steps = stepsOnControllers(
-      context.controllers,
-      [db.step, this.registrationStep],
-      (host, first, dependsOn) => this.controllerStep(host, first, conf, dependsOn),
-    );
+    this.deploy();
   }
 
-  private controllerStep(host: Host, first: boolean, conf: string, dependsOn: Step[]): Step {
-    const release = host.release;
-    const script = host
-      .script("placement")
-      .aptInstall(release.packages.placement)
-      .writeFile("/etc/placement/placement.conf", conf, {
-        group: "placement",
-        mode: "0640",
-        secrets: true,
-        changeTag: "placement",
-      });
-    for (const ini of release.paths.placementUwsgiConfigs) {
-      uwsgiApi(script, ini, this.context.apiWorkers ?? 2, "placement");
-    }
-    if (first) {
-      script
-        .comment("The schema, once, from the first controller (idempotent).")
-        .schemaSync([DATABASE], "placement", "placement-manage", "db", "sync");
-    }
-    script.restartIfChanged([release.units.placement], "placement").waitForPort(host.address, PORT, 120);
-    return host.addStep("placement", script, { secrets: [DB_SECRET, USER_SECRET], dependsOn });
+  protected config(): IniFile {
+    return new IniFile({
+      api: { auth_strategy: "keystone" },
+      keystone_authtoken: this.keystone.authtoken("placement", this.userSecret),
+      placement_database: { connection: this.databases[0].url, max_retries: -1 },
+    });
   }
 }

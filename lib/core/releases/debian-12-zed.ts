@@ -1,3 +1,4 @@
+import { withComponentPackages } from "./component-packages";
 import { ReleaseProfile } from "./profile";
 
 /** Debian 12 "bookworm" with OpenStack Zed from Debian's own archive (the packages Debian maintains). */
@@ -7,27 +8,16 @@ export const DEBIAN_12_ZED: ReleaseProfile = {
   codename: "bookworm",
   openstack: "zed",
   aptSources: [],
-  packages: {
+  // The platform's packages; the services' come from their own files (lib/components.ts).
+  packages: withComponentPackages("debian-12-zed", {
     base: ["ca-certificates", "crudini", "curl", "iproute2", "procps"],
     timeSync: ["chrony"],
     database: ["mariadb-server", "mariadb-client", "python3-pymysql"],
     heartbeat: ["heartbeat", "resource-agents"],
     rabbitmq: ["rabbitmq-server"],
     memcached: ["memcached", "python3-memcache"],
-    keystone: ["keystone", "python3-openstackclient"],
-    glance: ["glance-api"],
-    placement: ["placement-api"],
-    novaController: ["nova-api", "nova-conductor", "nova-scheduler", "nova-consoleproxy"],
-    novaCompute: ["nova-compute", "qemu-kvm", "libvirt-daemon-system"],
-    neutronServer: ["neutron-server"],
-    neutronOvsAgent: ["neutron-openvswitch-agent"],
-    neutronNetworkAgents: ["neutron-l3-agent", "neutron-dhcp-agent", "neutron-metadata-agent"],
-    cinderController: ["cinder-api", "cinder-scheduler"],
-    cinderVolume: ["cinder-volume"],
-    // Django 3.2's PyMemcacheCache needs pymemcache; horizon itself only pulls python3-memcache.
-    horizon: ["openstack-dashboard-apache", "python3-pymemcache"],
     client: ["python3-openstackclient"],
-  },
+  }),
   units: {
     timeSync: "chrony",
     database: "mariadb",

@@ -16,7 +16,11 @@ export interface ReleaseProfile {
    * archives.
    */
   readonly aptSources: readonly string[];
-  /** Package names, per component. */
+  /**
+   * Package names, per component. The base system's and the platform's are the profile's own;
+   * the services' (keystone to horizon) are declared in each service's file, in a table per
+   * release (`GLANCE_PACKAGES`, ...), and assembled here from lib/components.ts.
+   */
   readonly packages: {
     readonly base: readonly string[];
     readonly timeSync: readonly string[];

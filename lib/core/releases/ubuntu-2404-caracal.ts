@@ -1,3 +1,4 @@
+import { withComponentPackages } from "./component-packages";
 import { ReleaseProfile } from "./profile";
 
 /** Ubuntu 24.04 "noble" with OpenStack 2024.1 Caracal from Ubuntu's main archive. */
@@ -7,26 +8,16 @@ export const UBUNTU_2404_CARACAL: ReleaseProfile = {
   codename: "noble",
   openstack: "2024.1",
   aptSources: [],
-  packages: {
+  // The platform's packages; the services' come from their own files (lib/components.ts).
+  packages: withComponentPackages("ubuntu-2404-caracal", {
     base: ["ca-certificates", "crudini", "curl", "iproute2", "procps"],
     timeSync: ["chrony"],
     database: ["mariadb-server", "mariadb-client", "python3-pymysql"],
     heartbeat: ["heartbeat", "resource-agents"],
     rabbitmq: ["rabbitmq-server"],
     memcached: ["memcached", "python3-memcache"],
-    keystone: ["keystone", "apache2", "libapache2-mod-wsgi-py3", "python3-openstackclient"],
-    glance: ["glance"],
-    placement: ["placement-api"],
-    novaController: ["nova-api", "nova-conductor", "nova-scheduler", "nova-novncproxy"],
-    novaCompute: ["nova-compute", "qemu-kvm", "libvirt-daemon-system"],
-    neutronServer: ["neutron-server", "neutron-plugin-ml2"],
-    neutronOvsAgent: ["neutron-openvswitch-agent"],
-    neutronNetworkAgents: ["neutron-l3-agent", "neutron-dhcp-agent", "neutron-metadata-agent"],
-    cinderController: ["cinder-api", "cinder-scheduler"],
-    cinderVolume: ["cinder-volume"],
-    horizon: ["openstack-dashboard", "python3-pymemcache"],
     client: ["python3-openstackclient"],
-  },
+  }),
   units: {
     timeSync: "chrony",
     database: "mariadb",

@@ -1,0 +1,15 @@
+import type { PackagesByRelease } from "./releases/packages";
+import type { SecretSpec } from "./secret-spec";
+
+/**
+ * What a component (a service or a platform construct) declares about itself, in its own file,
+ * kolla-style: the secrets it uses and its packages. lib/components.ts lists the components, one
+ * line each; the secret catalog and the release profiles' `packages` are assembled from there.
+ */
+export interface ComponentDeclaration {
+  readonly name: string;
+  /** @default none */
+  readonly secrets?: readonly SecretSpec[];
+  /** Package tables by the name a release profile's `packages` gives them (`glance`, `novaCompute`). @default none */
+  readonly packages?: Readonly<Record<string, PackagesByRelease>>;
+}

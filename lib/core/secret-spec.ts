@@ -1,0 +1,51 @@
+/**
+ * What a secret is, and the helpers components use to declare theirs (next to their code; the
+ * catalog in secret-catalog.ts assembles them). This module imports nothing that imports the
+ * components, so their declarations can use it while they load.
+ */
+import { Role } from "./roles";
+
+/** How a secret's value is generated. */
+export type SecretKind =
+  /** 32 letters and digits: safe inside URLs and config files without escaping. */
+  | "password"
+  /** 32 random bytes, URL-safe base64: a Fernet key. */
+  | "fernet"
+  /** 20 upper-case letters: an Erlang cookie. */
+  | "cookie"
+  /** 40 hexadecimal digits: Heartbeat's sha1 key. */
+  | "hex";
+
+export interface SecretSpec {
+  readonly name: string;
+  readonly kind: SecretKind;
+  /** Hosts with any of these roles receive the secret in their root-only secrets directory. */
+  readonly roles: readonly Role[];
+  readonly description: string;
+}
+
+/** The controllers only. */
+export const CONTROLLER_ONLY: readonly Role[] = ["controller"];
+/** Every host. */
+export const ALL_ROLES: readonly Role[] = ["controller", "compute", "storage", "network"];
+
+/**
+ * An OpenStack service's two secrets: its database user's password, on the controllers, and its
+ * Keystone user's password, on the hosts with `userRoles` (those that run a part of it).
+ */
+export function serviceSecrets(name: string, userRoles: readonly Role[]): SecretSpec[] {
+  return [
+    {
+      name: `${name}_db_password`,
+      kind: "password",
+      roles: CONTROLLER_ONLY,
+      description: `${name} database user`,
+    },
+    {
+      name: `${name}_keystone_password`,
+      kind: "password",
+      roles: userRoles,
+      description: `${name} Keystone service user`,
+    },
+  ];
+}

@@ -1,0 +1,32 @@
+import { componentPackages } from "../lib/components";
+import { DEBIAN_12_ZED, RELEASE_NAMES, UBUNTU_2404_CARACAL } from "../lib/core/releases";
+import { packagesFor } from "../lib/core/releases/packages";
+import { GLANCE_PACKAGES } from "../lib/services/glance";
+import { NEUTRON_SERVER_PACKAGES } from "../lib/services/neutron";
+
+describe("packages declared next to each service", () => {
+  it("the release profiles assemble the services' lists from the services' tables", () => {
+    expect(DEBIAN_12_ZED.packages.glance).toEqual(GLANCE_PACKAGES["debian-12-zed"]);
+    expect(UBUNTU_2404_CARACAL.packages.neutronServer).toEqual(
+      NEUTRON_SERVER_PACKAGES["ubuntu-2404-caracal"],
+    );
+    for (const profile of [DEBIAN_12_ZED, UBUNTU_2404_CARACAL]) {
+      // The profile's own lists (base system, platform) and every service's.
+      expect(Object.keys(profile.packages)).toEqual(
+        expect.arrayContaining(["base", "database", ...Object.keys(componentPackages("debian-12-zed"))]),
+      );
+      for (const list of Object.values(profile.packages)) expect(list.length).toBeGreaterThan(0);
+    }
+    for (const release of RELEASE_NAMES) {
+      for (const list of Object.values(componentPackages(release))) expect(list.length).toBeGreaterThan(0);
+    }
+  });
+
+  it("a release a service has no packages for is a clear error", () => {
+    expect(() =>
+      packagesFor("GlanceService", GLANCE_PACKAGES, { ...DEBIAN_12_ZED, name: "debian-13-flamingo" }),
+    ).toThrow(
+      'GlanceService packages: got release "debian-13-flamingo": expected one of debian-12-zed, ubuntu-2404-caracal',
+    );
+  });
+});
