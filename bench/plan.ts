@@ -55,8 +55,11 @@ function terraform(dir: string, args: string[]): { seconds: number; maxRssKiB: n
   return { seconds: Number(figures[1]), maxRssKiB: Number(figures[2]) };
 }
 
-/** Plans the stack in `dir` with a placeholder for every declared variable; nothing is applied. */
-export function planStack(dir: string, jsonFile = "cdk.tf.json"): PlanFigures {
+/**
+ * Plans the stack in `dir` `runs` times with a placeholder for every declared variable (nothing
+ * is applied); the median time and the largest peak memory.
+ */
+export function planStack(dir: string, runs: number, jsonFile = "cdk.tf.json"): PlanFigures {
   const json = JSON.parse(fs.readFileSync(path.join(dir, jsonFile), "utf8")) as {
     variable?: Record<string, unknown>;
   };
@@ -64,16 +67,19 @@ export function planStack(dir: string, jsonFile = "cdk.tf.json"): PlanFigures {
   const vars = Object.fromEntries(Object.keys(json.variable ?? {}).map((name) => [name, `bench-${name}`]));
   fs.writeFileSync(path.join(dir, "bench.auto.tfvars.json"), JSON.stringify(vars));
   terraform(dir, ["init", "-input=false", "-no-color"]);
-  const plan = terraform(dir, ["plan", "-input=false", "-lock=false", "-refresh=false", "-no-color"]);
+  const plans = Array.from({ length: runs }, () =>
+    terraform(dir, ["plan", "-input=false", "-lock=false", "-refresh=false", "-no-color"]),
+  );
+  const seconds = plans.map((p) => p.seconds).sort((a, b) => a - b);
   return {
-    seconds: plan.seconds,
-    maxRssMiB: plan.maxRssKiB / 1024,
+    seconds: seconds[Math.floor(seconds.length / 2)],
+    maxRssMiB: Math.max(...plans.map((p) => p.maxRssKiB)) / 1024,
     jsonBytes: fs.statSync(path.join(dir, jsonFile)).size,
   };
 }
 
-/** Terraform's floor: `count` bare terraform_data resources with short inline scripts. */
-export function planFloor(dir: string, hosts: readonly string[]): PlanFigures {
+/** Terraform's floor: one bare terraform_data resource per host given, with a one-line script. */
+export function planFloor(dir: string, hosts: readonly string[], runs: number): PlanFigures {
   fs.mkdirSync(dir, { recursive: true });
   const resources: Record<string, unknown> = {};
   hosts.forEach((host, i) => {
@@ -92,5 +98,5 @@ export function planFloor(dir: string, hosts: readonly string[]): PlanFigures {
     path.join(dir, "main.tf.json"),
     JSON.stringify({ resource: { terraform_data: resources } }),
   );
-  return planStack(dir, "main.tf.json");
+  return planStack(dir, runs, "main.tf.json");
 }

@@ -6,15 +6,14 @@ describe("npm run cli -- script <step-id> [inventory]", () => {
   const synthesized = remoteExecScripts(stackDir);
 
   it.each(["controller1_keystone", "compute1_base", "controller2_converged"])(
-    "prints %s exactly as Terraform assembles it from the synthesized stack",
+    "prints %s exactly as its file in the synthesized stack holds it",
     (id) => {
       const result = runCli(["script", id, LAB_SMALL_EXAMPLE]);
       expect(result.stderr).toBe("");
       expect(result.status).toBe(0);
       expect(result.stdout).toMatch(/^#!\/usr\/bin\/env bash\nset -Eeuo pipefail\n/);
       expect(result.stdout).toContain(`\nOSC_STEP=${id}\n`);
-      // remote-exec ends the script it uploads with one more newline.
-      expect(`${result.stdout}\n`).toBe(synthesized.get(`${id}-0`));
+      expect(result.stdout).toBe(synthesized.get(`${id}-0`));
     },
   );
 

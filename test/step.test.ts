@@ -3,8 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Construct } from "constructs";
 import { App, TerraformStack, TerraformVariable, Testing } from "cdktf";
-import { PRELUDE_TEXT, ShellScript } from "../lib/core/shell-script";
-import { escapeTemplate } from "../lib/core/hcl";
+import { ShellScript } from "../lib/core/shell-script";
 import { sha256Hex, Step, StepResourceKind, stepLogicalId, StepTarget } from "../lib/core/step";
 import { StackJson, tempDir, terraform } from "./support";
 
@@ -29,20 +28,20 @@ function synth(build: (scope: Construct) => void): StackJson {
   return JSON.parse(Testing.synth(stack)) as StackJson;
 }
 
-/** The step's remote-exec list: the head (inline, escaped), then file() of the prelude and body. */
-function remoteExecParts(json: StackJson, type: string, id: string): readonly string[] {
+/** The step's last provisioner: a remote-exec that names the step's script file. */
+function remoteExec(
+  json: StackJson,
+  type: string,
+  id: string,
+): { inline?: readonly string[]; script?: string } {
   const provisioners = json.resource[type][id].provisioner;
   const last = provisioners[provisioners.length - 1]["remote-exec"];
   if (!last) throw new Error(`${id}: the last provisioner is not remote-exec`);
-  return last.inline;
+  return last;
 }
 
-function expectScriptParts(json: StackJson, type: string, id: string, script: ShellScript): void {
-  expect(remoteExecParts(json, type, id)).toEqual([
-    escapeTemplate(script.renderHead()),
-    '${file("${path.module}/scripts/prelude.sh")}',
-    `\${file("\${path.module}/scripts/${id}.sh")}`,
-  ]);
+function expectScriptFile(json: StackJson, type: string, id: string): void {
+  expect(remoteExec(json, type, id)).toEqual({ script: `\${path.module}/scripts/${id}.sh` });
 }
 
 /** Synthesizes as `cdktf synth` does (the scripts written beside the JSON); the stack's folder. */
@@ -82,7 +81,7 @@ describe("Step", () => {
       private_key: "not-a-key",
     });
     expect(resource.provisioner).toHaveLength(1);
-    expectScriptParts(json, "terraform_data", "controller1_mysql_install", script("echo hi"));
+    expectScriptFile(json, "terraform_data", "controller1_mysql_install");
     expect(s.scriptText).toBe(script("echo hi").render());
     expect(s.scriptBody).toBe("echo hi\nosc_step_done\n");
     // No provider is needed for terraform_data.
@@ -176,50 +175,49 @@ describe("Step", () => {
     expect(provisioners).toHaveLength(3);
     expect(provisioners[0]).toEqual({ "remote-exec": { inline: ["mkdir -p /tmp/x"] } });
     expect(provisioners[1]).toEqual({ file: { content: "data", destination: "/tmp/x/data" } });
-    expect(provisioners[2]["remote-exec"]?.inline[0]).toMatch(/^#!\/usr\/bin\/env bash\n/);
+    expect(provisioners[2]).toEqual({
+      "remote-exec": { script: "${path.module}/scripts/controller1_upload.sh" },
+    });
   });
 
-  describe("template escaping", () => {
+  describe("the script file", () => {
     const bash = 'echo "${HOME}" "${#arr[@]}" "%{ if x }" "$${already}" "$x" "%d"';
 
-    it("keeps the script as it is in its file, and the hash is of the script the host runs", () => {
+    it("holds exactly the text the host runs and the trigger hashes, with nothing escaped", () => {
       let step: Step | undefined;
       const { json, stackDir } = synthToDir((scope) => {
         step = new Step(scope, "escaped", { target: target("controller1"), script: script(bash) });
       });
       const s = step as Step;
-      expect(s.scriptText).toContain(bash);
-      // Files are not templates: the body is written without $${ escapes.
+      expect(s.scriptText).toContain(`\n${bash}\nosc_step_done\n`);
+      // A file is not a template: `${` and `%{` are written as they are.
       expect(fs.readFileSync(path.join(stackDir, "scripts", "controller1_escaped.sh"), "utf8")).toBe(
-        `${bash}\nosc_step_done\n`,
+        s.scriptText,
       );
-      expect(fs.readFileSync(path.join(stackDir, "scripts", "prelude.sh"), "utf8")).toBe(PRELUDE_TEXT);
       expect(json.resource.terraform_data.controller1_escaped.triggers_replace?.script).toBe(
         sha256Hex(s.scriptText),
       );
+      // The JSON names the file; no script text reaches it.
+      expect(JSON.stringify(json)).not.toContain("osc_step_done");
     });
 
-    it("reaches Terraform's evaluated value unchanged (checked with terraform console)", () => {
-      let step: Step | undefined;
-      const { json, stackDir } = synthToDir((scope) => {
-        step = new Step(scope, "escaped", {
-          target: target("controller1"),
-          // A step name with $ and ${ reaches the head, which stays in the JSON.
-          script: new ShellScript({ step: "a${b}$c", host: "controller1" }).raw(bash),
-        });
-      });
-      const inline = remoteExecParts(json, "terraform_data", "controller1_escaped");
-      // remote-exec joins its inline list with newlines; the console evaluates the same list
-      // beside the real scripts folder.
-      const dir = tempDir("console");
-      fs.cpSync(path.join(stackDir, "scripts"), path.join(dir, "scripts"), { recursive: true });
-      fs.writeFileSync(path.join(dir, "main.tf.json"), JSON.stringify({ locals: { parts: inline } }));
-      // base64 keeps the console's own quoting of the value out of the way.
-      const result = terraform(["console"], dir, {}, 'base64encode(join("\\n", local.parts))\n');
-      expect(result.stderr).toBe("");
-      expect(result.status).toBe(0);
-      const evaluated = Buffer.from(JSON.parse(result.stdout.trim()) as string, "base64").toString("utf8");
-      expect(evaluated).toBe((step as Step).scriptText);
+    it("is named by a path that terraform validate accepts, and a new synth removes a removed step's file", () => {
+      const outdir = tempDir("step-resynth");
+      const build = (names: string[]) => {
+        const app = new App({ outdir, stackTraces: false });
+        const stack = new TerraformStack(app, "steps");
+        for (const n of names)
+          new Step(stack, n, { target: target("controller1"), script: script(`echo ${n}`) });
+        app.synth();
+        return path.join(outdir, "stacks", "steps");
+      };
+      build(["one", "two"]);
+      const stackDir = build(["one"]);
+      expect(fs.readdirSync(path.join(stackDir, "scripts"))).toEqual(["controller1_one.sh"]);
+      expect(terraform(["init", "-backend=false", "-input=false", "-no-color"], stackDir).status).toBe(0);
+      const validate = terraform(["validate", "-no-color"], stackDir);
+      expect(validate.stdout).toContain("The configuration is valid");
+      expect(validate.status).toBe(0);
     });
   });
 
@@ -300,7 +298,7 @@ describe("Step", () => {
       const second = json.resource.null_resource.controller2_second;
       expect(Object.keys(second.triggers ?? {}).sort()).toEqual(["inputs", "script"]);
       expect(second.depends_on).toEqual(["null_resource.controller1_first"]);
-      expectScriptParts(json, "null_resource", "controller1_first", script("a"));
+      expectScriptFile(json, "null_resource", "controller1_first");
     });
 
     it("adds the null provider once, with its required_providers entry", () => {

@@ -26,7 +26,7 @@ export const LAB_SMALL_EXAMPLE = path.join(EXAMPLES_DIR, "lab-small.yaml");
 
 /** The parts of a synthesized stack the tests look at. */
 export interface ProvisionerJson {
-  readonly "remote-exec"?: { readonly inline: readonly string[] };
+  readonly "remote-exec"?: { readonly inline?: readonly string[]; readonly script?: string };
   readonly file?: { readonly content: string; readonly destination: string };
 }
 
@@ -173,25 +173,27 @@ export function runCli(args: readonly string[], cwd = REPO): SpawnSyncReturns<st
 }
 
 /**
- * Every remote-exec of a synthesized stack as its host runs it: the `inline` list joined with
- * newlines (as remote-exec joins it), each `file()` of a step's script read from the stack's
- * folder and Terraform's template escapes undone elsewhere. Keyed `<logical id>-<n>`.
+ * Every remote-exec of a synthesized stack as its host runs it: a step's `script` file read from
+ * the stack's folder, an `inline` list joined with newlines (as remote-exec joins it) with
+ * Terraform's template escapes undone. Keyed `<logical id>-<n>`.
  */
 export function remoteExecScripts(stackDir: string): Map<string, string> {
   const json = JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8")) as StackJson;
-  const fileRef = /^\$\{file\("\$\{path\.module\}\/([^"]+)"\)\}$/;
   const scripts = new Map<string, string>();
   for (const resources of Object.values(json.resource)) {
     for (const [id, resource] of Object.entries(resources)) {
       for (const [n, p] of (resource.provisioner ?? []).entries()) {
-        const inline = p["remote-exec"]?.inline;
-        if (!inline) continue;
-        const parts = inline.map((part) => {
-          const file = fileRef.exec(part)?.[1];
-          if (file) return fs.readFileSync(path.join(stackDir, file), "utf8");
-          return part.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
-        });
-        scripts.set(`${id}-${n}`, `${parts.join("\n")}\n`);
+        const exec = p["remote-exec"];
+        if (exec?.script) {
+          const file = exec.script.replace(/^\$\{path\.module\}\//, "");
+          scripts.set(`${id}-${n}`, fs.readFileSync(path.join(stackDir, file), "utf8"));
+        } else if (exec?.inline) {
+          const text = exec.inline
+            .join("\n")
+            .replace(/\$\$\{/g, "${")
+            .replace(/%%\{/g, "%{");
+          scripts.set(`${id}-${n}`, `${text}\n`);
+        }
       }
     }
   }

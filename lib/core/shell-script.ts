@@ -192,10 +192,7 @@ export class ShellScript {
     return this;
   }
 
-  /**
-   * The lines before the prelude: strict mode, the re-run through sudo, the step's names.
-   * Short, so it stays in the Terraform JSON; the prelude and the body are files (see Step).
-   */
+  /** The lines before the prelude: strict mode, the re-run through sudo, the step's names. */
   renderHead(): string {
     return [
       "#!/usr/bin/env bash",
@@ -215,20 +212,12 @@ export class ShellScript {
 
   /** The whole script: head, prelude, body. */
   render(): string {
-    return joinScript(this.renderHead(), PRELUDE_TEXT, this.renderBody());
+    return [this.renderHead(), PRELUDE_TEXT, this.renderBody()].join("\n");
   }
 }
 
-/** The prelude as a step carries it: one file per stack, the same for every step. */
-export const PRELUDE_TEXT = `${PRELUDE.trimEnd()}\n`;
-
-/**
- * Joins a script's parts the way Terraform's remote-exec joins its `inline` list (one newline
- * between parts), so the text a step hashes is the text that runs.
- */
-export function joinScript(...parts: string[]): string {
-  return parts.join("\n");
-}
+/** The prelude as every step carries it, between its head and its body. */
+const PRELUDE_TEXT = `${PRELUDE.trimEnd()}\n`;
 
 function checkTag(tag: string): void {
   if (!SAFE_TAG.test(tag)) {

@@ -13,7 +13,6 @@ import {
 } from "cdktf";
 import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
-import { escapeTemplate } from "./hcl";
 import { ShellScript } from "./shell-script";
 import { StepScripts } from "./step-scripts";
 import { TerraformData } from "./terraform-data";
@@ -78,7 +77,7 @@ export class Step extends Construct implements ITerraformDependable {
   readonly resource: TerraformResource;
   /** The rendered script (head, prelude, body), as it will run on the host. */
   readonly scriptText: string;
-  /** The step's own commands, as its file `scripts/<logical id>.sh` holds them. */
+  /** The step's own commands (the script without its head and the shared prelude). */
   readonly scriptBody: string;
   /** The logical id, e.g. `controller1_base`. */
   readonly logicalId: string;
@@ -94,7 +93,7 @@ export class Step extends Construct implements ITerraformDependable {
     claimLogicalId(this, this.logicalId);
     this.scriptText = props.script.render();
     this.scriptBody = props.script.renderBody();
-    const files = StepScripts.of(this).add(this.logicalId, this.scriptBody);
+    const scriptFile = StepScripts.of(this).add(this.logicalId, this.scriptText);
     const triggers: Record<string, string> = { script: sha256Hex(this.scriptText) };
     if (Tokenization.isResolvable(props.inputs)) {
       triggers.inputs = Token.asString(props.inputs);
@@ -103,12 +102,8 @@ export class Step extends Construct implements ITerraformDependable {
     }
     const provisioners = [
       ...(props.preProvisioners ?? []),
-      // Terraform joins these with newlines into the one script it uploads and runs: the text
-      // that scriptText holds and the trigger hashes.
-      {
-        type: "remote-exec",
-        inline: [escapeTemplate(props.script.renderHead()), files.prelude, files.body],
-      } satisfies RemoteExecProvisioner,
+      // Terraform uploads the file as it is and runs it: the text the trigger hashes.
+      { type: "remote-exec", script: scriptFile } satisfies RemoteExecProvisioner,
     ];
     // Steps are named by their address as plain text: cdktf turns each dependency it is given
     // into a token, and every token captures a stack trace (most of a 51-step synth's time).
