@@ -193,7 +193,7 @@ export class ShellScript {
   }
 
   /** The lines before the prelude: strict mode, the re-run through sudo, the step's names. */
-  renderHead(): string {
+  private renderHead(): string {
     return [
       "#!/usr/bin/env bash",
       "set -Eeuo pipefail",

@@ -1,12 +1,12 @@
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
+import { API_PORTS } from "../core/openstack-api";
 import { SecretSpec, serviceSecrets } from "../core/secret-spec";
 import { PackagesByRelease } from "../core/releases/packages";
 import { ApiService, ApiServiceProps } from "./api-service";
 import { IniFile } from "../core/ini-file";
 import { ShellScript } from "../core/shell-script";
 import { Host } from "../hosts/host";
-import { API_PORTS } from "../core/openstack-api";
 
 export type CinderServiceProps = ApiServiceProps;
 

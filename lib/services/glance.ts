@@ -1,13 +1,13 @@
 import * as path from "path";
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
+import { API_PORTS } from "../core/openstack-api";
 import { CONTROLLER_ONLY, SecretSpec, serviceSecrets } from "../core/secret-spec";
 import { PackagesByRelease } from "../core/releases/packages";
 import { ApiService, ApiServiceProps } from "./api-service";
 import { join as quote } from "shlex";
 import { IniFile } from "../core/ini-file";
 import { ShellScript } from "../core/shell-script";
-import { API_PORTS } from "../core/openstack-api";
 
 export interface GlanceServiceProps extends ApiServiceProps {
   /**

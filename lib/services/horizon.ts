@@ -5,13 +5,13 @@ import { join as quote } from "shlex";
 import { ComponentDeclaration } from "../core/component";
 import { Endpoint } from "../core/endpoint";
 import { secretPlaceholder } from "../core/ini-file";
+import { HORIZON_WEBROOT } from "../core/openstack-api";
 import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { ControlPlaneContext } from "./control-plane-context";
 import { IIdentity } from "./identity";
-import { HORIZON_WEBROOT } from "../core/openstack-api";
 
 export interface HorizonDashboardProps {
   readonly context: ControlPlaneContext;

@@ -3,6 +3,7 @@ import * as path from "path";
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
+import { ADMIN_OPENRC, API_PORTS } from "../core/openstack-api";
 import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { Step } from "../core/step";
@@ -15,7 +16,6 @@ import {
   uwsgiApi,
 } from "./control-plane-context";
 import { IIdentity, ServiceRegistration } from "./identity";
-import { ADMIN_OPENRC, API_PORTS } from "../core/openstack-api";
 
 export { IIdentity, ServiceRegistration } from "./identity";
 

@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
+import { API_PORTS } from "../core/openstack-api";
 import { ALL_ROLES, SecretSpec, serviceSecrets } from "../core/secret-spec";
 import { PackagesByRelease } from "../core/releases/packages";
 import { ApiService, ApiServiceProps } from "./api-service";
@@ -7,7 +8,6 @@ import { IniFile, IniValue } from "../core/ini-file";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { API_PORTS } from "../core/openstack-api";
 
 export interface NeutronServiceProps extends ApiServiceProps {
   /** The physical network name of the provider (external) network. @default "provider" */

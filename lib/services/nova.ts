@@ -3,13 +3,13 @@ import { dependable, ITerraformDependable } from "cdktf";
 import { join as quote } from "shlex";
 import { ComponentDeclaration } from "../core/component";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
+import { API_PORTS } from "../core/openstack-api";
 import { SecretSpec, serviceSecrets } from "../core/secret-spec";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { PackagesByRelease } from "../core/releases/packages";
 import { ApiService, ApiServiceProps } from "./api-service";
-import { API_PORTS } from "../core/openstack-api";
 
 export interface NovaServiceProps extends ApiServiceProps {
   /** Glance's API, for `[glance] api_servers`. @default `http://VIP:9292` */
