@@ -56,6 +56,12 @@ function sameNetwork(cidr: string, net: LabNetwork): boolean {
   return bitsA === bitsB && a.kind() === "ipv4" && a.match(b, bitsB);
 }
 
+function ipv4Number(address: string): number {
+  return ipaddr.IPv4.parse(address)
+    .toByteArray()
+    .reduce((n, byte) => n * 256 + byte, 0);
+}
+
 /** A usable host address in the lab network: not the network, broadcast or the host side (.1). */
 function checkAddress(what: string, address: string, net: LabNetwork): void {
   const [base, bits] = cidrOf(net);
@@ -81,6 +87,22 @@ export function checkLabInventory(inv: Inventory): void {
     throw new LabInventoryError(`networks.tunnel.cidr: got ${inv.tunnel.cidr}: expected ${TUNNEL.cidr}`);
   }
   if (inv.management.vip) checkAddress("networks.management.vip", inv.management.vip, MANAGEMENT);
+  const external = inv.dayOne?.external;
+  if (external && !sameNetwork(external.cidr, PROVIDER)) {
+    throw new LabInventoryError(
+      `dayOne.external.cidr: got ${external.cidr}: expected ${PROVIDER.cidr} (the lab's provider bridge)`,
+    );
+  }
+  if (external) {
+    // Neutron would hand the lab machine's own address to a router's gateway or a floating IP.
+    const machine = PROVIDER.hostAddress!.split("/")[0];
+    const { start, end } = external.allocationPool;
+    if (ipv4Number(machine) >= ipv4Number(start) && ipv4Number(machine) <= ipv4Number(end)) {
+      throw new LabInventoryError(
+        `dayOne.external.allocationPool: got ${start}-${end}: expected a range without ${machine} (the lab machine's side)`,
+      );
+    }
+  }
   const proxy = inv.aptProxy?.replace(/\/+$/, "");
   if (proxy !== PROXY_URL) {
     throw new LabInventoryError(

@@ -27,6 +27,19 @@ function valid(): Data {
   };
 }
 
+/** `valid()` with the smallest day-one section: the external network's addresses. */
+function withDayOne(): Data {
+  const d = valid();
+  d.dayOne = {
+    external: {
+      cidr: "10.212.0.0/24",
+      gateway: "10.212.0.1",
+      allocationPool: { start: "10.212.0.100", end: "10.212.0.199" },
+    },
+  };
+  return d;
+}
+
 function ipv6(): Data {
   const d = valid();
   d.networks.management = { cidr: "fd00:10::/64", vip: "fd00:10::10" };
@@ -88,6 +101,31 @@ describe("the examples", () => {
     expect(lab.aptProxy).toBe("http://10.211.0.1:3142");
     expect(lab.ntpServers).toEqual([]);
   });
+
+  it("the lab examples use OVS's userspace datapath and turn day one on; the seed leaves both at their defaults", () => {
+    for (const file of ["lab-small.yaml", "lab-furyu-8-node.yaml"]) {
+      const lab = loadInventory(path.join(EXAMPLES_DIR, file));
+      expect(lab.datapathType).toBe("netdev");
+      expect(lab.virtType).toBe("auto");
+      expect(new Set(lab.hosts.map((h) => `${h.virtType} ${h.datapathType}`))).toEqual(
+        new Set(["auto netdev"]),
+      );
+      expect(lab.dayOne).toEqual({
+        flavor: { name: "m1.tiny", vcpus: 1, ramMiB: 128, diskGiB: 1 },
+        external: {
+          name: "external",
+          physnet: "provider",
+          cidr: "10.212.0.0/24",
+          gateway: "10.212.0.1",
+          allocationPool: { start: "10.212.0.100", end: "10.212.0.199" },
+        },
+        tenant: { name: "tenant", cidr: "192.168.100.0/24" },
+        router: { name: "router" },
+      });
+    }
+    const seed = loadInventory(path.join(EXAMPLES_DIR, "furyu-8-node.yaml"));
+    expect([seed.virtType, seed.datapathType, seed.dayOne]).toEqual(["auto", "system", undefined]);
+  });
 });
 
 describe("defaults and normalization", () => {
@@ -107,6 +145,8 @@ describe("defaults and normalization", () => {
       interface: "eth0",
     });
     expect(inv.hosts[3].interfaces).toEqual({ management: "eth0", provider: "eth1", tunnel: "eth2" });
+    expect([inv.virtType, inv.datapathType, inv.dayOne]).toEqual(["auto", "system", undefined]);
+    expect(inv.hosts.map((h) => [h.virtType, h.datapathType])).toEqual(Array(4).fill(["auto", "system"]));
     expect(inv.hosts[0].ssh).toEqual({
       user: "root",
       port: 22,
@@ -145,6 +185,47 @@ describe("defaults and normalization", () => {
     expect(inv.hosts[2].ssh.agent).toBe(true);
     expect(inv.hosts[2].ssh.privateKeyFile).toBeUndefined();
     expect(inv.hosts[3].interfaces).toEqual({ management: "ens3", provider: "ens4", tunnel: "eth2" });
+  });
+
+  it("gives each host the inventory's virtType and datapathType unless it has its own", () => {
+    const d = valid();
+    d.virtType = "qemu";
+    d.datapathType = "netdev";
+    d.hosts[2].virtType = "kvm";
+    d.hosts[3].datapathType = "system";
+    const inv = parseInventory(d);
+    expect([inv.virtType, inv.datapathType]).toEqual(["qemu", "netdev"]);
+    expect(inv.hosts.map((h) => [h.name, h.virtType, h.datapathType])).toEqual([
+      ["ctl1", "qemu", "netdev"],
+      ["ctl2", "qemu", "netdev"],
+      ["cmp1", "kvm", "netdev"],
+      ["net1", "qemu", "system"],
+    ]);
+  });
+
+  it("fills in day one's defaults, and takes the external network's physnet from networks.provider", () => {
+    const d = withDayOne();
+    d.networks.provider.physnet = "physnet1";
+    expect(parseInventory(d).dayOne).toEqual({
+      flavor: { name: "m1.tiny", vcpus: 1, ramMiB: 128, diskGiB: 1 },
+      external: {
+        name: "external",
+        physnet: "physnet1",
+        cidr: "10.212.0.0/24",
+        gateway: "10.212.0.1",
+        allocationPool: { start: "10.212.0.100", end: "10.212.0.199" },
+      },
+      tenant: { name: "tenant", cidr: "192.168.100.0/24" },
+      router: { name: "router" },
+    });
+    d.dayOne.flavor = { name: "m1.nano", ramMiB: 96 };
+    d.dayOne.tenant = { name: "demo-net", cidr: "10.0.0.0/24" };
+    d.dayOne.router = { name: "demo-router" };
+    d.dayOne.external.name = "public1";
+    const inv = parseInventory(d);
+    expect(inv.dayOne?.flavor).toEqual({ name: "m1.nano", vcpus: 1, ramMiB: 96, diskGiB: 1 });
+    expect(inv.dayOne?.tenant).toEqual({ name: "demo-net", cidr: "10.0.0.0/24" });
+    expect([inv.dayOne?.router.name, inv.dayOne?.external.name]).toEqual(["demo-router", "public1"]);
   });
 
   it("accepts ha: single with one controller and no VIP, and an IPv6 management network", () => {
@@ -440,6 +521,160 @@ const BAD: [string, () => Data | string, string][] = [
       "(set networks.provider.interface or the host's interfaces.provider)",
   ],
   [
+    "an unknown virtType",
+    () => ({ ...valid(), virtType: "xen" }),
+    'virtType: got "xen": expected one of "auto"|"kvm"|"qemu"',
+  ],
+  [
+    "an unknown datapathType on a host",
+    () => {
+      const d = valid();
+      d.hosts[3].datapathType = "dpdk";
+      return d;
+    },
+    'hosts[3].datapathType: got "dpdk": expected one of "system"|"netdev"',
+  ],
+  [
+    "a virtType on a host without role compute",
+    () => {
+      const d = valid();
+      d.hosts[3].virtType = "qemu";
+      return d;
+    },
+    'hosts[3].virtType: got "qemu": expected no virtType on a host without role compute (it is nova-compute\'s hypervisor)',
+  ],
+  [
+    "a datapathType on a controller",
+    () => {
+      const d = valid();
+      d.hosts[0].datapathType = "netdev";
+      return d;
+    },
+    'hosts[0].datapathType: got "netdev": expected no datapathType on a host without role compute or network (it is the Open vSwitch agent\'s datapath)',
+  ],
+  [
+    "day one without networks.provider",
+    () => {
+      const d = withDayOne();
+      delete d.networks.provider;
+      return d;
+    },
+    "dayOne.external: got no networks.provider: expected networks.provider, whose physnet the flat external network is on",
+  ],
+  [
+    "day one without its external network",
+    () => ({ ...valid(), dayOne: { flavor: { ramMiB: 64 } } }),
+    "dayOne.external: missing: expected object, received undefined",
+  ],
+  [
+    "a misspelt day-one key",
+    () => {
+      const d = withDayOne();
+      d.dayOne.flavor = { ram: 64 };
+      return d;
+    },
+    'dayOne.flavor.ram: unknown key "ram": no such key (check its spelling)',
+  ],
+  [
+    "a day-one name with a space",
+    () => {
+      const d = withDayOne();
+      d.dayOne.router = { name: "my router" };
+      return d;
+    },
+    "dayOne.router.name: got \"my router\": expected a name of letters, digits, '_', '.' and '-', starting with a letter or digit, at most 64 characters",
+  ],
+  [
+    "a flavor's RAM given as text",
+    () => {
+      const d = withDayOne();
+      d.dayOne.flavor = { ramMiB: "128" };
+      return d;
+    },
+    'dayOne.flavor.ramMiB: got "128": expected a whole number from 1 to 2147483647',
+  ],
+  [
+    "a flavor without vCPUs",
+    () => {
+      const d = withDayOne();
+      d.dayOne.flavor = { vcpus: 0 };
+      return d;
+    },
+    "dayOne.flavor.vcpus: got 0: expected a whole number from 1 to 2147483647",
+  ],
+  [
+    "an IPv6 external network",
+    () => {
+      const d = withDayOne();
+      d.dayOne.external.cidr = "fd00:212::/64";
+      return d;
+    },
+    'dayOne.external.cidr: got "fd00:212::/64": expected an IPv4 network in CIDR form, such as 10.212.0.0/24',
+  ],
+  [
+    "an external network given by one of its addresses",
+    () => {
+      const d = withDayOne();
+      d.dayOne.external.cidr = "10.212.0.1/24";
+      return d;
+    },
+    'dayOne.external.cidr: got "10.212.0.1/24": expected its network address (10.212.0.0/24)',
+  ],
+  [
+    "an external gateway outside the external network",
+    () => {
+      const d = withDayOne();
+      d.dayOne.external.gateway = "10.213.0.1";
+      return d;
+    },
+    'dayOne.external.gateway: got "10.213.0.1": expected an IPv4 address inside 10.212.0.0/24, not its network or broadcast address',
+  ],
+  [
+    "an allocation pool outside the external network",
+    () => {
+      const d = withDayOne();
+      d.dayOne.external.allocationPool.start = "10.211.0.100";
+      return d;
+    },
+    'dayOne.external.allocationPool.start: got "10.211.0.100": expected an IPv4 address inside 10.212.0.0/24, not its network or broadcast address',
+  ],
+  [
+    "an allocation pool that ends before it starts",
+    () => {
+      const d = withDayOne();
+      d.dayOne.external.allocationPool = { start: "10.212.0.199", end: "10.212.0.100" };
+      return d;
+    },
+    'dayOne.external.allocationPool: got "10.212.0.199-10.212.0.100": expected a start no later than the end',
+  ],
+  [
+    "an allocation pool with the gateway in it",
+    () => {
+      const d = withDayOne();
+      d.dayOne.external.gateway = "10.212.0.150";
+      return d;
+    },
+    'dayOne.external.allocationPool: got "10.212.0.100-10.212.0.199": expected a range without the gateway 10.212.0.150',
+  ],
+  [
+    "a tenant network inside the external one",
+    () => {
+      const d = withDayOne();
+      d.dayOne.tenant = { cidr: "10.212.0.128/25" };
+      return d;
+    },
+    'dayOne.tenant.cidr: got "10.212.0.128/25": expected a network that does not overlap the external network 10.212.0.0/24',
+  ],
+  [
+    "one name for both day-one networks",
+    () => {
+      const d = withDayOne();
+      d.dayOne.tenant = { name: "external" };
+      return d;
+    },
+    'dayOne.tenant.name: got "external": expected a name other than the external network\'s (external.name)',
+  ],
+  [
     "a YAML syntax error",
     () => "cluster: test\nrelease: debian-12-zed\nhosts:\n  - name: ctl1\n    address: [10.0.0.11\n",
     "line 6 column 1: Flow sequence in block collection must be sufficiently indented and end with a ]",
@@ -467,6 +702,7 @@ describe("bad inventories", () => {
   it("each bad case differs from a valid inventory (the valid base loads)", () => {
     expect(loadInventory(writeInventory(valid())).hosts).toHaveLength(4);
     expect(loadInventory(writeInventory(ipv6())).hosts).toHaveLength(4);
+    expect(loadInventory(writeInventory(withDayOne())).dayOne?.external.cidr).toBe("10.212.0.0/24");
   });
 
   it("names the file it cannot read", () => {

@@ -74,6 +74,26 @@ describe("lab plan", () => {
       (d: Record<string, unknown>) => setAddress(d, "10.211.0.1"),
       /10.211.0.1/,
     ],
+    [
+      "a day-one external network other than the provider bridge's",
+      (d: Record<string, unknown>) =>
+        setDayOneExternal(d, {
+          cidr: "10.99.0.0/24",
+          gateway: "10.99.0.1",
+          allocationPool: { start: "10.99.0.100", end: "10.99.0.199" },
+        }),
+      /^dayOne\.external\.cidr: got 10\.99\.0\.0\/24: expected 10\.212\.0\.0\/24 \(the lab's provider bridge\)$/,
+    ],
+    [
+      "a day-one allocation pool with the lab machine's address",
+      (d: Record<string, unknown>) =>
+        setDayOneExternal(d, {
+          cidr: "10.212.0.0/24",
+          gateway: "10.212.0.254",
+          allocationPool: { start: "10.212.0.1", end: "10.212.0.99" },
+        }),
+      /^dayOne\.external\.allocationPool: got 10\.212\.0\.1-10\.212\.0\.99: expected a range without 10\.212\.0\.1 \(the lab machine's side\)$/,
+    ],
   ])("refuses %s", (_what, change, message) => {
     expect(() => planHosts(labSmallWith(change))).toThrow(LabInventoryError);
     expect(() => planHosts(labSmallWith(change))).toThrow(message);
@@ -85,6 +105,10 @@ function setMgmt(d: Record<string, unknown>, cidr: string) {
   networks.management.cidr = cidr;
   networks.management.vip = cidr.replace(/0\/24$/, "10");
   (d.hosts as { address: string }[]).forEach((h, i) => (h.address = cidr.replace(/0\/24$/, String(11 + i))));
+}
+
+function setDayOneExternal(d: Record<string, unknown>, external: Record<string, unknown>) {
+  (d.dayOne as Record<string, unknown>).external = external;
 }
 
 function setAddress(d: Record<string, unknown>, address: string) {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { RELEASE_NAMES } from "../core/releases";
 import { ROLES } from "../core/roles";
+import { DAY_ONE_NAME, DAY_ONE_NAME_EXPECTED, FLAVOR_NUMBER_EXPECTED } from "../services/day-one-settings";
 
 /**
  * The inventory file's shape. Every object is strict: an unknown key is an error, because a
@@ -20,6 +21,13 @@ const port = z.number().int().min(1).max(65535);
 const interfaceName = z
   .string()
   .regex(/^[a-zA-Z0-9_.:-]{1,15}$/, "a network interface name (at most 15 characters)");
+
+/** nova-compute's hypervisor: `auto` is kvm where the compute host has /dev/kvm, else qemu (decided there, at deploy time). */
+export const VIRT_TYPES = ["auto", "kvm", "qemu"] as const;
+export type VirtType = (typeof VIRT_TYPES)[number];
+/** Open vSwitch's datapath: `system` is the kernel module's, `netdev` the userspace one (hosts without the module). */
+export const DATAPATH_TYPES = ["system", "netdev"] as const;
+export type DatapathType = (typeof DATAPATH_TYPES)[number];
 
 const unixUser = z.string().regex(/^[a-z_][a-z0-9_-]*$/, "a Unix user name");
 
@@ -60,6 +68,38 @@ export const hostSchema = z.strictObject({
     })
     .optional(),
   ssh: sshSchema.optional(),
+  virtType: z.enum(VIRT_TYPES).optional(),
+  datapathType: z.enum(DATAPATH_TYPES).optional(),
+});
+
+// Day one is IPv4: the lab's and most provider networks are, and IPv6 subnets need RA modes.
+const ipv4Address = z.ipv4({ error: "an IPv4 address" });
+const ipv4Cidr = z.cidrv4({ error: "an IPv4 network in CIDR form, such as 10.212.0.0/24" });
+const dayOneName = z.string().regex(DAY_ONE_NAME, DAY_ONE_NAME_EXPECTED);
+const flavorNumber = z
+  .int({ error: FLAVOR_NUMBER_EXPECTED })
+  .min(1, FLAVOR_NUMBER_EXPECTED)
+  .max(2147483647, FLAVOR_NUMBER_EXPECTED);
+
+/** The opt-in day-one content (kolla-ansible's init-runonce): off when absent. */
+export const dayOneSchema = z.strictObject({
+  flavor: z
+    .strictObject({
+      name: dayOneName.optional(),
+      vcpus: flavorNumber.optional(),
+      ramMiB: flavorNumber.optional(),
+      diskGiB: flavorNumber.optional(),
+    })
+    .optional(),
+  // No defaults for the addresses: the provider network is a real LAN with other machines on it.
+  external: z.strictObject({
+    name: dayOneName.optional(),
+    cidr: ipv4Cidr,
+    gateway: ipv4Address,
+    allocationPool: z.strictObject({ start: ipv4Address, end: ipv4Address }),
+  }),
+  tenant: z.strictObject({ name: dayOneName.optional(), cidr: ipv4Cidr.optional() }).optional(),
+  router: z.strictObject({ name: dayOneName.optional() }).optional(),
 });
 
 export const inventorySchema = z.strictObject({
@@ -70,6 +110,9 @@ export const inventorySchema = z.strictObject({
   aptProxy: z.url({ protocol: /^https?$/, error: "an http:// or https:// URL" }).optional(),
   ntpServers: z.array(z.string().min(1)).optional(),
   ssh: sshSchema.optional(),
+  /** Defaults for the hosts; a host may override them. */
+  virtType: z.enum(VIRT_TYPES).optional(),
+  datapathType: z.enum(DATAPATH_TYPES).optional(),
   networks: z.strictObject({
     management: z.strictObject({
       cidr,
@@ -86,6 +129,7 @@ export const inventorySchema = z.strictObject({
     tunnel: z.strictObject({ cidr, interface: interfaceName }).optional(),
   }),
   hosts: z.array(hostSchema).min(1, "at least one host"),
+  dayOne: dayOneSchema.optional(),
 });
 
 export type InventoryInput = z.infer<typeof inventorySchema>;

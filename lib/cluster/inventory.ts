@@ -5,7 +5,8 @@ import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { ReleaseName } from "../core/releases";
 import { Role } from "../core/roles";
-import { InventoryInput, inventorySchema } from "./inventory-schema";
+import { DAY_ONE_DEFAULTS, DayOneSettings, dayOneProblem } from "../services/day-one-settings";
+import { DatapathType, InventoryInput, inventorySchema, VirtType } from "./inventory-schema";
 
 /** SSH settings of one host, after the inventory's defaults were applied. */
 export interface SshSettings {
@@ -36,6 +37,10 @@ export interface HostSpec {
     readonly tunnel?: string;
   };
   readonly ssh: SshSettings;
+  /** nova-compute's hypervisor on this host (compute hosts); `auto`: kvm where /dev/kvm exists, else qemu. */
+  readonly virtType: VirtType;
+  /** Open vSwitch's datapath on this host (compute and network hosts). */
+  readonly datapathType: DatapathType;
 }
 
 /** A validated inventory with every default filled in. */
@@ -56,6 +61,12 @@ export interface Inventory {
   };
   readonly provider?: { readonly interface: string; readonly physnet: string };
   readonly tunnel?: { readonly cidr: string; readonly interface: string };
+  /** The hosts' default hypervisor (each HostSpec has its own, resolved). */
+  readonly virtType: VirtType;
+  /** The hosts' default Open vSwitch datapath (each HostSpec has its own, resolved). */
+  readonly datapathType: DatapathType;
+  /** The opt-in day-one content, every default filled in; absent: none is made. */
+  readonly dayOne?: DayOneSettings;
   readonly hosts: readonly HostSpec[];
 }
 
@@ -98,6 +109,7 @@ export function parseInventory(data: unknown, source = "inventory", baseDir = pr
   if (!parsed.success) {
     throw new InventoryError(describeIssue(source, data, parsed.error.issues[0]));
   }
+  checkInput(parsed.data, source);
   const inventory = normalize(parsed.data, baseDir);
   checkTopology(inventory, source);
   return inventory;
@@ -143,8 +155,63 @@ function resolveKeyFile(file: string | undefined, baseDir: string): string | und
   return path.resolve(baseDir, file);
 }
 
+/** What the defaults would hide: a host's own override where it lands nowhere, a section that needs another. */
+function checkInput(input: InventoryInput, source: string): void {
+  input.hosts.forEach((host, i) => {
+    const where = (key: string) => `${source}: hosts[${i}].${key}`;
+    if (host.virtType !== undefined && !host.roles.includes("compute")) {
+      throw new InventoryError(
+        `${where("virtType")}: got "${host.virtType}": expected no virtType on a host without role compute (it is nova-compute's hypervisor)`,
+      );
+    }
+    if (host.datapathType !== undefined && !host.roles.some((r) => r === "compute" || r === "network")) {
+      throw new InventoryError(
+        `${where("datapathType")}: got "${host.datapathType}": expected no datapathType on a host without role compute or network (it is the Open vSwitch agent's datapath)`,
+      );
+    }
+  });
+  if (input.dayOne && !input.networks.provider) {
+    throw new InventoryError(
+      `${source}: dayOne.external: got no networks.provider: expected networks.provider, whose physnet the flat external network is on`,
+    );
+  }
+}
+
+function normalizeDayOne(input: InventoryInput): DayOneSettings | undefined {
+  const dayOne = input.dayOne;
+  const provider = input.networks.provider;
+  // checkInput refused a dayOne without a provider network.
+  if (!dayOne || !provider) return undefined;
+  const flavor = DAY_ONE_DEFAULTS.flavor;
+  return {
+    flavor: {
+      name: dayOne.flavor?.name ?? flavor.name,
+      vcpus: dayOne.flavor?.vcpus ?? flavor.vcpus,
+      ramMiB: dayOne.flavor?.ramMiB ?? flavor.ramMiB,
+      diskGiB: dayOne.flavor?.diskGiB ?? flavor.diskGiB,
+    },
+    external: {
+      name: dayOne.external.name ?? DAY_ONE_DEFAULTS.externalName,
+      physnet: provider.physnet,
+      cidr: dayOne.external.cidr,
+      gateway: dayOne.external.gateway,
+      allocationPool: {
+        start: dayOne.external.allocationPool.start,
+        end: dayOne.external.allocationPool.end,
+      },
+    },
+    tenant: {
+      name: dayOne.tenant?.name ?? DAY_ONE_DEFAULTS.tenant.name,
+      cidr: dayOne.tenant?.cidr ?? DAY_ONE_DEFAULTS.tenant.cidr,
+    },
+    router: { name: dayOne.router?.name ?? DAY_ONE_DEFAULTS.routerName },
+  };
+}
+
 function normalize(input: InventoryInput, baseDir: string): Inventory {
   const defaults = input.ssh ?? {};
+  const virtType = input.virtType ?? "auto";
+  const datapathType = input.datapathType ?? "system";
   const managementInterface = input.networks.management.interface ?? "eth0";
   const hosts: HostSpec[] = input.hosts.map((host) => {
     const ssh = { ...defaults, ...(host.ssh ?? {}) };
@@ -177,6 +244,8 @@ function normalize(input: InventoryInput, baseDir: string): Inventory {
           hostKey: ssh.bastion.hostKey,
         },
       },
+      virtType: host.virtType ?? virtType,
+      datapathType: host.datapathType ?? datapathType,
     };
   });
   return {
@@ -194,6 +263,9 @@ function normalize(input: InventoryInput, baseDir: string): Inventory {
     },
     provider: input.networks.provider,
     tunnel: input.networks.tunnel,
+    virtType,
+    datapathType,
+    dayOne: normalizeDayOne(input),
     hosts,
   };
 }
@@ -302,6 +374,10 @@ function checkTopology(inv: Inventory, source: string): void {
         `at least one host with role ${need.role} for ${need.service}`,
       );
     }
+  }
+  if (inv.dayOne) {
+    const problem = dayOneProblem(inv.dayOne);
+    if (problem) fail(`dayOne.${problem.field}`, problem.value, problem.expected);
   }
   const providerless = inv.hosts.findIndex((h) => h.roles.includes("network") && !h.interfaces.provider);
   if (providerless >= 0) {
