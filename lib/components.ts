@@ -14,6 +14,7 @@ import { HEARTBEAT_COMPONENT } from "./platform/heartbeat";
 import { MYSQL_COMPONENT } from "./platform/mysql-ha-pair";
 import { RABBITMQ_COMPONENT } from "./platform/rabbitmq";
 import { CINDER_COMPONENT } from "./services/cinder";
+import { DAY_ONE_COMPONENT } from "./services/day-one";
 import { GLANCE_COMPONENT } from "./services/glance";
 import { HORIZON_COMPONENT } from "./services/horizon";
 import { KEYSTONE_COMPONENT } from "./services/keystone";
@@ -34,6 +35,7 @@ export function components(): readonly ComponentDeclaration[] {
     NEUTRON_COMPONENT,
     CINDER_COMPONENT,
     HORIZON_COMPONENT,
+    DAY_ONE_COMPONENT,
   ];
 }
 

@@ -35,6 +35,8 @@ export * from "./services/cinder";
 export * from "./services/horizon";
 export * from "./services/nova";
 export * from "./services/neutron";
+export * from "./services/day-one-settings";
+export * from "./services/day-one";
 export * from "./cluster/inventory";
 export * from "./cluster/inventory-schema";
 export * from "./cluster/openstack-cluster";

@@ -4,7 +4,7 @@
  * with a catalog, and projects, users, roles, role assignments, services and endpoints.
  * It records every request, so a test can tell what a run read and what it changed.
  */
-import { spawn } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as http from "http";
 import { AddressInfo } from "net";
 
@@ -28,6 +28,13 @@ const COLLECTIONS: Record<string, { singular: string; filters: readonly string[]
 
 const DOMAIN = { id: "default", name: "Default" };
 
+/** Another service in the tokens' catalog (a fake Nova or Neutron), on all three interfaces. */
+export interface CatalogService {
+  readonly type: string;
+  readonly name: string;
+  readonly url: string;
+}
+
 export class FakeKeystone {
   readonly requests: RecordedRequest[] = [];
   readonly store: Record<string, Item[]> = {};
@@ -37,8 +44,14 @@ export class FakeKeystone {
   private nextId = 1;
   private port = 0;
 
-  /** A Keystone as `keystone-manage bootstrap` leaves it: the admin user, project and role. */
-  constructor(private readonly adminPassword: string) {
+  /**
+   * A Keystone as `keystone-manage bootstrap` leaves it: the admin user, project and role.
+   * `services` join the identity service in the tokens' catalog.
+   */
+  constructor(
+    private readonly adminPassword: string,
+    private readonly services: readonly CatalogService[] = [],
+  ) {
     for (const name of Object.keys(COLLECTIONS)) this.store[name] = [];
     this.store.projects.push({ id: "p-admin", name: "admin", domain_id: "default", enabled: true });
     this.store.users.push({ id: "u-admin", name: "admin", domain_id: "default", enabled: true });
@@ -204,6 +217,18 @@ export class FakeKeystone {
     const projectName = (body as LoginBody).auth.scope?.project?.name ?? "admin";
     const project = this.store.projects.find((p) => p.name === projectName) ?? this.store.projects[0];
     const v3 = `${this.root}/v3`;
+    const entry = (type: string, name: string, url: string) => ({
+      id: `s-${name}`,
+      type,
+      name,
+      endpoints: ["public", "internal", "admin"].map((i) => ({
+        id: `e-${name}-${i}`,
+        interface: i,
+        region: "RegionOne",
+        region_id: "RegionOne",
+        url,
+      })),
+    });
     const token = {
       methods: ["password"],
       user: { id: user.id, name: user.name, domain: DOMAIN, password_expires_at: null },
@@ -211,20 +236,7 @@ export class FakeKeystone {
       roles: [{ id: "r-admin", name: "admin" }],
       issued_at: "2026-01-01T00:00:00.000000Z",
       expires_at: "2099-01-01T00:00:00.000000Z",
-      catalog: [
-        {
-          id: "s-keystone",
-          type: "identity",
-          name: "keystone",
-          endpoints: ["public", "internal", "admin"].map((i) => ({
-            id: `e-keystone-${i}`,
-            interface: i,
-            region: "RegionOne",
-            region_id: "RegionOne",
-            url: v3,
-          })),
-        },
-      ],
+      catalog: [entry("identity", "keystone", v3), ...this.services.map((s) => entry(s.type, s.name, s.url))],
     };
     reply(201, { token }, { "X-Subject-Token": `token-${user.name}` });
   }
@@ -260,4 +272,16 @@ export function runAsync(
       resolve({ status, stdout, stderr });
     });
   });
+}
+
+/** A python3 that has openstacksdk, as the controllers have (python3-openstackclient brings it). */
+export function pythonWithOpenstack(): string {
+  for (const candidate of ["/usr/bin/python3", "python3"]) {
+    const probe = spawnSync(candidate, ["-c", "import openstack"], { encoding: "utf8" });
+    if (!probe.error && probe.status === 0) return candidate;
+  }
+  throw new Error(
+    "no python3 with openstacksdk: install it with `apt-get install python3-openstacksdk` " +
+      "(CI's tempest package brings it); this test is never skipped",
+  );
 }

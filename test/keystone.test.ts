@@ -7,7 +7,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { FakeKeystone, runAsync } from "./fake-keystone";
+import { FakeKeystone, pythonWithOpenstack, runAsync } from "./fake-keystone";
 import { fileIn, installLine, iniSection, labSmall, plainSecrets, stepScript } from "./service-helpers";
 import { tempDir } from "./support";
 
@@ -208,18 +208,6 @@ describe("KeystoneService admin-openrc", () => {
     expect(out).toBe("admin Adm1n-from-secrets admin");
   });
 });
-
-/** A python3 that has openstacksdk, as the controllers have (python3-openstackclient brings it). */
-function pythonWithOpenstack(): string {
-  for (const candidate of ["/usr/bin/python3", "python3"]) {
-    const probe = spawnSync(candidate, ["-c", "import openstack"], { encoding: "utf8" });
-    if (!probe.error && probe.status === 0) return candidate;
-  }
-  throw new Error(
-    "no python3 with openstacksdk: install it with `apt-get install python3-openstacksdk` " +
-      "(CI's tempest package brings it); this test is never skipped",
-  );
-}
 
 describe("keystone-register.py against a fake Keystone", () => {
   const ADMIN_PASSWORD = "Adm1n-from-secrets";

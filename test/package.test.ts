@@ -125,6 +125,7 @@ describe("the packed library in a user's cdktf app", () => {
       "dist/lib/index.d.ts",
       "dist/lib/core/prelude.sh",
       "dist/lib/services/keystone-register.py",
+      "dist/lib/services/day-one.py",
       "dist/bin/cli.js",
     ]) {
       expect({ file, shipped: fs.existsSync(path.join(installed, file)) }).toEqual({ file, shipped: true });

@@ -15,6 +15,7 @@ import { MysqlHaPair } from "../platform/mysql-ha-pair";
 import { RabbitMq } from "../platform/rabbitmq";
 import { ControlPlaneContext } from "../services/control-plane-context";
 import { CinderService } from "../services/cinder";
+import { DayOne } from "../services/day-one";
 import { GlanceService } from "../services/glance";
 import { HorizonDashboard } from "../services/horizon";
 import { KeystoneService } from "../services/keystone";
@@ -65,6 +66,8 @@ export class OpenStackCluster extends Construct {
   readonly nova: NovaService;
   /** Neutron's server with ML2; the agents share its settings. */
   readonly neutron: NeutronService;
+  /** The day-one flavor, networks and router; only with the inventory's `dayOne`. */
+  readonly dayOne?: DayOne;
 
   constructor(scope: Construct, id: string, props: OpenStackClusterProps) {
     super(scope, id);
@@ -162,6 +165,15 @@ export class OpenStackCluster extends Construct {
       providerPhysnet: inv.provider?.physnet,
       networkNodes: this.hostsWithRole("network").length,
     });
+
+    // Last: it needs every API it calls (and the agents, once they are built above it).
+    this.dayOne = inv.dayOne
+      ? new DayOne(this, "day_one", {
+          host: controllers[0],
+          settings: inv.dayOne,
+          after: [...this.nova.steps, ...this.neutron.steps],
+        })
+      : undefined;
   }
 
   hostsWithRole(role: Role): Host[] {

@@ -39,6 +39,8 @@ export interface ReleaseProfile {
     readonly cinderController: readonly string[];
     readonly cinderVolume: readonly string[];
     readonly horizon: readonly string[];
+    /** What the day-one step's script imports (openstacksdk). */
+    readonly dayOne: readonly string[];
     readonly client: readonly string[];
   };
   /** systemd unit names. */
