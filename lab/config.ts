@@ -61,4 +61,13 @@ export const PROXY_PORT = 3142;
 export const PROXY_URL = `http://${PROXY_ADDRESS}:${PROXY_PORT}`;
 
 /** Packages the lab needs on the machine itself. */
-export const HOST_PACKAGES = ["systemd-container", "debootstrap", "squid", "openssh-client", "iproute2"];
+export const HOST_PACKAGES = [
+  "systemd-container",
+  "debootstrap",
+  "squid",
+  "openssh-client",
+  "iproute2",
+  // The provider bridge's checksum offload off (lab/network.ts); pings to floating IPs.
+  "ethtool",
+  "iputils-ping",
+];

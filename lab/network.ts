@@ -33,6 +33,11 @@ export function ensureBridge(net: LabNetwork, state: LabState): void {
   // IPv4 only: keeps the lab machine from talking IPv6 link-local on the lab bridges.
   setIpv6(`/proc/sys/net/ipv6/conf/${net.bridge}/disable_ipv6`, true);
   run("ip", ["link", "set", "dev", net.bridge, "up"]);
+  // The machine's own packets leave the bridge with complete checksums, as they would cross a
+  // wire: with offload on, a veth hands the NIC's unfinished TCP checksum on, and Open vSwitch's
+  // userspace datapath (which reads the hosts' interfaces with packet sockets) forwards it as it
+  // is, so the routers drop the machine's TCP to a floating IP.
+  if (net.hostAddress) run("ethtool", ["-K", net.bridge, "tx", "off"]);
   if (net.hostAddress) run("ip", ["addr", "replace", net.hostAddress, "dev", net.bridge]);
 }
 

@@ -43,7 +43,7 @@ describe("CinderService (controller part) in the small lab layout", () => {
     expect(spec.user).toEqual({
       name: "cinder",
       password: "{{secret:cinder_keystone_password}}",
-      roles: ["admin"],
+      roles: ["admin", "service"],
     });
     expect(spec.service.name).toBe("cinderv3");
     expect(spec.service.type).toBe("volumev3");

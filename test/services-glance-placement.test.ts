@@ -68,7 +68,7 @@ describe("GlanceService in the small lab layout", () => {
     expect(spec.user).toEqual({
       name: "glance",
       password: "{{secret:glance_keystone_password}}",
-      roles: ["admin"],
+      roles: ["admin", "service"],
     });
     expect(spec.service.type).toBe("image");
     expect(spec.service.endpoints).toEqual({

@@ -78,7 +78,12 @@ describe("Nova and Neutron in the small lab layout", () => {
     for (const id of ["db_nova", "keystone_nova", "db_neutron", "keystone_neutron"]) {
       expect(ids).not.toContain(`controller2_${id}`);
     }
-    expect(ids.filter((id) => /^(compute|network)1_(nova|neutron|db_|keystone_)/.test(id))).toEqual([]);
+    // The data-plane hosts get only their agents and nova-compute, never a database or Keystone record.
+    expect(ids.filter((id) => /^(compute|network)1_(nova|neutron|db_|keystone_)/.test(id))).toEqual([
+      "compute1_nova_compute",
+      "compute1_neutron_agents",
+      "network1_neutron_agents",
+    ]);
   });
 
   it("orders the steps: registrations after Keystone, the second controller after the first", () => {
@@ -414,19 +419,22 @@ describe("compute host discovery (the hook for compute nodes)", () => {
     });
     const computes = cluster.hostsWithRole("compute");
     const bases = computes.map((h) => cluster.baseSteps.get(h.hostName)!);
-    const step = cluster.nova.discoverHostsStep(bases.slice(0, 2), computes);
+    // The cluster made it, after every compute host's nova-compute; later calls add dependencies.
+    const step = cluster.discoverHosts!;
     expect(step.logicalId).toBe("controller1_nova_discover_hosts");
+    expect(cluster.nova.discoverHostsStep(bases.slice(0, 2))).toBe(step);
     expect(cluster.nova.discoverHostsStep(bases.slice(2))).toBe(step);
     expect(() => cluster.nova.discoverHostsStep([], computes)).toThrow(/first call/);
     const json = JSON.parse(Testing.synth(stack)) as StackJson;
     expect(json.resource.terraform_data.controller1_nova_discover_hosts.depends_on).toEqual(
       expect.arrayContaining([
         "terraform_data.controller1_nova",
+        ...computes.map((h) => `terraform_data.${h.hostName}_nova_compute`),
         ...computes.map((h) => `terraform_data.${h.hostName}_base`),
       ]),
     );
     expect(step.scriptText).toContain("\n  osc_as nova nova-manage cell_v2 discover_hosts --verbose\n");
-    expect(step.scriptText).toContain("\n  for name in compute1 compute2 compute3 compute4; do\n");
+    expect(step.scriptText).toContain("\nexpected=(compute1 compute2 compute3 compute4)\n");
 
     // shellcheck-clean, like every other step.
     const file = path.join(tempDir("discover-sh"), "discover.sh");

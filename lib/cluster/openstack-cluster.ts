@@ -66,6 +66,8 @@ export class OpenStackCluster extends Construct {
   readonly nova: NovaService;
   /** Neutron's server with ML2; the agents share its settings. */
   readonly neutron: NeutronService;
+  /** Maps the compute hosts into cell1 (on the first controller); absent without compute hosts. */
+  readonly discoverHosts?: Step;
   /** The day-one flavor, networks and router; only with the inventory's `dayOne`. */
   readonly dayOne?: DayOne;
 
@@ -91,11 +93,15 @@ export class OpenStackCluster extends Construct {
           providerInterface: spec.interfaces.provider,
           tunnelInterface: spec.interfaces.tunnel,
           tunnelAddress: spec.tunnelAddress,
+          tunnelPrefixLength: inv.tunnel ? Number(inv.tunnel.cidr.split("/")[1]) : undefined,
+          virtType: spec.virtType,
+          datapathType: spec.datapathType,
           resourceKind: inv.resource,
         }),
     );
+    const roleNodes: RoleNode[] = [];
     this.hosts.forEach((host, i) => {
-      for (const role of inv.hosts[i].roles) new ROLE_CONSTRUCTS[role](host, role, { host });
+      for (const role of inv.hosts[i].roles) roleNodes.push(new ROLE_CONSTRUCTS[role](host, role, { host }));
     });
 
     const members = inv.hosts.map((h) => ({ name: h.name, address: h.address }));
@@ -166,12 +172,29 @@ export class OpenStackCluster extends Construct {
       networkNodes: this.hostsWithRole("network").length,
     });
 
-    // Last: it needs every API it calls (and the agents, once they are built above it).
+    // The data plane: each compute and network host places its services' parts; then the first
+    // controller maps the compute hosts into cell1.
+    const dataPlane = { nova: this.nova, neutron: this.neutron };
+    for (const node of roleNodes) {
+      if (node instanceof ComputeNode || node instanceof NetworkNode) node.placeServices(dataPlane);
+    }
+    const computeHosts = this.hostsWithRole("compute");
+    this.discoverHosts =
+      computeHosts.length > 0
+        ? this.nova.discoverHostsStep(this.nova.computeStepList, computeHosts)
+        : undefined;
+
+    // Last: it needs every API it calls, the agents, and the compute hosts mapped.
     this.dayOne = inv.dayOne
       ? new DayOne(this, "day_one", {
           host: controllers[0],
           settings: inv.dayOne,
-          after: [...this.nova.steps, ...this.neutron.steps],
+          after: [
+            ...this.nova.steps,
+            ...this.neutron.steps,
+            ...this.neutron.agentStepList,
+            ...(this.discoverHosts ? [this.discoverHosts] : []),
+          ],
         })
       : undefined;
   }

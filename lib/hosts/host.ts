@@ -52,6 +52,18 @@ export interface HostProps {
   readonly tunnelInterface?: string;
   /** Address on the tunnel network. @default the management address */
   readonly tunnelAddress?: string;
+  /** Prefix length of the tunnel network (the address's netmask). @default 24 */
+  readonly tunnelPrefixLength?: number;
+  /**
+   * nova-compute's hypervisor: `kvm`, `qemu` (emulation), or `auto` (kvm where /dev/kvm exists,
+   * decided on the host). @default "auto"
+   */
+  readonly virtType?: "auto" | "kvm" | "qemu";
+  /**
+   * Open vSwitch's datapath: `system` (the kernel module) or `netdev` (userspace, for hosts
+   * without the module). @default "system"
+   */
+  readonly datapathType?: "system" | "netdev";
   /** @default "terraform_data" */
   readonly resourceKind?: StepResourceKind;
 }
@@ -108,6 +120,9 @@ export class Host extends Construct implements StepTarget {
   readonly providerInterface?: string;
   readonly tunnelInterface?: string;
   readonly tunnelAddress: string;
+  readonly tunnelPrefixLength: number;
+  readonly virtType: "auto" | "kvm" | "qemu";
+  readonly datapathType: "system" | "netdev";
   private readonly roleSet = new Set<Role>();
   private readonly secretNames = new Set<string>();
   private secretsStepInstance?: Step;
@@ -140,6 +155,19 @@ export class Host extends Construct implements StepTarget {
     this.providerInterface = props.providerInterface;
     this.tunnelInterface = props.tunnelInterface;
     this.tunnelAddress = props.tunnelAddress ?? props.address;
+    this.tunnelPrefixLength = props.tunnelPrefixLength ?? 24;
+    const maxPrefix = net.isIPv6(this.tunnelAddress) ? 128 : 32;
+    if (
+      !Number.isInteger(this.tunnelPrefixLength) ||
+      this.tunnelPrefixLength < 1 ||
+      this.tunnelPrefixLength > maxPrefix
+    ) {
+      throw new Error(
+        `Host ${props.name} tunnelPrefixLength: got ${props.tunnelPrefixLength}: expected a whole number from 1 to ${maxPrefix}`,
+      );
+    }
+    this.virtType = props.virtType ?? "auto";
+    this.datapathType = props.datapathType ?? "system";
     const keyFile = props.agent ? undefined : (props.privateKeyFile ?? "~/.ssh/id_ed25519");
     const bastion = props.bastion;
     const bastionKey = bastion?.privateKeyFile ?? keyFile;

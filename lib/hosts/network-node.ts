@@ -1,4 +1,6 @@
 import { Construct } from "constructs";
+import { Step } from "../core/step";
+import { NeutronService } from "../services/neutron";
 import { RoleNode, RoleNodeProps } from "./role-node";
 
 /** Carries virtual networking: the L3, DHCP, metadata and Open vSwitch agents. */
@@ -12,5 +14,10 @@ export class NetworkNode extends RoleNode {
       );
     }
     super(scope, id, props, "network");
+  }
+
+  /** Places Neutron's agents on this host (with the L3, DHCP and metadata agents). Returns their step. */
+  placeServices(services: { readonly neutron: NeutronService }): Step[] {
+    return [services.neutron.agents(this.host)];
   }
 }

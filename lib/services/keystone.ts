@@ -136,7 +136,9 @@ export class KeystoneService extends Construct implements IIdentity {
         ? {
             name: registration.user.name,
             password: secretPlaceholder(registration.user.secret),
-            roles: ["admin"],
+            // "service": the role services check on the service token that comes with a user's token
+            // (keystonemiddleware's service_token_roles, required here); admin for the rest.
+            roles: ["admin", "service"],
           }
         : undefined,
       service: {

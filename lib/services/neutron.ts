@@ -2,12 +2,33 @@ import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
 import { API_PORTS } from "../core/openstack-api";
 import { ALL_ROLES, SecretSpec, serviceSecrets } from "../core/secret-spec";
-import { PackagesByRelease } from "../core/releases/packages";
+import { PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { ApiService, ApiServiceProps } from "./api-service";
 import { IniFile, IniValue } from "../core/ini-file";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
+import {
+  AGENT_ROOT_HELPER,
+  agentNeutronConf,
+  DHCP_AGENT_INI,
+  dhcpAgentConfig,
+  L3_AGENT_INI,
+  l3AgentConfig,
+  METADATA_AGENT_INI,
+  metadataAgentConfig,
+  NETWORK_AGENT_UNITS,
+  OVS_AGENT_INI,
+  OVS_AGENT_UNIT,
+  OVS_SWITCH_UNIT,
+  openvswitchAgentConfig,
+  PROVIDER_BRIDGE,
+  TUNNEL_BRIDGE_SCRIPT,
+  TUNNEL_BRIDGE_UNIT,
+  TUNNEL_BRIDGE_UNIT_FILE,
+  tunnelBridgeScript,
+} from "./neutron-agents";
+import { NOVA_METADATA_PORT } from "./nova";
 
 export interface NeutronServiceProps extends ApiServiceProps {
   /** The physical network name of the provider (external) network. @default "provider" */
@@ -24,6 +45,8 @@ export interface NeutronServiceProps extends ApiServiceProps {
 
 /** Nova's user, which Neutron notifies of port changes. */
 const NOVA_SECRET = "nova_keystone_password";
+/** The secret the metadata agents sign instances' requests to Nova with (declared by Nova). */
+const METADATA_SECRET = "metadata_proxy_secret";
 
 const NEUTRON_CONF = "/etc/neutron/neutron.conf";
 /** Where Debian's init scripts (and Ubuntu's /etc/default/neutron-server) look for the ML2 settings. */
@@ -50,8 +73,8 @@ export const NEUTRON_SERVER_PACKAGES: PackagesByRelease = {
 
 /** The Open vSwitch agent's packages, for compute and network hosts. */
 export const NEUTRON_OVS_AGENT_PACKAGES: PackagesByRelease = {
-  "debian-12-zed": ["neutron-openvswitch-agent"],
-  "ubuntu-2404-caracal": ["neutron-openvswitch-agent"],
+  "debian-12-zed": ["openvswitch-switch", "neutron-openvswitch-agent"],
+  "ubuntu-2404-caracal": ["openvswitch-switch", "neutron-openvswitch-agent"],
 };
 
 /** The L3, DHCP and metadata agents' packages, for network hosts. */
@@ -84,6 +107,7 @@ export class NeutronService extends ApiService {
   readonly providerPhysnet: string;
   private readonly ha: boolean;
   private readonly vniRanges: string;
+  private readonly agentSteps = new Map<Host, Step>();
 
   constructor(scope: Construct, id: string, props: NeutronServiceProps) {
     super(scope, id, props, {
@@ -152,8 +176,104 @@ export class NeutronService extends ApiService {
       database: { connection: this.databases[0].url, max_retries: -1 },
       keystone_authtoken: this.keystone.authtoken("neutron", this.userSecret),
       nova: this.keystone.serviceCredentials("nova", NOVA_SECRET),
+      // For agents on a controller that is also a network host.
+      agent: AGENT_ROOT_HELPER,
       oslo_concurrency: { lock_path: LOCK_PATH },
     });
+  }
+
+  /** The agents' steps, one per host, in the order the hosts were given. */
+  get agentStepList(): readonly Step[] {
+    return [...this.agentSteps.values()];
+  }
+
+  /**
+   * The agents on a compute or network host, in one step (a change of neutron.conf restarts them
+   * all): the Open vSwitch agent everywhere (VXLAN from the host's tunnel address, l2population,
+   * the iptables_hybrid firewall, the provider bridge where the host has the provider
+   * interface), and on network hosts the L3 (HA routers when there are two or more), DHCP and
+   * metadata agents. The agents wait for the message bus only; they find the server when it
+   * comes. One step per host: a second call returns it.
+   */
+  agents(host: Host): Step {
+    const existing = this.agentSteps.get(host);
+    if (existing) return existing;
+    const network = host.hasRole("network");
+    if (network && !host.providerInterface) {
+      throw new Error(
+        `NeutronService agents ${host.hostName}: providerInterface: got none: expected the interface on the provider network (network hosts carry the routers' gateways)`,
+      );
+    }
+    const release = host.release;
+    const script = host.script("neutron_agents");
+    const secrets: string[] = [];
+    const packages = [
+      ...packagesFor("NeutronService", NEUTRON_OVS_AGENT_PACKAGES, release),
+      ...(network ? packagesFor("NeutronService", NEUTRON_NETWORK_AGENT_PACKAGES, release) : []),
+    ];
+    script.aptInstall(packages);
+    const fileOptions = { group: "neutron", mode: "0640", changeTag: "neutron_agents" } as const;
+    // A controller's neutron.conf is the server's, which has all an agent needs.
+    if (!this.context.controllers.includes(host)) {
+      const conf = agentNeutronConf(this.context.messaging.transportUrl);
+      script.writeFile(NEUTRON_CONF, conf.render(), { ...fileOptions, secrets: true });
+      secrets.push(...conf.secretsUsed());
+    }
+    script.writeFile(
+      OVS_AGENT_INI,
+      openvswitchAgentConfig(host, this.providerPhysnet, SECURITY_GROUP_SETTINGS).render(),
+      fileOptions,
+    );
+    if (network) {
+      const metadata = metadataAgentConfig(this.context.clientAddress, NOVA_METADATA_PORT, METADATA_SECRET);
+      script
+        .writeFile(L3_AGENT_INI, l3AgentConfig().render(), fileOptions)
+        .writeFile(DHCP_AGENT_INI, dhcpAgentConfig().render(), fileOptions)
+        .writeFile(METADATA_AGENT_INI, metadata.render(), { ...fileOptions, secrets: true });
+      secrets.push(...metadata.secretsUsed());
+    }
+    script
+      .run("install", "-d", "-o", "neutron", "-g", "neutron", "-m", "0750", LOCK_PATH)
+      .comment("Open vSwitch itself first: the bridges below are made through it.")
+      .restartIfChanged([OVS_SWITCH_UNIT], "openvswitch");
+    if (host.datapathType === "netdev") {
+      script
+        .writeFile(TUNNEL_BRIDGE_SCRIPT, tunnelBridgeScript(host), {
+          mode: "0755",
+          changeTag: "tunnel_bridge",
+        })
+        .writeFile(`/etc/systemd/system/${TUNNEL_BRIDGE_UNIT}.service`, TUNNEL_BRIDGE_UNIT_FILE, {
+          changeTag: "tunnel_bridge",
+        })
+        .ifChanged("tunnel_bridge", "systemctl daemon-reload")
+        .restartIfChanged([TUNNEL_BRIDGE_UNIT], "tunnel_bridge");
+    }
+    if (host.providerInterface) {
+      script
+        .comment(
+          "The provider bridge, with the provider interface as its port (the agent patches it to br-int).",
+        )
+        .run(
+          "ovs-vsctl",
+          "--may-exist",
+          "add-br",
+          PROVIDER_BRIDGE,
+          "--",
+          "set",
+          "bridge",
+          PROVIDER_BRIDGE,
+          `datapath_type=${host.datapathType}`,
+        )
+        .run("ovs-vsctl", "--may-exist", "add-port", PROVIDER_BRIDGE, host.providerInterface);
+    }
+    script.restartIfChanged([OVS_AGENT_UNIT, ...(network ? NETWORK_AGENT_UNITS : [])], "neutron_agents");
+    const step = host.addStep("neutron_agents", script, {
+      owner: this,
+      secrets,
+      after: this.context.messaging.readyFor(host),
+    });
+    this.agentSteps.set(host, step);
+    return step;
   }
 
   /** The ML2 settings, which the server and the agents share. */

@@ -8,7 +8,7 @@ import { SecretSpec, serviceSecrets } from "../core/secret-spec";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { PackagesByRelease } from "../core/releases/packages";
+import { PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { ApiService, ApiServiceProps } from "./api-service";
 
 export interface NovaServiceProps extends ApiServiceProps {
@@ -33,6 +33,12 @@ const NEUTRON_SECRET = "neutron_keystone_password";
 const METADATA_SECRET = "metadata_proxy_secret";
 
 const NOVA_CONF = "/etc/nova/nova.conf";
+/** The packages' compute-only file (Debian's nova-compute-kvm, Ubuntu's too): the hypervisor. */
+const NOVA_COMPUTE_CONF = "/etc/nova/nova-compute.conf";
+const QEMU_CONF = "/etc/libvirt/qemu.conf";
+/** The same unit names on Debian 12 and Ubuntu 24.04. */
+const LIBVIRT_UNIT = "libvirtd";
+const NOVA_COMPUTE_UNIT = "nova-compute";
 const LOCK_PATH = "/var/lib/nova/tmp";
 /** The metadata API's port; Neutron's metadata agents on the network nodes proxy to it. */
 export const NOVA_METADATA_PORT = 8775;
@@ -89,6 +95,7 @@ export class NovaService extends ApiService {
   private readonly novncBaseUrl: string;
   private readonly discoverInterval: number;
   private discoverStep?: Step;
+  private readonly computeSteps = new Map<Host, Step>();
 
   constructor(scope: Construct, id: string, props: NovaServiceProps) {
     // One user for the three schemas: each database() call grants it one of them.
@@ -140,6 +147,70 @@ export class NovaService extends ApiService {
     return new IniFile(this.commonSections(host));
   }
 
+  /** The compute hosts' steps, in the order the hosts were given. */
+  get computeStepList(): readonly Step[] {
+    return [...this.computeSteps.values()];
+  }
+
+  /**
+   * nova-compute with libvirt on a host: its `nova.conf` (`computeConfig`; a controller keeps its
+   * own, which has all of it), the hypervisor from the host's `virtType` (`auto`: kvm where
+   * /dev/kvm exists), and in a container libvirt without cgroups of its own. It waits for the
+   * message bus only; nova-compute waits for the conductor by itself, and `discoverHostsStep`
+   * maps it into cell1. One step per host: a second call returns it.
+   */
+  computeHost(host: Host): Step {
+    const existing = this.computeSteps.get(host);
+    if (existing) return existing;
+    const script = host.script("nova_compute");
+    script.aptInstall(packagesFor("NovaService", NOVA_COMPUTE_PACKAGES, host.release));
+    const secrets: string[] = [];
+    if (!this.context.controllers.includes(host)) {
+      const conf = this.computeConfig(host);
+      script.writeFile(NOVA_CONF, conf.render(), {
+        group: "nova",
+        mode: "0640",
+        secrets: true,
+        changeTag: "nova_compute",
+      });
+      secrets.push(...conf.secretsUsed());
+    }
+    script.comment(`The hypervisor (virtType ${host.virtType}).`);
+    if (host.virtType === "auto") {
+      script.raw("if [ -c /dev/kvm ]; then virt_type=kvm; else virt_type=qemu; fi");
+    } else if (host.virtType === "kvm") {
+      script
+        .raw(
+          `[ -c /dev/kvm ] || { echo "virtType kvm: /dev/kvm is missing on ${host.hostName}: expected a host with KVM (or virtType qemu)" >&2; exit 1; }`,
+        )
+        .raw("virt_type=kvm");
+    } else {
+      script.raw("virt_type=qemu");
+    }
+    script
+      .raw(`osc_ini_set nova_compute ${NOVA_COMPUTE_CONF} libvirt virt_type "$virt_type"`)
+      .comment(
+        "In a container libvirt cannot make cgroups of its own (the guest fails to start with\n" +
+          "'Failed to create v1 controller cpu'); a server keeps libvirt's default.",
+      )
+      .raw("if systemd-detect-virt --container --quiet; then")
+      .raw(`  if ! grep -qx 'cgroup_controllers = \\[ \\]' ${QEMU_CONF}; then`)
+      .raw(`    echo 'cgroup_controllers = [ ]' >>${QEMU_CONF}`)
+      .raw("    osc_mark_changed libvirt")
+      .raw("  fi")
+      .raw("fi")
+      .run("install", "-d", "-o", "nova", "-g", "nova", "-m", "0750", LOCK_PATH)
+      .restartIfChanged([LIBVIRT_UNIT], "libvirt")
+      .restartIfChanged([NOVA_COMPUTE_UNIT], "nova_compute");
+    const step = host.addStep("nova_compute", script, {
+      owner: this,
+      secrets,
+      after: this.context.messaging.readyFor(host),
+    });
+    this.computeSteps.set(host, step);
+    return step;
+  }
+
   /**
    * A step on the first controller that maps new compute hosts into `cell1`
    * (`nova-manage cell_v2 discover_hosts`), after `dependsOn` (the compute steps). When `hosts`
@@ -173,11 +244,12 @@ export class NovaService extends ApiService {
       // Host names are hostnames (a-z, 0-9, '-'), safe as words.
       script
         .raw(`deadline=$((SECONDS + ${timeoutSeconds}))`)
+        .raw(`expected=(${quote(names)})`)
         .raw("while :; do")
         .raw("  osc_as nova nova-manage cell_v2 discover_hosts --verbose")
         .raw("  mapped=$(osc_as nova nova-manage cell_v2 list_hosts)")
         .raw('  missing=""')
-        .raw(`  for name in ${quote(names)}; do`)
+        .raw('  for name in "${expected[@]}"; do')
         .raw(
           `    awk -F'|' -v h="$name" '{gsub(/ /, "", $4)} $4 == h {found = 1} END {exit !found}' <<<"$mapped" || missing="$missing $name"`,
         )
