@@ -118,6 +118,15 @@ describe("tempest.conf from the cloud's facts", () => {
     expect(() => tempestConf(compute, admin, paths)).toThrow(
       /nova-compute is up but .*image_ref\/flavor_ref/,
     );
+    const withRefs = parseIni(tempestConf(compute, admin, paths, { imageRef: "img-1", flavorRef: "fl-1" }));
+    expect(withRefs["service_available"]["nova"]).toBe("true");
+    expect(withRefs["compute"]).toMatchObject({
+      image_ref: "img-1",
+      image_ref_alt: "img-1",
+      flavor_ref: "fl-1",
+      flavor_ref_alt: "fl-1",
+    });
+    expect(withRefs["validation"]["run_validation"]).toBe("false");
   });
 
   it("refuses a password with a line break (it would end the INI value)", () => {

@@ -6,6 +6,7 @@
  * Neutron's own answer, not a guess.
  */
 import { IniFile } from "../../lib/core/ini-file";
+import { ComputeRefs } from "./compute-refs";
 import { AdminCredentials, CloudFacts } from "./facts";
 
 export interface TempestPaths {
@@ -32,14 +33,17 @@ export function serviceAvailability(facts: CloudFacts): Record<string, boolean> 
   };
 }
 
-export function tempestConf(facts: CloudFacts, admin: AdminCredentials, paths: TempestPaths): string {
+export function tempestConf(
+  facts: CloudFacts,
+  admin: AdminCredentials,
+  paths: TempestPaths,
+  compute?: ComputeRefs,
+): string {
   const available = serviceAvailability(facts);
-  if (available.nova) {
-    // Server tests need an image and a flavor to boot; the cloud has none until its day-1
-    // content exists. Say so rather than let every compute test fail on a missing ref.
-    throw new Error(
-      "tempest: nova-compute is up but the cloud has no day-1 image and flavor for [compute] image_ref/flavor_ref",
-    );
+  if (available.nova && !compute) {
+    // Server tests need an image and a flavor to boot. Say so rather than let every compute
+    // test fail on a missing ref.
+    throw new Error("tempest: nova-compute is up but no image and flavor were given for [compute] image_ref/flavor_ref");
   }
   if (facts.externalNetworks.length > 1) {
     throw new Error(
@@ -89,11 +93,23 @@ export function tempestConf(facts: CloudFacts, admin: AdminCredentials, paths: T
       // ipv6_ra_mode / ipv6_address_mode are core subnet attributes since Juno.
       ipv6_subnet_attributes: true,
     },
-    compute: { region: facts.region },
+    compute: {
+      region: facts.region,
+      ...(compute
+        ? {
+            image_ref: compute.imageRef,
+            image_ref_alt: compute.imageRef,
+            flavor_ref: compute.flavorRef,
+            flavor_ref_alt: compute.flavorRef,
+          }
+        : {}),
+    },
     volume: { region: facts.region, catalog_type: "volumev3" },
     validation: {
-      // Logging in to a server needs a booted server and a floating IP: the data plane.
-      run_validation: available.nova && facts.externalNetworks.length === 1,
+      // Logging in to a server needs a booted server, a floating IP and a guest Tempest can log
+      // in to and run its commands on; the lab's guest is a busybox initramfs, not CirrOS, and
+      // the lab's own checks (lab/checks) prove its DHCP, metadata and floating IP instead.
+      run_validation: false,
     },
     ...(facts.dashboardUrl
       ? { dashboard: { dashboard_url: facts.dashboardUrl, login_url: `${facts.dashboardUrl}auth/login/` } }

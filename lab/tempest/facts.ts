@@ -53,7 +53,7 @@ interface TokenReply {
 }
 
 /** A project-scoped admin token and the public URL of every service in its catalog. */
-async function login(
+export async function login(
   identityUrl: string,
   admin: AdminCredentials,
 ): Promise<{ token: string; publicUrls: Record<string, string>; region: string }> {
