@@ -1,7 +1,10 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { loadInventory } from "../lib/cluster/inventory";
 import { allChecks, dataplaneChecks } from "../lab/checks";
+import { CheckContext } from "../lab/checks/types";
+import { planHosts } from "../lab/plan";
 import { AgentRow, HypervisorRow, judgeAgents, judgeHypervisors } from "../lab/checks/dataplane";
 import {
   cachedGuestImage,
@@ -12,6 +15,7 @@ import {
 import {
   fixedIps,
   judgeConsole,
+  vmLifecycle,
   portDevices,
   presentDevices,
   presentNamespaces,
@@ -241,5 +245,31 @@ describe("verify's order", () => {
     const names = allChecks.map((c) => c.name);
     expect(names.indexOf("hypervisors")).toBeGreaterThan(names.indexOf("api-cold-start"));
     expect(names.indexOf("vm-lifecycle")).toBeLessThan(names.indexOf("secrets"));
+  });
+});
+
+describe("vm-lifecycle skips only on what the inventory says", () => {
+  test("no dayOne section: SKIP, and nothing is asked of any host", async () => {
+    const inv = loadInventory(path.join(__dirname, "..", "examples", "lab-small.yaml"));
+    const asked: string[] = [];
+    const ctx: CheckContext = {
+      inventory: { ...inv, dayOne: undefined },
+      hosts: planHosts(inv),
+      ssh: async (_host, command) => {
+        asked.push(command);
+        return { code: 1, stdout: "", stderr: "no host" };
+      },
+    };
+    const results = await vmLifecycle.run(ctx);
+    expect(results).toEqual([
+      {
+        check: "vm-lifecycle",
+        host: "-",
+        ok: true,
+        skipped: true,
+        detail: "no dayOne section in the inventory (flavor, external network)",
+      },
+    ]);
+    expect(asked).toEqual([]);
   });
 });

@@ -618,6 +618,8 @@ async function vmToVm(ctx: CheckContext, osc: Osc, flavor: string, run: Run): Pr
       const c = parseGuestConsole((await osc.one(["console", "log", "show", server.id])).out);
       const p = c.pings[target] ?? [];
       last = `${p.filter(Boolean).length} ok, ${p.filter((x) => !x).length} fail`;
+      // The pings come from the user data, which the guest reads from the metadata service.
+      if (c.metadataFailed) last += "; metadata failed, so no user data";
       return p.includes(true) ? true : undefined;
     },
     { intervalMs: 2000, lastState: () => `pings so far: ${last || "none"}` },
