@@ -1,5 +1,6 @@
 /** Every check `lab verify` runs, in order. Add new check files here. */
 import { baseChecks } from "./base";
+import { hypervisors, networkAgents } from "./dataplane";
 import { heartbeat } from "./heartbeat";
 import { memcachedChecks } from "./memcached";
 import { mysqlChecks } from "./mysql";
@@ -8,6 +9,7 @@ import { secretsCheck } from "./secrets";
 import { controlPlaneChecks } from "./services";
 import { stepChecks } from "./steps";
 import { Check } from "./types";
+import { vmLifecycle } from "./vm-lifecycle";
 
 /** Platform checks: what the controllers run (MariaDB pair, Heartbeat VIP, RabbitMQ, memcached). */
 export const platformChecks: readonly Check[] = [
@@ -17,11 +19,15 @@ export const platformChecks: readonly Check[] = [
   ...memcachedChecks,
 ];
 
+/** The data plane: compute and network hosts as the API sees them, then a VM booted, reached and deleted. */
+export const dataplaneChecks: readonly Check[] = [hypervisors, networkAgents, vmLifecycle];
+
 /** Non-destructive: `verify` runs these. The failover (lab/checks/failover.ts) is apart. */
 export const allChecks: readonly Check[] = [
   ...baseChecks,
   ...platformChecks,
   ...controlPlaneChecks, // the OpenStack control plane, one file per service (lab/checks/services/)
+  ...dataplaneChecks, // hypervisors and agents, then one VM's life (lab/checks/vm-lifecycle.ts)
   secretsCheck,
   ...stepChecks,
 ];
