@@ -6,14 +6,7 @@
 import * as fs from "fs";
 import { AdminCredentials, login } from "./facts";
 
-/** The guest image file and how Glance should describe it. */
-export interface GuestImage {
-  readonly file: string;
-  readonly diskFormat: string;
-  readonly containerFormat: string;
-  readonly minRamMb: number;
-  readonly properties: Readonly<Record<string, string>>;
-}
+import { GuestImage } from "../checks/guest-image";
 
 export interface ComputeRefs {
   readonly imageRef: string;
@@ -35,7 +28,8 @@ async function request(method: string, url: string, token: string, body?: unknow
     body: body === undefined ? undefined : isFile ? body : JSON.stringify(body),
     signal: AbortSignal.timeout(TIMEOUT_MS),
   });
-  if (r.status >= 300) throw new Error(`${method} ${url}: answered ${r.status}: ${(await r.text()).slice(0, 200)}`);
+  if (r.status >= 300)
+    throw new Error(`${method} ${url}: answered ${r.status}: ${(await r.text()).slice(0, 200)}`);
   return r.status === 204 ? undefined : r.json().catch(() => undefined);
 }
 
@@ -56,7 +50,9 @@ export async function computeRefs(
   const nova = publicUrls["compute"];
   if (!glance || !nova) throw new Error("tempest: no image or compute endpoint in the catalog");
 
-  const flavors = (await request("GET", `${nova}/flavors`, token)) as { flavors: { id: string; name: string }[] };
+  const flavors = (await request("GET", `${nova}/flavors`, token)) as {
+    flavors: { id: string; name: string }[];
+  };
   const flavor = flavors.flavors.find((f) => f.name === flavorName);
   if (!flavor) throw new Error(`tempest: flavor ${flavorName} (dayOne.flavor.name): not in the cloud`);
 
@@ -69,13 +65,14 @@ export async function computeRefs(
       name: TEMPEST_IMAGE_NAME,
       disk_format: image.diskFormat,
       container_format: image.containerFormat,
-      min_ram: image.minRamMb,
+      ...(image.minRamMb ? { min_ram: image.minRamMb } : {}),
       visibility: "public",
       ...image.properties,
     })) as ImageRecord;
     await request("PUT", `${glance}/v2/images/${created.id}/file`, token, fs.readFileSync(image.file));
     const status = ((await request("GET", `${glance}/v2/images/${created.id}`, token)) as ImageRecord).status;
-    if (status !== "active") throw new Error(`tempest: image ${created.id} is ${status} after its upload, expected active`);
+    if (status !== "active")
+      throw new Error(`tempest: image ${created.id} is ${status} after its upload, expected active`);
     imageId = created.id;
   }
   return { imageRef: imageId, flavorRef: flavor.id };

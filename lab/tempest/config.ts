@@ -43,7 +43,9 @@ export function tempestConf(
   if (available.nova && !compute) {
     // Server tests need an image and a flavor to boot. Say so rather than let every compute
     // test fail on a missing ref.
-    throw new Error("tempest: nova-compute is up but no image and flavor were given for [compute] image_ref/flavor_ref");
+    throw new Error(
+      "tempest: nova-compute is up but no image and flavor were given for [compute] image_ref/flavor_ref",
+    );
   }
   if (facts.externalNetworks.length > 1) {
     throw new Error(

@@ -21,7 +21,9 @@ import { run, runStreaming } from "../exec";
 import { serviceAddress } from "../checks/platform";
 import { ensurePackages } from "../packages";
 import { labContext } from "../verify";
-import { tempestConf } from "./config";
+import { guestImage } from "../checks/guest-image";
+import { ComputeRefs, computeRefs } from "./compute-refs";
+import { serviceAvailability, tempestConf } from "./config";
 import { AdminCredentials, gatherCloudFacts } from "./facts";
 import { parseTempestOutput, tempestPassed, TempestSummary } from "./results";
 
@@ -85,6 +87,13 @@ export async function tempest(inv: Inventory, opts: { regex?: string } = {}): Pr
   ensurePackages(["tempest"]);
   const admin = adminCredentials(inv);
   const facts = await gatherCloudFacts(identityUrl(inv), admin);
+  // Server tests boot the lab's guest with the day-one flavor.
+  let compute: ComputeRefs | undefined;
+  if (serviceAvailability(facts).nova) {
+    if (!inv.dayOne)
+      throw new Error("tempest: nova-compute is up but the inventory has no dayOne flavor to boot with");
+    compute = await computeRefs(identityUrl(inv), admin, inv.dayOne.flavor.name, guestImage());
+  }
 
   // A fresh workspace per run: nothing of an earlier cloud's config or results is reused.
   fs.rmSync(TEMPEST_DIR, { recursive: true, force: true });
@@ -98,11 +107,16 @@ export async function tempest(inv: Inventory, opts: { regex?: string } = {}): Pr
   const conf = path.join(TEMPEST_DIR, "etc", "tempest.conf");
   fs.writeFileSync(
     conf,
-    tempestConf(facts, admin, {
-      logDir: LOG_DIR,
-      logFile: debugLog,
-      lockDir: path.join(TEMPEST_DIR, "lock"),
-    }),
+    tempestConf(
+      facts,
+      admin,
+      {
+        logDir: LOG_DIR,
+        logFile: debugLog,
+        lockDir: path.join(TEMPEST_DIR, "lock"),
+      },
+      compute,
+    ),
     { mode: 0o600 },
   );
 
