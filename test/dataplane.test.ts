@@ -184,6 +184,7 @@ describe("the data plane in the small lab layout (examples/lab-small.yaml)", () 
     expect(hostOf(cluster, "compute1").steps.map((s) => s.logicalId)).toEqual([
       "compute1_converged",
       "compute1_secrets",
+      "compute1_hosts_file",
       "compute1_base",
       "compute1_nova_compute",
       "compute1_neutron_agents",
@@ -191,6 +192,7 @@ describe("the data plane in the small lab layout (examples/lab-small.yaml)", () 
     expect(hostOf(cluster, "network1").steps.map((s) => s.logicalId)).toEqual([
       "network1_converged",
       "network1_secrets",
+      "network1_hosts_file",
       "network1_base",
       "network1_neutron_agents",
     ]);
