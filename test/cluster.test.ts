@@ -87,7 +87,7 @@ describe("the seed cluster (examples/furyu-8-node.yaml)", () => {
     ]);
   });
 
-  it("has a secrets and a base step on every host, the platform on controllers, with stable ids", () => {
+  it("has a secrets, a hosts_file and a base step on every host, the platform on controllers, with stable ids", () => {
     const platform = ["heartbeat", "mysql", "rabbitmq", "memcached"];
     // Each control-plane service: its databases and Keystone records from the first controller
     // (just before its step there), then its step on every controller.
@@ -104,6 +104,8 @@ describe("the seed cluster (examples/furyu-8-node.yaml)", () => {
     const ids = SEED_HOSTS.flatMap((h) => [
       `${h}_converged`,
       `${h}_secrets`,
+      // /etc/hosts in a step of its own: a new member re-runs only this one on the others.
+      `${h}_hosts_file`,
       `${h}_base`,
       ...(h.startsWith("controller") ? platform.map((p) => `${h}_${p}`) : []),
       ...(h.startsWith("controller")
@@ -182,9 +184,15 @@ describe("the seed cluster (examples/furyu-8-node.yaml)", () => {
     ]);
   });
 
-  it("lists every member and the VIP in each host's /etc/hosts", () => {
+  it("lists every member and the VIP in each host's /etc/hosts, from its hosts_file step, before base", () => {
     for (const host of cluster.hosts) {
-      const hosts = installedFiles(tfStepScript(`${host.hostName}_base`)).get("/etc/hosts");
+      const files = installedFiles(tfStepScript(`${host.hostName}_hosts_file`));
+      expect([...files.keys()]).toEqual(["/etc/hosts"]);
+      expect(installedFiles(tfStepScript(`${host.hostName}_base`)).has("/etc/hosts")).toBe(false);
+      expect(tfData[`${host.hostName}_base`].depends_on).toContain(
+        `terraform_data.${host.hostName}_hosts_file`,
+      );
+      const hosts = files.get("/etc/hosts");
       const entries = (hosts ?? "").split("\n").filter((l) => /^\d+\.\d+\.\d+\.\d+ /.test(l));
       expect(entries).toEqual([
         "127.0.0.1 localhost",
@@ -374,6 +382,7 @@ describe("constructs used on their own", () => {
     expect(Object.keys(json.resource.terraform_data).sort()).toEqual([
       "db1_base",
       "db1_converged",
+      "db1_hosts_file",
       "db1_secrets",
     ]);
     expect(Object.keys(json.variable ?? {})).toHaveLength(SECRET_CATALOG.length);
@@ -384,9 +393,9 @@ describe("constructs used on their own", () => {
     expect(Object.keys(json.output)).toEqual(["base_id"]);
     // And the whole app synthesizes to disk, each step's script beside the JSON.
     expect(() => app.synth()).not.toThrow();
-    const script = remoteExecScripts(path.join(app.outdir, "stacks", "mine")).get("db1_base-0") ?? "";
-    expect(script).toContain("\n10.0.0.5 db1\n");
-    expect(script).toContain("\nallow 10.0.0.0/24\n");
+    const scripts = remoteExecScripts(path.join(app.outdir, "stacks", "mine"));
+    expect(scripts.get("db1_hosts_file-0")).toContain("\n10.0.0.5 db1\n");
+    expect(scripts.get("db1_base-0")).toContain("\nallow 10.0.0.0/24\n");
   });
 
   it("two stacks in one app each declare their own secret variables", () => {

@@ -43,7 +43,12 @@ describe("steps are children of the construct that owns them", () => {
   it("each host still knows all of its steps, whoever owns them", () => {
     const [controller1] = c.hosts;
     const ids = controller1.steps.map((s) => s.logicalId);
-    expect(ids.slice(0, 3)).toEqual(["controller1_converged", "controller1_secrets", "controller1_base"]);
+    expect(ids.slice(0, 4)).toEqual([
+      "controller1_converged",
+      "controller1_secrets",
+      "controller1_hosts_file",
+      "controller1_base",
+    ]);
     expect(ids).toContain("controller1_glance");
     expect(ids).toContain("controller1_db_nova_cell0");
     // Every step in the tree belongs to exactly one host.

@@ -8,7 +8,7 @@ export interface ClusterMember {
 }
 
 export interface BaseSystemProps {
-  /** Every member of the cluster, this host included; each gets a line in /etc/hosts. */
+  /** Every member of the cluster, this host included; each gets a line in /etc/hosts (step `hosts_file`). */
   readonly members: readonly ClusterMember[];
   /** The controllers' virtual IP and its name (e.g. `controller`). @default none */
   readonly vip?: ClusterMember;
@@ -24,15 +24,30 @@ export interface BaseSystemProps {
 }
 
 /**
- * What every host gets before any service: its apt proxy and the release's package
- * repository, its hostname, an /etc/hosts listing every cluster member, and time sync.
+ * What every host gets before any service: an /etc/hosts listing every cluster member (step
+ * `hosts_file`), then its apt proxy and the release's package repository, its hostname, and
+ * time sync (step `base`).
  */
 export class BaseSystem extends Construct {
+  /** apt, the hostname and time sync; after `hostsFileStep`. */
   readonly step: Step;
+  /**
+   * /etc/hosts with every member and the VIP, in a step of its own: a member added to (or
+   * removed from) the cluster changes this file on every host, and re-runs only this small step
+   * there, not `step`'s package installs and restarts. It comes first, so that the names
+   * resolve for everything after it (chrony follows the controllers by name).
+   */
+  readonly hostsFileStep: Step;
 
   constructor(host: Host, id: string, props: BaseSystemProps) {
     super(host, id);
     const release = host.release;
+    const hostsScript = host
+      .script("hosts_file")
+      .comment("/etc/hosts: every member of the cluster and the VIP.")
+      .writeFile("/etc/hosts", renderHosts(props.members, props.vip));
+    this.hostsFileStep = host.addStep("hosts_file", hostsScript, { owner: this });
+
     const script = host.script("base");
 
     script.comment("apt: proxy (or mirror) named by the inventory, and the release's repositories.");
@@ -49,10 +64,9 @@ export class BaseSystem extends Construct {
     }
     script.ifChanged("apt", "osc_apt_lists_changed");
 
-    script.comment("hostname and /etc/hosts");
+    script.comment("hostname (/etc/hosts is the hosts_file step's)");
     script.writeFile("/etc/hostname", `${host.hostName}\n`, { changeTag: "hostname" });
     script.raw(`if [ "$(hostname)" != ${host.hostName} ]; then hostname ${host.hostName}; fi`);
-    script.writeFile("/etc/hosts", renderHosts(props.members, props.vip));
 
     script.comment("time sync: chrony");
     script.aptInstall([...release.packages.base, ...release.packages.timeSync]);
