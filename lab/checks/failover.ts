@@ -24,6 +24,8 @@ import { LOG_DIR } from "../config";
 import { sleep } from "../exec";
 import { HostPlan } from "../plan";
 import { startHost, stopHost } from "../power";
+import { networkHosts } from "./dataplane";
+import { routerFailover } from "./router-failover";
 import { labContext, runChecks } from "../verify";
 import { allChecks } from "./index";
 import { CHECK_DB, prepareCheckDatabase, readPassword, slaveStatus, sql } from "./mysql";
@@ -556,6 +558,15 @@ export async function failover(inv: Inventory): Promise<FailoverOutcome> {
     await writer?.stop();
   }
   if (rc) await finalConsistency(rc, pair).catch((err: Error) => problem(report, err.message));
+  // The network hosts' turn: power off the one holding a router's gateway (with two or more).
+  if (networkHosts(ctx).length >= 2) {
+    console.log("\n--- router failover: the network host with the active router powered off");
+    for (const r of await routerFailover.run(ctx)) {
+      console.log(`${r.skipped ? "SKIP" : r.ok ? "PASS" : "FAIL"} ${r.check} ${r.detail}`);
+      if (r.check === "router-failover" && r.ok && !r.skipped) note(report, `router failover: ${r.detail}`);
+      if (!r.ok) problem(report, `${r.check}: ${r.detail}`);
+    }
+  }
   console.log("\n--- checks again, after the failovers");
   const failed = await runChecks(ctx, allChecks, "verify (after the failovers)");
   for (const f of failed)

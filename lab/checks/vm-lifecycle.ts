@@ -72,7 +72,7 @@ const IN_A_ROW = 3;
 // ---------------------------------------------------------------------------------------------
 // Small helpers over runOsc.
 
-class Osc {
+export class Osc {
   constructor(
     private readonly ctx: CheckContext,
     readonly host: HostPlan,
@@ -131,7 +131,7 @@ export async function pingOnce(address: string): Promise<boolean> {
  * since `origin` (a Date.now()), when the first ping of that streak was sent and when the streak
  * was complete, and how many pings it took.
  */
-async function pingUntil(
+export async function pingUntil(
   address: string,
   want: boolean,
   inARow: number,
@@ -157,7 +157,7 @@ async function pingUntil(
   return { firstMs: firstSent - origin, doneMs: Date.now() - origin, attempts };
 }
 
-const s1 = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+export const s1 = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 // ---------------------------------------------------------------------------------------------
 // Pure parts (unit-tested).
@@ -346,7 +346,7 @@ async function leftovers(
 // ---------------------------------------------------------------------------------------------
 // The check.
 
-interface Run {
+export interface Run {
   serverId?: string;
   portId?: string;
   portIp?: string;
@@ -357,66 +357,89 @@ interface Run {
   portIds: string[];
 }
 
-export const vmLifecycle: Check = {
-  name: "vm-lifecycle",
-  async run(ctx): Promise<CheckResult[]> {
-    const dayOne = ctx.inventory.dayOne;
-    if (controllers(ctx).length === 0) return [skip("vm-lifecycle", "-", "no controller in the inventory")];
-    if (computeHosts(ctx).length === 0 || networkHosts(ctx).length === 0)
-      return [skip("vm-lifecycle", "-", "needs a host with role compute and one with role network")];
-    if (!dayOne)
-      return [skip("vm-lifecycle", "-", "no dayOne section in the inventory (flavor, external network)")];
-    const from = cliHost(ctx);
-    const where = serviceHostName(ctx);
-    const osc = new Osc(ctx, from);
-    const results: CheckResult[] = [];
-    const add = (check: string, v: Verdict) =>
-      results.push({ check, host: where, ok: v.ok, detail: v.detail });
-    const run: Run = { netIds: [], routerIds: [], portIds: [] };
-    /** Runs a phase; false when it threw (the later phases need what it made). */
-    const phase = async (name: string, fn: () => Promise<Verdict>): Promise<boolean> => {
+/**
+ * A phase added after the floating IP answers (the failover's router failover), with what the
+ * run made: its router, server and floating IP.
+ */
+export interface ExtraPhase {
+  readonly name: string;
+  /** Why it does not apply to this inventory, if it does not. */
+  readonly skipReason?: (ctx: CheckContext) => string | undefined;
+  run(ctx: CheckContext, osc: Osc, run: Run): Promise<Verdict>;
+}
+
+export const vmLifecycle: Check = vmLifecycleWith();
+
+/** vm-lifecycle, with an extra phase once the floating IP answers (and without the others' extras). */
+export function vmLifecycleWith(extra?: ExtraPhase): Check {
+  return {
+    name: extra ? `vm-lifecycle+${extra.name}` : "vm-lifecycle",
+    async run(ctx): Promise<CheckResult[]> {
+      const dayOne = ctx.inventory.dayOne;
+      if (controllers(ctx).length === 0) return [skip("vm-lifecycle", "-", "no controller in the inventory")];
+      if (computeHosts(ctx).length === 0 || networkHosts(ctx).length === 0)
+        return [skip("vm-lifecycle", "-", "needs a host with role compute and one with role network")];
+      if (!dayOne)
+        return [skip("vm-lifecycle", "-", "no dayOne section in the inventory (flavor, external network)")];
+      const from = cliHost(ctx);
+      const where = serviceHostName(ctx);
+      const osc = new Osc(ctx, from);
+      const results: CheckResult[] = [];
+      const add = (check: string, v: Verdict) =>
+        results.push({ check, host: where, ok: v.ok, detail: v.detail });
+      const run: Run = { netIds: [], routerIds: [], portIds: [] };
+      /** Runs a phase; false when it threw (the later phases need what it made). */
+      const phase = async (name: string, fn: () => Promise<Verdict>): Promise<boolean> => {
+        try {
+          add(name, await fn());
+          return true;
+        } catch (err) {
+          add(name, { ok: false, detail: (err as Error).message });
+          return false;
+        }
+      };
+
       try {
-        add(name, await fn());
-        return true;
+        // An earlier run cut short: its resources go first (the image stays if it is the same).
+        const before = await deleteOurs(osc, true);
+        run.routerIds.push(...before.routers.map((r) => r.ID));
+        run.netIds.push(...before.networks.map((n) => n.ID));
+        run.portIds.push(...before.portIds);
+
+        const ok =
+          (await phase("vm-image", () => image(ctx, osc))) &&
+          (await phase("vm-network", () => network(osc, dayOne.external.name, run))) &&
+          (await phase("vm-boot", () => boot(osc, dayOne.flavor.name, run)));
+        if (ok) {
+          await phase("vm-console", () => consoleCheck(osc, run));
+          const reachable = await phase("vm-floating-ip", () => floatingIp(osc, dayOne.external.name, run));
+          if (reachable && extra) {
+            const why = extra.skipReason?.(ctx);
+            if (why) results.push(skip(extra.name, where, why));
+            else await phase(extra.name, () => extra.run(ctx, osc, run));
+          }
+          if (reachable && !extra) await phase("vm-security-group", () => firewall(osc, run));
+          if (extra) {
+            // The extra phase is the point of this run; vm-to-vm is verify's.
+          } else if (computeHosts(ctx).length < 2)
+            results.push(
+              skip(
+                "vm-to-vm",
+                where,
+                `one compute host in the inventory (${computeHosts(ctx)[0].name}): no VM-to-VM over the tunnel`,
+              ),
+            );
+          else await phase("vm-to-vm", () => vmToVm(ctx, osc, dayOne.flavor.name, run));
+        }
       } catch (err) {
-        add(name, { ok: false, detail: (err as Error).message });
-        return false;
+        add("vm-lifecycle", { ok: false, detail: (err as Error).message });
+      } finally {
+        await phase("vm-cleanup", () => cleanup(ctx, osc, run));
       }
-    };
-
-    try {
-      // An earlier run cut short: its resources go first (the image stays if it is the same).
-      const before = await deleteOurs(osc, true);
-      run.routerIds.push(...before.routers.map((r) => r.ID));
-      run.netIds.push(...before.networks.map((n) => n.ID));
-      run.portIds.push(...before.portIds);
-
-      const ok =
-        (await phase("vm-image", () => image(ctx, osc))) &&
-        (await phase("vm-network", () => network(osc, dayOne.external.name, run))) &&
-        (await phase("vm-boot", () => boot(osc, dayOne.flavor.name, run)));
-      if (ok) {
-        await phase("vm-console", () => consoleCheck(osc, run));
-        const reachable = await phase("vm-floating-ip", () => floatingIp(osc, dayOne.external.name, run));
-        if (reachable) await phase("vm-security-group", () => firewall(osc, run));
-        if (computeHosts(ctx).length < 2)
-          results.push(
-            skip(
-              "vm-to-vm",
-              where,
-              `one compute host in the inventory (${computeHosts(ctx)[0].name}): no VM-to-VM over the tunnel`,
-            ),
-          );
-        else await phase("vm-to-vm", () => vmToVm(ctx, osc, dayOne.flavor.name, run));
-      }
-    } catch (err) {
-      add("vm-lifecycle", { ok: false, detail: (err as Error).message });
-    } finally {
-      await phase("vm-cleanup", () => cleanup(ctx, osc, run));
-    }
-    return results.map((r) => (r.skipped ? r : { ...r, detail: `${r.detail} [CLI on ${from.name}]` }));
-  },
-};
+      return results.map((r) => (r.skipped ? r : { ...r, detail: `${r.detail} [CLI on ${from.name}]` }));
+    },
+  };
+}
 
 async function image(ctx: CheckContext, osc: Osc): Promise<Verdict> {
   const img = guestImage();

@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { Step } from "../core/step";
 import { NeutronService } from "../services/neutron";
 import { NovaService } from "../services/nova";
-import { RoleNode, RoleNodeProps } from "./role-node";
+import { preinstall, RoleNode, RoleNodeProps } from "./role-node";
 
 /** Runs the virtual machines: nova-compute, libvirt and the Open vSwitch agent. */
 export class ComputeNode extends RoleNode {
@@ -12,8 +12,18 @@ export class ComputeNode extends RoleNode {
     super(scope, id, props, "compute");
   }
 
-  /** Places the services' parts on this host: Nova's nova-compute, Neutron's agents. Returns their steps. */
+  /**
+   * Places the services' parts on this host: their packages first, in a step of its own that
+   * needs nothing but the base system (so they install while the controllers install theirs),
+   * then Nova's nova-compute and Neutron's agents, which start once the controllers are up.
+   * Returns the services' steps.
+   */
   placeServices(services: { readonly nova: NovaService; readonly neutron: NeutronService }): Step[] {
-    return [services.nova.computeHost(this.host), services.neutron.agents(this.host)];
+    const { nova, neutron } = services;
+    preinstall(this, "compute_packages", [
+      ...nova.computePackages(this.host),
+      ...neutron.agentPackages(this.host),
+    ]);
+    return [nova.computeHost(this.host), neutron.agents(this.host)];
   }
 }

@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { Step } from "../core/step";
 import { NeutronService } from "../services/neutron";
-import { RoleNode, RoleNodeProps } from "./role-node";
+import { preinstall, RoleNode, RoleNodeProps } from "./role-node";
 
 /** Carries virtual networking: the L3, DHCP, metadata and Open vSwitch agents. */
 export class NetworkNode extends RoleNode {
@@ -16,8 +16,13 @@ export class NetworkNode extends RoleNode {
     super(scope, id, props, "network");
   }
 
-  /** Places Neutron's agents on this host (with the L3, DHCP and metadata agents). Returns their step. */
+  /**
+   * Places Neutron's agents on this host (with the L3, DHCP and metadata agents): their packages
+   * first, in a step that needs nothing but the base system, then the agents, which start once
+   * the Neutron servers are up. Returns the agents' step.
+   */
   placeServices(services: { readonly neutron: NeutronService }): Step[] {
+    preinstall(this, "network_packages", services.neutron.agentPackages(this.host));
     return [services.neutron.agents(this.host)];
   }
 }

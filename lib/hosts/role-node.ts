@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { Role } from "../core/roles";
 import { secretCatalog } from "../core/secret-catalog";
+import { Step } from "../core/step";
 import { Host } from "./host";
 
 export interface RoleNodeProps {
@@ -25,4 +26,18 @@ export abstract class RoleNode extends Construct {
       .map((s) => s.name);
     props.host.useSecrets(secrets);
   }
+}
+
+/**
+ * A step of the role that installs packages (their services stay stopped until configured):
+ * it needs only the host's earlier steps, so that a data-plane host downloads and unpacks while
+ * the controllers install theirs. The services' own steps install the same list, which is then
+ * already done.
+ */
+export function preinstall(node: RoleNode, name: string, packages: readonly string[]): Step {
+  const script = node.host
+    .script(name)
+    .comment(`The ${node.role} role's packages, early.`)
+    .aptInstall(packages);
+  return node.host.addStep(name, script, { owner: node });
 }

@@ -182,6 +182,16 @@ export class NeutronService extends ApiService {
     });
   }
 
+  /** The agents' packages for a host (a role can install them early, before the controllers are up). */
+  agentPackages(host: Host): readonly string[] {
+    return [
+      ...packagesFor("NeutronService", NEUTRON_OVS_AGENT_PACKAGES, host.release),
+      ...(host.hasRole("network")
+        ? packagesFor("NeutronService", NEUTRON_NETWORK_AGENT_PACKAGES, host.release)
+        : []),
+    ];
+  }
+
   /** The agents' steps, one per host, in the order the hosts were given. */
   get agentStepList(): readonly Step[] {
     return [...this.agentSteps.values()];
@@ -192,8 +202,8 @@ export class NeutronService extends ApiService {
    * all): the Open vSwitch agent everywhere (VXLAN from the host's tunnel address, l2population,
    * the iptables_hybrid firewall, the provider bridge where the host has the provider
    * interface), and on network hosts the L3 (HA routers when there are two or more), DHCP and
-   * metadata agents. The agents wait for the message bus only; they find the server when it
-   * comes. One step per host: a second call returns it.
+   * metadata agents. They start after the Neutron servers (the agents ask them for their ports
+   * and routers as they start). One step per host: a second call returns it.
    */
   agents(host: Host): Step {
     const existing = this.agentSteps.get(host);
@@ -204,14 +214,9 @@ export class NeutronService extends ApiService {
         `NeutronService agents ${host.hostName}: providerInterface: got none: expected the interface on the provider network (network hosts carry the routers' gateways)`,
       );
     }
-    const release = host.release;
     const script = host.script("neutron_agents");
     const secrets: string[] = [];
-    const packages = [
-      ...packagesFor("NeutronService", NEUTRON_OVS_AGENT_PACKAGES, release),
-      ...(network ? packagesFor("NeutronService", NEUTRON_NETWORK_AGENT_PACKAGES, release) : []),
-    ];
-    script.aptInstall(packages);
+    script.aptInstall(this.agentPackages(host));
     const fileOptions = { group: "neutron", mode: "0640", changeTag: "neutron_agents" } as const;
     // A controller's neutron.conf is the server's, which has all an agent needs.
     if (!this.context.controllers.includes(host)) {
@@ -270,7 +275,7 @@ export class NeutronService extends ApiService {
     const step = host.addStep("neutron_agents", script, {
       owner: this,
       secrets,
-      after: this.context.messaging.readyFor(host),
+      after: [...this.context.messaging.readyFor(host), ...this.steps],
     });
     this.agentSteps.set(host, step);
     return step;

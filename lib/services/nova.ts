@@ -147,6 +147,11 @@ export class NovaService extends ApiService {
     return new IniFile(this.commonSections(host));
   }
 
+  /** nova-compute's packages for a host (a role can install them early, before the controllers are up). */
+  computePackages(host: Host): readonly string[] {
+    return packagesFor("NovaService", NOVA_COMPUTE_PACKAGES, host.release);
+  }
+
   /** The compute hosts' steps, in the order the hosts were given. */
   get computeStepList(): readonly Step[] {
     return [...this.computeSteps.values()];
@@ -155,15 +160,15 @@ export class NovaService extends ApiService {
   /**
    * nova-compute with libvirt on a host: its `nova.conf` (`computeConfig`; a controller keeps its
    * own, which has all of it), the hypervisor from the host's `virtType` (`auto`: kvm where
-   * /dev/kvm exists), and in a container libvirt without cgroups of its own. It waits for the
-   * message bus only; nova-compute waits for the conductor by itself, and `discoverHostsStep`
+   * /dev/kvm exists), and in a container libvirt without cgroups of its own. It runs after the
+   * controllers' Nova (nova-compute starts only once a conductor answers); `discoverHostsStep`
    * maps it into cell1. One step per host: a second call returns it.
    */
   computeHost(host: Host): Step {
     const existing = this.computeSteps.get(host);
     if (existing) return existing;
     const script = host.script("nova_compute");
-    script.aptInstall(packagesFor("NovaService", NOVA_COMPUTE_PACKAGES, host.release));
+    script.aptInstall(this.computePackages(host));
     const secrets: string[] = [];
     if (!this.context.controllers.includes(host)) {
       const conf = this.computeConfig(host);
@@ -200,12 +205,15 @@ export class NovaService extends ApiService {
       .raw("  fi")
       .raw("fi")
       .run("install", "-d", "-o", "nova", "-g", "nova", "-m", "0750", LOCK_PATH)
-      .restartIfChanged([LIBVIRT_UNIT], "libvirt")
+      // Socket-activated, and it exits when idle: restarted only when its config changed.
+      .ifChanged("libvirt", `systemctl restart ${LIBVIRT_UNIT}`)
       .restartIfChanged([NOVA_COMPUTE_UNIT], "nova_compute");
+    // nova-compute reports ready to systemd only once a conductor answers: it starts after the
+    // controllers' Nova (a start before would time out in systemd and fail the step).
     const step = host.addStep("nova_compute", script, {
       owner: this,
       secrets,
-      after: this.context.messaging.readyFor(host),
+      after: [...this.context.messaging.readyFor(host), ...this.steps],
     });
     this.computeSteps.set(host, step);
     return step;
