@@ -37,6 +37,8 @@ const COMPUTE5 = {
  * - compute5's own steps, all new;
  * - controller1_nova_discover_hosts: it maps compute5 into cell1, and waits until it is mapped
  *   (its script names every compute host);
+ * - controller1_neutron_agents_alive: it waits until every agent, compute5's too, is alive (its
+ *   script names them);
  * - every other host's hosts_file: the cluster has no DNS, and every host must resolve the new
  *   name (nova-compute's live migrations and resizes reach the other compute host by its name,
  *   the controllers and network hosts reach it by name too), so its /etc/hosts gains one line;
@@ -50,11 +52,13 @@ const EXPECTED_CREATED = [
   "compute5_secrets",
   "compute5_hosts_file",
   "compute5_base",
+  "compute5_compute_packages",
   "compute5_nova_compute",
   "compute5_neutron_agents",
 ].sort();
 const EXPECTED_REPLACED = [
   "controller1_nova_discover_hosts",
+  "controller1_neutron_agents_alive",
   ...EXISTING.flatMap((h) => [`${h}_hosts_file`, `${h}_converged`]),
 ].sort();
 
@@ -121,14 +125,14 @@ describe("adding one compute host (compute5) to examples/lab-furyu-8-node.yaml",
     return step.scriptText;
   };
 
-  it("creates compute5's steps and replaces only the discovery, and each other host's hosts_file and converged (from the triggers)", () => {
+  it("creates compute5's steps and replaces only the discovery, the agents-alive wait, and each other host's hosts_file and converged (from the triggers)", () => {
     const { created, replaced } = createdOrReplaced(before.json, after.json);
     expect(created).toEqual(EXPECTED_CREATED);
     expect(replaced).toEqual(EXPECTED_REPLACED);
     // 6 created, 17 replaced, out of the 9 hosts' steps.
-    expect([created.length, replaced.length]).toEqual([6, 17]);
+    expect([created.length, replaced.length]).toEqual([7, 18]);
     expect(Object.keys(after.json.resource.terraform_data)).toHaveLength(
-      Object.keys(before.json.resource.terraform_data).length + 6,
+      Object.keys(before.json.resource.terraform_data).length + 7,
     );
   });
 
@@ -191,14 +195,14 @@ describe("adding one compute host (compute5) to examples/lab-furyu-8-node.yaml",
       );
     });
 
-    it("creates compute5's six steps and replaces the same seventeen, changing and destroying nothing else", () => {
+    it("creates compute5's seven steps and replaces the same eighteen, changing and destroying nothing else", () => {
       expect(planned(addHost.plan, "create")).toEqual(EXPECTED_CREATED);
       expect(planned(addHost.plan, "delete+create")).toEqual(EXPECTED_REPLACED);
       const others = addHost.plan.resource_changes.filter(
         (c) => !["create", "delete+create", "no-op"].includes(c.change.actions.join("+")),
       );
       expect(others).toEqual([]);
-      expect(addHost.stdout).toContain("Plan: 23 to add, 0 to change, 17 to destroy.");
+      expect(addHost.stdout).toContain("Plan: 25 to add, 0 to change, 18 to destroy.");
       // The triggers' count and Terraform's agree.
       const { created, replaced } = createdOrReplaced(before.json, after.json);
       expect([planned(addHost.plan, "create"), planned(addHost.plan, "delete+create")]).toEqual([

@@ -112,10 +112,12 @@ describe("the seed cluster (examples/furyu-8-node.yaml)", () => {
         ? services.flatMap((s) => [...(h === "controller1" ? s.first : []), s.step].map((id) => `${h}_${id}`))
         : []),
       // After the services: the compute hosts mapped into cell1, from the first controller.
-      ...(h === "controller1" ? [`${h}_nova_discover_hosts`] : []),
+      // After the services: every agent alive, and the compute hosts mapped into cell1.
+      ...(h === "controller1" ? [`${h}_neutron_agents_alive`, `${h}_nova_discover_hosts`] : []),
       // The data plane: nova-compute and the agents on compute hosts, the agents on network hosts.
-      ...(h.startsWith("compute") ? [`${h}_nova_compute`, `${h}_neutron_agents`] : []),
-      ...(h.startsWith("network") ? [`${h}_neutron_agents`] : []),
+      // (The role's packages first: they install while the controllers install theirs.)
+      ...(h.startsWith("compute") ? [`${h}_compute_packages`, `${h}_nova_compute`, `${h}_neutron_agents`] : []),
+      ...(h.startsWith("network") ? [`${h}_network_packages`, `${h}_neutron_agents`] : []),
     ]);
     expect(cluster.steps.map((s) => s.logicalId)).toEqual(ids);
     expect(Object.keys(seed.json.resource)).toEqual(["terraform_data"]);

@@ -186,6 +186,7 @@ describe("the data plane in the small lab layout (examples/lab-small.yaml)", () 
       "compute1_secrets",
       "compute1_hosts_file",
       "compute1_base",
+      "compute1_compute_packages",
       "compute1_nova_compute",
       "compute1_neutron_agents",
     ]);
@@ -194,16 +195,34 @@ describe("the data plane in the small lab layout (examples/lab-small.yaml)", () 
       "network1_secrets",
       "network1_hosts_file",
       "network1_base",
+      "network1_network_packages",
       "network1_neutron_agents",
     ]);
-    expect(dependsOn(json, "compute1_nova_compute")).toContain("compute1_base");
+    // The packages need only the host's own earlier steps; the services wait for the controllers.
+    expect(dependsOn(json, "compute1_compute_packages").every((d) => d.startsWith("compute1_"))).toBe(true);
+    expect(dependsOn(json, "compute1_nova_compute")).toEqual(
+      expect.arrayContaining(["controller1_nova", "controller2_nova"]),
+    );
+    expect(dependsOn(json, "network1_neutron_agents")).toEqual(
+      expect.arrayContaining(["controller1_neutron", "controller2_neutron"]),
+    );
+    expect(dependsOn(json, "compute1_nova_compute")).toContain("compute1_compute_packages");
     expect(dependsOn(json, "compute1_neutron_agents")).toContain("compute1_nova_compute");
-    expect(dependsOn(json, "network1_neutron_agents")).toContain("network1_base");
-    // They wait for the message bus (on both controllers), not for the control plane's APIs.
-    for (const id of ["compute1_nova_compute", "compute1_neutron_agents", "network1_neutron_agents"]) {
+    expect(dependsOn(json, "network1_neutron_agents")).toContain("network1_network_packages");
+    // They wait for the message bus and their own servers (nova-compute reports ready only once a
+    // conductor answers; the agents ask the servers for their ports as they start).
+    expect(dependsOn(json, "compute1_nova_compute").filter((d) => d.startsWith("controller"))).toEqual([
+      "controller1_rabbitmq",
+      "controller2_rabbitmq",
+      "controller1_nova",
+      "controller2_nova",
+    ]);
+    for (const id of ["compute1_neutron_agents", "network1_neutron_agents"]) {
       expect(dependsOn(json, id).filter((d) => d.startsWith("controller"))).toEqual([
         "controller1_rabbitmq",
         "controller2_rabbitmq",
+        "controller1_neutron",
+        "controller2_neutron",
       ]);
     }
     expect(cluster.nova.computeStepList.map((s) => s.logicalId)).toEqual(["compute1_nova_compute"]);
@@ -265,10 +284,12 @@ describe("the data plane in the small lab layout (examples/lab-small.yaml)", () 
       "osc_apt_install nova-compute",
       "osc_install_file nova_compute /etc/nova/nova.conf",
       "osc_ini_set nova_compute",
-      "osc_restart_if_changed libvirt libvirtd",
+      "  systemctl restart libvirtd",
       "osc_restart_if_changed nova_compute nova-compute",
     ].map((l) => lines.findIndex((x) => x.startsWith(l)));
     expect(order.every((i) => i > 0)).toBe(true);
+    // libvirtd is socket-activated and exits when idle: restarted only on a change.
+    expect(lines[order[3] - 1]).toBe("if osc_changed libvirt; then");
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
 

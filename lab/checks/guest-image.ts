@@ -10,6 +10,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { CACHE_DIR } from "../config";
+import { ensureTestImage, GLANCE } from "../test-image";
 
 export interface GuestImage {
   /** The raw disk image on the lab machine. */
@@ -64,7 +65,11 @@ export function cachedGuestImage(root = path.join(CACHE_DIR, "test-image")): Gue
 }
 
 /** The image the checks boot. */
-export let guestImage: GuestImageSource = () => cachedGuestImage();
+export let guestImage: GuestImageSource = () => ({
+  file: ensureTestImage().files.disk,
+  ...GLANCE,
+  properties: { ...GLANCE.properties },
+});
 
 /** For the test image module (or a test) to provide its own. */
 export function setGuestImageSource(source: GuestImageSource): void {

@@ -66,6 +66,8 @@ export class OpenStackCluster extends Construct {
   readonly nova: NovaService;
   /** Neutron's server with ML2; the agents share its settings. */
   readonly neutron: NeutronService;
+  /** Waits until every Neutron agent reports alive (on the first controller); absent without agents. */
+  readonly agentsAlive?: Step;
   /** Maps the compute hosts into cell1 (on the first controller); absent without compute hosts. */
   readonly discoverHosts?: Step;
   /** The day-one flavor, networks and router; only with the inventory's `dayOne`. */
@@ -178,6 +180,8 @@ export class OpenStackCluster extends Construct {
     for (const node of roleNodes) {
       if (node instanceof ComputeNode || node instanceof NetworkNode) node.placeServices(dataPlane);
     }
+    const agentHosts = this.hosts.filter((h) => h.hasRole("compute") || h.hasRole("network"));
+    this.agentsAlive = agentHosts.length > 0 ? this.neutron.agentsAliveStep() : undefined;
     const computeHosts = this.hostsWithRole("compute");
     this.discoverHosts =
       computeHosts.length > 0
@@ -193,6 +197,7 @@ export class OpenStackCluster extends Construct {
             ...this.nova.steps,
             ...this.neutron.steps,
             ...this.neutron.agentStepList,
+            ...(this.agentsAlive ? [this.agentsAlive] : []),
             ...(this.discoverHosts ? [this.discoverHosts] : []),
           ],
         })

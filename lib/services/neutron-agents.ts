@@ -16,6 +16,9 @@ export const METADATA_AGENT_INI = "/etc/neutron/metadata_agent.ini";
 export const OVS_SWITCH_UNIT = "openvswitch-switch";
 export const OVS_AGENT_UNIT = "neutron-openvswitch-agent";
 export const NETWORK_AGENT_UNITS = ["neutron-l3-agent", "neutron-dhcp-agent", "neutron-metadata-agent"];
+/** How the servers' agent list names them (`Agent Type`). */
+export const OVS_AGENT_TYPE = "Open vSwitch agent";
+export const NETWORK_AGENT_TYPES = ["L3 agent", "DHCP agent", "Metadata agent"];
 
 /** The bridge on the provider interface, mapped to the provider physnet. */
 export const PROVIDER_BRIDGE = "br-provider";

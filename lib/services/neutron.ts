@@ -7,8 +7,12 @@ import { ApiService, ApiServiceProps } from "./api-service";
 import { IniFile, IniValue } from "../core/ini-file";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
+import { join as quote } from "shlex";
+import { ADMIN_OPENRC } from "../core/openstack-api";
 import { Host } from "../hosts/host";
 import {
+  NETWORK_AGENT_TYPES,
+  OVS_AGENT_TYPE,
   AGENT_ROOT_HELPER,
   agentNeutronConf,
   DHCP_AGENT_INI,
@@ -279,6 +283,46 @@ export class NeutronService extends ApiService {
     });
     this.agentSteps.set(host, step);
     return step;
+  }
+
+  /**
+   * A step on the first controller that waits until every agent placed so far reports alive to
+   * the servers (an agent's own step ends when its daemons run, before they have registered),
+   * failing after `timeoutSeconds`. Call it after the hosts' agents are placed.
+   */
+  agentsAliveStep(timeoutSeconds = 300): Step {
+    const expected = [...this.agentSteps.keys()].flatMap((host) =>
+      [OVS_AGENT_TYPE, ...(host.hasRole("network") ? NETWORK_AGENT_TYPES : [])].map(
+        (type) => `${type} ${host.hostName}`,
+      ),
+    );
+    if (expected.length === 0) throw new Error("NeutronService.agentsAliveStep: no agents were placed");
+    const host = this.context.controllers[0];
+    const script = host
+      .script("neutron_agents_alive")
+      .comment("Every agent alive in the servers' agent list (`Agent Type` `Host` `Alive`).")
+      .raw(`deadline=$((SECONDS + ${timeoutSeconds}))`)
+      .raw(`expected=(${quote(expected)})`)
+      .raw("while :; do")
+      .raw("  # shellcheck source=/dev/null")
+      .raw(
+        `  agents=$(set +u; . ${ADMIN_OPENRC}; openstack network agent list -f value -c "Agent Type" -c Host -c Alive) || agents=""`,
+      )
+      .raw('  missing=""')
+      .raw('  for agent in "${expected[@]}"; do')
+      .raw('    grep -qxF "$agent True" <<<"$agents" || missing="$missing, $agent"')
+      .raw("  done")
+      .raw('  [ -n "$missing" ] || break')
+      .raw('  if [ "$SECONDS" -ge "$deadline" ]; then')
+      .raw(`    echo "agents not alive after ${timeoutSeconds} s: \${missing#, }" >&2`)
+      .raw("    exit 1")
+      .raw("  fi")
+      .raw("  sleep 5")
+      .raw("done");
+    return host.addStep("neutron_agents_alive", script, {
+      owner: this,
+      after: [...this.steps, ...this.agentSteps.values()],
+    });
   }
 
   /** The ML2 settings, which the server and the agents share. */
