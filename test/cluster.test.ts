@@ -116,7 +116,9 @@ describe("the seed cluster (examples/furyu-8-node.yaml)", () => {
       ...(h === "controller1" ? [`${h}_neutron_agents_alive`, `${h}_nova_discover_hosts`] : []),
       // The data plane: nova-compute and the agents on compute hosts, the agents on network hosts.
       // (The role's packages first: they install while the controllers install theirs.)
-      ...(h.startsWith("compute") ? [`${h}_compute_packages`, `${h}_nova_compute`, `${h}_neutron_agents`] : []),
+      ...(h.startsWith("compute")
+        ? [`${h}_compute_packages`, `${h}_nova_compute`, `${h}_neutron_agents`]
+        : []),
       ...(h.startsWith("network") ? [`${h}_network_packages`, `${h}_neutron_agents`] : []),
     ]);
     expect(cluster.steps.map((s) => s.logicalId)).toEqual(ids);
