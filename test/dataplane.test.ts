@@ -279,7 +279,7 @@ describe("the data plane in the small lab layout (examples/lab-small.yaml)", () 
     );
     expect(set).toBeGreaterThan(0);
     expect(lines.slice(set - 2, set)).toEqual(["# The hypervisor (virtType qemu).", "virt_type=qemu"]);
-    expect(compute).toContain("\nosc_apt_install nova-compute qemu-kvm libvirt-daemon-system\n");
+    expect(compute).toContain("\nosc_apt_install nova-compute qemu-kvm libvirt-daemon-system genisoimage\n");
     const order = [
       "osc_apt_install nova-compute",
       "osc_install_file nova_compute /etc/nova/nova.conf",

@@ -3,9 +3,9 @@
  * disk file on the lab machine and how to register it with Glance (GuestImage), and what its
  * serial console says (GuestConsole, from the "TESTVM …" lines its init prints).
  *
- * The checks ask `guestImage()`; until the test image's module provides one, it reads the newest
- * build cached under CACHE_DIR/test-image/<name>-<hash>/ (disk.img + manifest.json, whose
- * `glance` section says how to register it). It never builds an image.
+ * The checks ask `guestImage()`: lab/test-image.ts's image (built once per machine and recipe,
+ * then cached). `cachedGuestImage` reads the newest build cached under
+ * CACHE_DIR/test-image/<name>-<hash>/ without building.
  */
 import * as fs from "fs";
 import * as path from "path";

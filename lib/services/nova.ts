@@ -58,10 +58,10 @@ export const NOVA_PACKAGES: PackagesByRelease = {
   "ubuntu-2404-caracal": ["nova-api", "nova-conductor", "nova-scheduler", "nova-novncproxy"],
 };
 
-/** nova-compute's packages, for compute hosts. */
+/** nova-compute's packages, for compute hosts (genisoimage writes config drives, a recommends only). */
 export const NOVA_COMPUTE_PACKAGES: PackagesByRelease = {
-  "debian-12-zed": ["nova-compute", "qemu-kvm", "libvirt-daemon-system"],
-  "ubuntu-2404-caracal": ["nova-compute", "qemu-kvm", "libvirt-daemon-system"],
+  "debian-12-zed": ["nova-compute", "qemu-kvm", "libvirt-daemon-system", "genisoimage"],
+  "ubuntu-2404-caracal": ["nova-compute", "qemu-kvm", "libvirt-daemon-system", "genisoimage"],
 };
 
 export const NOVA_SECRETS: readonly SecretSpec[] = [
