@@ -242,6 +242,17 @@ describe("defaults and normalization", () => {
 /** [what is wrong, the inventory (data or YAML text), the message after "<file>: "] */
 const BAD: [string, () => Data | string, string][] = [
   [
+    "the userspace datapath without a tunnel network (it would move the management address)",
+    () => {
+      const d = valid();
+      delete d.networks.tunnel;
+      for (const h of d.hosts) delete h.tunnelAddress;
+      d.datapathType = "netdev";
+      return d;
+    },
+    'hosts[2].datapathType: got "netdev": expected system, or networks.tunnel set: the userspace datapath moves the tunnel address onto an OVS bridge, never the management address',
+  ],
+  [
     "an unknown top-level key",
     () => ({ ...valid(), clustr: "x" }),
     'clustr: unknown key "clustr": no such key (check its spelling)',

@@ -325,6 +325,17 @@ function checkTopology(inv: Inventory, source: string): void {
         `an address in ${inv.tunnel.cidr}: compute and network hosts carry tunnels`,
       );
     }
+    if (
+      host.datapathType === "netdev" &&
+      !inv.tunnel &&
+      host.roles.some((r) => r === "compute" || r === "network")
+    ) {
+      fail(
+        `hosts[${i}].datapathType`,
+        host.datapathType,
+        "system, or networks.tunnel set: the userspace datapath moves the tunnel address onto an OVS bridge, never the management address",
+      );
+    }
   });
   const seenTunnels = new Map<string, number>();
   inv.hosts.forEach((host, i) => {
