@@ -11,11 +11,12 @@ import { loadInventory } from "../lib/cluster/inventory";
 import { DEFAULT_INVENTORY } from "./config";
 import { deploy } from "./deploy";
 import { failover } from "./checks/failover";
+import { routerFailover } from "./checks/router-failover";
 import { down, status, up } from "./lifecycle";
 import { startHost, stopHost } from "./power";
 import { INTERRUPT_MODES, InterruptMode, soak } from "./soak";
 import { DEFAULT_REGEX, tempest } from "./tempest/run";
-import { verify } from "./verify";
+import { labContext, verify } from "./verify";
 
 function requireRoot(): void {
   if (process.getuid?.() !== 0) throw new Error("the lab needs root (namespaces, mounts, nspawn)");
@@ -71,6 +72,20 @@ program
   )
   .argument(...inventoryArg)
   .action(action(async (file) => (await failover(loadInventory(file))).ok));
+program
+  .command("router-failover")
+  .description(
+    "destructive: with two or more network hosts, power off the one holding a test router's gateway; the floating IP must answer again",
+  )
+  .argument(...inventoryArg)
+  .action(
+    action(async (file) => {
+      const results = await routerFailover.run(labContext(loadInventory(file)));
+      for (const r of results)
+        console.log(`${r.skipped ? "SKIP" : r.ok ? "PASS" : "FAIL"} ${r.check} ${r.detail}`);
+      return results.every((r) => r.ok);
+    }),
+  );
 function positiveInt(name: string, max: number) {
   return (value: string): number => {
     const n = Number(value);
