@@ -7,6 +7,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { CACHE_DIR } from "./config";
+import { buildIntoCache } from "./cache-build";
 import { run } from "./exec";
 
 const SUITE = "bookworm";
@@ -45,18 +46,10 @@ export function baseRootfsPath(): string {
 export function ensureBaseRootfs(): { dir: string; built: boolean } {
   const dir = baseRootfsPath();
   if (fs.existsSync(path.join(dir, "etc", "os-release"))) return { dir, built: false };
-  const parent = path.dirname(dir);
-  fs.mkdirSync(parent, { recursive: true });
-  // Leftovers of interrupted builds: ours by name, never mounted, safe to remove.
-  for (const entry of fs.readdirSync(parent)) {
-    if (entry.startsWith(`${path.basename(dir)}.tmp-`))
-      fs.rmSync(path.join(parent, entry), { recursive: true, force: true });
-  }
-  const tmp = `${dir}.tmp-${process.pid}`;
-  console.log(`building the Debian ${SUITE} base root filesystem (once per machine) in ${tmp}`);
-  run("debootstrap", ["--variant=minbase", `--include=${INCLUDE.join(",")}`, SUITE, tmp, MIRROR]);
-  customize(tmp);
-  fs.renameSync(tmp, dir);
+  buildIntoCache(dir, `the Debian ${SUITE} base root filesystem`, (tmp) => {
+    run("debootstrap", ["--variant=minbase", `--include=${INCLUDE.join(",")}`, SUITE, tmp, MIRROR]);
+    customize(tmp);
+  });
   return { dir, built: true };
 }
 

@@ -16,6 +16,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
+import { buildIntoCache } from "./cache-build";
 import { CACHE_DIR } from "./config";
 import { run } from "./exec";
 import { ensurePackages } from "./packages";
@@ -314,25 +315,12 @@ export function ensureTestImage(): { dir: string; built: boolean; files: TestIma
     Object.entries(TEST_IMAGE_FILES).map(([k, f]) => [k, path.join(dir, f)]),
   ) as unknown as TestImageFiles;
   if (fs.existsSync(files.manifest)) return { dir, built: false, files };
-  const parent = path.dirname(dir);
-  fs.mkdirSync(parent, { recursive: true });
-  // Leftovers of interrupted builds: ours by name, never used, safe to remove.
-  for (const entry of fs.readdirSync(parent)) {
-    if (entry.startsWith(`${path.basename(dir)}.tmp-`))
-      fs.rmSync(path.join(parent, entry), { recursive: true, force: true });
-  }
-  const tmp = `${dir}.tmp-${process.pid}`;
-  console.log(`building the test image (once per machine) in ${tmp}`);
   ensurePackages(BUILD_TOOLS);
-  fs.mkdirSync(tmp);
-  try {
+  buildIntoCache(dir, "the test image", (tmp) => {
+    fs.mkdirSync(tmp);
     build(tmp, recipe);
     fs.rmSync(path.join(tmp, "work"), { recursive: true, force: true });
-  } catch (err) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  }
-  fs.renameSync(tmp, dir);
+  });
   return { dir, built: true, files };
 }
 

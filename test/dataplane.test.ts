@@ -18,6 +18,7 @@ import { Host } from "../lib/hosts/host";
 import { dependsOn, fileIn, installLine, plainSecrets } from "./service-helpers";
 import {
   EXAMPLES_DIR,
+  ini,
   inventoryWithKey,
   LAB_SMALL_EXAMPLE,
   listFiles,
@@ -43,23 +44,6 @@ const NETWORK_INIS = [
 ];
 
 type HostEntry = { name: string; address: string; roles: string[]; tunnelAddress?: string };
-
-/** An INI file's keys by section (a repeated key keeps its last value). */
-function ini(text: string): Record<string, Record<string, string>> {
-  const out: Record<string, Record<string, string>> = {};
-  let section = "";
-  for (const line of text.split("\n")) {
-    const head = /^\[(.+)\]$/.exec(line);
-    if (head) {
-      section = head[1];
-      out[section] = out[section] ?? {};
-    } else if (line.includes(" = ")) {
-      const i = line.indexOf(" = ");
-      out[section][line.slice(0, i)] = line.slice(i + 3);
-    }
-  }
-  return out;
-}
 
 /** The paths a script writes whole (osc_install_file) or edits (osc_ini_set), sorted. */
 function pathsTouched(script: string): string[] {

@@ -13,7 +13,7 @@ import { ControlPlaneContext } from "../lib/services/control-plane-context";
 import { KeystoneService } from "../lib/services/keystone";
 import { NeutronService } from "../lib/services/neutron";
 import { NovaService } from "../lib/services/nova";
-import { LAB_SMALL_EXAMPLE, readYaml, SEED_EXAMPLE, StackJson, tempDir } from "./support";
+import { ini, LAB_SMALL_EXAMPLE, readYaml, SEED_EXAMPLE, StackJson, tempDir } from "./support";
 
 function clusterOf(file: string): { cluster: OpenStackCluster; json: StackJson } {
   const stack = new TerraformStack(Testing.app({ outdir: tempDir("services") }), "t");
@@ -29,23 +29,6 @@ function fileIn(text: string, filePath: string): { head: string; content: string
   const delimiter = /<<'(\w+)'/.exec(lines[start])?.[1] as string;
   const end = lines.indexOf(delimiter, start + 1);
   return { head: lines[start], content: lines.slice(start + 1, end).join("\n") + "\n" };
-}
-
-/** An INI file's keys by section (a repeated key keeps its last value). */
-function ini(text: string): Record<string, Record<string, string>> {
-  const out: Record<string, Record<string, string>> = {};
-  let section = "";
-  for (const line of text.split("\n")) {
-    const head = /^\[(.+)\]$/.exec(line);
-    if (head) {
-      section = head[1];
-      out[section] = out[section] ?? {};
-    } else if (line.includes(" = ")) {
-      const i = line.indexOf(" = ");
-      out[section][line.slice(0, i)] = line.slice(i + 3);
-    }
-  }
-  return out;
 }
 
 function secretVars(expression: string | undefined): string[] {

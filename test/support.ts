@@ -199,3 +199,20 @@ export function remoteExecScripts(stackDir: string): Map<string, string> {
   }
   return scripts;
 }
+
+/** An INI file's keys by section (a repeated key keeps its last value). */
+export function ini(text: string): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  let section = "";
+  for (const line of text.split("\n")) {
+    const head = /^\[(.+)\]$/.exec(line);
+    if (head) {
+      section = head[1];
+      out[section] = out[section] ?? {};
+    } else if (line.includes(" = ")) {
+      const i = line.indexOf(" = ");
+      out[section][line.slice(0, i)] = line.slice(i + 3);
+    }
+  }
+  return out;
+}
