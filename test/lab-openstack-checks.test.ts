@@ -179,7 +179,7 @@ describe("OpenStack control-plane checks on a fake lab-small", () => {
         180_000,
         'systemctl restart "$@"',
         ...["keystone", "glance-api", "placement-api", "nova-api", "nova-api-metadata", "nova-conductor"],
-        ...["nova-scheduler", "nova-novncproxy", "neutron-api", "neutron-rpc-server", "cinder-api"],
+        ...["nova-scheduler", "nova-novncproxy", "neutron-server", "cinder-api"],
         ...["cinder-scheduler", "apache2"],
       ],
       [

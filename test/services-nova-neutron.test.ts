@@ -11,7 +11,7 @@ import { MysqlHaPair } from "../lib/platform/mysql-ha-pair";
 import { RabbitMq } from "../lib/platform/rabbitmq";
 import { ControlPlaneContext } from "../lib/services/control-plane-context";
 import { KeystoneService } from "../lib/services/keystone";
-import { NeutronService } from "../lib/services/neutron";
+import { NEUTRON_SERVER_UNIT_PATH, NeutronService } from "../lib/services/neutron";
 import { NovaService } from "../lib/services/nova";
 import { ini, LAB_SMALL_EXAMPLE, readYaml, SEED_EXAMPLE, StackJson, tempDir } from "./support";
 
@@ -182,15 +182,16 @@ describe("Nova and Neutron in the small lab layout", () => {
     expect(text).toContain("\nosc_apt_install nova-api nova-conductor nova-scheduler nova-consoleproxy\n");
     expect(text).toContain("\nosc_ini_set nova /etc/nova/nova-api-uwsgi.ini uwsgi processes 2\n");
     expect(text).toContain("\nosc_ini_set nova /etc/nova/nova-api-metadata-uwsgi.ini uwsgi processes 2\n");
-    expect(step("controller2_neutron")).toContain(
-      "\nosc_ini_set neutron /etc/neutron/neutron-api-uwsgi.ini uwsgi processes 2\n",
-    );
-    // One thread per uwsgi process: both APIs monkey-patch eventlet (Debian ships 32 threads,
+    // Neutron's server is upstream's eventlet one, no uwsgi: its workers come from neutron.conf.
+    expect(step("controller2_neutron")).not.toContain("uwsgi");
+    const serverConf = ini(fileIn(step("controller2_neutron"), "/etc/neutron/neutron.conf").content);
+    expect(serverConf.DEFAULT.api_workers).toBe("2");
+    expect(serverConf.DEFAULT.rpc_workers).toBe("2");
+    // One thread per uwsgi process: Nova's APIs monkey-patch eventlet (Debian ships 32 threads,
     // and concurrent first requests hung); and Connection: close after every answer.
     for (const [id, tag, file] of [
       ["controller1_nova", "nova", "/etc/nova/nova-api-uwsgi.ini"],
       ["controller1_nova", "nova", "/etc/nova/nova-api-metadata-uwsgi.ini"],
-      ["controller2_neutron", "neutron", "/etc/neutron/neutron-api-uwsgi.ini"],
     ]) {
       expect(step(id)).toContain(`\nosc_ini_set ${tag} ${file} uwsgi threads 1\n`);
       expect(step(id)).toContain(`\nosc_ini_set ${tag} ${file} uwsgi add-header 'Connection: close'\n`);
@@ -331,7 +332,7 @@ describe("Nova and Neutron in the small lab layout", () => {
       expect(step(`${host}_neutron`)).not.toMatch(/Iptabless/i);
   });
 
-  it("upgrades Neutron's schema from the first controller only, then restarts the API and RPC server", () => {
+  it("upgrades Neutron's schema from the first controller only, then restarts neutron-server", () => {
     const migrate =
       "osc_as neutron neutron-db-manage --config-file /etc/neutron/neutron.conf --config-file /etc/neutron/plugins/ml2/ml2_conf.ini upgrade head";
     const text = step("controller1_neutron");
@@ -339,8 +340,21 @@ describe("Nova and Neutron in the small lab layout", () => {
     expect(text.indexOf(migrate)).toBeLessThan(text.indexOf("osc_restart_if_changed neutron"));
     expect(step("controller2_neutron")).not.toContain("neutron-db-manage");
     expect(text).toContain("\nosc_apt_install neutron-server\n");
-    expect(text).toContain("\nosc_restart_if_changed neutron neutron-api neutron-rpc-server\n");
+    expect(text).toContain("\nosc_restart_if_changed neutron neutron-server\n");
     expect(text).toContain("\nosc_wait_port 10.211.0.11 9696 ");
+  });
+
+  it("runs upstream's eventlet neutron-server from a unit of its own on Debian, the packages' API and RPC units masked first", () => {
+    const text = step("controller1_neutron");
+    const mask = text.indexOf("\nosc_mask_units neutron-api neutron-rpc-server\n");
+    const unit = fileIn(text, NEUTRON_SERVER_UNIT_PATH);
+    expect(mask).toBeGreaterThan(-1);
+    expect(mask).toBeLessThan(text.indexOf("\nosc_restart_if_changed neutron neutron-server\n"));
+    expect(unit.content).toContain(
+      "\nExecStart=/usr/bin/neutron-server --config-file=/etc/neutron/neutron.conf --config-dir=/etc/neutron/server.conf.d --config-file=/etc/neutron/plugins/ml2/ml2_conf.ini --log-file=/var/log/neutron/neutron-server.log\n",
+    );
+    expect(unit.content).toContain("\nUser=neutron\n");
+    expect(text).toMatch(/\nif osc_changed neutron; then\n {2}systemctl daemon-reload\nfi\n/);
   });
 
   it("re-runs a step when a secret it uses changes, and only those", () => {
@@ -465,7 +479,9 @@ describe("Nova and Neutron used on their own", () => {
       fileIn(neutron.serverSteps[0].scriptText, "/etc/neutron/plugins/ml2/ml2_conf.ini").content,
     );
     expect(ml2.ml2_type_flat.flat_networks).toBe("physnet1");
-    expect(neutron.serverSteps[0].scriptText).toContain("uwsgi processes 4\n");
+    expect(
+      ini(fileIn(neutron.serverSteps[0].scriptText, "/etc/neutron/neutron.conf").content).DEFAULT.api_workers,
+    ).toBe("4");
   });
 
   it("on Ubuntu: its units, no uwsgi files, no Debian console proxy switch", () => {
@@ -481,6 +497,9 @@ describe("Nova and Neutron used on their own", () => {
     );
     expect(neutron.serverSteps[0].scriptText).toContain("\nosc_restart_if_changed neutron neutron-server\n");
     expect(neutron.serverSteps[0].scriptText).not.toContain("uwsgi");
+    // Ubuntu's package runs the eventlet neutron-server itself: no unit of ours, nothing masked.
+    expect(neutron.serverSteps[0].scriptText).not.toMatch(/\nosc_mask_units /);
+    expect(neutron.serverSteps[0].scriptText).not.toContain(NEUTRON_SERVER_UNIT_PATH);
   });
 
   it("refuses a bad physnet, no network node, odd VNI ranges, a negative discovery interval", () => {

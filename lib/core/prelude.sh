@@ -205,6 +205,17 @@ osc_restart_if_changed() {
   done
 }
 
+# osc_mask_units UNIT...: stops and masks units (a package's daemons that another unit replaces)
+# unless they are masked already, so that they start neither now nor at boot.
+osc_mask_units() {
+  local unit
+  for unit in "$@"; do
+    if [ "$(systemctl is-enabled "$unit" 2>/dev/null || true)" != masked ]; then
+      systemctl mask --now --quiet "$unit"
+    fi
+  done
+}
+
 # osc_wait_port HOST PORT SECONDS: waits until a TCP port accepts connections.
 osc_wait_port() {
   local host=$1 port=$2 deadline=$((SECONDS + $3))

@@ -151,6 +151,12 @@ export class ShellScript {
     return this;
   }
 
+  /** Stops and masks units unless they are masked already (a package's daemons another unit replaces). */
+  maskUnits(units: readonly string[]): this {
+    if (units.length > 0) this.lines.push(quote(["osc_mask_units", ...units]));
+    return this;
+  }
+
   /** Runs trusted shell code only when something under `changeTag` changed in this run. */
   ifChanged(changeTag: string, code: string): this {
     checkTag(changeTag);

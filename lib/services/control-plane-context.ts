@@ -82,7 +82,8 @@ export function stepsOnControllers(
  *   `nova.api.openstack` importing `nova.monkey_patch`); their green locks belong to one OS
  *   thread, and a request that meets a lock held in another uwsgi thread dies with
  *   `greenlet.error: cannot switch to a different thread` while the others wait forever: 3 of 4
- *   concurrent requests to neutron-api hung, and that worker stayed wedged.
+ *   concurrent requests to neutron-api hung, and that worker stayed wedged. (Neutron's API has
+ *   since left uwsgi for upstream's eventlet neutron-server: lib/services/neutron.ts says why.)
  * - Keystone builds its policy enforcer lazily and publishes it before its rules are registered
  *   (keystone/common/rbac_enforcer/enforcer.py, `_enforcer`): 3 of 8 concurrent first requests
  *   got 403 (`'Enforcer' object has no attribute '_warning_emitted'`) or a dropped connection.

@@ -10,6 +10,7 @@ import { Step } from "../core/step";
 import { join as quote } from "shlex";
 import { ADMIN_OPENRC } from "../core/openstack-api";
 import { Host } from "../hosts/host";
+import { ReleaseProfile } from "../core/releases";
 import {
   NETWORK_AGENT_TYPES,
   OVS_AGENT_TYPE,
@@ -56,6 +57,45 @@ const NEUTRON_CONF = "/etc/neutron/neutron.conf";
 /** Where Debian's init scripts (and Ubuntu's /etc/default/neutron-server) look for the ML2 settings. */
 export const ML2_CONF = "/etc/neutron/plugins/ml2/ml2_conf.ini";
 const LOCK_PATH = "/var/lib/neutron/tmp";
+
+/** The unit of ours that runs upstream's eventlet neutron-server where the packages run something else. */
+export const NEUTRON_SERVER_UNIT_PATH = "/etc/systemd/system/neutron-server.service";
+
+/**
+ * Upstream's eventlet `neutron-server` (API and RPC workers in one service), as Ubuntu's package
+ * runs it. Why not Debian's split (the API under uwsgi, `neutron-rpc-server` apart): the API
+ * monkey-patches eventlet when it loads, and the ML2 plugin sends the agents' resource updates
+ * (the Port with its security groups, the agents' cache) from a green thread that runs only
+ * while that uwsgi process serves a request. An idle process held them: in the lab a security
+ * group swap reached the agent 5 to 10 s late, once more than 60 s late, until some other API
+ * request happened to land on that process.
+ */
+export function neutronServerUnit(release: ReleaseProfile): string {
+  const args = [
+    "/usr/bin/neutron-server",
+    `--config-file=${NEUTRON_CONF}`,
+    ...(release.distribution === "debian" ? ["--config-dir=/etc/neutron/server.conf.d"] : []),
+    `--config-file=${ML2_CONF}`,
+    "--log-file=/var/log/neutron/neutron-server.log",
+  ];
+  return `# Written by openstack-cdktf: upstream's eventlet neutron-server (API and RPC workers) in place of ${(release.units.neutronServerReplaces ?? []).join(" and ")}.
+[Unit]
+Description=OpenStack Neutron server (API and RPC)
+After=network-online.target ${release.units.database}.service ${release.units.rabbitmq}.service
+Wants=network-online.target
+
+[Service]
+User=neutron
+Group=neutron
+WorkingDirectory=/var/lib/neutron
+ExecStart=${args.join(" ")}
+Restart=on-failure
+LimitNOFILE=65535
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
 
 /**
  * Security groups through iptables with ipset, on the OVS hybrid plug: the ML2 server and the
@@ -132,7 +172,6 @@ export class NeutronService extends ApiService {
       syncComment: "The schema, once, from the first controller (an alembic upgrade: idempotent).",
       packages: NEUTRON_SERVER_PACKAGES,
       units: (release) => release.units.neutronServer,
-      uwsgiConfigs: (release) => release.paths.neutronUwsgiConfigs,
       messaging: true,
     });
     this.providerPhysnet = props.providerPhysnet ?? "provider";
@@ -173,6 +212,7 @@ export class NeutronService extends ApiService {
         auth_strategy: "keystone",
         notify_nova_on_port_status_changes: true,
         notify_nova_on_port_data_changes: true,
+        api_workers: context.apiWorkers,
         rpc_workers: context.apiWorkers,
         rpc_state_report_workers: 1,
         ...(this.ha ? { l3_ha: true, dhcp_agents_per_network: 2 } : {}),
@@ -342,7 +382,7 @@ export class NeutronService extends ApiService {
     });
   }
 
-  /** ml2_conf.ini, uwsgi, the lock directory. */
+  /** ml2_conf.ini, the lock directory, and where the packages run something else, our unit. */
   protected configure(script: ShellScript, host: Host): void {
     script.writeFile(ML2_CONF, this.ml2Config().render(), {
       group: "neutron",
@@ -350,7 +390,16 @@ export class NeutronService extends ApiService {
       secrets: false,
       changeTag: "neutron",
     });
-    this.uwsgi(script, host);
     script.run("install", "-d", "-o", "neutron", "-g", "neutron", "-m", "0750", LOCK_PATH);
+    const replaced = host.release.units.neutronServerReplaces ?? [];
+    if (replaced.length > 0) {
+      script
+        .comment(
+          "Upstream's eventlet neutron-server in place of the packages' API and RPC units (neutronServerUnit says why).",
+        )
+        .maskUnits(replaced)
+        .writeFile(NEUTRON_SERVER_UNIT_PATH, neutronServerUnit(host.release), { changeTag: "neutron" })
+        .ifChanged("neutron", "systemctl daemon-reload");
+    }
   }
 }

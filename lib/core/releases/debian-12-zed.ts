@@ -30,8 +30,10 @@ export const DEBIAN_12_ZED: ReleaseProfile = {
     cinderController: ["cinder-api", "cinder-scheduler"],
     // The APIs run under uwsgi, started by /etc/init.d/<unit> systemd-start.
     novaController: ["nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler", "nova-novncproxy"],
-    // neutron-server is a metapackage: the API under uwsgi (:9696) and the RPC server.
-    neutronServer: ["neutron-api", "neutron-rpc-server"],
+    // The package neutron-server is a metapackage: the API under uwsgi (:9696) and the RPC
+    // server. Both are masked for upstream's eventlet neutron-server (lib/services/neutron.ts).
+    neutronServer: ["neutron-server"],
+    neutronServerReplaces: ["neutron-api", "neutron-rpc-server"],
     horizon: "apache2",
   },
   paths: {
@@ -45,7 +47,6 @@ export const DEBIAN_12_ZED: ReleaseProfile = {
     placementUwsgiConfigs: ["/etc/placement/placement-api-uwsgi.ini"],
     cinderUwsgiConfigs: ["/etc/cinder/cinder-api-uwsgi.ini"],
     novaUwsgiConfigs: ["/etc/nova/nova-api-uwsgi.ini", "/etc/nova/nova-api-metadata-uwsgi.ini"],
-    neutronUwsgiConfigs: ["/etc/neutron/neutron-api-uwsgi.ini"],
     novaConsoleProxyDefaults: "/etc/default/nova-consoleproxy",
   },
   // openstack-dashboard-apache's alias-only site (WSGIScriptAlias /horizon) runs Horizon

@@ -57,8 +57,14 @@ export interface ReleaseProfile {
     readonly cinderController: readonly string[];
     /** Nova's controller services: API (and metadata API), conductor, scheduler, console proxy. */
     readonly novaController: readonly string[];
-    /** Neutron's server: one unit, or the API and the RPC server apart (Debian). */
+    /** Neutron's server: upstream's eventlet `neutron-server`, the API and its RPC workers in one service. */
     readonly neutronServer: readonly string[];
+    /**
+     * Units the distribution's packages run instead of an eventlet `neutron-server`: they are
+     * masked, and `neutronServer` runs from a unit of ours (Debian: the API under uwsgi and a
+     * separate RPC server; lib/services/neutron.ts says why). @default none
+     */
+    readonly neutronServerReplaces?: readonly string[];
     readonly horizon: string;
   };
   readonly paths: {
@@ -79,8 +85,6 @@ export interface ReleaseProfile {
     readonly cinderUwsgiConfigs: readonly string[];
     /** uwsgi ini files of Nova's APIs, whose `[uwsgi] processes` is set to the API workers; none without uwsgi. */
     readonly novaUwsgiConfigs: readonly string[];
-    /** The same for Neutron's API. */
-    readonly neutronUwsgiConfigs: readonly string[];
     /**
      * Debian's nova-consoleproxy starts the console proxy this file names (spicehtml5 unless told
      * otherwise). @default none: the distribution ships a noVNC-only package

@@ -42,7 +42,6 @@ export const UBUNTU_2404_CARACAL: ReleaseProfile = {
     placementUwsgiConfigs: [],
     cinderUwsgiConfigs: [],
     novaUwsgiConfigs: [],
-    neutronUwsgiConfigs: [],
   },
   // The package's conf-available/openstack-dashboard.conf: a WSGI daemon as horizon:horizon.
   horizon: { group: "horizon" },
