@@ -58,6 +58,20 @@ const NEUTRON_CONF = "/etc/neutron/neutron.conf";
 export const ML2_CONF = "/etc/neutron/plugins/ml2/ml2_conf.ini";
 const LOCK_PATH = "/var/lib/neutron/tmp";
 
+/**
+ * DHCP agents per network with two or more network hosts. Zed's DHCP agent (Debian 12's
+ * 21.0.0) breaks with two: both put the IPv6 metadata address fe80::a9fe:a9fe on their DHCP
+ * port, the second one's duplicate address detection fails, and `AddressNotReady: Duplicate
+ * address detected` aborts its set-up before the network enters its cache (upstream bug
+ * 1953165). That agent then runs dnsmasq but ignores the network: new ports get "no address
+ * available" from it, and the network's delete leaves its qdhcp namespace behind (seen in the
+ * 8-host lab on every verify). With one agent per network, Neutron reschedules the network
+ * onto the other network host's agent when its agent dies (`allow_automatic_dhcp_failover`).
+ */
+export function dhcpAgentsPerNetwork(release: ReleaseProfile): number {
+  return release.openstack === "zed" ? 1 : 2;
+}
+
 /** The unit of ours that runs upstream's eventlet neutron-server where the packages run something else. */
 export const NEUTRON_SERVER_UNIT_PATH = "/etc/systemd/system/neutron-server.service";
 
@@ -201,7 +215,7 @@ export class NeutronService extends ApiService {
     return this.steps;
   }
 
-  protected config(): IniFile {
+  protected config(host: Host): IniFile {
     const context = this.context;
     return new IniFile({
       DEFAULT: {
@@ -215,7 +229,7 @@ export class NeutronService extends ApiService {
         api_workers: context.apiWorkers,
         rpc_workers: context.apiWorkers,
         rpc_state_report_workers: 1,
-        ...(this.ha ? { l3_ha: true, dhcp_agents_per_network: 2 } : {}),
+        ...(this.ha ? { l3_ha: true, dhcp_agents_per_network: dhcpAgentsPerNetwork(host.release) } : {}),
       },
       database: { connection: this.databases[0].url, max_retries: -1 },
       keystone_authtoken: this.keystone.authtoken("neutron", this.userSecret),
