@@ -151,6 +151,17 @@ export class ShellScript {
     return this;
   }
 
+  /**
+   * Writes a systemd unit of ours to /etc/systemd/system/NAME.service and has systemd reload
+   * it when anything under `changeTag` changed; `restartIfChanged` with the same tag starts it.
+   */
+  writeUnit(name: string, content: string, changeTag: string): this {
+    return this.writeFile(`/etc/systemd/system/${name}.service`, content, { changeTag }).ifChanged(
+      changeTag,
+      "systemctl daemon-reload",
+    );
+  }
+
   /** Stops and masks units unless they are masked already (a package's daemons another unit replaces). */
   maskUnits(units: readonly string[]): this {
     if (units.length > 0) this.lines.push(quote(["osc_mask_units", ...units]));

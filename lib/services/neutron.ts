@@ -73,7 +73,8 @@ export function dhcpAgentsPerNetwork(release: ReleaseProfile): number {
 }
 
 /** The unit of ours that runs upstream's eventlet neutron-server where the packages run something else. */
-export const NEUTRON_SERVER_UNIT_PATH = "/etc/systemd/system/neutron-server.service";
+const NEUTRON_SERVER_UNIT = "neutron-server";
+export const NEUTRON_SERVER_UNIT_PATH = `/etc/systemd/system/${NEUTRON_SERVER_UNIT}.service`;
 
 /**
  * Upstream's eventlet `neutron-server` (API and RPC workers in one service), as Ubuntu's package
@@ -88,7 +89,7 @@ export function neutronServerUnit(release: ReleaseProfile): string {
   const args = [
     "/usr/bin/neutron-server",
     `--config-file=${NEUTRON_CONF}`,
-    ...(release.distribution === "debian" ? ["--config-dir=/etc/neutron/server.conf.d"] : []),
+    "--config-dir=/etc/neutron/server.conf.d",
     `--config-file=${ML2_CONF}`,
     "--log-file=/var/log/neutron/neutron-server.log",
   ];
@@ -305,10 +306,7 @@ export class NeutronService extends ApiService {
           mode: "0755",
           changeTag: "tunnel_bridge",
         })
-        .writeFile(`/etc/systemd/system/${TUNNEL_BRIDGE_UNIT}.service`, TUNNEL_BRIDGE_UNIT_FILE, {
-          changeTag: "tunnel_bridge",
-        })
-        .ifChanged("tunnel_bridge", "systemctl daemon-reload")
+        .writeUnit(TUNNEL_BRIDGE_UNIT, TUNNEL_BRIDGE_UNIT_FILE, "tunnel_bridge")
         .restartIfChanged([TUNNEL_BRIDGE_UNIT], "tunnel_bridge");
     }
     if (host.providerInterface) {
@@ -412,8 +410,7 @@ export class NeutronService extends ApiService {
           "Upstream's eventlet neutron-server in place of the packages' API and RPC units (neutronServerUnit says why).",
         )
         .maskUnits(replaced)
-        .writeFile(NEUTRON_SERVER_UNIT_PATH, neutronServerUnit(host.release), { changeTag: "neutron" })
-        .ifChanged("neutron", "systemctl daemon-reload");
+        .writeUnit(NEUTRON_SERVER_UNIT, neutronServerUnit(host.release), "neutron");
     }
   }
 }
