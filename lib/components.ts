@@ -21,6 +21,7 @@ import { KEYSTONE_COMPONENT } from "./services/keystone";
 import { NEUTRON_COMPONENT } from "./services/neutron";
 import { NOVA_COMPONENT } from "./services/nova";
 import { PLACEMENT_COMPONENT } from "./services/placement";
+import { SWIFT_COMPONENT } from "./services/swift";
 
 /** Every component, in the secret catalog's order. */
 export function components(): readonly ComponentDeclaration[] {
@@ -34,6 +35,7 @@ export function components(): readonly ComponentDeclaration[] {
     NOVA_COMPONENT,
     NEUTRON_COMPONENT,
     CINDER_COMPONENT,
+    SWIFT_COMPONENT,
     HORIZON_COMPONENT,
     DAY_ONE_COMPONENT,
   ];

@@ -30,6 +30,8 @@ export * from "./services/identity";
 export * from "./services/api-service";
 export * from "./services/keystone";
 export * from "./services/glance";
+export * from "./services/swift";
+export * from "./services/swift-rings";
 export * from "./services/placement";
 export * from "./services/cinder";
 export * from "./services/horizon";

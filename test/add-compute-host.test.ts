@@ -29,7 +29,8 @@ const COMPUTE5 = {
   name: "compute5",
   address: "10.211.0.25",
   tunnelAddress: "10.213.0.25",
-  roles: ["compute", "storage"],
+  // Compute only: a storage host changes Swift's rings, which the steps refuse (swift-rings.ts).
+  roles: ["compute"],
 };
 
 /**

@@ -93,6 +93,7 @@ describe("the seed cluster (examples/furyu-8-node.yaml)", () => {
     // (just before its step there), then its step on every controller.
     const services: { first: string[]; step: string }[] = [
       { first: ["db_keystone"], step: "keystone" },
+      { first: ["keystone_swift"], step: "swift" },
       { first: ["db_glance", "keystone_glance"], step: "glance" },
       { first: ["db_placement", "keystone_placement"], step: "placement" },
       { first: ["db_cinder", "keystone_cinderv3"], step: "cinder" },
@@ -119,6 +120,8 @@ describe("the seed cluster (examples/furyu-8-node.yaml)", () => {
       ...(h.startsWith("compute")
         ? [`${h}_compute_packages`, `${h}_nova_compute`, `${h}_neutron_agents`]
         : []),
+      // The seed's compute hosts hold storage too: Swift's storage servers.
+      ...(h.startsWith("compute") ? [`${h}_storage_packages`, `${h}_swift_storage`] : []),
       ...(h.startsWith("network") ? [`${h}_network_packages`, `${h}_neutron_agents`] : []),
     ]);
     expect(cluster.steps.map((s) => s.logicalId)).toEqual(ids);

@@ -173,6 +173,8 @@ describe("the data plane in the small lab layout (examples/lab-small.yaml)", () 
       "compute1_compute_packages",
       "compute1_nova_compute",
       "compute1_neutron_agents",
+      "compute1_storage_packages",
+      "compute1_swift_storage",
     ]);
     expect(hostOf(cluster, "network1").steps.map((s) => s.logicalId)).toEqual([
       "network1_converged",

@@ -420,7 +420,7 @@ const BAD: [string, () => Data | string, string][] = [
       d.hosts[2].roles = ["compute"];
       return d;
     },
-    'hosts: got "no host with role storage": expected at least one host with role storage for Cinder\'s volume service',
+    'hosts: got "no host with role storage": expected at least one host with role storage for Swift\'s storage servers and Cinder\'s volume service',
   ],
   [
     "no network host",

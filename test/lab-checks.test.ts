@@ -123,6 +123,7 @@ describe("lab control-plane checks", () => {
     compute: ":8774/v2.1",
     network: ":9696",
     volumev3: ":8776/v3/%(project_id)s",
+    "object-store": ":8080/v1/AUTH_%(project_id)s",
   };
   const catalog = (): Endpoint[] =>
     API_SERVICES.flatMap((s) =>

@@ -10,6 +10,7 @@ import { HOST_SECRETS_DIR } from "../lib/core/shell-script";
 import { allChecks } from "../lab/checks";
 import { poll } from "../lab/checks/poll";
 import { controlPlaneChecks } from "../lab/checks/services";
+import { swiftRings, swiftStorage } from "../lab/checks/services/swift";
 import { planHosts } from "../lab/plan";
 import { CheckContext, CheckResult } from "../lab/checks/types";
 
@@ -18,7 +19,14 @@ jest.mock("../lab/network", () => ({
     netns.endsWith("controller1") ? ["10.211.0.10/24", "10.211.0.11/24"] : ["10.211.0.12/24"],
 }));
 
-const API_LINES = ["identity", "image", "placement", "compute", "network", "volumev3"];
+const API_LINES = ["identity", "image", "placement", "compute", "network", "volumev3", "object-store"];
+const RING_ANSWER = [
+  "0123456789abcdef0123456789abcdef  account.ring.gz",
+  "1123456789abcdef0123456789abcdef  container.ring.gz",
+  "2123456789abcdef0123456789abcdef  object.ring.gz",
+  "part_power=10 replicas=1 min_part_hours=1 seed=1 ports=account:6202,container:6201,object:6200 devices=z1/10.211.0.21/swift",
+  "",
+].join("\n");
 
 interface Sent {
   host: string;
@@ -37,6 +45,8 @@ function fakeLab(): { ctx: CheckContext; sent: Sent[] } {
       return command.startsWith("systemctl is-active") ? `${"active\n".repeat(units)}600 root\n` : "pw\n";
     }
     const program = argv.find((a) => a.includes("import ")) ?? "";
+    if (argv[2].includes("md5sum account.ring.gz")) return RING_ANSWER;
+    if (argv[2].includes("/healthcheck")) return `${"active ".repeat(12).trim()}\n200 200 200 `;
     if (input?.startsWith("{")) {
       const req = JSON.parse(input) as { commands?: { name: string }[]; http?: string[]; hash?: string[] };
       const reply = {
@@ -81,12 +91,14 @@ describe("OpenStack control-plane checks on a fake lab-small", () => {
     expect(controlPlaneChecks.map((c) => c.name)).toEqual([
       "control-plane",
       "openstack-api",
+      "swift-rings",
+      "swift-storage",
       "horizon-login",
       "horizon-compress-pool",
       "api-keepalive",
       "api-cold-start",
     ]);
-    expect(allChecks.filter((c) => controlPlaneChecks.includes(c))).toHaveLength(6);
+    expect(allChecks.filter((c) => controlPlaneChecks.includes(c))).toHaveLength(8);
     const { ctx } = fakeLab();
     const results = await runAll(ctx);
     expect(results.map((r) => `${r.check} ${r.host}`)).toEqual([
@@ -98,6 +110,11 @@ describe("OpenStack control-plane checks on a fake lab-small", () => {
       "os-volume-services controller",
       "os-network controller",
       "os-image controller",
+      "os-object-store controller",
+      "swift-rings controller1",
+      "swift-rings controller2",
+      "swift-rings compute1",
+      "swift-storage compute1",
       "horizon-login controller",
       "horizon-compress-pool controller1",
       "horizon-compress-pool controller2",
@@ -108,6 +125,8 @@ describe("OpenStack control-plane checks on a fake lab-small", () => {
     const byName = Object.fromEntries(results.map((r) => [`${r.check} ${r.host}`, r]));
     expect(byName["control-plane controller1"].ok).toBe(true);
     expect(byName["horizon-login controller"].ok).toBe(true);
+    expect(byName["swift-rings compute1"]).toMatchObject({ ok: true });
+    expect(byName["swift-storage compute1"]).toMatchObject({ ok: true });
     expect(byName["api-keepalive controller2"].ok).toBe(true);
     expect(byName["api-cold-start controller2"].ok).toBe(true);
   });
@@ -126,14 +145,15 @@ describe("OpenStack control-plane checks on a fake lab-small", () => {
       "http://10.211.0.11:8774/",
       "http://10.211.0.11:9696/",
       "http://10.211.0.11:8776/",
+      "http://10.211.0.11:8080/healthcheck",
       "http://10.211.0.11/horizon/auth/login/",
     ]);
     const api = requests[2];
     expect(api.host).toBe("controller2");
     expect(api.timeoutMs).toBe(240_000);
     expect(Object.keys(api)).toEqual(["host", "timeoutMs", "files", "hash", "commands"]);
-    expect(api.files).toEqual({ "upload.img": 1024 * 1024 + 17 });
-    expect(api.hash).toEqual(["upload.img", "download.img"]);
+    expect(api.files).toEqual({ "upload.img": 1024 * 1024 + 17, "object.bin": 20 * 1024 * 1024 + 7 });
+    expect(api.hash).toEqual(["upload.img", "download.img", "object.bin", "object.down"]);
     expect(api.commands.map((c: { name: string }) => c.name)).toEqual([
       "token",
       "endpoints",
@@ -145,6 +165,13 @@ describe("OpenStack control-plane checks on a fake lab-small", () => {
       "image-save",
       "image-delete",
       "image-list",
+      "container-create",
+      "object-create",
+      "object-list",
+      "object-save",
+      "object-delete",
+      "container-delete",
+      "container-list",
     ]);
   });
 
@@ -155,7 +182,19 @@ describe("OpenStack control-plane checks on a fake lab-small", () => {
       .map((s) => ({ ...s, argv: parse(s.command) as string[] }))
       .filter((s) => s.argv[0] === "bash" && !s.input?.startsWith("{"))
       .map((s) => [s.host, s.timeoutMs, s.argv[2], ...s.argv.slice(s.argv[2].includes("python3") ? 5 : 4)]);
+    const rings = "cd /etc/swift && md5sum account.ring.gz container.ring.gz object.ring.gz && cat /etc/swift/rings.spec";
     expect(probes).toEqual([
+      ["controller1", 60_000, rings],
+      ["controller2", 60_000, rings],
+      ["compute1", 60_000, rings],
+      [
+        "compute1",
+        60_000,
+        "systemctl is-active \"$@\" | paste -sd' ' ; for u in http://10.211.0.21:6202/healthcheck http://10.211.0.21:6201/healthcheck http://10.211.0.21:6200/healthcheck; do curl -s -m 5 -o /dev/null -w '%{http_code} ' \"$u\" || true; done",
+        ...["account", "container", "object"].flatMap((kind) =>
+          ["", "-replicator", "-auditor", kind === "account" ? "-reaper" : "-updater"].map((d) => `swift-${kind}${d}`),
+        ),
+      ],
       [
         "compute1",
         180_000,
@@ -171,7 +210,7 @@ describe("OpenStack control-plane checks on a fake lab-small", () => {
         120_000,
         'exec python3 -c "$1" "$2" "$3" "$4"',
         h.split(" ")[1],
-        '[["identity",5000,"/v3"],["image",9292,"/"],["placement",8778,"/"],["compute",8774,"/"],["network",9696,"/"],["volumev3",8776,"/"]]',
+        '[["identity",5000,"/v3"],["image",9292,"/"],["placement",8778,"/"],["compute",8774,"/"],["network",9696,"/"],["volumev3",8776,"/"],["object-store",8080,"/healthcheck"]]',
         "/etc/openstack-cdktf/secrets/keystone_admin_password",
       ]),
       [
@@ -180,14 +219,14 @@ describe("OpenStack control-plane checks on a fake lab-small", () => {
         'systemctl restart "$@"',
         ...["keystone", "glance-api", "placement-api", "nova-api", "nova-api-metadata", "nova-conductor"],
         ...["nova-scheduler", "nova-novncproxy", "neutron-server", "cinder-api"],
-        ...["cinder-scheduler", "apache2"],
+        ...["cinder-scheduler", "swift-proxy", "apache2"],
       ],
       [
         "controller2",
         420_000,
         'exec python3 -c "$1" "$2" "$3" "$4" "$5"',
         "10.211.0.12",
-        '[["identity",5000,"/v3/projects"],["image",9292,"/v2/images"],["placement",8778,"/resource_providers"],["compute",8774,"/v2.1/servers"],["network",9696,"/v2.0/networks"],["volumev3",8776,"/v3/{project}/volumes"]]',
+        '[["identity",5000,"/v3/projects"],["image",9292,"/v2/images"],["placement",8778,"/resource_providers"],["compute",8774,"/v2.1/servers"],["network",9696,"/v2.0/networks"],["volumev3",8776,"/v3/{project}/volumes"],["object-store",8080,"/v1/AUTH_{project}"]]',
         "8",
         "/etc/openstack-cdktf/secrets/keystone_admin_password",
       ],
@@ -219,5 +258,45 @@ describe("what the checks share", () => {
   test("the secrets directory the lab reads is the one prelude.sh fills", () => {
     const prelude = fs.readFileSync(path.join(__dirname, "..", "lib", "core", "prelude.sh"), "utf8");
     expect(prelude).toContain(`OSC_SECRETS_DIR=\${OSC_SECRETS_DIR:-${HOST_SECRETS_DIR}}`);
+  });
+});
+
+describe("Swift's checks judge what the hosts say", () => {
+  function swiftLab(rings: (host: string) => string, storage: string): CheckContext {
+    const { ctx } = fakeLab();
+    return {
+      ...ctx,
+      ssh: async (host, command) => ({
+        code: 0,
+        stdout: command.includes("md5sum") ? rings(host.name) : storage,
+        stderr: "",
+      }),
+    };
+  }
+
+  test("swift-rings fails the host whose rings differ, and a wrong replica count", async () => {
+    const differs = swiftLab((h) => (h === "compute1" ? RING_ANSWER.replace("0123", "9999") : RING_ANSWER), "");
+    const results = await swiftRings.run(differs);
+    expect(results.map((r) => [r.host, r.ok])).toEqual([
+      ["controller1", true],
+      ["controller2", true],
+      ["compute1", false],
+    ]);
+    expect(results[2].detail).toBe("rings or spec differ from controller1's");
+    const wrongReplicas = swiftLab(() => RING_ANSWER.replace("replicas=1", "replicas=3"), "");
+    expect((await swiftRings.run(wrongReplicas))[0]).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining("expected replicas=1"),
+    });
+  });
+
+  test("swift-storage fails on a unit down or a server that does not answer", async () => {
+    const down = swiftLab(() => "", `active failed ${"active ".repeat(10).trim()}\n200 200 200 `);
+    expect((await swiftStorage.run(down))[0]).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining("not active: swift-account-replicator"),
+    });
+    const silent = swiftLab(() => "", `${"active ".repeat(12).trim()}\n200 000 200 `);
+    expect((await swiftStorage.run(silent))[0]).toMatchObject({ ok: false });
   });
 });

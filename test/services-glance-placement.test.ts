@@ -39,7 +39,7 @@ describe("GlanceService in the small lab layout", () => {
   const conf1 = fileIn(script("controller1_glance"), "/etc/glance/glance-api.conf");
   const conf2 = fileIn(script("controller2_glance"), "/etc/glance/glance-api.conf");
 
-  it("runs on both controllers only, after its database and Keystone records", () => {
+  it("runs on both controllers only, after its database, Keystone records and Swift's proxies", () => {
     const ids = cluster.steps.map((s) => s.logicalId);
     expect(ids.filter((id) => /glance/.test(id))).toEqual([
       "controller1_db_glance",
@@ -57,10 +57,14 @@ describe("GlanceService in the small lab layout", () => {
     expect(dependsOn(json, "controller1_glance")).toEqual(
       expect.arrayContaining(["controller1_db_glance", "controller1_keystone_glance"]),
     );
-    // The second controller starts after the first has created the schema.
+    // The second controller starts after the first has created the schema, and each after
+    // both Swift proxies (its image store).
     expect(dependsOn(json, "controller2_glance")).toEqual(
-      expect.arrayContaining(["controller2_keystone", "controller1_glance"]),
+      expect.arrayContaining(["controller2_swift", "controller1_glance", "controller1_swift"]),
     );
+    // The same host's Swift step comes earlier in its chain; the other's is named.
+    expect(dependsOn(json, "controller1_glance")).toContain("controller2_swift");
+    expect(ids.indexOf("controller1_swift")).toBeLessThan(ids.indexOf("controller1_glance"));
   });
 
   it("registers the user glance and the image service at :9292 on the VIP", () => {
@@ -79,17 +83,38 @@ describe("GlanceService in the small lab layout", () => {
     expect(cluster.glance.url).toBe("http://10.211.0.10:9292");
   });
 
-  it("writes glance-api.conf whole: database through the VIP, file store, Keystone auth", () => {
+  it("writes glance-api.conf whole: database through the VIP, Swift store, Keystone auth", () => {
     expect(conf1).toBe(conf2);
     expect(iniSection(conf1, "database")).toEqual({
       connection: "mysql+pymysql://glance:{{secret:glance_db_password}}@10.211.0.10/glance?charset=utf8",
       max_retries: "-1",
     });
+    // New images go to Swift; the file store stays readable for images already there.
     expect(iniSection(conf1, "glance_store")).toEqual({
-      stores: "file,http",
-      default_store: "file",
+      stores: "file,http,swift",
+      default_store: "swift",
       filesystem_store_datadir: "/var/lib/glance/images/",
+      swift_store_multi_tenant: "false",
+      swift_store_container: "glance",
+      swift_store_create_container_on_put: "true",
+      swift_store_config_file: "/etc/glance/glance-swift-store.conf",
+      default_swift_reference: "glance",
+      swift_store_endpoint_type: "internalURL",
     });
+    // Glance's own user in the service project, its password filled in on the host.
+    const store = fileIn(script("controller1_glance"), "/etc/glance/glance-swift-store.conf");
+    expect(iniSection(store, "glance")).toEqual({
+      auth_version: "3",
+      auth_address: "http://10.211.0.10:5000/v3",
+      user: "service:glance",
+      key: "{{secret:glance_keystone_password}}",
+      user_domain_id: "default",
+      project_domain_id: "default",
+    });
+    expect(installLine(script("controller1_glance"), "/etc/glance/glance-swift-store.conf")).toMatch(
+      / root glance 0640 --fill-secrets /,
+    );
+    expect(plainSecrets(store)).toEqual([]);
     expect(iniSection(conf1, "keystone_authtoken")).toEqual({
       ...AUTHTOKEN_COMMON,
       username: "glance",
@@ -114,7 +139,7 @@ describe("GlanceService in the small lab layout", () => {
     expect(script("controller2_glance")).not.toContain("load_metadefs");
     for (const id of ["controller1_glance", "controller2_glance"]) {
       const text = script(id);
-      expect(text).toContain("\nosc_apt_install glance-api\n");
+      expect(text).toContain("\nosc_apt_install glance-api python3-swiftclient\n");
       expect(text).toContain("\nosc_restart_if_changed glance glance-api\n");
       expect(text.indexOf("osc_install_file glance /etc/glance/glance-api.conf")).toBeLessThan(
         text.indexOf("osc_restart_if_changed glance"),
@@ -139,6 +164,13 @@ describe("GlanceService on its own", () => {
     const { stack, context, keystone } = standaloneControlPlane(DEBIAN_12_ZED, { apiWorkers: 3 });
     const glance = new GlanceService(stack, "glance", { context, keystone, dataDir: "/srv/glance images" });
     const text = glance.steps[0].scriptText;
+    // Without an object store, the file store alone.
+    expect(iniSection(fileIn(text, "/etc/glance/glance-api.conf"), "glance_store")).toEqual({
+      stores: "file,http",
+      default_store: "file",
+      filesystem_store_datadir: "/srv/glance images",
+    });
+    expect(text).not.toContain("glance-swift-store.conf");
     expect(
       iniSection(fileIn(text, "/etc/glance/glance-api.conf"), "glance_store").filesystem_store_datadir,
     ).toBe("/srv/glance images");

@@ -14,7 +14,10 @@
  * API calls worked again, rows written before/while/after, boot, catch-up and service times. At the end every acknowledged row must be on
  * both controllers and both must hold the same table (row count and CHECKSUM TABLE). After
  * each round the non-destructive checks run again (after round 1 with the VIP on the other
- * controller than at the start).
+ * controller than at the start). In round 2 an image uploaded before the power cut must download
+ * identical through the survivor while the other is off (Glance on Swift). Then, with two or more
+ * network hosts, the router failover; with two or more storage hosts, the object failover
+ * (lab/checks/storage-failover.ts).
  */
 import { randomBytes } from "crypto";
 import * as fs from "fs";
@@ -32,9 +35,10 @@ import { CHECK_DB, prepareCheckDatabase, readPassword, slaveStatus, sql } from "
 import { bashCommand, clientHost, ensureHostPackages, holdersOf, remote, vipPair } from "./platform";
 import { poll } from "./poll";
 import { ProbeEvent, Prober } from "./prober";
-import { ADMIN_OPENRC, apiProber, recovery } from "./services/client";
+import { ADMIN_OPENRC, apiProber, cliHost, recovery } from "./services/client";
+import { objectFailover, uploadImage } from "./storage-failover";
 import { controlPlaneBack } from "./services/control-plane";
-import { CheckContext } from "./types";
+import { CheckContext, CheckResult } from "./types";
 
 /** One INSERT attempt of the writer (`info`: the controller that took it, `@@hostname`, or the error). */
 export type WriteEvent = ProbeEvent;
@@ -191,6 +195,8 @@ async function round(
   how: "heartbeat-stop" | "power-cut",
   active: HostPlan,
   standby: HostPlan,
+  /** Runs while `active` is off, once the APIs answer through the VIP again. */
+  whileOff?: () => Promise<void>,
 ): Promise<void> {
   const { ctx, inv, writer, run } = rc;
   console.log(
@@ -286,6 +292,7 @@ async function round(
         `${label}: ${active.name} off; ${writer.events.filter((e) => e.ok && e.end > offAt).length} rows written meanwhile, longest pause ${secs(whileOff.longestGapMs)}, ${whileOff.failedAttempts} failed`,
       );
     }
+    if (whileOff) await whileOff();
   } finally {
     if (poweredOff)
       await bringBack(rc, label, active, standby, offAt, lateRows, api).catch((err: Error) =>
@@ -551,7 +558,16 @@ export async function failover(inv: Inventory): Promise<FailoverOutcome> {
       const failed = await runChecks(ctx, allChecks, "verify (VIP moved)");
       for (const f of failed) problem(report, `verify after round 1: ${f.check} host=${f.host}: ${f.detail}`);
     }
-    if (report.problems.length === 0) await round(rc, "round 2", "power-cut", second, first);
+    if (report.problems.length === 0) {
+      // Image data must not live on the controller that took the upload (Glance on Swift).
+      const image = await uploadImage(ctx, first);
+      const imageCheck = async () => {
+        const r = await image.check(first, "round 2");
+        if (r.ok) note(report, `image-failover: ${r.detail}`);
+        else problem(report, `image-failover: ${r.detail}`);
+      };
+      await round(rc, "round 2", "power-cut", second, first, imageCheck);
+    }
   } catch (err) {
     problem(report, (err as Error).message);
   } finally {
@@ -567,6 +583,19 @@ export async function failover(inv: Inventory): Promise<FailoverOutcome> {
       if (!r.ok) problem(report, `${r.check}: ${r.detail}`);
     }
   }
+  // The storage hosts' turn: one holding a replica of an object powered off (with two or more).
+  console.log("\n--- object failover: a storage host with a replica powered off");
+  const objects = await objectFailover(ctx, cliHost(ctx)).catch((err: Error): CheckResult => ({
+    check: "object-failover",
+    host: "-",
+    ok: false,
+    detail: err.message,
+  }));
+  console.log(
+    `${objects.skipped ? "SKIP" : objects.ok ? "PASS" : "FAIL"} ${objects.check} ${objects.detail}`,
+  );
+  if (!objects.ok) problem(report, `object-failover: ${objects.detail}`);
+  else if (!objects.skipped) note(report, `object failover: ${objects.detail}`);
   console.log("\n--- checks again, after the failovers");
   const failed = await runChecks(ctx, allChecks, "verify (after the failovers)");
   for (const f of failed)

@@ -29,6 +29,17 @@ export type VirtType = (typeof VIRT_TYPES)[number];
 export const DATAPATH_TYPES = ["system", "netdev"] as const;
 export type DatapathType = (typeof DATAPATH_TYPES)[number];
 
+/**
+ * A Swift device's name: its directory under /srv/node, an argument of swift-ring-builder, a
+ * path in rsync's modules. Starts with a letter or digit (never `.` or `..`), no `/`.
+ */
+export const SWIFT_DEVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const SWIFT_DEVICE_EXPECTED =
+  "a device name under /srv/node: letters, digits, '_', '.', '-', starting with a letter or digit, at most 64 characters";
+/** Where Glance keeps image data: Swift (survives a controller's loss), or each controller's disk. */
+export const IMAGE_STORES = ["swift", "file"] as const;
+export type ImageStore = (typeof IMAGE_STORES)[number];
+
 const unixUser = z.string().regex(/^[a-z_][a-z0-9_-]*$/, "a Unix user name");
 
 export const bastionSchema = z.strictObject({
@@ -70,6 +81,8 @@ export const hostSchema = z.strictObject({
   ssh: sshSchema.optional(),
   virtType: z.enum(VIRT_TYPES).optional(),
   datapathType: z.enum(DATAPATH_TYPES).optional(),
+  /** Storage hosts: the Swift device, a directory under /srv/node (a mounted disk on a server). */
+  swiftDevice: z.string().regex(SWIFT_DEVICE_NAME, SWIFT_DEVICE_EXPECTED).optional(),
 });
 
 // Day one is IPv4: the lab's and most provider networks are, and IPv6 subnets need RA modes.
@@ -113,6 +126,18 @@ export const inventorySchema = z.strictObject({
   /** Defaults for the hosts; a host may override them. */
   virtType: z.enum(VIRT_TYPES).optional(),
   datapathType: z.enum(DATAPATH_TYPES).optional(),
+  /** Swift's rings (built once from the storage hosts) and its storage servers. */
+  swift: z
+    .strictObject({
+      partPower: z
+        .int()
+        .min(6, "a partition power from 6 to 22")
+        .max(22, "a partition power from 6 to 22")
+        .optional(),
+      mountCheck: z.boolean().optional(),
+    })
+    .optional(),
+  imageStore: z.enum(IMAGE_STORES).optional(),
   networks: z.strictObject({
     management: z.strictObject({
       cidr,

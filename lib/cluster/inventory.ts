@@ -6,7 +6,7 @@ import { z } from "zod";
 import { ReleaseName } from "../core/releases";
 import { Role } from "../core/roles";
 import { DAY_ONE_DEFAULTS, DayOneSettings, dayOneProblem } from "../services/day-one-settings";
-import { DatapathType, InventoryInput, inventorySchema, VirtType } from "./inventory-schema";
+import { DatapathType, ImageStore, InventoryInput, inventorySchema, VirtType } from "./inventory-schema";
 
 /** SSH settings of one host, after the inventory's defaults were applied. */
 export interface SshSettings {
@@ -41,6 +41,8 @@ export interface HostSpec {
   readonly virtType: VirtType;
   /** Open vSwitch's datapath on this host (compute and network hosts). */
   readonly datapathType: DatapathType;
+  /** Storage hosts: Swift's device, /srv/node/NAME. */
+  readonly swiftDevice: string;
 }
 
 /** A validated inventory with every default filled in. */
@@ -65,6 +67,10 @@ export interface Inventory {
   readonly virtType: VirtType;
   /** The hosts' default Open vSwitch datapath (each HostSpec has its own, resolved). */
   readonly datapathType: DatapathType;
+  /** Swift's partition power (2^partPower partitions per ring) and whether devices must be mount points. */
+  readonly swift: { readonly partPower: number; readonly mountCheck: boolean };
+  /** Where Glance keeps image data. */
+  readonly imageStore: ImageStore;
   /** The opt-in day-one content, every default filled in; absent: none is made. */
   readonly dayOne?: DayOneSettings;
   readonly hosts: readonly HostSpec[];
@@ -77,6 +83,11 @@ export class InventoryError extends Error {
     this.name = "InventoryError";
   }
 }
+
+/** /srv/node/swift: a plain directory unless the operator mounts a disk there (then set swift.mountCheck). */
+export const DEFAULT_SWIFT_DEVICE = "swift";
+/** 1024 partitions: Swift's rule of thumb (about 100 partitions a device) fits clusters of up to 10 storage devices; more needs a larger power before the first apply. */
+export const DEFAULT_SWIFT_PART_POWER = 10;
 
 const CONTROLLERS_PER_HA_MODE = { heartbeat: 2, single: 1 } as const;
 
@@ -169,6 +180,11 @@ function checkInput(input: InventoryInput, source: string): void {
         `${where("datapathType")}: got "${host.datapathType}": expected no datapathType on a host without role compute or network (it is the Open vSwitch agent's datapath)`,
       );
     }
+    if (host.swiftDevice !== undefined && !host.roles.includes("storage")) {
+      throw new InventoryError(
+        `${where("swiftDevice")}: got "${host.swiftDevice}": expected no swiftDevice on a host without role storage (it is Swift's device there)`,
+      );
+    }
   });
   if (input.dayOne && !input.networks.provider) {
     throw new InventoryError(
@@ -246,6 +262,7 @@ function normalize(input: InventoryInput, baseDir: string): Inventory {
       },
       virtType: host.virtType ?? virtType,
       datapathType: host.datapathType ?? datapathType,
+      swiftDevice: host.swiftDevice ?? DEFAULT_SWIFT_DEVICE,
     };
   });
   return {
@@ -265,6 +282,11 @@ function normalize(input: InventoryInput, baseDir: string): Inventory {
     tunnel: input.networks.tunnel,
     virtType,
     datapathType,
+    swift: {
+      partPower: input.swift?.partPower ?? DEFAULT_SWIFT_PART_POWER,
+      mountCheck: input.swift?.mountCheck ?? false,
+    },
+    imageStore: input.imageStore ?? "swift",
     dayOne: normalizeDayOne(input),
     hosts,
   };
@@ -374,7 +396,7 @@ function checkTopology(inv: Inventory, source: string): void {
 
   const needs: { role: Role; service: string }[] = [
     { role: "compute", service: "Nova's compute service" },
-    { role: "storage", service: "Cinder's volume service" },
+    { role: "storage", service: "Swift's storage servers and Cinder's volume service" },
     { role: "network", service: "Neutron's L3 and DHCP agents" },
   ];
   for (const need of needs) {

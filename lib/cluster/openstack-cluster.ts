@@ -22,6 +22,7 @@ import { KeystoneService } from "../services/keystone";
 import { PlacementService } from "../services/placement";
 import { NeutronService } from "../services/neutron";
 import { NovaService } from "../services/nova";
+import { SwiftService } from "../services/swift";
 import { Inventory } from "./inventory";
 
 export interface OpenStackClusterProps {
@@ -55,7 +56,9 @@ export class OpenStackCluster extends Construct {
   /** What the control-plane services share. */
   readonly controlPlane: ControlPlaneContext;
   readonly keystone: KeystoneService;
-  /** Images, with the file store on each controller (see GlanceService on shared storage). */
+  /** Objects: the proxy on the controllers, the storage servers on the storage hosts. */
+  readonly swift: SwiftService;
+  /** Images, in Swift (or, with `imageStore: file`, on each controller's disk). */
   readonly glance: GlanceService;
   readonly placement: PlacementService;
   /** Cinder's API and scheduler; storage hosts build on `cinder.volumeHostConfig`. */
@@ -155,7 +158,18 @@ export class OpenStackCluster extends Construct {
     };
     this.keystone = new KeystoneService(this, "keystone", { context: this.controlPlane });
     const services = { context: this.controlPlane, keystone: this.keystone };
-    this.glance = new GlanceService(this, "glance", services);
+    this.swift = new SwiftService(this, "swift", {
+      ...services,
+      storage: this.hosts.flatMap((host, i) =>
+        host.hasRole("storage") ? [{ host, device: inv.hosts[i].swiftDevice }] : [],
+      ),
+      partPower: inv.swift.partPower,
+      mountCheck: inv.swift.mountCheck,
+    });
+    this.glance = new GlanceService(this, "glance", {
+      ...services,
+      objectStore: inv.imageStore === "swift" ? this.swift : undefined,
+    });
     this.placement = new PlacementService(this, "placement", services);
     this.cinder = new CinderService(this, "cinder", services);
     this.horizon = new HorizonDashboard(this, "horizon", {
@@ -176,9 +190,11 @@ export class OpenStackCluster extends Construct {
 
     // The data plane: each compute and network host places its services' parts; then the first
     // controller maps the compute hosts into cell1.
-    const dataPlane = { nova: this.nova, neutron: this.neutron };
+    const dataPlane = { nova: this.nova, neutron: this.neutron, swift: this.swift };
     for (const node of roleNodes) {
-      if (node instanceof ComputeNode || node instanceof NetworkNode) node.placeServices(dataPlane);
+      if (node instanceof ComputeNode || node instanceof NetworkNode || node instanceof StorageNode) {
+        node.placeServices(dataPlane);
+      }
     }
     const agentHosts = this.hosts.filter((h) => h.hasRole("compute") || h.hasRole("network"));
     this.agentsAlive = agentHosts.length > 0 ? this.neutron.agentsAliveStep() : undefined;

@@ -11,6 +11,7 @@ export const API_PORTS = {
   compute: 8774,
   network: 9696,
   volumev3: 8776,
+  "object-store": 8080,
 } as const;
 
 /** root's shell settings for the cloud's admin on every controller (written by KeystoneService, 0600). */

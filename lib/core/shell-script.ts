@@ -65,6 +65,7 @@ export const DATABASE_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 export class ShellScript {
   private readonly lines: string[] = [];
   private installsCrudini = false;
+  private readonly secretFiles: string[] = [];
 
   constructor(private readonly props: ShellScriptProps) {}
 
@@ -117,6 +118,7 @@ export class ShellScript {
       throw new Error(`writeFile: got mode ${JSON.stringify(mode)}: expected octal like 0640`);
     checkTag(tag);
     const body = content.endsWith("\n") ? content : `${content}\n`;
+    if (options.secrets) this.secretFiles.push(body);
     const delimiter = heredocDelimiter(body);
     // With secrets, the install fills the placeholders before it compares, and writes nothing
     // when a secret is missing (a pipe from the filter would install half a file).
@@ -127,6 +129,14 @@ export class ShellScript {
       delimiter,
     );
     return this;
+  }
+
+  /** The secrets that the files written with `secrets` refer to, sorted: what the host must have. */
+  secretsUsed(): string[] {
+    const names = this.secretFiles.flatMap((body) =>
+      [...body.matchAll(/\{\{secret:([a-z0-9_]+)\}\}/g)].map((m) => m[1]),
+    );
+    return [...new Set(names)].sort();
   }
 
   /**

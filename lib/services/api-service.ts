@@ -70,6 +70,8 @@ export interface ApiServiceSpec {
    * @default false
    */
   readonly namePrerequisites?: boolean;
+  /** Steps on other hosts (or earlier on the same) that every controller's step waits for. @default none */
+  readonly after?: readonly Step[];
 }
 
 /**
@@ -211,12 +213,13 @@ export abstract class ApiService extends Construct {
     }
     return host.addStep(spec.name, script, {
       owner: this,
-      secrets: conf.secretsUsed(),
+      secrets: script.secretsUsed(),
       dependsOn,
       after: [
         ...(first ? prerequisites : []),
         ...(spec.messaging ? context.messaging.readyFor(host) : []),
         ...context.cache.readyFor(host),
+        ...(spec.after ?? []),
       ],
     });
   }

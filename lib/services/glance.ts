@@ -6,8 +6,9 @@ import { CONTROLLER_ONLY, SecretSpec, serviceSecrets } from "../core/secret-spec
 import { PackagesByRelease } from "../core/releases/packages";
 import { ApiService, ApiServiceProps } from "./api-service";
 import { join as quote } from "shlex";
-import { IniFile } from "../core/ini-file";
+import { IniFile, secretPlaceholder } from "../core/ini-file";
 import { ShellScript } from "../core/shell-script";
+import { Step } from "../core/step";
 
 export interface GlanceServiceProps extends ApiServiceProps {
   /**
@@ -17,13 +18,27 @@ export interface GlanceServiceProps extends ApiServiceProps {
    * @default "/var/lib/glance/images/"
    */
   readonly dataDir?: string;
+  /**
+   * Keep image data in this object store (Swift) instead of each controller's disk: the file
+   * store stays enabled for images already there. @default the file store
+   */
+  readonly objectStore?: IObjectStore;
 }
 
+/** An object store Glance can keep images in: Swift, found in the catalog as `object-store`. */
+export interface IObjectStore {
+  /** The steps after which the store's API answers (Glance starts after them). */
+  readonly steps: readonly Step[];
+}
+
+/** Where Glance finds the Swift account it writes to (as its own user, in the `service` project). */
+const SWIFT_STORE_CONF = "/etc/glance/glance-swift-store.conf";
+
 /** Glance's secrets, for the secret catalog: its database user's, and its Keystone user's. */
-/** Glance's packages: the API alone. */
+/** Glance's packages: the API, and the Swift client its Swift store uses. */
 export const GLANCE_PACKAGES: PackagesByRelease = {
-  "debian-12-zed": ["glance-api"],
-  "ubuntu-2404-caracal": ["glance"],
+  "debian-12-zed": ["glance-api", "python3-swiftclient"],
+  "ubuntu-2404-caracal": ["glance", "python3-swiftclient"],
 };
 
 export const GLANCE_SECRETS: readonly SecretSpec[] = serviceSecrets("glance", CONTROLLER_ONLY);
@@ -52,8 +67,10 @@ export const GLANCE_COMPONENT: ComponentDeclaration = {
  * Glance), so the API's processes are `[DEFAULT] workers`, not a uwsgi setting.
  */
 export class GlanceService extends ApiService {
-  /** Where image data is kept on each controller. */
+  /** Where image data is kept on each controller (the file store). */
   readonly dataDir: string;
+  /** Whether new images go to the object store (Swift) rather than the file store. */
+  readonly usesObjectStore: boolean;
 
   constructor(scope: Construct, id: string, props: GlanceServiceProps) {
     super(scope, id, props, {
@@ -66,7 +83,9 @@ export class GlanceService extends ApiService {
       packages: GLANCE_PACKAGES,
       units: (release) => [release.units.glance],
       namePrerequisites: true,
+      after: props.objectStore?.steps,
     });
+    this.usesObjectStore = props.objectStore !== undefined;
     const dataDir = props.dataDir ?? "/var/lib/glance/images/";
     if (!path.isAbsolute(dataDir) || /[\r\n]/.test(dataDir)) {
       throw new Error(`GlanceService dataDir: got ${JSON.stringify(dataDir)}: expected an absolute path`);
@@ -79,20 +98,55 @@ export class GlanceService extends ApiService {
     return new IniFile({
       DEFAULT: { workers: this.context.apiWorkers },
       database: { connection: this.databases[0].url, max_retries: -1 },
-      glance_store: { stores: "file,http", default_store: "file", filesystem_store_datadir: this.dataDir },
+      glance_store: this.usesObjectStore
+        ? {
+            stores: "file,http,swift",
+            default_store: "swift",
+            filesystem_store_datadir: this.dataDir,
+            // One account (the service project's) for every image, in container `glance`.
+            swift_store_multi_tenant: false,
+            swift_store_container: "glance",
+            swift_store_create_container_on_put: true,
+            swift_store_config_file: SWIFT_STORE_CONF,
+            default_swift_reference: "glance",
+            swift_store_endpoint_type: "internalURL",
+          }
+        : { stores: "file,http", default_store: "file", filesystem_store_datadir: this.dataDir },
       keystone_authtoken: this.keystone.authtoken("glance", this.userSecret),
       oslo_concurrency: { lock_path: "/var/lock/glance" },
       paste_deploy: { flavor: "keystone" },
     });
   }
 
-  /** No uwsgi: the image directory, unless it exists. */
+  /** No uwsgi: the Swift store's credentials (with Swift), the image directory unless it exists. */
   protected configure(script: ShellScript): void {
+    if (this.usesObjectStore) {
+      script.writeFile(SWIFT_STORE_CONF, this.swiftStoreConfig().render(), {
+        group: "glance",
+        mode: "0640",
+        secrets: true,
+        changeTag: "glance",
+      });
+    }
     script
       .comment("The image directory, unless it exists (it may be an operator's shared mount).")
       .raw(
         `[ -d ${quote([this.dataDir])} ] || ${quote(["install", "-d", "-o", "glance", "-g", "glance", "-m", "0750", this.dataDir])}`,
       );
+  }
+
+  /** The Swift store's reference: Glance's own Keystone user. */
+  private swiftStoreConfig(): IniFile {
+    return new IniFile({
+      glance: {
+        auth_version: 3,
+        auth_address: this.keystone.authUrl,
+        user: "service:glance",
+        key: secretPlaceholder(this.userSecret),
+        user_domain_id: "default",
+        project_domain_id: "default",
+      },
+    });
   }
 
   protected migrate(script: ShellScript): void {

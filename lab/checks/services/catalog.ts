@@ -12,6 +12,7 @@ import { keystone } from "./keystone";
 import { neutron } from "./neutron";
 import { nova } from "./nova";
 import { placement } from "./placement";
+import { swift } from "./swift";
 
 /** Units and APIs in this order; openstack-api asks keystone, nova, cinder, neutron, then glance. */
 export const SERVICES: readonly ServiceChecks[] = [
@@ -21,11 +22,12 @@ export const SERVICES: readonly ServiceChecks[] = [
   nova,
   neutron,
   cinder,
+  swift,
   horizon,
 ];
 
-/** The order of openstack-api's commands and results: os-token, os-endpoints, os-compute-services, os-volume-services, os-network, os-image. */
-export const VIA_VIP_ORDER: readonly ServiceChecks[] = [keystone, nova, cinder, neutron, glance];
+/** The order of openstack-api's commands and results: os-token, os-endpoints, os-compute-services, os-volume-services, os-network, os-image, os-object-store. */
+export const VIA_VIP_ORDER: readonly ServiceChecks[] = [keystone, nova, cinder, neutron, glance, swift];
 
 /** The APIs the library registers in the catalog. */
 export const API_SERVICES: readonly ApiSpec[] = SERVICES.flatMap((s) => (s.api ? [s.api] : []));

@@ -1,5 +1,5 @@
 import { withComponentPackages } from "./component-packages";
-import { ReleaseProfile } from "./profile";
+import { ReleaseProfile, SWIFT_STORAGE_UNITS } from "./profile";
 
 /** Debian 12 "bookworm" with OpenStack Zed from Debian's own archive (the packages Debian maintains). */
 export const DEBIAN_12_ZED: ReleaseProfile = {
@@ -35,6 +35,9 @@ export const DEBIAN_12_ZED: ReleaseProfile = {
     neutronServer: ["neutron-server"],
     neutronServerReplaces: ["neutron-api", "neutron-rpc-server"],
     horizon: "apache2",
+    swiftProxy: "swift-proxy",
+    swiftStorage: SWIFT_STORAGE_UNITS,
+    rsync: "rsync",
   },
   paths: {
     chronyConf: "/etc/chrony/chrony.conf",

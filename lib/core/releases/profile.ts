@@ -38,6 +38,8 @@ export interface ReleaseProfile {
     readonly neutronNetworkAgents: readonly string[];
     readonly cinderController: readonly string[];
     readonly cinderVolume: readonly string[];
+    readonly swiftProxy: readonly string[];
+    readonly swiftStorage: readonly string[];
     readonly horizon: readonly string[];
     /** What the day-one step's script imports (openstacksdk). */
     readonly dayOne: readonly string[];
@@ -66,6 +68,12 @@ export interface ReleaseProfile {
      */
     readonly neutronServerReplaces?: readonly string[];
     readonly horizon: string;
+    /** Swift's proxy, on the controllers. */
+    readonly swiftProxy: string;
+    /** Swift's storage servers and their replicators, auditors, updaters and reaper. */
+    readonly swiftStorage: readonly string[];
+    /** rsync's daemon (Swift's replication). */
+    readonly rsync: string;
   };
   readonly paths: {
     readonly chronyConf: string;
@@ -106,3 +114,11 @@ export interface ReleaseProfile {
     readonly novaController: readonly string[];
   };
 }
+
+/** Swift's storage daemons, as Debian's and Ubuntu's swift-account/-container/-object name them (sharding, sync and erasure coding unused). */
+export const SWIFT_STORAGE_UNITS: readonly string[] = ["account", "container", "object"].flatMap((kind) => [
+  `swift-${kind}`,
+  `swift-${kind}-replicator`,
+  `swift-${kind}-auditor`,
+  `swift-${kind}-${kind === "account" ? "reaper" : "updater"}`,
+]);

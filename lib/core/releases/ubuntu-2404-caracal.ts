@@ -1,5 +1,5 @@
 import { withComponentPackages } from "./component-packages";
-import { ReleaseProfile } from "./profile";
+import { ReleaseProfile, SWIFT_STORAGE_UNITS } from "./profile";
 
 /** Ubuntu 24.04 "noble" with OpenStack 2024.1 Caracal from Ubuntu's main archive. */
 export const UBUNTU_2404_CARACAL: ReleaseProfile = {
@@ -31,6 +31,9 @@ export const UBUNTU_2404_CARACAL: ReleaseProfile = {
     novaController: ["nova-api", "nova-conductor", "nova-scheduler", "nova-novncproxy"],
     neutronServer: ["neutron-server"],
     horizon: "apache2",
+    swiftProxy: "swift-proxy",
+    swiftStorage: SWIFT_STORAGE_UNITS,
+    rsync: "rsync",
   },
   paths: {
     chronyConf: "/etc/chrony/chrony.conf",
