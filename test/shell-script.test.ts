@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { HOST_STATE_DIR, ShellScript, STEP_LOCK } from "../lib/core/shell-script";
+import { SwiftRings } from "../lib/services/swift-rings";
 import { tempDir } from "./support";
 
 const execFileAsync = promisify(execFile);
@@ -751,5 +752,77 @@ describe("schemaSync: a first schema sync cut halfway is synced again from empty
     expect(() => newScript().schemaSync(["glance; drop"], "root", "true")).toThrow(
       'schemaSync: got database "glance; drop": expected a lowercase identifier',
     );
+  });
+});
+
+describe("Swift's rings (SwiftRings.build), run with a recording swift-ring-builder", () => {
+  const devices = [
+    { zone: 1, address: "10.0.0.21", device: "swift" },
+    { zone: 2, address: "10.0.0.22", device: "sdb1" },
+  ];
+  beforeAll(() => {
+    // create/add log their arguments; rebalance writes the ring next to the builder.
+    writeStub(
+      "swift-ring-builder",
+      [
+        'printf "%s\\n" "$*" >>"$STUB_LOG.rings"',
+        'case "$2" in create) : >"$1" ;; rebalance) printf "ring of %s\\n" "$(basename "$1")" >"${1%.builder}.ring.gz" ;; esac',
+      ].join("\n"),
+    );
+  });
+
+  function ringScript(dir: string, rings: SwiftRings): ShellScript {
+    const script = newScript("rings_step");
+    rings.build(script, "swift", dir);
+    return script.raw('osc_changed swift && echo "rings changed"');
+  }
+
+  it("builds the three rings once from the spec, the same commands on every host, and refuses another spec", () => {
+    const dir = freshDir("swift-rings");
+    const state = path.join(work, "swift-rings-state");
+    const log = path.join(work, "stub.log.rings");
+    fs.rmSync(log, { force: true });
+    const rings = new SwiftRings(devices, 10);
+    const first = runScript(ringScript(dir, rings), { OSC_STATE_DIR: state });
+    expect(first.stderr).toBe("");
+    expect(first.stdout).toContain("rings changed");
+    expect(fs.readdirSync(dir).sort()).toEqual([
+      "account.builder",
+      "account.ring.gz",
+      "container.builder",
+      "container.ring.gz",
+      "object.builder",
+      "object.ring.gz",
+      "rings.spec",
+    ]);
+    expect(fs.readFileSync(path.join(dir, "rings.spec"), "utf8")).toBe(`${rings.spec}\n`);
+    const calls = fs
+      .readFileSync(log, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.replace(/^\S+\//, ""));
+    expect(calls.slice(0, 4)).toEqual([
+      "account.builder create 10 2 1",
+      "account.builder add --region 1 --zone 1 --ip 10.0.0.21 --port 6202 --device swift --weight 100",
+      "account.builder add --region 1 --zone 2 --ip 10.0.0.22 --port 6202 --device sdb1 --weight 100",
+      "account.builder rebalance --seed 1",
+    ]);
+    expect(calls).toHaveLength(12);
+
+    // Again with the same spec: no builder call, no change.
+    const again = runScript(ringScript(dir, rings), { OSC_STATE_DIR: state });
+    expect(again.status).toBe(0);
+    expect(again.stdout).not.toContain("rings changed");
+    expect(fs.readFileSync(log, "utf8").split("\n").filter(Boolean)).toHaveLength(12);
+
+    // A third storage host: refused, nothing rebuilt.
+    const more = new SwiftRings([...devices, { zone: 3, address: "10.0.0.23", device: "swift" }], 10);
+    const refused = runScript(ringScript(dir, more), { OSC_STATE_DIR: state });
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain(
+      `Swift rings on testhost: built for '${rings.spec}'; the inventory now gives '${more.spec}': refusing to rebuild them`,
+    );
+    expect(fs.readFileSync(path.join(dir, "rings.spec"), "utf8")).toBe(`${rings.spec}\n`);
+    expect(fs.readFileSync(log, "utf8").split("\n").filter(Boolean)).toHaveLength(12);
   });
 });

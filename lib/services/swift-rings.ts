@@ -59,9 +59,13 @@ export class SwiftRings {
     return `part_power=${this.partPower} replicas=${this.replicas} min_part_hours=${MIN_PART_HOURS} seed=${REBALANCE_SEED} ports=${ports} devices=${devices}`;
   }
 
-  /** Adds the commands that build the rings once, or refuse other inputs; marks `changeTag` when built. */
-  build(script: ShellScript, changeTag: string): void {
+  /**
+   * Adds the commands that build the rings into `dir` once, or refuse other inputs; marks
+   * `changeTag` when built.
+   */
+  build(script: ShellScript, changeTag: string, dir = SWIFT_DIR): void {
     const spec = quote([this.spec]);
+    const specFile = quote([`${dir}/rings.spec`]);
     const adds = Object.entries(SWIFT_STORAGE_PORTS).flatMap(([kind, port]) => [
       `  swift-ring-builder "$tmp/${kind}.builder" create ${this.partPower} ${this.replicas} ${MIN_PART_HOURS} >/dev/null`,
       ...this.devices.map(
@@ -73,10 +77,10 @@ export class SwiftRings {
     script
       .comment("Swift's rings: built here once from the inventory, the same bytes on every Swift host.")
       .raw(`swift_rings_spec=${spec}`)
-      .raw(`if [ -f ${SWIFT_RINGS_SPEC} ]; then`)
-      .raw(`  if [ "$(cat ${SWIFT_RINGS_SPEC})" != "$swift_rings_spec" ]; then`)
+      .raw(`if [ -f ${specFile} ]; then`)
+      .raw(`  if [ "$(cat ${specFile})" != "$swift_rings_spec" ]; then`)
       .raw(
-        `    echo "Swift rings on $OSC_HOST: built for '$(cat ${SWIFT_RINGS_SPEC})'; the inventory now gives '$swift_rings_spec': refusing to rebuild them (the storage hosts, their addresses and devices, and swift.partPower cannot change yet: a new ring moves every partition)" >&2`,
+        `    echo "Swift rings on $OSC_HOST: built for '$(cat ${specFile})'; the inventory now gives '$swift_rings_spec': refusing to rebuild them (the storage hosts, their addresses and devices, and swift.partPower cannot change yet: a new ring moves every partition)" >&2`,
       )
       .raw("    exit 1")
       .raw("  fi")
@@ -84,11 +88,11 @@ export class SwiftRings {
       .raw(`  osc_mark_changed ${changeTag}`)
       .raw("  tmp=$(mktemp -d)")
       .raw(adds.join("\n"))
-      .raw(`  install -o root -g swift -m 0644 "$tmp"/*.ring.gz "$tmp"/*.builder ${SWIFT_DIR}/`)
+      .raw(`  install -m 0644 "$tmp"/*.ring.gz "$tmp"/*.builder ${quote([dir])}/`)
       .raw('  rm -rf "$tmp"')
       .raw("  # Last: a run cut before this line builds them again.")
-      .raw(`  printf '%s\\n' "$swift_rings_spec" >${SWIFT_RINGS_SPEC}.tmp`)
-      .raw(`  mv ${SWIFT_RINGS_SPEC}.tmp ${SWIFT_RINGS_SPEC}`)
+      .raw(`  printf '%s\\n' "$swift_rings_spec" >${quote([`${dir}/rings.spec.tmp`])}`)
+      .raw(`  mv ${quote([`${dir}/rings.spec.tmp`])} ${specFile}`)
       .raw("fi");
   }
 }
