@@ -32,6 +32,7 @@ export * from "./services/keystone";
 export * from "./services/glance";
 export * from "./services/placement";
 export * from "./services/cinder";
+export * from "./services/volume-backends";
 export * from "./services/horizon";
 export * from "./services/nova";
 export * from "./services/neutron";

@@ -114,10 +114,17 @@ describe("the seed cluster (examples/furyu-8-node.yaml)", () => {
       // After the services: the compute hosts mapped into cell1, from the first controller.
       // After the services: every agent alive, and the compute hosts mapped into cell1.
       ...(h === "controller1" ? [`${h}_neutron_agents_alive`, `${h}_nova_discover_hosts`] : []),
-      // The data plane: nova-compute and the agents on compute hosts, the agents on network hosts.
-      // (The role's packages first: they install while the controllers install theirs.)
+      // The data plane: nova-compute and the agents on compute hosts, the agents on network hosts,
+      // cinder-volume on the storage hosts (the compute hosts, each with an LVM backend).
+      // (The roles' packages first: they install while the controllers install theirs.)
       ...(h.startsWith("compute")
-        ? [`${h}_compute_packages`, `${h}_nova_compute`, `${h}_neutron_agents`]
+        ? [
+            `${h}_storage_packages`,
+            `${h}_compute_packages`,
+            `${h}_nova_compute`,
+            `${h}_neutron_agents`,
+            `${h}_cinder_volume`,
+          ]
         : []),
       ...(h.startsWith("network") ? [`${h}_network_packages`, `${h}_neutron_agents`] : []),
     ]);

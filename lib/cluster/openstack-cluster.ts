@@ -58,7 +58,7 @@ export class OpenStackCluster extends Construct {
   /** Images, with the file store on each controller (see GlanceService on shared storage). */
   readonly glance: GlanceService;
   readonly placement: PlacementService;
-  /** Cinder's API and scheduler; storage hosts build on `cinder.volumeHostConfig`. */
+  /** Cinder's API and scheduler; cinder-volume on the storage hosts with volume backends. */
   readonly cinder: CinderService;
   /** The dashboard at http://VIP/horizon/. */
   readonly horizon: HorizonDashboard;
@@ -98,6 +98,7 @@ export class OpenStackCluster extends Construct {
           tunnelPrefixLength: inv.tunnel ? Number(inv.tunnel.cidr.split("/")[1]) : undefined,
           virtType: spec.virtType,
           datapathType: spec.datapathType,
+          volumeBackends: spec.volumeBackends,
           resourceKind: inv.resource,
         }),
     );
@@ -157,7 +158,7 @@ export class OpenStackCluster extends Construct {
     const services = { context: this.controlPlane, keystone: this.keystone };
     this.glance = new GlanceService(this, "glance", services);
     this.placement = new PlacementService(this, "placement", services);
-    this.cinder = new CinderService(this, "cinder", services);
+    this.cinder = new CinderService(this, "cinder", { ...services, glanceUrl: this.glance.url });
     this.horizon = new HorizonDashboard(this, "horizon", {
       ...services,
       // The VIP and its name, and each controller by name and address: never "*".
@@ -174,11 +175,18 @@ export class OpenStackCluster extends Construct {
       networkNodes: this.hostsWithRole("network").length,
     });
 
-    // The data plane: each compute and network host places its services' parts; then the first
-    // controller maps the compute hosts into cell1.
-    const dataPlane = { nova: this.nova, neutron: this.neutron };
+    // The data plane: each compute, network and storage host places its services' parts; then
+    // the first controller maps the compute hosts into cell1. The storage packages come first:
+    // on a compute + storage host they install with the compute packages, before the steps
+    // that wait for the controllers.
+    const dataPlane = { nova: this.nova, neutron: this.neutron, cinder: this.cinder };
     for (const node of roleNodes) {
-      if (node instanceof ComputeNode || node instanceof NetworkNode) node.placeServices(dataPlane);
+      if (node instanceof StorageNode) node.preinstallPackages(dataPlane);
+    }
+    for (const node of roleNodes) {
+      if (node instanceof ComputeNode || node instanceof NetworkNode || node instanceof StorageNode) {
+        node.placeServices(dataPlane);
+      }
     }
     const agentHosts = this.hosts.filter((h) => h.hasRole("compute") || h.hasRole("network"));
     this.agentsAlive = agentHosts.length > 0 ? this.neutron.agentsAliveStep() : undefined;
