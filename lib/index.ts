@@ -34,6 +34,7 @@ export * from "./services/swift";
 export * from "./services/swift-rings";
 export * from "./services/placement";
 export * from "./services/cinder";
+export * from "./services/volume-backends";
 export * from "./services/horizon";
 export * from "./services/nova";
 export * from "./services/neutron";

@@ -115,13 +115,20 @@ describe("the seed cluster (examples/furyu-8-node.yaml)", () => {
       // After the services: the compute hosts mapped into cell1, from the first controller.
       // After the services: every agent alive, and the compute hosts mapped into cell1.
       ...(h === "controller1" ? [`${h}_neutron_agents_alive`, `${h}_nova_discover_hosts`] : []),
-      // The data plane: nova-compute and the agents on compute hosts, the agents on network hosts.
-      // (The role's packages first: they install while the controllers install theirs.)
+      // The data plane: nova-compute and the agents on compute hosts, the agents on network hosts,
+      // Swift's storage servers and cinder-volume on the storage hosts (the compute hosts, each
+      // with an LVM backend). (The roles' packages first: they install while the controllers
+      // install theirs.)
       ...(h.startsWith("compute")
-        ? [`${h}_compute_packages`, `${h}_nova_compute`, `${h}_neutron_agents`]
+        ? [
+            `${h}_storage_packages`,
+            `${h}_compute_packages`,
+            `${h}_nova_compute`,
+            `${h}_neutron_agents`,
+            `${h}_swift_storage`,
+            `${h}_cinder_volume`,
+          ]
         : []),
-      // The seed's compute hosts hold storage too: Swift's storage servers.
-      ...(h.startsWith("compute") ? [`${h}_storage_packages`, `${h}_swift_storage`] : []),
       ...(h.startsWith("network") ? [`${h}_network_packages`, `${h}_neutron_agents`] : []),
     ]);
     expect(cluster.steps.map((s) => s.logicalId)).toEqual(ids);
@@ -184,11 +191,8 @@ describe("the seed cluster (examples/furyu-8-node.yaml)", () => {
     );
     expect(compute.secretsDelivered).not.toContain("metadata_proxy_secret");
     const network = cluster.hosts[6];
-    expect(network.secretsDelivered).toEqual([
-      "metadata_proxy_secret",
-      "neutron_keystone_password",
-      "rabbitmq_password",
-    ]);
+    // No file on a network host uses Neutron's Keystone password: the agents authenticate to nothing.
+    expect(network.secretsDelivered).toEqual(["metadata_proxy_secret", "rabbitmq_password"]);
   });
 
   it("lists every member and the VIP in each host's /etc/hosts, from its hosts_file step, before base", () => {

@@ -170,10 +170,10 @@ describe("the data plane in the small lab layout (examples/lab-small.yaml)", () 
       "compute1_secrets",
       "compute1_hosts_file",
       "compute1_base",
+      "compute1_storage_packages",
       "compute1_compute_packages",
       "compute1_nova_compute",
       "compute1_neutron_agents",
-      "compute1_storage_packages",
       "compute1_swift_storage",
     ]);
     expect(hostOf(cluster, "network1").steps.map((s) => s.logicalId)).toEqual([

@@ -127,6 +127,20 @@ describe("the examples", () => {
     const seed = loadInventory(path.join(EXAMPLES_DIR, "furyu-8-node.yaml"));
     expect([seed.virtType, seed.datapathType, seed.dayOne]).toEqual(["auto", "system", undefined]);
   });
+
+  it("the seed gives each storage host an LVM backend; the lab examples give none (no cinder-volume there yet)", () => {
+    const seed = loadInventory(path.join(EXAMPLES_DIR, "furyu-8-node.yaml"));
+    const lvm = { name: "lvm", driver: "lvm", volumeGroup: "cinder-volumes", targetHelper: "tgtadm" };
+    expect(seed.hosts.map((h) => [h.name, h.volumeBackends])).toEqual(
+      seed.hosts.map((h) => [h.name, h.roles.includes("storage") ? [lvm] : []]),
+    );
+    expect(seed.hosts.filter((h) => h.roles.includes("storage"))).toHaveLength(4);
+    for (const file of ["lab-small.yaml", "lab-furyu-8-node.yaml"]) {
+      const lab = loadInventory(path.join(EXAMPLES_DIR, file));
+      expect(lab.volumeBackends).toEqual([]);
+      expect(lab.hosts.flatMap((h) => h.volumeBackends)).toEqual([]);
+    }
+  });
 });
 
 describe("defaults and normalization", () => {
@@ -204,6 +218,42 @@ describe("defaults and normalization", () => {
     ]);
   });
 
+  it("gives each storage host the inventory's volumeBackends unless it has its own ([]: none), the release's target helper unless named", () => {
+    const d = valid();
+    d.hosts.push({ name: "stor1", address: "10.0.0.41", roles: ["storage"] });
+    d.hosts.push({ name: "stor2", address: "10.0.0.42", roles: ["storage"] });
+    d.volumeBackends = [{ name: "lvm", driver: "lvm", volumeGroup: "cinder-volumes" }];
+    d.hosts[4].volumeBackends = [
+      { name: "fast", driver: "lvm", volumeGroup: "ssd+vg_1.a", targetHelper: "lioadm" },
+      { name: "Slow_2", driver: "lvm", volumeGroup: "hdd", targetHelper: "lioadm" },
+    ];
+    d.hosts[5].volumeBackends = [];
+    const inv = parseInventory(d);
+    const lvm = { name: "lvm", driver: "lvm", volumeGroup: "cinder-volumes", targetHelper: "tgtadm" };
+    expect(inv.volumeBackends).toEqual([lvm]);
+    expect(inv.hosts.map((h) => [h.name, h.volumeBackends])).toEqual([
+      ["ctl1", []],
+      ["ctl2", []],
+      ["cmp1", [lvm]],
+      ["net1", []],
+      [
+        "stor1",
+        [
+          { name: "fast", driver: "lvm", volumeGroup: "ssd+vg_1.a", targetHelper: "lioadm" },
+          { name: "Slow_2", driver: "lvm", volumeGroup: "hdd", targetHelper: "lioadm" },
+        ],
+      ],
+      ["stor2", []],
+    ]);
+    // Without the key anywhere: no backends, so no cinder-volume.
+    expect(parseInventory(valid()).hosts.flatMap((h) => h.volumeBackends)).toEqual([]);
+    // Ubuntu's default helper is its profile's too.
+    const ubuntu = valid();
+    ubuntu.release = "ubuntu-2404-caracal";
+    ubuntu.hosts[2].volumeBackends = [{ name: "lvm", driver: "lvm", volumeGroup: "cinder-volumes" }];
+    expect(parseInventory(ubuntu).hosts[2].volumeBackends).toEqual([lvm]);
+  });
+
   it("fills in day one's defaults, and takes the external network's physnet from networks.provider", () => {
     const d = withDayOne();
     d.networks.provider.physnet = "physnet1";
@@ -239,6 +289,136 @@ describe("defaults and normalization", () => {
   });
 });
 
+/** `valid()` with the storage host's backends set to `backends`. */
+function withBackends(...backends: Data[]): Data {
+  const d = valid();
+  d.hosts[2].volumeBackends = backends;
+  return d;
+}
+
+const LVM: Data = { name: "lvm-1", driver: "lvm", volumeGroup: "cinder-volumes" };
+const NAME_EXPECTED =
+  "a backend name of letters, digits, '_' and '-', starting with a letter or digit, at most 63 characters";
+const RESERVED_EXPECTED =
+  "a backend name that is not one of cinder.conf's own sections (DEFAULT, backend, backend_defaults, barbican, coordination, cors, database, fc-zone-manager, glance, healthcheck, key_manager, keystone_authtoken, nova, os_brick, privsep, profiler, service_user, ssl, vault, oslo_*)";
+const VG_EXPECTED =
+  "a volume group name of letters, digits and '+_.-', not starting with '-', not '.' or '..', at most 127 characters";
+
+/** Bad volume backends: each value where it would land (a section name, an INI value, a shell word). */
+function volumeBackendCases(): [string, () => Data, string][] {
+  const at = "hosts[2].volumeBackends";
+  const badName = (name: unknown, expected = NAME_EXPECTED): [string, () => Data, string] => [
+    `a backend named ${JSON.stringify(name)}`,
+    () => withBackends({ ...LVM, name }),
+    `${at}[0].name: got ${JSON.stringify(name)}: expected ${expected}`,
+  ];
+  const badGroup = (volumeGroup: string): [string, () => Data, string] => [
+    `a volume group named ${JSON.stringify(volumeGroup)}`,
+    () => withBackends({ ...LVM, volumeGroup }),
+    `${at}[0].volumeGroup: got ${JSON.stringify(volumeGroup)}: expected ${VG_EXPECTED}`,
+  ];
+  return [
+    badName("lvm]\n[DEFAULT"),
+    badName("lvm-1,lvm-2"),
+    badName("lvm@host#pool"),
+    badName("$(reboot)"),
+    badName("-lvm"),
+    badName(""),
+    badName("a".repeat(64)),
+    badName("database", RESERVED_EXPECTED),
+    badName("default", RESERVED_EXPECTED),
+    badName("Keystone_Authtoken", RESERVED_EXPECTED),
+    badName("oslo_messaging_rabbit", RESERVED_EXPECTED),
+    badGroup("-vg"),
+    badGroup("."),
+    badGroup(".."),
+    badGroup("cinder volumes"),
+    badGroup("vg;rm -rf /"),
+    badGroup("vg'$(id)'"),
+    badGroup("vg/lv"),
+    badGroup(""),
+    badGroup("v".repeat(128)),
+    [
+      "a backend without a name",
+      () => withBackends({ driver: "lvm", volumeGroup: "cinder-volumes" }),
+      `${at}[0].name: missing: expected string, received undefined`,
+    ],
+    [
+      "a driver that does not exist (yet)",
+      () => withBackends({ ...LVM, driver: "rbd" }),
+      `${at}[0].driver: got "rbd": expected a volume backend driver: lvm`,
+    ],
+    [
+      "a backend without a driver",
+      () => withBackends({ name: "lvm-1", volumeGroup: "cinder-volumes" }),
+      `${at}[0].driver: missing: expected a volume backend driver: lvm`,
+    ],
+    [
+      "an LVM backend without a volume group",
+      () => withBackends({ name: "lvm-1", driver: "lvm" }),
+      `${at}[0].volumeGroup: missing: expected string, received undefined`,
+    ],
+    [
+      "an unknown target helper",
+      () => withBackends({ ...LVM, targetHelper: "iet" }),
+      `${at}[0].targetHelper: got "iet": expected one of "tgtadm"|"lioadm"`,
+    ],
+    [
+      "an unknown key in a backend",
+      () => withBackends({ ...LVM, pool: "x" }),
+      `${at}[0].pool: unknown key "pool": no such key (check its spelling)`,
+    ],
+    [
+      "volumeBackends that is not a list",
+      () => ({ ...valid(), volumeBackends: LVM }),
+      'volumeBackends: got {"name":"lvm-1","driver":"lvm","volumeGroup":"cinder-volumes"}: expected array, received object',
+    ],
+    [
+      "two backends of one name on a host",
+      () => withBackends(LVM, { ...LVM, volumeGroup: "other" }),
+      `${at}[1].name: got "lvm-1": expected a name no other backend of this host has ([0])`,
+    ],
+    [
+      "two backends whose names differ only in case (Cinder's database does not tell them apart)",
+      () => withBackends(LVM, { ...LVM, name: "LVM-1", volumeGroup: "other" }),
+      `${at}[1].name: got "LVM-1": expected a name no other backend of this host has ([0])`,
+    ],
+    [
+      "two backends on one volume group",
+      () => withBackends(LVM, { ...LVM, name: "lvm-2" }),
+      `${at}[1].volumeGroup: got "cinder-volumes": expected a volume group no other backend of this host uses ([0] has it)`,
+    ],
+    [
+      "two target helpers on one host (the release's default and another)",
+      () => withBackends(LVM, { name: "lvm-2", driver: "lvm", volumeGroup: "other", targetHelper: "lioadm" }),
+      `${at}[1].targetHelper: got "lioadm": expected the target helper of the host's other backends (tgtadm): two iSCSI targets cannot share port 3260`,
+    ],
+    [
+      "a bad backend in the inventory's default list",
+      () => ({ ...valid(), volumeBackends: [LVM, LVM] }),
+      'volumeBackends[1].name: got "lvm-1": expected a name no other backend of this host has ([0])',
+    ],
+    [
+      "volumeBackends on a host without role storage",
+      () => {
+        const d = valid();
+        d.hosts[3].volumeBackends = [LVM];
+        return d;
+      },
+      `hosts[3].volumeBackends: got ["lvm-1"]: expected no volumeBackends on a host without role storage (they are cinder-volume's)`,
+    ],
+    [
+      "an empty volumeBackends on a host without role storage",
+      () => {
+        const d = valid();
+        d.hosts[0].volumeBackends = [];
+        return d;
+      },
+      "hosts[0].volumeBackends: got []: expected no volumeBackends on a host without role storage (they are cinder-volume's)",
+    ],
+  ];
+}
+
 /** [what is wrong, the inventory (data or YAML text), the message after "<file>: "] */
 const BAD: [string, () => Data | string, string][] = [
   [
@@ -252,6 +432,7 @@ const BAD: [string, () => Data | string, string][] = [
     },
     'hosts[2].datapathType: got "netdev": expected system, or networks.tunnel set: the userspace datapath moves the tunnel address onto an OVS bridge, never the management address',
   ],
+  ...volumeBackendCases(),
   [
     "an unknown top-level key",
     () => ({ ...valid(), clustr: "x" }),
@@ -420,7 +601,7 @@ const BAD: [string, () => Data | string, string][] = [
       d.hosts[2].roles = ["compute"];
       return d;
     },
-    'hosts: got "no host with role storage": expected at least one host with role storage for Swift\'s storage servers and Cinder\'s volume service',
+    "hosts: got \"no host with role storage\": expected at least one host with role storage for Swift's storage servers and Cinder's volume service",
   ],
   [
     "no network host",

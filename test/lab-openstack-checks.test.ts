@@ -182,7 +182,8 @@ describe("OpenStack control-plane checks on a fake lab-small", () => {
       .map((s) => ({ ...s, argv: parse(s.command) as string[] }))
       .filter((s) => s.argv[0] === "bash" && !s.input?.startsWith("{"))
       .map((s) => [s.host, s.timeoutMs, s.argv[2], ...s.argv.slice(s.argv[2].includes("python3") ? 5 : 4)]);
-    const rings = "cd /etc/swift && md5sum account.ring.gz container.ring.gz object.ring.gz && cat /etc/swift/rings.spec";
+    const rings =
+      "cd /etc/swift && md5sum account.ring.gz container.ring.gz object.ring.gz && cat /etc/swift/rings.spec";
     expect(probes).toEqual([
       ["controller1", 60_000, rings],
       ["controller2", 60_000, rings],
@@ -192,7 +193,9 @@ describe("OpenStack control-plane checks on a fake lab-small", () => {
         60_000,
         "systemctl is-active \"$@\" | paste -sd' ' ; for u in http://10.211.0.21:6202/healthcheck http://10.211.0.21:6201/healthcheck http://10.211.0.21:6200/healthcheck; do curl -s -m 5 -o /dev/null -w '%{http_code} ' \"$u\" || true; done",
         ...["account", "container", "object"].flatMap((kind) =>
-          ["", "-replicator", "-auditor", kind === "account" ? "-reaper" : "-updater"].map((d) => `swift-${kind}${d}`),
+          ["", "-replicator", "-auditor", kind === "account" ? "-reaper" : "-updater"].map(
+            (d) => `swift-${kind}${d}`,
+          ),
         ),
       ],
       [
@@ -275,7 +278,10 @@ describe("Swift's checks judge what the hosts say", () => {
   }
 
   test("swift-rings fails the host whose rings differ, and a wrong replica count", async () => {
-    const differs = swiftLab((h) => (h === "compute1" ? RING_ANSWER.replace("0123", "9999") : RING_ANSWER), "");
+    const differs = swiftLab(
+      (h) => (h === "compute1" ? RING_ANSWER.replace("0123", "9999") : RING_ANSWER),
+      "",
+    );
     const results = await swiftRings.run(differs);
     expect(results.map((r) => [r.host, r.ok])).toEqual([
       ["controller1", true],

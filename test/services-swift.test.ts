@@ -8,7 +8,15 @@ import { OpenStackCluster } from "../lib/cluster/openstack-cluster";
 import { OpenStackStack } from "../lib/cluster/openstack-stack";
 import { SwiftRings } from "../lib/services/swift-rings";
 import { App } from "cdktf";
-import { dependsOn, fileIn, iniSection, installLine, labSmall, plainSecrets, stepScript } from "./service-helpers";
+import {
+  dependsOn,
+  fileIn,
+  iniSection,
+  installLine,
+  labSmall,
+  plainSecrets,
+  stepScript,
+} from "./service-helpers";
 import { EXAMPLES_DIR, readYaml } from "./support";
 
 const { cluster, json } = labSmall();
@@ -93,7 +101,11 @@ describe("SwiftService in the small lab layout", () => {
 
   it("binds the storage servers and rsync to the host's management address", () => {
     const text = script("compute1_swift_storage");
-    for (const [kind, port] of [["account", "6202"], ["container", "6201"], ["object", "6200"]]) {
+    for (const [kind, port] of [
+      ["account", "6202"],
+      ["container", "6201"],
+      ["object", "6200"],
+    ]) {
       const conf = fileIn(text, `/etc/swift/${kind}-server.conf`);
       expect(iniSection(conf, "DEFAULT")).toMatchObject({
         bind_ip: "10.211.0.21",
@@ -180,9 +192,13 @@ describe("SwiftRings", () => {
   it("refuses what would not survive the shell or the ring builder", () => {
     const ok = { zone: 1, address: "10.0.0.1", device: "d" };
     expect(() => new SwiftRings([], 10)).toThrow("expected at least one");
-    expect(() => new SwiftRings([ok], 30)).toThrow("SwiftRings partPower: got 30: expected an integer from 6 to 22");
+    expect(() => new SwiftRings([ok], 30)).toThrow(
+      "SwiftRings partPower: got 30: expected an integer from 6 to 22",
+    );
     for (const device of ["../etc", "a b", "$(id)", ".", "x/y"]) {
-      expect(() => new SwiftRings([{ ...ok, device }], 10)).toThrow("expected an IP address and a device name");
+      expect(() => new SwiftRings([{ ...ok, device }], 10)).toThrow(
+        "expected an IP address and a device name",
+      );
     }
   });
 });

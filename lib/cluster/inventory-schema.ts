@@ -2,6 +2,14 @@ import { z } from "zod";
 import { RELEASE_NAMES } from "../core/releases";
 import { ROLES } from "../core/roles";
 import { DAY_ONE_NAME, DAY_ONE_NAME_EXPECTED, FLAVOR_NUMBER_EXPECTED } from "../services/day-one-settings";
+import {
+  isVolumeGroupName,
+  TARGET_HELPERS,
+  VOLUME_BACKEND_DRIVER_EXPECTED,
+  VOLUME_BACKEND_NAME,
+  VOLUME_BACKEND_NAME_EXPECTED,
+  VOLUME_GROUP_EXPECTED,
+} from "../services/volume-backends";
 
 /**
  * The inventory file's shape. Every object is strict: an unknown key is an error, because a
@@ -66,6 +74,24 @@ export const sshSchema = z.strictObject({
     .optional(),
 });
 
+/**
+ * A Cinder volume backend, one shape per `driver` (the next, Ceph's `rbd`, adds its own).
+ * lib/services/volume-backends.ts checks what spans fields: reserved and repeated names, a
+ * volume group used twice, two target helpers on one host.
+ */
+export const volumeBackendSchema = z.discriminatedUnion(
+  "driver",
+  [
+    z.strictObject({
+      name: z.string().regex(VOLUME_BACKEND_NAME, VOLUME_BACKEND_NAME_EXPECTED),
+      driver: z.literal("lvm"),
+      volumeGroup: z.string().refine(isVolumeGroupName, VOLUME_GROUP_EXPECTED),
+      targetHelper: z.enum(TARGET_HELPERS).optional(),
+    }),
+  ],
+  { error: (issue) => (issue.code === "invalid_union" ? VOLUME_BACKEND_DRIVER_EXPECTED : undefined) },
+);
+
 export const hostSchema = z.strictObject({
   name: hostname,
   address: ipAddress,
@@ -83,6 +109,8 @@ export const hostSchema = z.strictObject({
   datapathType: z.enum(DATAPATH_TYPES).optional(),
   /** Storage hosts: the Swift device, a directory under /srv/node (a mounted disk on a server). */
   swiftDevice: z.string().regex(SWIFT_DEVICE_NAME, SWIFT_DEVICE_EXPECTED).optional(),
+  /** Cinder's backends on this storage host; `[]`: none (no cinder-volume). */
+  volumeBackends: z.array(volumeBackendSchema).optional(),
 });
 
 // Day one is IPv4: the lab's and most provider networks are, and IPv6 subnets need RA modes.
@@ -138,6 +166,8 @@ export const inventorySchema = z.strictObject({
     })
     .optional(),
   imageStore: z.enum(IMAGE_STORES).optional(),
+  /** The storage hosts' backends, unless a host names its own. */
+  volumeBackends: z.array(volumeBackendSchema).optional(),
   networks: z.strictObject({
     management: z.strictObject({
       cidr,

@@ -3,10 +3,17 @@ import * as path from "path";
 import * as ipaddr from "ipaddr.js";
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
-import { ReleaseName } from "../core/releases";
+import { ReleaseName, releaseProfile } from "../core/releases";
 import { Role } from "../core/roles";
 import { DAY_ONE_DEFAULTS, DayOneSettings, dayOneProblem } from "../services/day-one-settings";
 import { DatapathType, ImageStore, InventoryInput, inventorySchema, VirtType } from "./inventory-schema";
+import {
+  resolveVolumeBackends,
+  TargetHelper,
+  VolumeBackend,
+  VolumeBackendSpec,
+  volumeBackendsProblem,
+} from "../services/volume-backends";
 
 /** SSH settings of one host, after the inventory's defaults were applied. */
 export interface SshSettings {
@@ -43,6 +50,8 @@ export interface HostSpec {
   readonly datapathType: DatapathType;
   /** Storage hosts: Swift's device, /srv/node/NAME. */
   readonly swiftDevice: string;
+  /** Cinder's backends on this host (storage hosts), target helpers filled in; empty: no cinder-volume. */
+  readonly volumeBackends: readonly VolumeBackend[];
 }
 
 /** A validated inventory with every default filled in. */
@@ -71,6 +80,8 @@ export interface Inventory {
   readonly swift: { readonly partPower: number; readonly mountCheck: boolean };
   /** Where Glance keeps image data. */
   readonly imageStore: ImageStore;
+  /** The storage hosts' default backends (each HostSpec has its own, resolved). */
+  readonly volumeBackends: readonly VolumeBackend[];
   /** The opt-in day-one content, every default filled in; absent: none is made. */
   readonly dayOne?: DayOneSettings;
   readonly hosts: readonly HostSpec[];
@@ -166,8 +177,28 @@ function resolveKeyFile(file: string | undefined, baseDir: string): string | und
   return path.resolve(baseDir, file);
 }
 
+/** The target helper of an LVM backend that names none, on the inventory's release. */
+function defaultTargetHelper(input: InventoryInput): TargetHelper {
+  return releaseProfile(input.release).cinder.defaultTargetHelper;
+}
+
+/** Refuses a list of backends that one host could not hold; `field` names the list. */
+function checkVolumeBackends(
+  backends: readonly VolumeBackendSpec[] | undefined,
+  field: string,
+  input: InventoryInput,
+): void {
+  const problem = backends && volumeBackendsProblem(backends, defaultTargetHelper(input));
+  if (problem) {
+    throw new InventoryError(
+      `${field}${problem.field}: got ${JSON.stringify(problem.value)}: expected ${problem.expected}`,
+    );
+  }
+}
+
 /** What the defaults would hide: a host's own override where it lands nowhere, a section that needs another. */
 function checkInput(input: InventoryInput, source: string): void {
+  checkVolumeBackends(input.volumeBackends, `${source}: volumeBackends`, input);
   input.hosts.forEach((host, i) => {
     const where = (key: string) => `${source}: hosts[${i}].${key}`;
     if (host.virtType !== undefined && !host.roles.includes("compute")) {
@@ -185,6 +216,12 @@ function checkInput(input: InventoryInput, source: string): void {
         `${where("swiftDevice")}: got "${host.swiftDevice}": expected no swiftDevice on a host without role storage (it is Swift's device there)`,
       );
     }
+    if (host.volumeBackends !== undefined && !host.roles.includes("storage")) {
+      throw new InventoryError(
+        `${where("volumeBackends")}: got ${JSON.stringify(host.volumeBackends.map((b) => b.name))}: expected no volumeBackends on a host without role storage (they are cinder-volume's)`,
+      );
+    }
+    checkVolumeBackends(host.volumeBackends, where("volumeBackends"), input);
   });
   if (input.dayOne && !input.networks.provider) {
     throw new InventoryError(
@@ -229,6 +266,8 @@ function normalize(input: InventoryInput, baseDir: string): Inventory {
   const virtType = input.virtType ?? "auto";
   const datapathType = input.datapathType ?? "system";
   const managementInterface = input.networks.management.interface ?? "eth0";
+  const targetHelper = defaultTargetHelper(input);
+  const volumeBackends = resolveVolumeBackends(input.volumeBackends ?? [], targetHelper);
   const hosts: HostSpec[] = input.hosts.map((host) => {
     const ssh = { ...defaults, ...(host.ssh ?? {}) };
     const agent = ssh.agent ?? false;
@@ -263,6 +302,10 @@ function normalize(input: InventoryInput, baseDir: string): Inventory {
       virtType: host.virtType ?? virtType,
       datapathType: host.datapathType ?? datapathType,
       swiftDevice: host.swiftDevice ?? DEFAULT_SWIFT_DEVICE,
+      // checkInput refused a host's own list on a host without role storage.
+      volumeBackends: host.roles.includes("storage")
+        ? resolveVolumeBackends(host.volumeBackends ?? volumeBackends, targetHelper)
+        : [],
     };
   });
   return {
@@ -287,6 +330,7 @@ function normalize(input: InventoryInput, baseDir: string): Inventory {
       mountCheck: input.swift?.mountCheck ?? false,
     },
     imageStore: input.imageStore ?? "swift",
+    volumeBackends,
     dayOne: normalizeDayOne(input),
     hosts,
   };

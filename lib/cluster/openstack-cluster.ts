@@ -61,7 +61,7 @@ export class OpenStackCluster extends Construct {
   /** Images, in Swift (or, with `imageStore: file`, on each controller's disk). */
   readonly glance: GlanceService;
   readonly placement: PlacementService;
-  /** Cinder's API and scheduler; storage hosts build on `cinder.volumeHostConfig`. */
+  /** Cinder's API and scheduler; cinder-volume on the storage hosts with volume backends. */
   readonly cinder: CinderService;
   /** The dashboard at http://VIP/horizon/. */
   readonly horizon: HorizonDashboard;
@@ -101,6 +101,7 @@ export class OpenStackCluster extends Construct {
           tunnelPrefixLength: inv.tunnel ? Number(inv.tunnel.cidr.split("/")[1]) : undefined,
           virtType: spec.virtType,
           datapathType: spec.datapathType,
+          volumeBackends: spec.volumeBackends,
           resourceKind: inv.resource,
         }),
     );
@@ -171,7 +172,7 @@ export class OpenStackCluster extends Construct {
       objectStore: inv.imageStore === "swift" ? this.swift : undefined,
     });
     this.placement = new PlacementService(this, "placement", services);
-    this.cinder = new CinderService(this, "cinder", services);
+    this.cinder = new CinderService(this, "cinder", { ...services, glanceUrl: this.glance.url });
     this.horizon = new HorizonDashboard(this, "horizon", {
       ...services,
       // The VIP and its name, and each controller by name and address: never "*".
@@ -188,9 +189,14 @@ export class OpenStackCluster extends Construct {
       networkNodes: this.hostsWithRole("network").length,
     });
 
-    // The data plane: each compute and network host places its services' parts; then the first
-    // controller maps the compute hosts into cell1.
-    const dataPlane = { nova: this.nova, neutron: this.neutron, swift: this.swift };
+    // The data plane: each compute, network and storage host places its services' parts; then
+    // the first controller maps the compute hosts into cell1. The storage packages come first:
+    // on a compute + storage host they install with the compute packages, before the steps
+    // that wait for the controllers.
+    const dataPlane = { nova: this.nova, neutron: this.neutron, cinder: this.cinder, swift: this.swift };
+    for (const node of roleNodes) {
+      if (node instanceof StorageNode) node.preinstallPackages(dataPlane);
+    }
     for (const node of roleNodes) {
       if (node instanceof ComputeNode || node instanceof NetworkNode || node instanceof StorageNode) {
         node.placeServices(dataPlane);

@@ -30,15 +30,20 @@ export const CONTROLLER_ONLY: readonly Role[] = ["controller"];
 export const ALL_ROLES: readonly Role[] = ["controller", "compute", "storage", "network"];
 
 /**
- * An OpenStack service's two secrets: its database user's password, on the controllers, and its
- * Keystone user's password, on the hosts with `userRoles` (those that run a part of it).
+ * An OpenStack service's two secrets: its database user's password, on the hosts with `dbRoles`
+ * (the controllers, unless a part elsewhere reads the database too), and its Keystone user's
+ * password, on the hosts with `userRoles` (those that run a part of it).
  */
-export function serviceSecrets(name: string, userRoles: readonly Role[]): SecretSpec[] {
+export function serviceSecrets(
+  name: string,
+  userRoles: readonly Role[],
+  dbRoles: readonly Role[] = CONTROLLER_ONLY,
+): SecretSpec[] {
   return [
     {
       name: `${name}_db_password`,
       kind: "password",
-      roles: CONTROLLER_ONLY,
+      roles: dbRoles,
       description: `${name} database user`,
     },
     {

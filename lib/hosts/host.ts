@@ -9,6 +9,12 @@ import { HOST_SECRETS_DIR, ShellScript } from "../core/shell-script";
 import { hclString } from "../core/hcl";
 import { LateValue } from "../core/late-value";
 import { inputsHash, Step, StepProps, StepResourceKind, StepTarget, stepLogicalId } from "../core/step";
+import {
+  resolveVolumeBackends,
+  VolumeBackend,
+  VolumeBackendSpec,
+  volumeBackendsProblem,
+} from "../services/volume-backends";
 
 export interface BastionProps {
   readonly host: string;
@@ -64,6 +70,11 @@ export interface HostProps {
    * without the module). @default "system"
    */
   readonly datapathType?: "system" | "netdev";
+  /**
+   * Cinder's volume backends on this host (a storage host): cinder-volume runs where there is
+   * at least one. @default none
+   */
+  readonly volumeBackends?: readonly VolumeBackendSpec[];
   /** @default "terraform_data" */
   readonly resourceKind?: StepResourceKind;
 }
@@ -123,6 +134,8 @@ export class Host extends Construct implements StepTarget {
   readonly tunnelPrefixLength: number;
   readonly virtType: "auto" | "kvm" | "qemu";
   readonly datapathType: "system" | "netdev";
+  /** Cinder's volume backends here, each target helper filled in from the release; empty: no cinder-volume. */
+  readonly volumeBackends: readonly VolumeBackend[];
   private readonly roleSet = new Set<Role>();
   private readonly secretNames = new Set<string>();
   private secretsStepInstance?: Step;
@@ -168,6 +181,14 @@ export class Host extends Construct implements StepTarget {
     }
     this.virtType = props.virtType ?? "auto";
     this.datapathType = props.datapathType ?? "system";
+    const backends = props.volumeBackends ?? [];
+    const problem = volumeBackendsProblem(backends, props.release.cinder.defaultTargetHelper);
+    if (problem) {
+      throw new Error(
+        `Host ${props.name} volumeBackends${problem.field}: got ${JSON.stringify(problem.value)}: expected ${problem.expected}`,
+      );
+    }
+    this.volumeBackends = resolveVolumeBackends(backends, props.release.cinder.defaultTargetHelper);
     const keyFile = props.agent ? undefined : (props.privateKeyFile ?? "~/.ssh/id_ed25519");
     const bastion = props.bastion;
     const bastionKey = bastion?.privateKeyFile ?? keyFile;

@@ -1,23 +1,50 @@
 import { Construct } from "constructs";
 import { Step } from "../core/step";
+import { CinderService } from "../services/cinder";
 import { SwiftService } from "../services/swift";
 import { preinstall, RoleNode, RoleNodeProps } from "./role-node";
 
-/** Holds data: Swift's account, container and object servers (and Cinder's volumes). */
+/** The services a storage host runs a part of. */
+export interface StorageServices {
+  readonly swift: SwiftService;
+  readonly cinder: CinderService;
+}
+
+/**
+ * Holds data: Swift's account, container and object servers on every storage host, and
+ * cinder-volume with its backends (`Host.volumeBackends`) where the host has any.
+ */
 export class StorageNode extends RoleNode {
   readonly role = "storage" as const;
+  private packagesStep?: Step;
 
   constructor(scope: Construct, id: string, props: RoleNodeProps) {
     super(scope, id, props, "storage");
   }
 
   /**
-   * Places the storage services' parts on this host: their packages first, in a step that needs
-   * nothing but the base system, then Swift's storage servers, which start once the first
-   * controller has checked the rings. Returns the services' steps.
+   * The storage services' packages, in a step of their own that needs nothing but the base
+   * system, so that they install while the controllers install theirs. Called before the host's
+   * other roles place their steps, it comes before those too; `placeServices` calls it otherwise.
+   * One step: a second call returns it.
    */
-  placeServices(services: { readonly swift: SwiftService }): Step[] {
-    preinstall(this, "storage_packages", services.swift.storagePackages(this.host));
-    return [services.swift.storageHost(this.host)];
+  preinstallPackages(services: StorageServices): Step {
+    const cinder = this.host.volumeBackends.length > 0 ? services.cinder.volumePackages(this.host) : [];
+    const packages = [...new Set([...services.swift.storagePackages(this.host), ...cinder])];
+    this.packagesStep ??= preinstall(this, "storage_packages", packages);
+    return this.packagesStep;
+  }
+
+  /**
+   * Places the storage services on this host: their packages first (`preinstallPackages`), then
+   * Swift's storage servers (once the first controller has checked the rings) and, with volume
+   * backends, cinder-volume (once the controllers' Cinder is up). Returns the services' steps.
+   */
+  placeServices(services: StorageServices): Step[] {
+    this.preinstallPackages(services);
+    return [
+      services.swift.storageHost(this.host),
+      ...(this.host.volumeBackends.length > 0 ? [services.cinder.volumeHost(this.host)] : []),
+    ];
   }
 }

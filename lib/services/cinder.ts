@@ -1,18 +1,27 @@
 import { Construct } from "constructs";
+import { join as quote } from "shlex";
 import { ComponentDeclaration } from "../core/component";
 import { API_PORTS } from "../core/openstack-api";
 import { SecretSpec, serviceSecrets } from "../core/secret-spec";
-import { PackagesByRelease } from "../core/releases/packages";
+import { PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { ApiService, ApiServiceProps } from "./api-service";
 import { IniFile } from "../core/ini-file";
 import { ShellScript } from "../core/shell-script";
+import { Step } from "../core/step";
 import { Host } from "../hosts/host";
+import { describeVolumeBackend, volumeBackendSection } from "./volume-backends";
 
-export type CinderServiceProps = ApiServiceProps;
+export interface CinderServiceProps extends ApiServiceProps {
+  /** Glance's API, for `[DEFAULT] glance_api_servers` where cinder-volume runs. @default `http://VIP:9292` */
+  readonly glanceUrl?: string;
+}
 
-const LOCK_PATH = "/var/lib/cinder/tmp";
+const CINDER_CONF = "/etc/cinder/cinder.conf";
+const STATE_PATH = "/var/lib/cinder";
+const LOCK_PATH = `${STATE_PATH}/tmp`;
+/** Where the tgtadm helper writes a target file per exported volume (`volumes_dir`'s default, under `state_path`). */
+const VOLUMES_DIR = `${STATE_PATH}/volumes`;
 
-/** Cinder's secrets, for the secret catalog: its database user's, and its Keystone user's. */
 /** Cinder's controller packages: the API and the scheduler. */
 export const CINDER_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["cinder-api", "cinder-scheduler"],
@@ -25,29 +34,71 @@ export const CINDER_VOLUME_PACKAGES: PackagesByRelease = {
   "ubuntu-2404-caracal": ["cinder-volume"],
 };
 
-export const CINDER_SECRETS: readonly SecretSpec[] = serviceSecrets("cinder", ["controller", "storage"]);
+/**
+ * An LVM backend's tools. Cinder's `lvm_type = auto` makes a thin pool in an empty volume group,
+ * and LVM activates thin pools only with thin_check: thin-provisioning-tools, which Debian's
+ * cinder-common depends on but lvm2 only recommends, is named.
+ */
+export const CINDER_LVM_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["lvm2", "thin-provisioning-tools"],
+  "ubuntu-2404-caracal": ["lvm2", "thin-provisioning-tools"],
+};
+
+/**
+ * tgtd, for `targetHelper: tgtadm`, named: Debian's cinder-volume depends on `tgt | open-iscsi`,
+ * and os-brick's open-iscsi (the initiator) already meets that.
+ */
+export const CINDER_TGT_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["tgt"],
+  "ubuntu-2404-caracal": ["tgt"],
+};
+
+/**
+ * The kernel's LIO target through rtslib (`cinder-rtstool`), for `targetHelper: lioadm` (Debian's
+ * python3-cinder depends on it; named for what the helper needs). No targetcli: Cinder does not use it.
+ */
+export const CINDER_LIO_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["python3-rtslib-fb"],
+  "ubuntu-2404-caracal": ["python3-rtslib-fb"],
+};
+
+/**
+ * Cinder's secrets, for the secret catalog: its database user's and its Keystone user's, on the
+ * controllers and the storage hosts (cinder-volume reads and writes the database itself).
+ */
+export const CINDER_SECRETS: readonly SecretSpec[] = serviceSecrets(
+  "cinder",
+  ["controller", "storage"],
+  ["controller", "storage"],
+);
 
 /** What cinder declares for the secret catalog and the release profiles (lib/components.ts). */
 export const CINDER_COMPONENT: ComponentDeclaration = {
   name: "cinder",
   secrets: CINDER_SECRETS,
-  packages: { cinderController: CINDER_PACKAGES, cinderVolume: CINDER_VOLUME_PACKAGES },
+  packages: {
+    cinderController: CINDER_PACKAGES,
+    cinderVolume: CINDER_VOLUME_PACKAGES,
+    cinderLvm: CINDER_LVM_PACKAGES,
+    cinderTgt: CINDER_TGT_PACKAGES,
+    cinderLio: CINDER_LIO_PACKAGES,
+  },
 };
 
 /**
  * Cinder's controller part (block storage API and scheduler) on every controller, behind the
  * VIP: its database, its Keystone user `cinder` and the `cinderv3` service of type `volumev3`
- * at `:8776/v3/%(project_id)s` (the seed registered it as `compute`), and `cinder.conf` without
- * `enabled_backends` (no volumes are kept on the controllers).
+ * at `:8776/v3/%(project_id)s` (the seed registered it as `compute`), and `cinder.conf`.
  *
- * The volume service on the storage hosts builds on `volumeHostConfig(host)`, which holds the
- * same messaging, database and Keystone settings for that host, and depends on `steps`. Note for
- * it: `cinder-volume` reads the database too, so `cinder_db_password` must then also be
- * delivered to the `storage` role (see `secrets` in this file).
+ * The volume service runs on the storage hosts that have backends (`Host.volumeBackends`),
+ * one `cinder_volume` step each (`volumeHost`). A controller that is one of them keeps one
+ * `cinder.conf`: the controller's, with its backends in it.
  */
 export class CinderService extends ApiService {
   /** The secrets that a host running a Cinder service with `volumeHostConfig` needs. */
   readonly secrets: readonly string[];
+  private readonly glanceUrl: string;
+  private readonly volumeSteps = new Map<Host, Step>();
 
   constructor(scope: Construct, id: string, props: CinderServiceProps) {
     super(scope, id, props, {
@@ -60,7 +111,7 @@ export class CinderService extends ApiService {
         path: "/v3/%(project_id)s",
       },
       databases: ["cinder"],
-      configFile: "/etc/cinder/cinder.conf",
+      configFile: CINDER_CONF,
       syncCommand: ["cinder-manage", "db", "sync"],
       packages: CINDER_PACKAGES,
       units: (release) => release.units.cinderController,
@@ -69,13 +120,14 @@ export class CinderService extends ApiService {
       namePrerequisites: true,
     });
     this.secrets = [this.dbSecret, this.userSecret, ...this.context.messaging.secrets];
+    this.glanceUrl = props.glanceUrl ?? this.context.endpoint.url(API_PORTS.image);
     this.deploy();
   }
 
   /**
    * `cinder.conf` for a host: messaging, database, token validation and locks, with `my_ip` set
-   * to the host's address and no backend. A volume host adds `[DEFAULT] enabled_backends` and
-   * the backend's section to what this returns.
+   * to the host's address and no backend. A new file on every call; `volumeConfig` adds the
+   * host's backends to it.
    */
   volumeHostConfig(host: Host): IniFile {
     return new IniFile({
@@ -83,7 +135,7 @@ export class CinderService extends ApiService {
         transport_url: this.context.messaging.transportUrl,
         auth_strategy: "keystone",
         my_ip: host.address,
-        state_path: "/var/lib/cinder",
+        state_path: STATE_PATH,
       },
       database: { connection: this.databases[0].url, max_retries: -1 },
       keystone_authtoken: this.keystone.authtoken("cinder", this.userSecret),
@@ -91,13 +143,123 @@ export class CinderService extends ApiService {
     });
   }
 
-  protected config(host: Host): IniFile {
-    return this.volumeHostConfig(host);
+  /**
+   * `cinder.conf` for a host with its backends: `volumeHostConfig`, `[DEFAULT] enabled_backends`,
+   * Glance (volumes made from images) and one section per backend. Without backends, the same
+   * as `volumeHostConfig`.
+   */
+  volumeConfig(host: Host): IniFile {
+    const conf = this.volumeHostConfig(host);
+    const backends = host.volumeBackends;
+    if (backends.length === 0) return conf;
+    conf
+      .set("DEFAULT", "enabled_backends", backends.map((b) => b.name).join(","))
+      .set("DEFAULT", "glance_api_servers", this.glanceUrl);
+    for (const backend of backends) {
+      for (const [key, value] of Object.entries(volumeBackendSection(backend)))
+        conf.set(backend.name, key, value);
+    }
+    return conf;
   }
 
-  /** The lock directory, then uwsgi. */
+  /** cinder-volume's packages for a host: the service's, and its backends' (a role can install them early). */
+  volumePackages(host: Host): readonly string[] {
+    const release = host.release;
+    const packages = [...packagesFor("CinderService", CINDER_VOLUME_PACKAGES, release)];
+    for (const backend of host.volumeBackends) {
+      packages.push(...packagesFor("CinderService", CINDER_LVM_PACKAGES, release));
+      const target = backend.targetHelper === "tgtadm" ? CINDER_TGT_PACKAGES : CINDER_LIO_PACKAGES;
+      packages.push(...packagesFor("CinderService", target, release));
+    }
+    return [...new Set(packages)];
+  }
+
+  /** The volume hosts' steps, in the order they were placed. */
+  get volumeStepList(): readonly Step[] {
+    return [...this.volumeSteps.values()];
+  }
+
+  /**
+   * cinder-volume on a host with backends (`Host.volumeBackends`; a storage host without any
+   * runs none): its packages, `cinder.conf` from `volumeConfig` (a controller keeps its own,
+   * which has the backends), a check that each backend's volume group exists, and the iSCSI
+   * target. It runs after the controllers' Cinder and the message bus. One step per host: a
+   * second call returns it.
+   */
+  volumeHost(host: Host): Step {
+    const existing = this.volumeSteps.get(host);
+    if (existing) return existing;
+    const backends = host.volumeBackends;
+    if (backends.length === 0) {
+      throw new Error(
+        `CinderService.volumeHost ${host.hostName}: volumeBackends: got none: expected at least one backend (a storage host without backends runs no cinder-volume)`,
+      );
+    }
+    const release = host.release;
+    const script = host
+      .script("cinder_volume")
+      .comment(`cinder-volume with its backends: ${backends.map(describeVolumeBackend).join("; ")}.`)
+      .aptInstall(this.volumePackages(host));
+    script.comment("Before anything changes: each backend's volume group, made on the host beforehand.");
+    for (const backend of backends) {
+      const missing = `volume group ${backend.volumeGroup} (backend ${backend.name}) is missing on ${host.hostName}: expected it made beforehand (vgcreate ${backend.volumeGroup} DEVICE)`;
+      script.raw(
+        `if ! vgs ${quote([backend.volumeGroup])} >/dev/null 2>&1; then echo ${quote([missing])} >&2; exit 1; fi`,
+      );
+    }
+    const secrets: string[] = [];
+    if (!this.context.controllers.includes(host)) {
+      const conf = this.volumeConfig(host);
+      script
+        .writeFile(CINDER_CONF, conf.render(), {
+          group: "cinder",
+          mode: "0640",
+          secrets: true,
+          changeTag: "cinder_volume",
+        })
+        .run("install", "-d", "-o", "cinder", "-g", "cinder", "-m", "0750", LOCK_PATH);
+      secrets.push(...conf.secretsUsed());
+    }
+    // One target helper per host (the inventory and Host refuse two).
+    if (backends[0].targetHelper === "tgtadm") {
+      script
+        .comment("tgtd reads the target files the tgtadm helper writes (the package's own snippet, kept).")
+        .writeFile(release.paths.tgtCinderTargets, `include ${VOLUMES_DIR}/*\n`, { changeTag: "tgt" })
+        // Restarted only when its snippet changed: a restart drops the instances' iSCSI sessions.
+        .restartIfChanged([release.units.tgt], "tgt");
+    } else {
+      const busy = `${release.units.tgt} is running on ${host.hostName}: expected no tgtd with targetHelper lioadm (both serve iSCSI on port 3260): stop and disable it`;
+      script.raw(
+        `if systemctl is-active --quiet ${quote([release.units.tgt])}; then echo ${quote([busy])} >&2; exit 1; fi`,
+      );
+    }
+    script.restartIfChanged([release.units.cinderVolume], "cinder_volume");
+    const step = host.addStep("cinder_volume", script, {
+      owner: this,
+      secrets,
+      after: [...this.context.messaging.readyFor(host), ...this.steps],
+    });
+    this.volumeSteps.set(host, step);
+    return step;
+  }
+
+  protected config(host: Host): IniFile {
+    return this.volumeConfig(host);
+  }
+
+  /**
+   * The lock directory, then uwsgi. On a controller with backends, cinder-volume (which the
+   * host's `cinder_volume` step starts) reads this step's cinder.conf too: a change restarts it.
+   */
   protected configure(script: ShellScript, host: Host): void {
     script.run("install", "-d", "-o", "cinder", "-g", "cinder", "-m", "0750", LOCK_PATH);
     this.uwsgi(script, host);
+    if (host.volumeBackends.length > 0) {
+      const unit = quote([host.release.units.cinderVolume]);
+      script.ifChanged(
+        "cinder",
+        `if systemctl is-active --quiet ${unit}; then systemctl restart ${unit}; fi`,
+      );
+    }
   }
 }

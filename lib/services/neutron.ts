@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
 import { API_PORTS } from "../core/openstack-api";
-import { ALL_ROLES, SecretSpec, serviceSecrets } from "../core/secret-spec";
+import { SecretSpec, serviceSecrets } from "../core/secret-spec";
 import { PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { ApiService, ApiServiceProps } from "./api-service";
 import { IniFile, IniValue } from "../core/ini-file";
@@ -142,7 +142,8 @@ export const NEUTRON_NETWORK_AGENT_PACKAGES: PackagesByRelease = {
   "ubuntu-2404-caracal": ["neutron-l3-agent", "neutron-dhcp-agent", "neutron-metadata-agent"],
 };
 
-export const NEUTRON_SECRETS: readonly SecretSpec[] = serviceSecrets("neutron", ALL_ROLES);
+/** Its Keystone user's on the compute hosts too: nova-compute asks Neutron for ports as `neutron`. */
+export const NEUTRON_SECRETS: readonly SecretSpec[] = serviceSecrets("neutron", ["controller", "compute"]);
 
 /** What neutron declares for the secret catalog and the release profiles (lib/components.ts). */
 export const NEUTRON_COMPONENT: ComponentDeclaration = {

@@ -28,6 +28,8 @@ export const DEBIAN_12_ZED: ReleaseProfile = {
     // glance-api runs as a plain daemon: Debian's init script leaves uwsgi off for Glance.
     glance: "glance-api",
     cinderController: ["cinder-api", "cinder-scheduler"],
+    cinderVolume: "cinder-volume",
+    tgt: "tgt",
     // The APIs run under uwsgi, started by /etc/init.d/<unit> systemd-start.
     novaController: ["nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler", "nova-novncproxy"],
     // The package neutron-server is a metapackage: the API under uwsgi (:9696) and the RPC
@@ -49,12 +51,16 @@ export const DEBIAN_12_ZED: ReleaseProfile = {
     keystoneUwsgiConfigs: ["/etc/keystone/keystone-uwsgi.ini"],
     placementUwsgiConfigs: ["/etc/placement/placement-api-uwsgi.ini"],
     cinderUwsgiConfigs: ["/etc/cinder/cinder-api-uwsgi.ini"],
+    // A conffile of cinder-volume: `include /var/lib/cinder/volumes/*`.
+    tgtCinderTargets: "/etc/tgt/conf.d/cinder_tgt.conf",
     novaUwsgiConfigs: ["/etc/nova/nova-api-uwsgi.ini", "/etc/nova/nova-api-metadata-uwsgi.ini"],
     novaConsoleProxyDefaults: "/etc/default/nova-consoleproxy",
   },
   // openstack-dashboard-apache's alias-only site (WSGIScriptAlias /horizon) runs Horizon
   // embedded in Apache's www-data processes.
   horizon: { group: "www-data", apacheSite: "openstack-dashboard-alias-only" },
+  // Upstream's default, and the target cinder-volume's `Depends: tgt | open-iscsi` names first.
+  cinder: { defaultTargetHelper: "tgtadm" },
   debconf: {
     // Its postinst rewrites NOVA_CONSOLE_PROXY_TYPE from this answer on every configure.
     novaController: ["nova-consoleproxy nova-consoleproxy/daemon_type select novnc"],

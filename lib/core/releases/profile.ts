@@ -40,6 +40,12 @@ export interface ReleaseProfile {
     readonly cinderVolume: readonly string[];
     readonly swiftProxy: readonly string[];
     readonly swiftStorage: readonly string[];
+    /** An LVM backend's tools (and thin provisioning's, which Cinder uses in an empty volume group). */
+    readonly cinderLvm: readonly string[];
+    /** The iSCSI target of an LVM backend with `targetHelper: tgtadm` (tgtd). */
+    readonly cinderTgt: readonly string[];
+    /** The iSCSI target of an LVM backend with `targetHelper: lioadm` (the kernel's LIO, through rtslib). */
+    readonly cinderLio: readonly string[];
     readonly horizon: readonly string[];
     /** What the day-one step's script imports (openstacksdk). */
     readonly dayOne: readonly string[];
@@ -57,6 +63,10 @@ export interface ReleaseProfile {
     readonly glance: string;
     /** Cinder's controller services: the API and the scheduler. */
     readonly cinderController: readonly string[];
+    /** Cinder's volume service, on storage hosts with backends. */
+    readonly cinderVolume: string;
+    /** tgtd, the iSCSI target of LVM backends with `targetHelper: tgtadm`. */
+    readonly tgt: string;
     /** Nova's controller services: API (and metadata API), conductor, scheduler, console proxy. */
     readonly novaController: readonly string[];
     /** Neutron's server: upstream's eventlet `neutron-server`, the API and its RPC workers in one service. */
@@ -91,6 +101,11 @@ export interface ReleaseProfile {
     readonly keystoneUwsgiConfigs: readonly string[];
     readonly placementUwsgiConfigs: readonly string[];
     readonly cinderUwsgiConfigs: readonly string[];
+    /**
+     * The cinder-volume package's tgt snippet that has tgtd read the target files Cinder's
+     * `tgtadm` helper writes into its volumes directory.
+     */
+    readonly tgtCinderTargets: string;
     /** uwsgi ini files of Nova's APIs, whose `[uwsgi] processes` is set to the API workers; none without uwsgi. */
     readonly novaUwsgiConfigs: readonly string[];
     /**
@@ -105,6 +120,11 @@ export interface ReleaseProfile {
     readonly group: string;
     /** The Apache site that serves Horizon at /horizon/, enabled when it is not. @default none */
     readonly apacheSite?: string;
+  };
+  /** Cinder's volume service. */
+  readonly cinder: {
+    /** The iSCSI target helper of an LVM backend that names none. */
+    readonly defaultTargetHelper: "tgtadm" | "lioadm";
   };
   /**
    * debconf answers given before a component's packages are installed (`debconf-set-selections`

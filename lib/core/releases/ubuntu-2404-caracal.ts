@@ -27,6 +27,8 @@ export const UBUNTU_2404_CARACAL: ReleaseProfile = {
     placement: "apache2",
     glance: "glance-api",
     cinderController: ["apache2", "cinder-scheduler"],
+    cinderVolume: "cinder-volume",
+    tgt: "tgt",
     // nova-api serves both the compute API (:8774) and the metadata API (:8775).
     novaController: ["nova-api", "nova-conductor", "nova-scheduler", "nova-novncproxy"],
     neutronServer: ["neutron-server"],
@@ -44,10 +46,13 @@ export const UBUNTU_2404_CARACAL: ReleaseProfile = {
     keystoneUwsgiConfigs: [],
     placementUwsgiConfigs: [],
     cinderUwsgiConfigs: [],
+    tgtCinderTargets: "/etc/tgt/conf.d/cinder_tgt.conf",
     novaUwsgiConfigs: [],
   },
   // The package's conf-available/openstack-dashboard.conf: a WSGI daemon as horizon:horizon.
   horizon: { group: "horizon" },
+  // Upstream's default, as the install guide for Ubuntu sets it up (with tgt).
+  cinder: { defaultTargetHelper: "tgtadm" },
   debconf: {
     novaController: [],
   },
