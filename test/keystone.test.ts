@@ -320,6 +320,20 @@ describe("keystone-register.py against a fake Keystone", () => {
     expect(keystone.store.users).toHaveLength(2);
   });
 
+  it("creates the roles a service's policy names once (Swift's ResellerAdmin)", async () => {
+    await run(glanceSpec());
+    keystone.clearRequests();
+    const withRoles = glanceSpec((spec) => {
+      (spec as GlanceSpec & { roles?: string[] }).roles = ["ResellerAdmin"];
+    });
+    expect(await run(withRoles)).toBe("keystone records: role ResellerAdmin\n");
+    expect(writes()).toEqual(["POST /v3/roles"]);
+    expect(keystone.store.roles.filter((r) => r.name === "ResellerAdmin")).toHaveLength(1);
+    keystone.clearRequests();
+    expect(await run(withRoles)).toBe("keystone records: no change\n");
+    expect(keystone.writes()).toEqual([]);
+  });
+
   it("updates only the endpoint whose URL changed", async () => {
     await run(glanceSpec());
     const before = keystone.store.endpoints.map((e) => ({ ...e }));

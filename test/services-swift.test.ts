@@ -53,6 +53,8 @@ describe("SwiftService in the small lab layout", () => {
     expect(spec.service.type).toBe("object-store");
     expect(spec.service.endpoints.internal).toBe("http://10.211.0.10:8080/v1/AUTH_%(project_id)s");
     expect(spec.user.name).toBe("swift");
+    // keystoneauth's reseller admin role exists (Tempest's account quota tests use it).
+    expect(spec.roles).toEqual(["ResellerAdmin"]);
   });
 
   it("writes the proxy with Keystone tokens and memcached, and no test users (tempauth)", () => {

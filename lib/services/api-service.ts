@@ -40,6 +40,8 @@ export interface ApiServiceSpec {
     readonly description: string;
     /** @default "" */
     readonly path?: string;
+    /** Roles the service's policy names, created when missing. @default none */
+    readonly roles?: readonly string[];
   };
   /** The databases the service's user owns, created in this order; the first one first. */
   readonly databases: readonly string[];
@@ -112,6 +114,7 @@ export abstract class ApiService extends Construct {
       name: spec.catalog.name ?? spec.name,
       type: spec.catalog.type,
       description: spec.catalog.description,
+      roles: spec.catalog.roles,
       url: this.url,
       user: { name: spec.name, secret: this.userSecret },
     });

@@ -10,6 +10,8 @@ export interface ServiceRegistration {
   readonly description: string;
   /** The same URL for the public, internal and admin interfaces. */
   readonly url: string;
+  /** Roles the service's policy names, created when missing (Swift's `ResellerAdmin`). @default none */
+  readonly roles?: readonly string[];
   /** The service user; its password comes from this secret. @default no user */
   readonly user?: { readonly name: string; readonly secret: string };
 }

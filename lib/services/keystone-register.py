@@ -4,7 +4,8 @@
 Reads a JSON spec (root-only file, secrets already filled in) and, with the admin
 credentials from OS_* environment variables, ensures: the service project, the service
 user with its password and the admin role on the service project, the service of the
-given type, and its public, internal and admin endpoints. Prints what it changed.
+given type, its public, internal and admin endpoints, and the roles its policy names. Prints
+what it changed.
 Idempotent: a second run changes nothing.
 """
 import json
@@ -74,6 +75,11 @@ def main(spec_path):
             elif endpoint.url != url:
                 identity.update_endpoint(endpoint, url=url)
                 changed.append("%s endpoint -> %s" % (interface, url))
+
+    for role_name in spec.get("roles", []):
+        if identity.find_role(role_name) is None:
+            identity.create_role(name=role_name)
+            changed.append("role " + role_name)
 
     print("keystone records: " + (", ".join(changed) if changed else "no change"))
 

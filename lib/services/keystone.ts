@@ -147,6 +147,7 @@ export class KeystoneService extends Construct implements IIdentity {
         description: registration.description,
         endpoints: { public: registration.url, internal: registration.url, admin: registration.url },
       },
+      ...(registration.roles?.length ? { roles: registration.roles } : {}),
     };
     const file = `/etc/openstack-cdktf/keystone/${registration.name}.json`;
     const script = host

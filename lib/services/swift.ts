@@ -110,6 +110,8 @@ export class SwiftService extends ApiService {
         type: "object-store",
         description: "OpenStack Object Storage",
         path: "/v1/AUTH_%(project_id)s",
+        // keystoneauth's reseller_admin_role: may act on every account (quotas, for one).
+        roles: ["ResellerAdmin"],
       },
       databases: [],
       configFile: PROXY_CONF,
