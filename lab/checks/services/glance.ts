@@ -2,7 +2,7 @@
  * Glance (lib/services/glance.ts): through the VIP, `os-image`: a 1 MiB random file uploaded,
  * active within 60 s, Glance's checksum (MD5), os_hash_value (SHA-512) and size match the file,
  * downloaded back identical (SHA-256), deleted, gone from `image list`. Names the controller that
- * held the VIP (the file store is per controller).
+ * held the VIP with the file store (which is per controller).
  */
 import { randomBytes } from "crypto";
 import { API_PORTS } from "../../../lib/core/openstack-api";
@@ -69,14 +69,16 @@ export const glance: ServiceChecks = {
               problems.push(`downloaded ${down.size} bytes differ from the uploaded ${up?.size}`);
             if (del.rc !== 0) problems.push(`\`openstack image delete\` failed: ${oneLine(del.err)}`);
             if (listed.some((i) => i.Name === image)) problems.push(`${image} still listed after delete`);
-            const holder = ctx.inventory.management.vip
-              ? holdersOf(ctx, ctx.inventory.management.vip)[0]?.name
-              : undefined;
+            // With the file store, the data stays on the controller that held the VIP.
+            const holder =
+              ctx.inventory.imageStore === "file" && ctx.inventory.management.vip
+                ? holdersOf(ctx, ctx.inventory.management.vip)[0]?.name
+                : undefined;
             return {
               ok: problems.length === 0,
               detail: problems.length
                 ? `${image}: ${problems.join("; ")}`
-                : `${image} (${size} bytes) uploaded, active after ${command(reply, "image-show").ms} ms, checksum and os_hash_value match, downloaded back identical (SHA-256), deleted${holder ? `; data was on ${holder}` : ""}`,
+                : `${image} (${size} bytes) uploaded, active after ${command(reply, "image-show").ms} ms, checksum and os_hash_value match, downloaded back identical (SHA-256), deleted${holder ? `; data was on ${holder}` : `; data in ${ctx.inventory.imageStore === "swift" ? "Swift" : "the file store"}`}`,
             };
           },
         },
