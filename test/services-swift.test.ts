@@ -5,9 +5,7 @@
 import * as path from "path";
 import { parseInventory } from "../lib/cluster/inventory";
 import { OpenStackCluster } from "../lib/cluster/openstack-cluster";
-import { OpenStackStack } from "../lib/cluster/openstack-stack";
 import { SwiftRings } from "../lib/services/swift-rings";
-import { App } from "cdktf";
 import {
   dependsOn,
   fileIn,
@@ -17,7 +15,7 @@ import {
   plainSecrets,
   stepScript,
 } from "./service-helpers";
-import { EXAMPLES_DIR, readYaml } from "./support";
+import { buildStack, EXAMPLES_DIR, readYaml } from "./support";
 
 const { cluster, json } = labSmall();
 const script = (id: string) => stepScript(cluster, id);
@@ -26,7 +24,7 @@ function clusterOf(change: (inv: Record<string, unknown>) => void): OpenStackClu
   const data = readYaml(path.join(EXAMPLES_DIR, "lab-furyu-8-node.yaml"));
   change(data);
   const inv = parseInventory(data, "inventory", EXAMPLES_DIR);
-  return new OpenStackStack(new App(), { inventory: inv }).cluster;
+  return buildStack(inv).cluster;
 }
 
 describe("SwiftService in the small lab layout", () => {

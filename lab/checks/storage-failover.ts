@@ -15,22 +15,11 @@ import { AgentRow, computeHosts } from "./dataplane";
 import { bashCommand, remote } from "./platform";
 import { poll } from "./poll";
 import { swiftStorage, OBJECT_BYTES } from "./services/swift";
-import { command, oneLine, OscReply, runOsc, ServiceRow } from "./services/client";
+import { command, failedCommands, OscReply, rate, runOsc, ServiceRow } from "./services/client";
 import { CheckContext, CheckResult } from "./types";
-
-function rate(bytes: number, ms: number): string {
-  return `${(bytes / 1024 / 1024 / (ms / 1000)).toFixed(1)} MiB/s`;
-}
 
 const IMAGE_BYTES = 5 * 1024 * 1024 + 3;
 const BACK_TIMEOUT_MS = 300_000;
-
-function failed(reply: OscReply, names: readonly string[]): string[] {
-  return names.flatMap((n) => {
-    const c = command(reply, n);
-    return c.rc === 0 ? [] : [`\`openstack ${n.replace("-", " ")}\` failed: ${oneLine(c.err)}`];
-  });
-}
 
 /** An image uploaded through the VIP; `check` downloads and compares it, then deletes it. */
 export interface UploadedImage {
@@ -57,7 +46,7 @@ export async function uploadImage(ctx: CheckContext, from: HostPlan): Promise<Up
       },
     ],
   });
-  const problems = failed(reply, ["image-create", "image-show"]);
+  const problems = failedCommands(reply, ["image-create", "image-show"]);
   if (problems.length > 0) throw new Error(`image-failover: ${name}: ${problems.join("; ")}`);
   const sha256 = reply.files["image.raw"].sha256;
   return {
@@ -73,7 +62,7 @@ export async function uploadImage(ctx: CheckContext, from: HostPlan): Promise<Up
         ],
       });
       const down = r.files["image.down"];
-      const issues = failed(r, ["image-save", "image-delete"]);
+      const issues = failedCommands(r, ["image-save", "image-delete"]);
       if (issues.length === 0 && down?.sha256 !== sha256)
         issues.push(`downloaded ${down?.size ?? 0} bytes differ from the ${IMAGE_BYTES} uploaded`);
       return {
@@ -157,7 +146,7 @@ export async function objectFailover(ctx: CheckContext, cli: HostPlan): Promise<
       },
     ],
   });
-  const upProblems = failed(up, ["container-create", "object-create"]);
+  const upProblems = failedCommands(up, ["container-create", "object-create"]);
   if (upProblems.length > 0) return result(false, `${container}: ${upProblems.join("; ")}`);
   const holders = await replicaHosts(ctx, cli, container);
   const victim = holders[0];
@@ -189,8 +178,8 @@ export async function objectFailover(ctx: CheckContext, cli: HostPlan): Promise<
     ],
   });
   const problems = [
-    ...failed(down, ["object-save"]),
-    ...failed(cleanup, ["object-delete", "container-delete"]),
+    ...failedCommands(down, ["object-save"]),
+    ...failedCommands(cleanup, ["object-delete", "container-delete"]),
   ];
   if (problems.length === 0 && down.files["object.down"]?.sha256 !== up.files["object.bin"].sha256)
     problems.push(

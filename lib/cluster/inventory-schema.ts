@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { RELEASE_NAMES } from "../core/releases";
 import { ROLES } from "../core/roles";
+import { SWIFT_DEVICE_EXPECTED, SWIFT_DEVICE_NAME } from "../services/swift-rings";
 import { DAY_ONE_NAME, DAY_ONE_NAME_EXPECTED, FLAVOR_NUMBER_EXPECTED } from "../services/day-one-settings";
 import {
   isVolumeGroupName,
@@ -37,13 +38,6 @@ export type VirtType = (typeof VIRT_TYPES)[number];
 export const DATAPATH_TYPES = ["system", "netdev"] as const;
 export type DatapathType = (typeof DATAPATH_TYPES)[number];
 
-/**
- * A Swift device's name: its directory under /srv/node, an argument of swift-ring-builder, a
- * path in rsync's modules. Starts with a letter or digit (never `.` or `..`), no `/`.
- */
-export const SWIFT_DEVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-export const SWIFT_DEVICE_EXPECTED =
-  "a device name under /srv/node: letters, digits, '_', '.', '-', starting with a letter or digit, at most 64 characters";
 /** Where Glance keeps image data: Swift (survives a controller's loss), or each controller's disk. */
 export const IMAGE_STORES = ["swift", "file"] as const;
 export type ImageStore = (typeof IMAGE_STORES)[number];

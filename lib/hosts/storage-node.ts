@@ -29,9 +29,10 @@ export class StorageNode extends RoleNode {
    * One step: a second call returns it.
    */
   preinstallPackages(services: StorageServices): Step {
+    if (this.packagesStep) return this.packagesStep;
     const cinder = this.host.volumeBackends.length > 0 ? services.cinder.volumePackages(this.host) : [];
     const packages = [...new Set([...services.swift.storagePackages(this.host), ...cinder])];
-    this.packagesStep ??= preinstall(this, "storage_packages", packages);
+    this.packagesStep = preinstall(this, "storage_packages", packages);
     return this.packagesStep;
   }
 

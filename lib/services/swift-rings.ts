@@ -9,6 +9,7 @@
  * with an error instead of building other rings: a new ring moves partitions, and hosts with
  * different rings lose track of objects. Rebalancing is a later issue.
  */
+import * as net from "net";
 import { join as quote } from "shlex";
 import { ShellScript } from "../core/shell-script";
 
@@ -20,6 +21,14 @@ export const SWIFT_STORAGE_PORTS = { account: 6202, container: 6201, object: 620
 const REBALANCE_SEED = 1;
 /** Swift's limit on moving a partition's replicas twice; only rebalances use it. */
 const MIN_PART_HOURS = 1;
+
+/**
+ * A Swift device's name: its directory under /srv/node, an argument of swift-ring-builder, a
+ * path in rsync's modules. Starts with a letter or digit (never `.` or `..`), no `/`.
+ */
+export const SWIFT_DEVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const SWIFT_DEVICE_EXPECTED =
+  "a device name under /srv/node: letters, digits, '_', '.', '-', starting with a letter or digit, at most 64 characters";
 
 /** One device in the rings. */
 export interface SwiftRingDevice {
@@ -41,7 +50,7 @@ export class SwiftRings {
       throw new Error(`SwiftRings partPower: got ${partPower}: expected an integer from 6 to 22`);
     }
     for (const d of devices) {
-      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(d.device) || !/^[0-9a-fA-F.:]+$/.test(d.address)) {
+      if (!SWIFT_DEVICE_NAME.test(d.device) || net.isIP(d.address) === 0) {
         throw new Error(
           `SwiftRings device: got ${JSON.stringify(d)}: expected an IP address and a device name`,
         );

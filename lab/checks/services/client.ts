@@ -145,6 +145,19 @@ export function oneLine(text: string): string {
   return text.trim().split("\n").join(" | ") || "no message";
 }
 
+/** What went wrong with the named commands of a reply, one line each (empty: all ended well). */
+export function failedCommands(reply: OscReply, names: readonly string[]): string[] {
+  return names.flatMap((n) => {
+    const c = command(reply, n);
+    return c.rc === 0 ? [] : [`\`openstack ${n.replace("-", " ")}\` failed: ${oneLine(c.err)}`];
+  });
+}
+
+/** A transfer rate, `12.3 MiB/s`. */
+export function rate(bytes: number, ms: number): string {
+  return `${(bytes / 1024 / 1024 / (ms / 1000)).toFixed(1)} MiB/s`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // For the failover: the API prober (lab/checks/py/api_prober.py) through the VIP.
 

@@ -14,17 +14,13 @@ import { releaseProfile } from "../../../lib/core/releases";
 import { HostPlan } from "../../plan";
 import { bashCommand, remote } from "../platform";
 import { Check, CheckContext, CheckResult, perHost } from "../types";
-import { command, jsonOf, oneLine, ServiceChecks } from "./client";
+import { command, failedCommands, jsonOf, oneLine, rate, ServiceChecks } from "./client";
 
 /** The object's size: 20 MiB, plus an odd tail so that no block size hides a truncation. */
 export const OBJECT_BYTES = 20 * 1024 * 1024 + 7;
 
 function swiftHosts(ctx: CheckContext): HostPlan[] {
   return ctx.hosts.filter((h) => h.roles.includes("controller") || h.roles.includes("storage"));
-}
-
-function rate(bytes: number, ms: number): string {
-  return `${(bytes / 1024 / 1024 / (ms / 1000)).toFixed(1)} MiB/s`;
 }
 
 /** Each Swift host's ring checksums and spec: the same everywhere, with min(3, storage hosts) replicas. */
@@ -135,18 +131,13 @@ export const swift: ServiceChecks = {
         {
           name: "os-object-store",
           judge: (reply) => {
-            const problems: string[] = [];
-            for (const name of [
+            const problems = failedCommands(reply, [
               "container-create",
               "object-create",
               "object-save",
               "object-delete",
               "container-delete",
-            ]) {
-              const c = command(reply, name);
-              if (c.rc !== 0)
-                problems.push(`\`openstack ${name.replace("-", " ")}\` failed: ${oneLine(c.err)}`);
-            }
+            ]);
             if (problems.length > 0) return { ok: false, detail: `${container}: ${problems.join("; ")}` };
             const listed = jsonOf<{ Name: string; Bytes: number }[]>(
               command(reply, "object-list"),
