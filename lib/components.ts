@@ -10,6 +10,7 @@
 import { ComponentDeclaration } from "./core/component";
 import type { ReleaseName } from "./core/releases";
 import { SecretSpec } from "./core/secret-spec";
+import { CEPH_COMPONENT } from "./platform/ceph-cluster";
 import { HEARTBEAT_COMPONENT } from "./platform/heartbeat";
 import { MYSQL_COMPONENT } from "./platform/mysql-ha-pair";
 import { RABBITMQ_COMPONENT } from "./platform/rabbitmq";
@@ -36,6 +37,7 @@ export function components(): readonly ComponentDeclaration[] {
     NEUTRON_COMPONENT,
     CINDER_COMPONENT,
     SWIFT_COMPONENT,
+    CEPH_COMPONENT,
     HORIZON_COMPONENT,
     DAY_ONE_COMPONENT,
   ];

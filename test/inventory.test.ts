@@ -128,17 +128,25 @@ describe("the examples", () => {
     expect([seed.virtType, seed.datapathType, seed.dayOne]).toEqual(["auto", "system", undefined]);
   });
 
-  it("the seed gives each storage host an LVM backend; the lab examples give none (no cinder-volume there yet)", () => {
+  it("the seed gives each storage host an LVM backend; the lab examples an RBD backend on Ceph with a file OSD", () => {
     const seed = loadInventory(path.join(EXAMPLES_DIR, "furyu-8-node.yaml"));
     const lvm = { name: "lvm", driver: "lvm", volumeGroup: "cinder-volumes", targetHelper: "tgtadm" };
     expect(seed.hosts.map((h) => [h.name, h.volumeBackends])).toEqual(
       seed.hosts.map((h) => [h.name, h.roles.includes("storage") ? [lvm] : []]),
     );
     expect(seed.hosts.filter((h) => h.roles.includes("storage"))).toHaveLength(4);
+    expect(seed.ceph).toBeUndefined();
+    const rbd = { name: "ceph", driver: "rbd", pool: "volumes" };
     for (const file of ["lab-small.yaml", "lab-furyu-8-node.yaml"]) {
       const lab = loadInventory(path.join(EXAMPLES_DIR, file));
-      expect(lab.volumeBackends).toEqual([]);
-      expect(lab.hosts.flatMap((h) => h.volumeBackends)).toEqual([]);
+      expect(lab.ceph).toEqual({ osdMemoryTargetMiB: 1024 });
+      expect(lab.hosts.map((h) => [h.name, h.volumeBackends, h.cephOsd])).toEqual(
+        lab.hosts.map((h) =>
+          h.roles.includes("storage")
+            ? [h.name, [rbd], { file: "/var/lib/ceph/osd-block.img", sizeGiB: 8 }]
+            : [h.name, [], undefined],
+        ),
+      );
     }
   });
 });
@@ -304,6 +312,120 @@ const RESERVED_EXPECTED =
 const VG_EXPECTED =
   "a volume group name of letters, digits and '+_.-', not starting with '-', not '.' or '..', at most 127 characters";
 
+const RBD: Data = { name: "ceph", driver: "rbd" };
+const OSD_FILE: Data = { file: "/var/lib/ceph/osd.img", sizeGiB: 8 };
+
+/** `valid()` with Ceph (a file OSD for every storage host) and the storage host's backends. */
+function withCeph(...backends: Data[]): Data {
+  const d = withBackends(...backends);
+  d.ceph = { osd: OSD_FILE };
+  return d;
+}
+
+/** Bad Ceph settings: pool names (commands, capabilities), OSD paths (scripts, a symlink), sizes, and what needs what. */
+function cephCases(): [string, () => Data, string][] {
+  const POOL_EXPECTED =
+    "a pool name of lowercase letters, digits, '_' and '-', starting with a letter, at most 63 characters";
+  const FILE_EXPECTED = "an absolute file path of letters, digits and '._-', without '.' or '..' parts";
+  const DEVICE_EXPECTED = "a block device path under /dev/ of letters, digits and '._-', without '.' or '..' parts";
+  const badPool = (pool: string): [string, () => Data, string] => [
+    `an RBD pool named ${JSON.stringify(pool)}`,
+    () => withCeph({ ...RBD, pool }),
+    `hosts[2].volumeBackends[0].pool: got ${JSON.stringify(pool)}: expected ${POOL_EXPECTED}`,
+  ];
+  const badOsd = (osd: Data, key: string, value: unknown, expected: string): [string, () => Data, string] => [
+    `an OSD ${JSON.stringify(osd)}`,
+    () => {
+      const d = withCeph(RBD);
+      d.hosts[2].cephOsd = osd;
+      return d;
+    },
+    `hosts[2].cephOsd.${key}: got ${JSON.stringify(value)}: expected ${expected}`,
+  ];
+  return [
+    badPool("Volumes"),
+    badPool("vol umes"),
+    badPool("volumes, allow *"),
+    badPool('volumes"'),
+    badPool("$(id)"),
+    badPool(""),
+    badPool("v".repeat(64)),
+    badOsd({ file: "relative.img", sizeGiB: 8 }, "file", "relative.img", FILE_EXPECTED),
+    badOsd({ file: "/var/lib/../etc/passwd", sizeGiB: 8 }, "file", "/var/lib/../etc/passwd", FILE_EXPECTED),
+    badOsd({ file: "/var/lib/ceph/osd img", sizeGiB: 8 }, "file", "/var/lib/ceph/osd img", FILE_EXPECTED),
+    badOsd({ file: "/var/lib/$(id)", sizeGiB: 8 }, "file", "/var/lib/$(id)", FILE_EXPECTED),
+    badOsd({ file: "/var/lib/ceph/osd.img", sizeGiB: 1 }, "sizeGiB", 1, "a whole number of GiB from 2 to 65536"),
+    [
+      "an OSD of 2.5 GiB",
+      () => {
+        const d = withCeph(RBD);
+        d.hosts[2].cephOsd = { file: "/var/lib/ceph/osd.img", sizeGiB: 2.5 };
+        return d;
+      },
+      'hosts[2].cephOsd: got {"file":"/var/lib/ceph/osd.img","sizeGiB":2.5}: expected { device: /dev/NAME } or { file: /PATH, sizeGiB: N }',
+    ],
+    badOsd({ device: "/etc/passwd" }, "device", "/etc/passwd", DEVICE_EXPECTED),
+    badOsd({ device: "/dev/../etc/passwd" }, "device", "/dev/../etc/passwd", DEVICE_EXPECTED),
+    badOsd({ device: "/dev/sdb;reboot" }, "device", "/dev/sdb;reboot", DEVICE_EXPECTED),
+    [
+      "an RBD backend without a ceph section",
+      () => withBackends(RBD),
+      'hosts[2].volumeBackends[0].driver: got "rbd": expected a top-level ceph section too (the cluster the backend\'s volumes are in)',
+    ],
+    [
+      "a default RBD backend without a ceph section",
+      () => ({ ...valid(), volumeBackends: [RBD] }),
+      'volumeBackends[0].driver: got "rbd": expected a top-level ceph section too (the cluster the backend\'s volumes are in)',
+    ],
+    [
+      "a storage host without an OSD",
+      () => {
+        const d = withCeph(RBD);
+        d.ceph = {};
+        return d;
+      },
+      "hosts[2].cephOsd: got none and no ceph.osd: expected this storage host's OSD ({ device: /dev/NAME } or { file: /PATH, sizeGiB: N }), here or as ceph.osd for every storage host",
+    ],
+    [
+      "an OSD on a host without role storage",
+      () => {
+        const d = withCeph(RBD);
+        d.hosts[3].cephOsd = OSD_FILE;
+        return d;
+      },
+      'hosts[3].cephOsd: got {"file":"/var/lib/ceph/osd.img","sizeGiB":8}: expected no cephOsd on a host without role storage (OSDs run on the storage hosts)',
+    ],
+    [
+      "an OSD without a ceph section",
+      () => {
+        const d = valid();
+        d.hosts[2].cephOsd = OSD_FILE;
+        return d;
+      },
+      'hosts[2].cephOsd: got {"file":"/var/lib/ceph/osd.img","sizeGiB":8}: expected a top-level ceph section too (without it there is no Ceph cluster)',
+    ],
+    [
+      "a ceph section without storage hosts",
+      () => {
+        const d = valid();
+        d.hosts[2].roles = ["compute"];
+        d.ceph = { osd: OSD_FILE };
+        return d;
+      },
+      "ceph: got a ceph section and no host with role storage: expected at least one storage host (each runs an OSD)",
+    ],
+    [
+      "an OSD memory target below Ceph's least",
+      () => {
+        const d = withCeph(RBD);
+        d.ceph.osdMemoryTargetMiB = 512;
+        return d;
+      },
+      "ceph.osdMemoryTargetMiB: got 512: expected a whole number of MiB from 896 (Ceph's least) to 1048576",
+    ],
+  ];
+}
+
 /** Bad volume backends: each value where it would land (a section name, an INI value, a shell word). */
 function volumeBackendCases(): [string, () => Data, string][] {
   const at = "hosts[2].volumeBackends";
@@ -345,13 +467,13 @@ function volumeBackendCases(): [string, () => Data, string][] {
     ],
     [
       "a driver that does not exist (yet)",
-      () => withBackends({ ...LVM, driver: "rbd" }),
-      `${at}[0].driver: got "rbd": expected a volume backend driver: lvm`,
+      () => withBackends({ ...LVM, driver: "nfs" }),
+      `${at}[0].driver: got "nfs": expected a volume backend driver: lvm, rbd`,
     ],
     [
       "a backend without a driver",
       () => withBackends({ name: "lvm-1", volumeGroup: "cinder-volumes" }),
-      `${at}[0].driver: missing: expected a volume backend driver: lvm`,
+      `${at}[0].driver: missing: expected a volume backend driver: lvm, rbd`,
     ],
     [
       "an LVM backend without a volume group",
@@ -433,6 +555,7 @@ const BAD: [string, () => Data | string, string][] = [
     'hosts[2].datapathType: got "netdev": expected system, or networks.tunnel set: the userspace datapath moves the tunnel address onto an OVS bridge, never the management address',
   ],
   ...volumeBackendCases(),
+  ...cephCases(),
   [
     "an unknown top-level key",
     () => ({ ...valid(), clustr: "x" }),

@@ -27,6 +27,8 @@ const FORMATS: Record<SecretKind, RegExp> = {
   fernet: /^[A-Za-z0-9_-]{43}=$/,
   cookie: /^[A-Z]{20}$/,
   hex: /^[0-9a-f]{40}$/,
+  // "AQ" = type 1 (AES); "AAAA" = no nanoseconds; "ABAA" = length 16; then 16 key bytes.
+  cephx: /^AQ[A-Za-z0-9+/]{6}AAAAABAA[A-Za-z0-9+/]{21}[AQgw]==$/,
 };
 
 function readSecrets(file: string): Record<string, string> {

@@ -2,9 +2,19 @@ import { z } from "zod";
 import { RELEASE_NAMES } from "../core/releases";
 import { ROLES } from "../core/roles";
 import { SWIFT_DEVICE_EXPECTED, SWIFT_DEVICE_NAME } from "../services/swift-rings";
+import {
+  CEPH_MEMORY_EXPECTED,
+  CEPH_OSD_DEVICE,
+  CEPH_OSD_DEVICE_EXPECTED,
+  CEPH_OSD_FILE,
+  CEPH_OSD_FILE_EXPECTED,
+  CEPH_OSD_SIZE_EXPECTED,
+} from "../platform/ceph-cluster";
 import { DAY_ONE_NAME, DAY_ONE_NAME_EXPECTED, FLAVOR_NUMBER_EXPECTED } from "../services/day-one-settings";
 import {
   isVolumeGroupName,
+  RBD_POOL,
+  RBD_POOL_EXPECTED,
   TARGET_HELPERS,
   VOLUME_BACKEND_DRIVER_EXPECTED,
   VOLUME_BACKEND_NAME,
@@ -16,6 +26,20 @@ import {
  * The inventory file's shape. Every object is strict: an unknown key is an error, because a
  * misspelt key (`adress:`) silently ignored is how the seed's `api_paste_confg` happened.
  */
+
+/** A Ceph OSD's data: a block device, or a file (a lab without spare disks; Ceph's test clusters do this). */
+const cephOsdSchema = z.union(
+  [
+    z.strictObject({
+      device: z.string().regex(CEPH_OSD_DEVICE, CEPH_OSD_DEVICE_EXPECTED),
+    }),
+    z.strictObject({
+      file: z.string().regex(CEPH_OSD_FILE, CEPH_OSD_FILE_EXPECTED),
+      sizeGiB: z.int({ error: CEPH_OSD_SIZE_EXPECTED }).min(2, CEPH_OSD_SIZE_EXPECTED).max(65536, CEPH_OSD_SIZE_EXPECTED),
+    }),
+  ],
+  { error: (issue) => (issue.code === "invalid_union" ? "{ device: /dev/NAME } or { file: /PATH, sizeGiB: N }" : undefined) },
+);
 
 const hostname = z
   .string()
@@ -82,6 +106,11 @@ export const volumeBackendSchema = z.discriminatedUnion(
       volumeGroup: z.string().refine(isVolumeGroupName, VOLUME_GROUP_EXPECTED),
       targetHelper: z.enum(TARGET_HELPERS).optional(),
     }),
+    z.strictObject({
+      name: z.string().regex(VOLUME_BACKEND_NAME, VOLUME_BACKEND_NAME_EXPECTED),
+      driver: z.literal("rbd"),
+      pool: z.string().regex(RBD_POOL, RBD_POOL_EXPECTED).optional(),
+    }),
   ],
   { error: (issue) => (issue.code === "invalid_union" ? VOLUME_BACKEND_DRIVER_EXPECTED : undefined) },
 );
@@ -105,6 +134,8 @@ export const hostSchema = z.strictObject({
   swiftDevice: z.string().regex(SWIFT_DEVICE_NAME, SWIFT_DEVICE_EXPECTED).optional(),
   /** Cinder's backends on this storage host; `[]`: none (no cinder-volume). */
   volumeBackends: z.array(volumeBackendSchema).optional(),
+  /** Storage hosts, with `ceph`: this host's OSD, instead of `ceph.osd`. */
+  cephOsd: cephOsdSchema.optional(),
 });
 
 // Day one is IPv4: the lab's and most provider networks are, and IPv6 subnets need RA modes.
@@ -160,6 +191,14 @@ export const inventorySchema = z.strictObject({
     })
     .optional(),
   imageStore: z.enum(IMAGE_STORES).optional(),
+  /** A Ceph cluster: monitors on the controllers (and storage hosts, up to three), an OSD on every storage host. */
+  ceph: z
+    .strictObject({
+      /** Every storage host's OSD, unless it names its own (`cephOsd`). */
+      osd: cephOsdSchema.optional(),
+      osdMemoryTargetMiB: z.int().min(896, CEPH_MEMORY_EXPECTED).max(1048576, CEPH_MEMORY_EXPECTED).optional(),
+    })
+    .optional(),
   /** The storage hosts' backends, unless a host names its own. */
   volumeBackends: z.array(volumeBackendSchema).optional(),
   networks: z.strictObject({

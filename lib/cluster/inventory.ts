@@ -7,6 +7,7 @@ import { ReleaseName, releaseProfile } from "../core/releases";
 import { Role } from "../core/roles";
 import { DAY_ONE_DEFAULTS, DayOneSettings, dayOneProblem } from "../services/day-one-settings";
 import { DatapathType, ImageStore, InventoryInput, inventorySchema, VirtType } from "./inventory-schema";
+import { CephOsdSpec } from "../platform/ceph-cluster";
 import {
   resolveVolumeBackends,
   TargetHelper,
@@ -52,6 +53,8 @@ export interface HostSpec {
   readonly swiftDevice: string;
   /** Cinder's backends on this host (storage hosts), target helpers filled in; empty: no cinder-volume. */
   readonly volumeBackends: readonly VolumeBackend[];
+  /** Storage hosts of a cluster with `ceph`: this host's OSD. */
+  readonly cephOsd?: CephOsdSpec;
 }
 
 /** A validated inventory with every default filled in. */
@@ -82,6 +85,8 @@ export interface Inventory {
   readonly imageStore: ImageStore;
   /** The storage hosts' default backends (each HostSpec has its own, resolved). */
   readonly volumeBackends: readonly VolumeBackend[];
+  /** A Ceph cluster (each storage host's OSD is its HostSpec's `cephOsd`); absent: none. */
+  readonly ceph?: { readonly osdMemoryTargetMiB?: number };
   /** The opt-in day-one content, every default filled in; absent: none is made. */
   readonly dayOne?: DayOneSettings;
   readonly hosts: readonly HostSpec[];
@@ -222,7 +227,39 @@ function checkInput(input: InventoryInput, source: string): void {
       );
     }
     checkVolumeBackends(host.volumeBackends, where("volumeBackends"), input);
+    if (host.cephOsd !== undefined && !host.roles.includes("storage")) {
+      throw new InventoryError(
+        `${where("cephOsd")}: got ${JSON.stringify(host.cephOsd)}: expected no cephOsd on a host without role storage (OSDs run on the storage hosts)`,
+      );
+    }
+    if (host.cephOsd !== undefined && !input.ceph) {
+      throw new InventoryError(
+        `${where("cephOsd")}: got ${JSON.stringify(host.cephOsd)}: expected a top-level ceph section too (without it there is no Ceph cluster)`,
+      );
+    }
+    if (input.ceph && host.roles.includes("storage") && !host.cephOsd && !input.ceph.osd) {
+      throw new InventoryError(
+        `${where("cephOsd")}: got none and no ceph.osd: expected this storage host's OSD ({ device: /dev/NAME } or { file: /PATH, sizeGiB: N }), here or as ceph.osd for every storage host`,
+      );
+    }
+    const rbd = (host.volumeBackends ?? []).findIndex((b) => b.driver === "rbd");
+    if (rbd >= 0 && !input.ceph) {
+      throw new InventoryError(
+        `${where(`volumeBackends[${rbd}].driver`)}: got "rbd": expected a top-level ceph section too (the cluster the backend's volumes are in)`,
+      );
+    }
   });
+  const defaultRbd = (input.volumeBackends ?? []).findIndex((b) => b.driver === "rbd");
+  if (defaultRbd >= 0 && !input.ceph) {
+    throw new InventoryError(
+      `${source}: volumeBackends[${defaultRbd}].driver: got "rbd": expected a top-level ceph section too (the cluster the backend's volumes are in)`,
+    );
+  }
+  if (input.ceph && !input.hosts.some((h) => h.roles.includes("storage"))) {
+    throw new InventoryError(
+      `${source}: ceph: got a ceph section and no host with role storage: expected at least one storage host (each runs an OSD)`,
+    );
+  }
   if (input.dayOne && !input.networks.provider) {
     throw new InventoryError(
       `${source}: dayOne.external: got no networks.provider: expected networks.provider, whose physnet the flat external network is on`,
@@ -306,6 +343,7 @@ function normalize(input: InventoryInput, baseDir: string): Inventory {
       volumeBackends: host.roles.includes("storage")
         ? resolveVolumeBackends(host.volumeBackends ?? volumeBackends, targetHelper)
         : [],
+      cephOsd: input.ceph && host.roles.includes("storage") ? (host.cephOsd ?? input.ceph.osd) : undefined,
     };
   });
   return {
@@ -331,6 +369,7 @@ function normalize(input: InventoryInput, baseDir: string): Inventory {
     },
     imageStore: input.imageStore ?? "swift",
     volumeBackends,
+    ceph: input.ceph && { osdMemoryTargetMiB: input.ceph.osdMemoryTargetMiB },
     dayOne: normalizeDayOne(input),
     hosts,
   };

@@ -23,6 +23,8 @@ import { PlacementService } from "../services/placement";
 import { NeutronService } from "../services/neutron";
 import { NovaService } from "../services/nova";
 import { SwiftService } from "../services/swift";
+import { CephCluster, chooseMonitors } from "../platform/ceph-cluster";
+import { RBD_CLIENT, rbdPools } from "../services/volume-backends";
 import { Inventory } from "./inventory";
 
 export interface OpenStackClusterProps {
@@ -63,6 +65,8 @@ export class OpenStackCluster extends Construct {
   readonly placement: PlacementService;
   /** Cinder's API and scheduler; cinder-volume on the storage hosts with volume backends. */
   readonly cinder: CinderService;
+  /** Ceph (the inventory's `ceph` section): RBD volumes. */
+  readonly ceph?: CephCluster;
   /** The dashboard at http://VIP/horizon/. */
   readonly horizon: HorizonDashboard;
   /** Nova's control plane; compute hosts use `nova.computeConfig` and `nova.discoverHostsStep`. */
@@ -172,7 +176,12 @@ export class OpenStackCluster extends Construct {
       objectStore: inv.imageStore === "swift" ? this.swift : undefined,
     });
     this.placement = new PlacementService(this, "placement", services);
-    this.cinder = new CinderService(this, "cinder", { ...services, glanceUrl: this.glance.url });
+    this.ceph = inv.ceph ? this.cephCluster(inv, controllers) : undefined;
+    this.cinder = new CinderService(this, "cinder", {
+      ...services,
+      glanceUrl: this.glance.url,
+      ceph: this.ceph,
+    });
     this.horizon = new HorizonDashboard(this, "horizon", {
       ...services,
       // The VIP and its name, and each controller by name and address: never "*".
@@ -193,7 +202,13 @@ export class OpenStackCluster extends Construct {
     // the first controller maps the compute hosts into cell1. The storage packages come first:
     // on a compute + storage host they install with the compute packages, before the steps
     // that wait for the controllers.
-    const dataPlane = { nova: this.nova, neutron: this.neutron, cinder: this.cinder, swift: this.swift };
+    const dataPlane = {
+      nova: this.nova,
+      neutron: this.neutron,
+      cinder: this.cinder,
+      swift: this.swift,
+      ceph: this.ceph,
+    };
     for (const node of roleNodes) {
       if (node instanceof StorageNode) node.preinstallPackages(dataPlane);
     }
@@ -201,6 +216,21 @@ export class OpenStackCluster extends Construct {
       if (node instanceof ComputeNode || node instanceof NetworkNode || node instanceof StorageNode) {
         node.placeServices(dataPlane);
       }
+    }
+    // Ceph after the hosts' services: on a storage host its OSD waits for the controllers'
+    // monitors (the last of their steps so far), and nothing of OpenStack waits behind it.
+    // Then cinder-volume, which for RBD waits for Ceph's pools, and qemu's key on compute hosts.
+    if (this.ceph) {
+      this.ceph.place();
+      if (this.ceph.clients.some((c) => c.name === RBD_CLIENT)) {
+        const client = this.ceph.client(RBD_CLIENT);
+        for (const host of this.hostsWithRole("compute")) {
+          this.ceph.libvirtSecret(host, client, [this.nova.computeHost(host)]);
+        }
+      }
+    }
+    for (const node of roleNodes) {
+      if (node instanceof StorageNode) node.placeVolumeService(dataPlane);
     }
     const agentHosts = this.hosts.filter((h) => h.hasRole("compute") || h.hasRole("network"));
     this.agentsAlive = agentHosts.length > 0 ? this.neutron.agentsAliveStep() : undefined;
@@ -224,6 +254,30 @@ export class OpenStackCluster extends Construct {
           ],
         })
       : undefined;
+  }
+
+  /**
+   * The cluster's Ceph: monitors on the controllers and then storage hosts (three at most, an
+   * odd number), managers on the controllers, an OSD on every storage host, the RBD backends'
+   * pools and their client (`cinder`).
+   */
+  private cephCluster(inv: Inventory, controllers: readonly Host[]): CephCluster {
+    const storage = this.hosts.filter((h) => h.hasRole("storage"));
+    const pools = rbdPools(inv.hosts.flatMap((h) => h.volumeBackends));
+    const monitors = chooseMonitors(controllers, storage);
+    return new CephCluster(this, "ceph", {
+      clusterName: inv.cluster,
+      monitors,
+      managers: controllers.filter((h) => monitors.includes(h)),
+      osds: this.hosts.flatMap((host, i) => {
+        const osd = inv.hosts[i].cephOsd;
+        return osd ? [{ host, osd }] : [];
+      }),
+      publicNetwork: inv.management.cidr,
+      pools,
+      clients: pools.length > 0 ? [{ name: RBD_CLIENT, secret: `ceph_${RBD_CLIENT}_key`, pools }] : [],
+      osdMemoryTargetMiB: inv.ceph?.osdMemoryTargetMiB,
+    });
   }
 
   hostsWithRole(role: Role): Host[] {

@@ -14,7 +14,9 @@ export type SecretKind =
   /** 20 upper-case letters: an Erlang cookie. */
   | "cookie"
   /** 40 hexadecimal digits: Heartbeat's sha1 key. */
-  | "hex";
+  | "hex"
+  /** A Ceph (cephx) key, as `ceph-authtool --gen-print-key` makes it: base64 of a 16-byte AES key with its header. */
+  | "cephx";
 
 export interface SecretSpec {
   readonly name: string;

@@ -28,7 +28,22 @@ export function generateSecret(kind: SecretKind): string {
       return pick(UPPER, 20);
     case "hex":
       return randomBytes(20).toString("hex");
+    case "cephx":
+      return cephxKey();
   }
+}
+
+/**
+ * Ceph's encoding of a secret key (CryptoKey::encode): type (1 = AES, le16), creation time
+ * (le32 seconds, le32 nanoseconds), length (16, le16), then the 16 key bytes; base64 of the 28.
+ */
+function cephxKey(): string {
+  const header = Buffer.alloc(12);
+  header.writeUInt16LE(1, 0);
+  header.writeUInt32LE(Math.floor(Date.now() / 1000), 2);
+  header.writeUInt32LE(0, 6);
+  header.writeUInt16LE(16, 10);
+  return Buffer.concat([header, randomBytes(16)]).toString("base64");
 }
 
 export interface SecretsInitResult {

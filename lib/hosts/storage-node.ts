@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { Step } from "../core/step";
+import { CephCluster } from "../platform/ceph-cluster";
 import { CinderService } from "../services/cinder";
 import { SwiftService } from "../services/swift";
 import { preinstall, RoleNode, RoleNodeProps } from "./role-node";
@@ -8,11 +9,14 @@ import { preinstall, RoleNode, RoleNodeProps } from "./role-node";
 export interface StorageServices {
   readonly swift: SwiftService;
   readonly cinder: CinderService;
+  /** The cluster's Ceph, whose OSD (and maybe a monitor) this host runs. */
+  readonly ceph?: CephCluster;
 }
 
 /**
- * Holds data: Swift's account, container and object servers on every storage host, and
- * cinder-volume with its backends (`Host.volumeBackends`) where the host has any.
+ * Holds data: Swift's account, container and object servers on every storage host, a Ceph OSD
+ * where the cluster has Ceph, and cinder-volume with its backends (`Host.volumeBackends`) where
+ * the host has any.
  */
 export class StorageNode extends RoleNode {
   readonly role = "storage" as const;
@@ -31,21 +35,27 @@ export class StorageNode extends RoleNode {
   preinstallPackages(services: StorageServices): Step {
     if (this.packagesStep) return this.packagesStep;
     const cinder = this.host.volumeBackends.length > 0 ? services.cinder.volumePackages(this.host) : [];
-    const packages = [...new Set([...services.swift.storagePackages(this.host), ...cinder])];
+    const ceph = services.ceph ? services.ceph.hostPackages(this.host) : [];
+    const packages = [...new Set([...services.swift.storagePackages(this.host), ...ceph, ...cinder])];
     this.packagesStep = preinstall(this, "storage_packages", packages);
     return this.packagesStep;
   }
 
   /**
    * Places the storage services on this host: their packages first (`preinstallPackages`), then
-   * Swift's storage servers (once the first controller has checked the rings) and, with volume
-   * backends, cinder-volume (once the controllers' Cinder is up). Returns the services' steps.
+   * Swift's storage servers (once the first controller has checked the rings). Returns the
+   * services' steps. The cluster places Ceph's steps next, then `placeVolumeService`.
    */
   placeServices(services: StorageServices): Step[] {
     this.preinstallPackages(services);
-    return [
-      services.swift.storageHost(this.host),
-      ...(this.host.volumeBackends.length > 0 ? [services.cinder.volumeHost(this.host)] : []),
-    ];
+    return [services.swift.storageHost(this.host)];
+  }
+
+  /**
+   * With volume backends, cinder-volume (once the controllers' Cinder is up, and for RBD once
+   * Ceph's pools are): after `placeServices` and Ceph's steps. Returns its step, if any.
+   */
+  placeVolumeService(services: StorageServices): Step[] {
+    return this.host.volumeBackends.length > 0 ? [services.cinder.volumeHost(this.host)] : [];
   }
 }

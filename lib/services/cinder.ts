@@ -9,11 +9,14 @@ import { IniFile } from "../core/ini-file";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { describeVolumeBackend, volumeBackendSection } from "./volume-backends";
+import { CephCluster } from "../platform/ceph-cluster";
+import { describeVolumeBackend, RBD_CLIENT, volumeBackendSection } from "./volume-backends";
 
 export interface CinderServiceProps extends ApiServiceProps {
   /** Glance's API, for `[DEFAULT] glance_api_servers` where cinder-volume runs. @default `http://VIP:9292` */
   readonly glanceUrl?: string;
+  /** The Ceph cluster of the `rbd` backends (its client `cinder`). */
+  readonly ceph?: CephCluster;
 }
 
 const CINDER_CONF = "/etc/cinder/cinder.conf";
@@ -62,15 +65,27 @@ export const CINDER_LIO_PACKAGES: PackagesByRelease = {
   "ubuntu-2404-caracal": ["python3-rtslib-fb"],
 };
 
+/** An RBD backend's client libraries (cinder's RBD driver imports rados and rbd) and the `ceph` tool. */
+export const CINDER_RBD_PACKAGES: PackagesByRelease = {
+  "debian-12-zed": ["python3-rbd", "python3-rados", "ceph-common"],
+  "ubuntu-2404-caracal": ["python3-rbd", "python3-rados", "ceph-common"],
+};
+
 /**
  * Cinder's secrets, for the secret catalog: its database user's and its Keystone user's, on the
- * controllers and the storage hosts (cinder-volume reads and writes the database itself).
+ * controllers and the storage hosts (cinder-volume reads and writes the database itself); its
+ * Ceph client's key for RBD backends, on the storage hosts (cinder-volume), the compute hosts
+ * (libvirt's secret, for qemu) and the controllers (which import it into Ceph).
  */
-export const CINDER_SECRETS: readonly SecretSpec[] = serviceSecrets(
-  "cinder",
-  ["controller", "storage"],
-  ["controller", "storage"],
-);
+export const CINDER_SECRETS: readonly SecretSpec[] = [
+  ...serviceSecrets("cinder", ["controller", "storage"], ["controller", "storage"]),
+  {
+    name: `ceph_${RBD_CLIENT}_key`,
+    kind: "cephx",
+    roles: ["controller", "storage", "compute"],
+    description: `Ceph's client.${RBD_CLIENT} key (RBD volumes)`,
+  },
+];
 
 /** What cinder declares for the secret catalog and the release profiles (lib/components.ts). */
 export const CINDER_COMPONENT: ComponentDeclaration = {
@@ -82,6 +97,7 @@ export const CINDER_COMPONENT: ComponentDeclaration = {
     cinderLvm: CINDER_LVM_PACKAGES,
     cinderTgt: CINDER_TGT_PACKAGES,
     cinderLio: CINDER_LIO_PACKAGES,
+    cinderRbd: CINDER_RBD_PACKAGES,
   },
 };
 
@@ -98,6 +114,7 @@ export class CinderService extends ApiService {
   /** The secrets that a host running a Cinder service with `volumeHostConfig` needs. */
   readonly secrets: readonly string[];
   private readonly glanceUrl: string;
+  private readonly ceph?: CephCluster;
   private readonly volumeSteps = new Map<Host, Step>();
 
   constructor(scope: Construct, id: string, props: CinderServiceProps) {
@@ -121,6 +138,7 @@ export class CinderService extends ApiService {
     });
     this.secrets = [this.dbSecret, this.userSecret, ...this.context.messaging.secrets];
     this.glanceUrl = props.glanceUrl ?? this.context.endpoint.url(API_PORTS.image);
+    this.ceph = props.ceph;
     this.deploy();
   }
 
@@ -155,8 +173,9 @@ export class CinderService extends ApiService {
     conf
       .set("DEFAULT", "enabled_backends", backends.map((b) => b.name).join(","))
       .set("DEFAULT", "glance_api_servers", this.glanceUrl);
+    const rbd = this.ceph?.client(RBD_CLIENT);
     for (const backend of backends) {
-      for (const [key, value] of Object.entries(volumeBackendSection(backend)))
+      for (const [key, value] of Object.entries(volumeBackendSection(backend, rbd)))
         conf.set(backend.name, key, value);
     }
     return conf;
@@ -167,6 +186,10 @@ export class CinderService extends ApiService {
     const release = host.release;
     const packages = [...packagesFor("CinderService", CINDER_VOLUME_PACKAGES, release)];
     for (const backend of host.volumeBackends) {
+      if (backend.driver === "rbd") {
+        packages.push(...packagesFor("CinderService", CINDER_RBD_PACKAGES, release));
+        continue;
+      }
       packages.push(...packagesFor("CinderService", CINDER_LVM_PACKAGES, release));
       const target = backend.targetHelper === "tgtadm" ? CINDER_TGT_PACKAGES : CINDER_LIO_PACKAGES;
       packages.push(...packagesFor("CinderService", target, release));
@@ -200,8 +223,10 @@ export class CinderService extends ApiService {
       .script("cinder_volume")
       .comment(`cinder-volume with its backends: ${backends.map(describeVolumeBackend).join("; ")}.`)
       .aptInstall(this.volumePackages(host));
-    script.comment("Before anything changes: each backend's volume group, made on the host beforehand.");
-    for (const backend of backends) {
+    const lvm = backends.flatMap((b) => (b.driver === "lvm" ? [b] : []));
+    const rbd = backends.some((b) => b.driver === "rbd");
+    if (lvm.length > 0) script.comment("Before anything changes: each LVM backend's volume group, made on the host beforehand.");
+    for (const backend of lvm) {
       const missing = `volume group ${backend.volumeGroup} (backend ${backend.name}) is missing on ${host.hostName}: expected it made beforehand (vgcreate ${backend.volumeGroup} DEVICE)`;
       script.raw(
         `if ! vgs ${quote([backend.volumeGroup])} >/dev/null 2>&1; then echo ${quote([missing])} >&2; exit 1; fi`,
@@ -220,8 +245,20 @@ export class CinderService extends ApiService {
         .run("install", "-d", "-o", "cinder", "-g", "cinder", "-m", "0750", LOCK_PATH);
       secrets.push(...conf.secretsUsed());
     }
+    if (rbd) {
+      if (!this.ceph) {
+        throw new Error(
+          `CinderService.volumeHost ${host.hostName}: an rbd backend: got no ceph: expected CinderServiceProps.ceph (the inventory's ceph section)`,
+        );
+      }
+      script.comment("The RBD backends' Ceph client: ceph.conf and client.cinder's keyring, readable by cinder.");
+      this.ceph.clientFiles(script, host, this.ceph.client(RBD_CLIENT), "cinder", "cinder_volume");
+      secrets.push(...script.secretsUsed());
+    }
     // One target helper per host (the inventory and Host refuse two).
-    if (backends[0].targetHelper === "tgtadm") {
+    if (lvm.length === 0) {
+      // No iSCSI target: the data path is librbd, from qemu on the compute hosts.
+    } else if (lvm[0].targetHelper === "tgtadm") {
       script
         .comment("tgtd reads the target files the tgtadm helper writes (the package's own snippet, kept).")
         .writeFile(release.paths.tgtCinderTargets, `include ${VOLUMES_DIR}/*\n`, { changeTag: "tgt" })
@@ -236,8 +273,12 @@ export class CinderService extends ApiService {
     script.restartIfChanged([release.units.cinderVolume], "cinder_volume");
     const step = host.addStep("cinder_volume", script, {
       owner: this,
-      secrets,
-      after: [...this.context.messaging.readyFor(host), ...this.steps],
+      secrets: [...new Set(secrets)],
+      after: [
+        ...this.context.messaging.readyFor(host),
+        ...this.steps,
+        ...(rbd && this.ceph ? [this.ceph.poolsStep] : []),
+      ],
     });
     this.volumeSteps.set(host, step);
     return step;

@@ -11,7 +11,7 @@ export const TARGET_HELPERS = ["tgtadm", "lioadm"] as const;
 export type TargetHelper = (typeof TARGET_HELPERS)[number];
 
 /** The drivers a backend may name. */
-export const VOLUME_BACKEND_DRIVERS = ["lvm"] as const;
+export const VOLUME_BACKEND_DRIVERS = ["lvm", "rbd"] as const;
 export type VolumeBackendDriver = (typeof VOLUME_BACKEND_DRIVERS)[number];
 export const VOLUME_BACKEND_DRIVER_EXPECTED = `a volume backend driver: ${VOLUME_BACKEND_DRIVERS.join(", ")}`;
 
@@ -26,16 +26,46 @@ export interface LvmBackendSpec {
   readonly targetHelper?: TargetHelper;
 }
 
+/**
+ * A Ceph RBD backend as given: volumes are RBD images in `pool` of the cluster's Ceph (the
+ * inventory's `ceph` section), read and written by the `cinder` Ceph client; qemu on the compute
+ * hosts opens them with librbd.
+ */
+export interface RbdBackendSpec {
+  readonly name: string;
+  readonly driver: "rbd";
+  /** @default "volumes" */
+  readonly pool?: string;
+}
+
 /** A backend as given (the inventory's `volumeBackends` entries, or `HostProps.volumeBackends`). */
-export type VolumeBackendSpec = LvmBackendSpec;
+export type VolumeBackendSpec = LvmBackendSpec | RbdBackendSpec;
 
 /** An LVM backend with its defaults filled in. */
 export interface LvmBackend extends LvmBackendSpec {
   readonly targetHelper: TargetHelper;
 }
 
+/** An RBD backend with its defaults filled in. */
+export interface RbdBackend extends RbdBackendSpec {
+  readonly pool: string;
+}
+
 /** A backend with its defaults filled in. */
-export type VolumeBackend = LvmBackend;
+export type VolumeBackend = LvmBackend | RbdBackend;
+
+/** The RBD backends' pool when none is named. */
+export const DEFAULT_RBD_POOL = "volumes";
+/** A Ceph pool name as the library makes it (it stands in commands and in capabilities). */
+export const RBD_POOL = /^[a-z][a-z0-9_-]{0,62}$/;
+export const RBD_POOL_EXPECTED = "a pool name of lowercase letters, digits, '_' and '-', starting with a letter, at most 63 characters";
+/** The Ceph client (client.cinder) that every RBD backend uses. */
+export const RBD_CLIENT = "cinder";
+
+/** The pools of the RBD backends among `backends`, each once. */
+export function rbdPools(backends: readonly VolumeBackend[]): string[] {
+  return [...new Set(backends.flatMap((b) => (b.driver === "rbd" ? [b.pool] : [])))];
+}
 
 /**
  * A backend's name: a section header (`[lvm-1]`), an item of `enabled_backends` (a comma list)
@@ -101,7 +131,7 @@ export function volumeBackendsProblem(
   const groups = new Map<string, number>();
   for (const [i, backend] of backends.entries()) {
     const at = (key: string) => `[${i}].${key}`;
-    const { name, driver, volumeGroup, targetHelper } = backend;
+    const { name, driver } = backend;
     if (typeof name !== "string" || !VOLUME_BACKEND_NAME.test(name)) {
       return { field: at("name"), value: name, expected: VOLUME_BACKEND_NAME_EXPECTED };
     }
@@ -119,6 +149,13 @@ export function volumeBackendsProblem(
     if (!(VOLUME_BACKEND_DRIVERS as readonly string[]).includes(driver)) {
       return { field: at("driver"), value: driver, expected: VOLUME_BACKEND_DRIVER_EXPECTED };
     }
+    if (backend.driver === "rbd") {
+      if (backend.pool !== undefined && (typeof backend.pool !== "string" || !RBD_POOL.test(backend.pool))) {
+        return { field: at("pool"), value: backend.pool, expected: RBD_POOL_EXPECTED };
+      }
+      continue;
+    }
+    const { volumeGroup, targetHelper } = backend;
     if (typeof volumeGroup !== "string" || !isVolumeGroupName(volumeGroup)) {
       return { field: at("volumeGroup"), value: volumeGroup, expected: VOLUME_GROUP_EXPECTED };
     }
@@ -139,13 +176,15 @@ export function volumeBackendsProblem(
       };
     }
   }
-  const resolved = resolveVolumeBackends(backends, defaultTargetHelper);
-  const other = resolved.findIndex((b) => b.targetHelper !== resolved[0].targetHelper);
-  if (other >= 0) {
+  const lvm = resolveVolumeBackends(backends, defaultTargetHelper).flatMap((b, i) =>
+    b.driver === "lvm" ? [{ i, helper: b.targetHelper }] : [],
+  );
+  const other = lvm.find((b) => b.helper !== lvm[0].helper);
+  if (other) {
     return {
-      field: `[${other}].targetHelper`,
-      value: resolved[other].targetHelper,
-      expected: `the target helper of the host's other backends (${resolved[0].targetHelper}): two iSCSI targets cannot share port 3260`,
+      field: `[${other.i}].targetHelper`,
+      value: other.helper,
+      expected: `the target helper of the host's other backends (${lvm[0].helper}): two iSCSI targets cannot share port 3260`,
     };
   }
   return undefined;
@@ -156,7 +195,11 @@ export function resolveVolumeBackends(
   backends: readonly VolumeBackendSpec[],
   defaultTargetHelper: TargetHelper,
 ): VolumeBackend[] {
-  return backends.map((b) => ({ ...b, targetHelper: b.targetHelper ?? defaultTargetHelper }));
+  return backends.map((b) =>
+    b.driver === "rbd"
+      ? { ...b, pool: b.pool ?? DEFAULT_RBD_POOL }
+      : { ...b, targetHelper: b.targetHelper ?? defaultTargetHelper },
+  );
 }
 
 function isReservedSection(name: string): boolean {
@@ -164,8 +207,30 @@ function isReservedSection(name: string): boolean {
   return lower.startsWith("oslo_") || RESERVED_SECTIONS.some((s) => s.toLowerCase() === lower);
 }
 
-/** A backend's section in cinder.conf. */
-export function volumeBackendSection(backend: VolumeBackend): Record<string, IniValue> {
+/** What an RBD backend needs of the cluster's Ceph: the libvirt secret that holds client.cinder's key. */
+export interface RbdContext {
+  readonly libvirtSecretUuid: string;
+}
+
+/** A backend's section in cinder.conf (an RBD backend needs `rbd`). */
+export function volumeBackendSection(backend: VolumeBackend, rbd?: RbdContext): Record<string, IniValue> {
+  if (backend.driver === "rbd") {
+    if (!rbd) throw new Error(`volume backend ${backend.name}: driver rbd: got no Ceph cluster: expected one (the inventory's ceph section)`);
+    return {
+      volume_backend_name: backend.name,
+      volume_driver: "cinder.volume.drivers.rbd.RBDDriver",
+      rbd_pool: backend.pool,
+      rbd_ceph_conf: "/etc/ceph/ceph.conf",
+      rbd_user: RBD_CLIENT,
+      // Handed to Nova with each attachment: libvirt's secret with the same key on every compute host.
+      rbd_secret_uuid: rbd.libvirtSecretUuid,
+      rbd_flatten_volume_from_snapshot: false,
+      rbd_max_clone_depth: 5,
+      rbd_store_chunk_size: 4,
+      rados_connect_timeout: 30,
+      report_discard_supported: true,
+    };
+  }
   return {
     volume_backend_name: backend.name,
     volume_driver: "cinder.volume.drivers.lvm.LVMVolumeDriver",
@@ -177,5 +242,6 @@ export function volumeBackendSection(backend: VolumeBackend): Record<string, Ini
 
 /** How a backend reads in a comment or a message: `lvm-1 (LVM volume group cinder-volumes, iSCSI through tgtadm)`. */
 export function describeVolumeBackend(backend: VolumeBackend): string {
+  if (backend.driver === "rbd") return `${backend.name} (Ceph RBD pool ${backend.pool}, client.${RBD_CLIENT})`;
   return `${backend.name} (LVM volume group ${backend.volumeGroup}, iSCSI through ${backend.targetHelper})`;
 }
