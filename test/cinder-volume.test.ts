@@ -94,6 +94,7 @@ const LIO_BACKENDS = [
  */
 function storageLayoutData(): Record<string, unknown> {
   const data = readYaml(LAB_SMALL_EXAMPLE);
+  delete data.ceph;
   data.cluster = "storagelayout";
   data.volumeBackends = [LVM];
   data.hosts = [
@@ -407,8 +408,11 @@ describe("cinder-volume on Ubuntu 24.04", () => {
   });
 });
 
-describe("storage hosts without backends (the lab examples)", () => {
-  const { cluster } = synth(parseInventory(readYaml(LAB_SMALL_EXAMPLE), LAB_SMALL_EXAMPLE, EXAMPLES_DIR));
+describe("storage hosts without backends (the small lab layout without Ceph and backends)", () => {
+  const data = readYaml(LAB_SMALL_EXAMPLE);
+  delete data.ceph;
+  delete data.volumeBackends;
+  const { cluster } = synth(parseInventory(data, LAB_SMALL_EXAMPLE, EXAMPLES_DIR));
 
   it("get no cinder-volume (only Swift's storage packages); the controllers' cinder.conf has no backend", () => {
     // Swift's storage servers alone: their packages, early, and their step.
@@ -446,7 +450,8 @@ describe("volumeHost and Host's backends, in TypeScript", () => {
     expect(cluster.cinder.volumeHost(storage1)).toBe(step);
     const node = storage1.node.children.find((c) => c instanceof StorageNode) as StorageNode;
     const services = { cinder: cluster.cinder, swift: cluster.swift };
-    expect(node.placeServices(services)).toEqual([cluster.swift.storageHost(storage1), step]);
+    expect(node.placeServices(services)).toEqual([cluster.swift.storageHost(storage1)]);
+    expect(node.placeVolumeService(services)).toEqual([step]);
     expect(node.preinstallPackages(services).logicalId).toBe("storage1_storage_packages");
     expect(node.preinstallPackages(services).scriptText).toContain(" cinder-volume ");
     expect(storage1.steps.filter((s) => /cinder_volume|storage_packages/.test(s.logicalId))).toHaveLength(2);
@@ -466,8 +471,12 @@ describe("volumeHost and Host's backends, in TypeScript", () => {
       'volumeBackends[0].volumeGroup: got "-vg": expected a volume group name',
     ],
     [
-      [{ ...LVM, driver: "rbd" }],
-      'volumeBackends[0].driver: got "rbd": expected a volume backend driver: lvm',
+      [{ ...LVM, driver: "nfs" }],
+      'volumeBackends[0].driver: got "nfs": expected a volume backend driver: lvm, rbd',
+    ],
+    [
+      [{ name: "ceph", driver: "rbd", pool: "volumes, allow *" }],
+      'volumeBackends[0].pool: got "volumes, allow *": expected a pool name of lowercase letters',
     ],
     [
       [LVM, { ...LVM, name: "lvm-2", volumeGroup: "other", targetHelper: "lioadm" }],

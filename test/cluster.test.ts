@@ -56,8 +56,9 @@ function secretVars(expression: string | undefined): string[] {
   return [...new Set([...(expression ?? "").matchAll(/var\.secret_([a-z0-9_]+)/g)].map((m) => m[1]))].sort();
 }
 
+/** The secrets delivered to every host of these roles (not those delivered only where a step uses them). */
 function secretsFor(roles: readonly Role[]): string[] {
-  return SECRET_CATALOG.filter((s) => s.roles.some((r) => roles.includes(r)))
+  return SECRET_CATALOG.filter((s) => !s.onUse && s.roles.some((r) => roles.includes(r)))
     .map((s) => s.name)
     .sort();
 }
@@ -170,7 +171,11 @@ describe("the seed cluster (examples/furyu-8-node.yaml)", () => {
       for (const p of resource.provisioner)
         expect(JSON.stringify(p["remote-exec"] ?? {})).not.toContain("var.");
     }
-    expect(cluster.hosts[0].secretsDelivered).toEqual(SECRET_CATALOG.map((s) => s.name).sort());
+    expect(cluster.hosts[0].secretsDelivered).toEqual(
+      SECRET_CATALOG.filter((s) => !s.onUse)
+        .map((s) => s.name)
+        .sort(),
+    );
   });
 
   it("keeps controller-only secrets off compute and network hosts", () => {
@@ -396,7 +401,7 @@ describe("constructs used on their own", () => {
       "db1_hosts_file",
       "db1_secrets",
     ]);
-    expect(Object.keys(json.variable ?? {})).toHaveLength(SECRET_CATALOG.length);
+    expect(Object.keys(json.variable ?? {})).toHaveLength(SECRET_CATALOG.filter((s) => !s.onUse).length);
     expect(stack.host.roles).toEqual(["controller"]);
     expect(secretVars(json.resource.terraform_data.db1_secrets.triggers_replace?.inputs)).toEqual(
       secretsFor(["controller"]),
@@ -415,7 +420,7 @@ describe("constructs used on their own", () => {
     const b = new MyStack(app, "two");
     for (const stack of [a, b]) {
       const json = JSON.parse(Testing.synth(stack)) as StackJson;
-      expect(Object.keys(json.variable ?? {})).toHaveLength(SECRET_CATALOG.length);
+      expect(Object.keys(json.variable ?? {})).toHaveLength(SECRET_CATALOG.filter((s) => !s.onUse).length);
     }
   });
 

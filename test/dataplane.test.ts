@@ -175,6 +175,10 @@ describe("the data plane in the small lab layout (examples/lab-small.yaml)", () 
       "compute1_nova_compute",
       "compute1_neutron_agents",
       "compute1_swift_storage",
+      "compute1_ceph_mon",
+      "compute1_ceph_osd",
+      "compute1_ceph_libvirt_secret",
+      "compute1_cinder_volume",
     ]);
     expect(hostOf(cluster, "network1").steps.map((s) => s.logicalId)).toEqual([
       "network1_converged",

@@ -327,7 +327,8 @@ function cephCases(): [string, () => Data, string][] {
   const POOL_EXPECTED =
     "a pool name of lowercase letters, digits, '_' and '-', starting with a letter, at most 63 characters";
   const FILE_EXPECTED = "an absolute file path of letters, digits and '._-', without '.' or '..' parts";
-  const DEVICE_EXPECTED = "a block device path under /dev/ of letters, digits and '._-', without '.' or '..' parts";
+  const DEVICE_EXPECTED =
+    "a block device path under /dev/ of letters, digits and '._-', without '.' or '..' parts";
   const badPool = (pool: string): [string, () => Data, string] => [
     `an RBD pool named ${JSON.stringify(pool)}`,
     () => withCeph({ ...RBD, pool }),
@@ -354,7 +355,12 @@ function cephCases(): [string, () => Data, string][] {
     badOsd({ file: "/var/lib/../etc/passwd", sizeGiB: 8 }, "file", "/var/lib/../etc/passwd", FILE_EXPECTED),
     badOsd({ file: "/var/lib/ceph/osd img", sizeGiB: 8 }, "file", "/var/lib/ceph/osd img", FILE_EXPECTED),
     badOsd({ file: "/var/lib/$(id)", sizeGiB: 8 }, "file", "/var/lib/$(id)", FILE_EXPECTED),
-    badOsd({ file: "/var/lib/ceph/osd.img", sizeGiB: 1 }, "sizeGiB", 1, "a whole number of GiB from 2 to 65536"),
+    badOsd(
+      { file: "/var/lib/ceph/osd.img", sizeGiB: 1 },
+      "sizeGiB",
+      1,
+      "a whole number of GiB from 2 to 65536",
+    ),
     [
       "an OSD of 2.5 GiB",
       () => {

@@ -28,6 +28,7 @@ describe("CinderService (controller part) in the small lab layout", () => {
       "controller1_keystone_cinderv3",
       "controller1_cinder",
       "controller2_cinder",
+      "compute1_cinder_volume",
     ]);
     expect(dependsOn(json, "controller1_cinder")).toEqual(
       expect.arrayContaining(["controller1_db_cinder", "controller1_keystone_cinderv3"]),

@@ -35,10 +35,16 @@ const cephOsdSchema = z.union(
     }),
     z.strictObject({
       file: z.string().regex(CEPH_OSD_FILE, CEPH_OSD_FILE_EXPECTED),
-      sizeGiB: z.int({ error: CEPH_OSD_SIZE_EXPECTED }).min(2, CEPH_OSD_SIZE_EXPECTED).max(65536, CEPH_OSD_SIZE_EXPECTED),
+      sizeGiB: z
+        .int({ error: CEPH_OSD_SIZE_EXPECTED })
+        .min(2, CEPH_OSD_SIZE_EXPECTED)
+        .max(65536, CEPH_OSD_SIZE_EXPECTED),
     }),
   ],
-  { error: (issue) => (issue.code === "invalid_union" ? "{ device: /dev/NAME } or { file: /PATH, sizeGiB: N }" : undefined) },
+  {
+    error: (issue) =>
+      issue.code === "invalid_union" ? "{ device: /dev/NAME } or { file: /PATH, sizeGiB: N }" : undefined,
+  },
 );
 
 const hostname = z
@@ -196,7 +202,11 @@ export const inventorySchema = z.strictObject({
     .strictObject({
       /** Every storage host's OSD, unless it names its own (`cephOsd`). */
       osd: cephOsdSchema.optional(),
-      osdMemoryTargetMiB: z.int().min(896, CEPH_MEMORY_EXPECTED).max(1048576, CEPH_MEMORY_EXPECTED).optional(),
+      osdMemoryTargetMiB: z
+        .int()
+        .min(896, CEPH_MEMORY_EXPECTED)
+        .max(1048576, CEPH_MEMORY_EXPECTED)
+        .optional(),
     })
     .optional(),
   /** The storage hosts' backends, unless a host names its own. */

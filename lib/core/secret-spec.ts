@@ -24,6 +24,11 @@ export interface SecretSpec {
   /** Hosts with any of these roles receive the secret in their root-only secrets directory. */
   readonly roles: readonly Role[];
   readonly description: string;
+  /**
+   * Delivered only to the hosts (of `roles`) whose steps use it, not to every host of a role:
+   * for an optional component (Ceph), so that a cluster without it sends its keys nowhere.
+   */
+  readonly onUse?: boolean;
 }
 
 /** The controllers only. */

@@ -22,7 +22,7 @@ export abstract class RoleNode extends Construct {
     this.host = props.host;
     props.host.addRole(role);
     const secrets = secretCatalog()
-      .filter((s) => s.roles.includes(role))
+      .filter((s) => s.roles.includes(role) && !s.onUse)
       .map((s) => s.name);
     props.host.useSecrets(secrets);
   }

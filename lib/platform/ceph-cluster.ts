@@ -31,9 +31,10 @@ export const CEPH_QEMU_PACKAGES: PackagesByRelease = {
 };
 
 /**
- * The cluster's own keys, on every host that may run a monitor (controllers and storage hosts):
- * a monitor is made from a keyring that holds them all. The clients' keys (`ceph_cinder_key`)
- * are declared by their users.
+ * The cluster's own keys, for the hosts that may run a monitor (controllers and storage hosts):
+ * a monitor is made from a keyring that holds them all. Each goes only to the hosts whose Ceph
+ * steps use it (`onUse`): none without Ceph. The clients' keys (`ceph_cinder_key`) are declared
+ * by their users.
  */
 export const CEPH_SECRETS: readonly SecretSpec[] = [
   {
@@ -41,24 +42,28 @@ export const CEPH_SECRETS: readonly SecretSpec[] = [
     kind: "cephx",
     roles: ["controller", "storage"],
     description: "Ceph monitors' shared key (mon.)",
+    onUse: true,
   },
   {
     name: "ceph_admin_key",
     kind: "cephx",
     roles: ["controller", "storage"],
     description: "Ceph's client.admin key",
+    onUse: true,
   },
   {
     name: "ceph_mgr_key",
     kind: "cephx",
     roles: ["controller", "storage"],
     description: "Ceph managers' key (every mgr.HOST)",
+    onUse: true,
   },
   {
     name: "ceph_bootstrap_osd_key",
     kind: "cephx",
     roles: ["controller", "storage"],
     description: "Ceph's client.bootstrap-osd key, with which a storage host adds its OSD",
+    onUse: true,
   },
 ];
 
@@ -79,9 +84,7 @@ export const CEPH_COMPONENT: ComponentDeclaration = {
  * the host's file system. A file is what Ceph's own test clusters use (vstart.sh); it is for a
  * lab without spare disks, where it is the only way: on a real server give a disk.
  */
-export type CephOsdSpec =
-  | { readonly device: string }
-  | { readonly file: string; readonly sizeGiB: number };
+export type CephOsdSpec = { readonly device: string } | { readonly file: string; readonly sizeGiB: number };
 
 /** A storage host and its OSD. */
 export interface CephOsdPlacement {
@@ -114,7 +117,11 @@ export interface CephClusterProps {
   /** RBD pools, made once (`ceph_pools` step). */
   readonly pools: readonly string[];
   /** Clients with RBD access, their keys imported by the `ceph_pools` step. */
-  readonly clients: readonly { readonly name: string; readonly secret: string; readonly pools: readonly string[] }[];
+  readonly clients: readonly {
+    readonly name: string;
+    readonly secret: string;
+    readonly pools: readonly string[];
+  }[];
   /** Placement groups per pool. @default 32 */
   readonly pgNum?: number;
   /** What each OSD aims to use of memory (BlueStore's caches). @default 4096 (Ceph's default) */
@@ -135,10 +142,12 @@ const MON_PORTS = { v2: 3300, v1: 6789 };
 
 /** An OSD's device: under /dev, plain characters (it stands in scripts and a symlink), no `..` segment. */
 export const CEPH_OSD_DEVICE = /^\/dev(\/(?!\.\.?(\/|$))[A-Za-z0-9._-]+)+$/;
-export const CEPH_OSD_DEVICE_EXPECTED = "a block device path under /dev/ of letters, digits and '._-', without '.' or '..' parts";
+export const CEPH_OSD_DEVICE_EXPECTED =
+  "a block device path under /dev/ of letters, digits and '._-', without '.' or '..' parts";
 /** An OSD's file: absolute, plain characters, no `.` or `..` segment. */
 export const CEPH_OSD_FILE = /^(\/(?!\.\.?(\/|$))[A-Za-z0-9._-]+)+$/;
-export const CEPH_OSD_FILE_EXPECTED = "an absolute file path of letters, digits and '._-', without '.' or '..' parts";
+export const CEPH_OSD_FILE_EXPECTED =
+  "an absolute file path of letters, digits and '._-', without '.' or '..' parts";
 export const CEPH_OSD_SIZE_EXPECTED = "a whole number of GiB from 2 to 65536";
 export const CEPH_MEMORY_EXPECTED = "a whole number of MiB from 896 (Ceph's least) to 1048576";
 
@@ -149,7 +158,8 @@ export function cephOsdProblem(osd: CephOsdSpec): string | undefined {
       ? undefined
       : `device: got ${JSON.stringify(osd.device)}: expected ${CEPH_OSD_DEVICE_EXPECTED}`;
   }
-  if (!CEPH_OSD_FILE.test(osd.file)) return `file: got ${JSON.stringify(osd.file)}: expected ${CEPH_OSD_FILE_EXPECTED}`;
+  if (!CEPH_OSD_FILE.test(osd.file))
+    return `file: got ${JSON.stringify(osd.file)}: expected ${CEPH_OSD_FILE_EXPECTED}`;
   if (!Number.isInteger(osd.sizeGiB) || osd.sizeGiB < 2 || osd.sizeGiB > 65536) {
     return `sizeGiB: got ${JSON.stringify(osd.sizeGiB)}: expected ${CEPH_OSD_SIZE_EXPECTED}`;
   }
@@ -201,19 +211,23 @@ export class CephCluster extends Construct {
     const stray = props.managers.find((h) => !props.monitors.includes(h));
     if (stray) throw new Error(`${where}: managers: got ${stray.hostName}: expected one of the monitors`);
     if (props.managers.length === 0) throw new Error(`${where}: managers: got none: expected at least one`);
-    if (props.osds.length === 0) throw new Error(`${where}: osds: got none: expected at least one storage host`);
+    if (props.osds.length === 0)
+      throw new Error(`${where}: osds: got none: expected at least one storage host`);
     for (const { host, osd } of props.osds) {
       const problem = cephOsdProblem(osd);
       if (problem) throw new Error(`${where}: osd of ${host.hostName}: ${problem}`);
     }
     for (const name of [...props.pools, ...props.clients.map((c) => c.name)]) {
       if (!CEPH_NAME.test(name)) {
-        throw new Error(`${where}: got name ${JSON.stringify(name)}: expected lowercase letters, digits, '_' and '-'`);
+        throw new Error(
+          `${where}: got name ${JSON.stringify(name)}: expected lowercase letters, digits, '_' and '-'`,
+        );
       }
     }
     for (const client of props.clients) {
       const unknown = client.pools.find((p) => !props.pools.includes(p));
-      if (unknown) throw new Error(`${where}: client ${client.name}: got pool ${unknown}: expected one of the pools`);
+      if (unknown)
+        throw new Error(`${where}: client ${client.name}: got pool ${unknown}: expected one of the pools`);
     }
     const pgNum = props.pgNum ?? 32;
     if (!Number.isInteger(pgNum) || pgNum < 1 || pgNum > 4096 || (pgNum & (pgNum - 1)) !== 0) {
@@ -245,7 +259,8 @@ export class CephCluster extends Construct {
 
   /** The pools and clients exist and every placement group of the pools was active once. */
   get poolsStep(): Step {
-    if (!this.placed) throw new Error(`CephCluster ${this.node.path}: poolsStep: not placed yet: call place() first`);
+    if (!this.placed)
+      throw new Error(`CephCluster ${this.node.path}: poolsStep: not placed yet: call place() first`);
     return this.placed.pools;
   }
 
@@ -255,7 +270,9 @@ export class CephCluster extends Construct {
     const packages = [
       ...(this.props.monitors.includes(host) ? packagesFor("CephCluster", CEPH_MON_PACKAGES, release) : []),
       ...(this.props.managers.includes(host) ? packagesFor("CephCluster", CEPH_MGR_PACKAGES, release) : []),
-      ...(this.props.osds.some((o) => o.host === host) ? packagesFor("CephCluster", CEPH_OSD_PACKAGES, release) : []),
+      ...(this.props.osds.some((o) => o.host === host)
+        ? packagesFor("CephCluster", CEPH_OSD_PACKAGES, release)
+        : []),
     ];
     return [...new Set(packages)];
   }
@@ -263,7 +280,10 @@ export class CephCluster extends Construct {
   /** A client by name (one the props gave). */
   client(name: string): CephClient {
     const client = this.clients.find((c) => c.name === name);
-    if (!client) throw new Error(`CephCluster.client: got ${name}: expected one of ${this.clients.map((c) => c.name).join(", ")}`);
+    if (!client)
+      throw new Error(
+        `CephCluster.client: got ${name}: expected one of ${this.clients.map((c) => c.name).join(", ")}`,
+      );
     return client;
   }
 
@@ -290,7 +310,9 @@ export class CephCluster extends Construct {
       "auth_allow_insecure_global_id_reclaim = false",
       `osd_pool_default_size = ${this.replicas}`,
       `osd_pool_default_min_size = ${Math.max(1, this.replicas - 1)}`,
-      ...(this.replicas === 1 ? ["# One OSD: one replica, which Ceph refuses unless told.", "mon_allow_pool_size_one = true"] : []),
+      ...(this.replicas === 1
+        ? ["# One OSD: one replica, which Ceph refuses unless told.", "mon_allow_pool_size_one = true"]
+        : []),
       "",
       "[osd]",
       `osd_memory_target = ${memory}`,
@@ -302,14 +324,24 @@ export class CephCluster extends Construct {
    * ceph.conf (unless a Ceph step of the host writes it) and a client's keyring (readable by
    * `group`) for a host where the client runs.
    */
-  clientFiles(script: ShellScript, host: Host, client: CephClient, group: string, changeTag: string): ShellScript {
+  clientFiles(
+    script: ShellScript,
+    host: Host,
+    client: CephClient,
+    group: string,
+    changeTag: string,
+  ): ShellScript {
     this.writeConf(script, host, changeTag);
-    return script.writeFile(`/etc/ceph/ceph.client.${client.name}.keyring`, keyring(`client.${client.name}`, client.secret), {
+    return script.writeFile(
+      `/etc/ceph/ceph.client.${client.name}.keyring`,
+      keyring(`client.${client.name}`, client.secret),
+      {
         group,
         mode: "0640",
         secrets: true,
         changeTag,
-      });
+      },
+    );
   }
 
   /**
@@ -332,15 +364,25 @@ export class CephCluster extends Construct {
     const keyFile = `"$OSC_SECRETS_DIR/${client.secret}"`;
     const script = host
       .script("ceph_libvirt_secret")
-      .comment(`client.${client.name}'s key as libvirt secret ${client.libvirtSecretUuid}, for qemu's librbd.`)
+      .comment(
+        `client.${client.name}'s key as libvirt secret ${client.libvirtSecretUuid}, for qemu's librbd.`,
+      )
       .aptInstall(packagesFor("CephCluster", CEPH_QEMU_PACKAGES, host.release))
       .writeFile(xmlFile, xml, { changeTag: "libvirt_secret" })
-      .raw(`if ! virsh secret-list | grep -qw ${uuid}; then virsh secret-define --file ${quote([xmlFile])}; fi`)
-      .comment("The value from the root-only secrets file, never on a command line; set only when it differs.")
+      .raw(
+        `if ! virsh secret-list | grep -qw ${uuid}; then virsh secret-define --file ${quote([xmlFile])}; fi`,
+      )
+      .comment(
+        "The value from the root-only secrets file, never on a command line; set only when it differs.",
+      )
       .raw(
         `if [ "$(virsh secret-get-value ${uuid} 2>/dev/null || true)" != "$(cat ${keyFile})" ]; then virsh secret-set-value --secret ${uuid} --file ${keyFile} >/dev/null; fi`,
       );
-    const step = host.addStep("ceph_libvirt_secret", script, { owner: this, secrets: [client.secret], after });
+    const step = host.addStep("ceph_libvirt_secret", script, {
+      owner: this,
+      secrets: [client.secret],
+      after,
+    });
     this.libvirtSteps.set(host, step);
     return step;
   }
@@ -356,7 +398,11 @@ export class CephCluster extends Construct {
       .aptInstall(this.hostPackages(host));
     this.writeConf(script, host, "ceph_mon");
     script
-      .writeFile(ADMIN_KEYRING, keyring("client.admin", "ceph_admin_key"), { mode: "0600", secrets: true, changeTag: "ceph_mon" })
+      .writeFile(ADMIN_KEYRING, keyring("client.admin", "ceph_admin_key"), {
+        mode: "0600",
+        secrets: true,
+        changeTag: "ceph_mon",
+      })
       .run("install", "-d", "-o", "ceph", "-g", "ceph", "-m", "0750", "/var/lib/ceph/tmp");
     const monmap = this.props.monitors
       .map((m) => {
@@ -365,7 +411,9 @@ export class CephCluster extends Construct {
       })
       .join(" ");
     script
-      .comment("Made once: the monmap of every monitor and the keyring of every cluster key, as on every monitor.")
+      .comment(
+        "Made once: the monmap of every monitor and the keyring of every cluster key, as on every monitor.",
+      )
       .writeFile(`/var/lib/ceph/tmp/mon-bootstrap.keyring`, this.monitorKeyring(), {
         owner: "ceph",
         mode: "0600",
@@ -410,7 +458,9 @@ export class CephCluster extends Construct {
     const { host, osd } = placement;
     const script = host
       .script("ceph_osd")
-      .comment(`Ceph OSD of ${host.hostName} on ${"device" in osd ? `device ${osd.device}` : `file ${osd.file} (${osd.sizeGiB} GiB)`}.`)
+      .comment(
+        `Ceph OSD of ${host.hostName} on ${"device" in osd ? `device ${osd.device}` : `file ${osd.file} (${osd.sizeGiB} GiB)`}.`,
+      )
       .aptInstall(this.hostPackages(host));
     this.writeConf(script, host, "ceph_osd");
     script
@@ -487,7 +537,9 @@ export class CephCluster extends Construct {
         )
         .join("\n");
       script
-        .comment("The clients' keys and capabilities, as the keyring says (an import changes nothing when they are).")
+        .comment(
+          "The clients' keys and capabilities, as the keyring says (an import changes nothing when they are).",
+        )
         .writeFile(CLIENTS_KEYRING, body, { mode: "0600", secrets: true, changeTag: "ceph_clients" })
         .run("ceph", "auth", "import", "-i", CLIENTS_KEYRING);
     }
@@ -517,13 +569,11 @@ export class CephCluster extends Construct {
       ["mon.", "ceph_mon_key", { mon: "allow *" }],
       ["client.admin", "ceph_admin_key", { mds: "allow *", mgr: "allow *", mon: "allow *", osd: "allow *" }],
       ["client.bootstrap-osd", "ceph_bootstrap_osd_key", { mgr: "allow r", mon: "profile bootstrap-osd" }],
-      ...this.props.managers.map(
-        (h): [string, string, Record<string, string>] => [
-          `mgr.${h.hostName}`,
-          "ceph_mgr_key",
-          { mds: "allow *", mon: "allow profile mgr", osd: "allow *" },
-        ],
-      ),
+      ...this.props.managers.map((h): [string, string, Record<string, string>] => [
+        `mgr.${h.hostName}`,
+        "ceph_mgr_key",
+        { mds: "allow *", mon: "allow profile mgr", osd: "allow *" },
+      ]),
     ];
     return entries
       .map(([entity, secret, caps]) =>

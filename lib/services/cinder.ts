@@ -84,6 +84,7 @@ export const CINDER_SECRETS: readonly SecretSpec[] = [
     kind: "cephx",
     roles: ["controller", "storage", "compute"],
     description: `Ceph's client.${RBD_CLIENT} key (RBD volumes)`,
+    onUse: true,
   },
 ];
 
@@ -173,7 +174,7 @@ export class CinderService extends ApiService {
     conf
       .set("DEFAULT", "enabled_backends", backends.map((b) => b.name).join(","))
       .set("DEFAULT", "glance_api_servers", this.glanceUrl);
-    const rbd = this.ceph?.client(RBD_CLIENT);
+    const rbd = backends.some((b) => b.driver === "rbd") ? this.ceph?.client(RBD_CLIENT) : undefined;
     for (const backend of backends) {
       for (const [key, value] of Object.entries(volumeBackendSection(backend, rbd)))
         conf.set(backend.name, key, value);
@@ -225,7 +226,10 @@ export class CinderService extends ApiService {
       .aptInstall(this.volumePackages(host));
     const lvm = backends.flatMap((b) => (b.driver === "lvm" ? [b] : []));
     const rbd = backends.some((b) => b.driver === "rbd");
-    if (lvm.length > 0) script.comment("Before anything changes: each LVM backend's volume group, made on the host beforehand.");
+    if (lvm.length > 0)
+      script.comment(
+        "Before anything changes: each LVM backend's volume group, made on the host beforehand.",
+      );
     for (const backend of lvm) {
       const missing = `volume group ${backend.volumeGroup} (backend ${backend.name}) is missing on ${host.hostName}: expected it made beforehand (vgcreate ${backend.volumeGroup} DEVICE)`;
       script.raw(
@@ -251,7 +255,9 @@ export class CinderService extends ApiService {
           `CinderService.volumeHost ${host.hostName}: an rbd backend: got no ceph: expected CinderServiceProps.ceph (the inventory's ceph section)`,
         );
       }
-      script.comment("The RBD backends' Ceph client: ceph.conf and client.cinder's keyring, readable by cinder.");
+      script.comment(
+        "The RBD backends' Ceph client: ceph.conf and client.cinder's keyring, readable by cinder.",
+      );
       this.ceph.clientFiles(script, host, this.ceph.client(RBD_CLIENT), "cinder", "cinder_volume");
       secrets.push(...script.secretsUsed());
     }

@@ -58,7 +58,8 @@ export type VolumeBackend = LvmBackend | RbdBackend;
 export const DEFAULT_RBD_POOL = "volumes";
 /** A Ceph pool name as the library makes it (it stands in commands and in capabilities). */
 export const RBD_POOL = /^[a-z][a-z0-9_-]{0,62}$/;
-export const RBD_POOL_EXPECTED = "a pool name of lowercase letters, digits, '_' and '-', starting with a letter, at most 63 characters";
+export const RBD_POOL_EXPECTED =
+  "a pool name of lowercase letters, digits, '_' and '-', starting with a letter, at most 63 characters";
 /** The Ceph client (client.cinder) that every RBD backend uses. */
 export const RBD_CLIENT = "cinder";
 
@@ -215,7 +216,10 @@ export interface RbdContext {
 /** A backend's section in cinder.conf (an RBD backend needs `rbd`). */
 export function volumeBackendSection(backend: VolumeBackend, rbd?: RbdContext): Record<string, IniValue> {
   if (backend.driver === "rbd") {
-    if (!rbd) throw new Error(`volume backend ${backend.name}: driver rbd: got no Ceph cluster: expected one (the inventory's ceph section)`);
+    if (!rbd)
+      throw new Error(
+        `volume backend ${backend.name}: driver rbd: got no Ceph cluster: expected one (the inventory's ceph section)`,
+      );
     return {
       volume_backend_name: backend.name,
       volume_driver: "cinder.volume.drivers.rbd.RBDDriver",
@@ -242,6 +246,7 @@ export function volumeBackendSection(backend: VolumeBackend, rbd?: RbdContext): 
 
 /** How a backend reads in a comment or a message: `lvm-1 (LVM volume group cinder-volumes, iSCSI through tgtadm)`. */
 export function describeVolumeBackend(backend: VolumeBackend): string {
-  if (backend.driver === "rbd") return `${backend.name} (Ceph RBD pool ${backend.pool}, client.${RBD_CLIENT})`;
+  if (backend.driver === "rbd")
+    return `${backend.name} (Ceph RBD pool ${backend.pool}, client.${RBD_CLIENT})`;
   return `${backend.name} (LVM volume group ${backend.volumeGroup}, iSCSI through ${backend.targetHelper})`;
 }
