@@ -32,7 +32,7 @@ import { sshArgs } from "../ssh";
 import { computeHosts, networkHosts } from "./dataplane";
 import { guestImage, imageCreateArgs, parseGuestConsole, pingUserData } from "./guest-image";
 import { controllers, remote } from "./platform";
-import { poll } from "./poll";
+import { poll, s1 } from "./poll";
 import {
   cliHost,
   jsonOf,
@@ -156,8 +156,6 @@ export async function pingUntil(
   );
   return { firstMs: firstSent - origin, doneMs: Date.now() - origin, attempts };
 }
-
-export const s1 = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 // ---------------------------------------------------------------------------------------------
 // Pure parts (unit-tested).
