@@ -6,7 +6,9 @@
  *
  * The result is one raw disk image that SeaBIOS boots (MBR, one FAT partition, SYSLINUX loading
  * the kernel and an initramfs) - one Glance image, see GLANCE. Nothing runs from the disk after
- * that, so any disk bus SeaBIOS boots from will do; the NIC must be virtio. The guest's PID 1
+ * that, so any disk bus SeaBIOS boots from would boot it; the NIC must be virtio, and so must the
+ * disks for the guest's disk watch (lab/test-image/disk-watch.sh: /sys/block/vd*), which is how
+ * a hot-plugged Cinder volume is seen (Nova gives it the image's hw_disk_bus). The guest's PID 1
  * (lab/test-image/init.sh) prints what it did to the serial console, which is the instance's
  * console log, in lines that start with "TESTVM " (parseConsoleLine/summarizeConsole read them).
  *
@@ -50,6 +52,7 @@ export const KERNEL_CMDLINE = "console=tty0 console=ttyS0,115200n8";
 const GUEST_FILES: Readonly<Record<string, string>> = {
   init: "init.sh",
   "etc/udhcpc.sh": "udhcpc.sh",
+  "etc/disk-watch.sh": "disk-watch.sh",
   "etc/acpi/PWRF/00000080": "power-button.sh",
 };
 export const GUEST_SOURCE_DIR = path.join(__dirname, "test-image");
@@ -110,8 +113,13 @@ export function glanceImageCreateArgs(name: string, file: string): string[] {
 export const CONSOLE_TAG = "TESTVM";
 
 /**
- * The lines init.sh and udhcpc.sh print, after "TESTVM ". Kernel or program output may precede
- * the tag on the same console line; CR (serial) is ignored.
+ * The lines init.sh, udhcpc.sh and disk-watch.sh print, after "TESTVM ". Kernel or program
+ * output may precede the tag on the same console line; CR (serial) is ignored.
+ *
+ * The disk lines come from "ready" on, one per change of /sys/block/vd*, looked at every 0.5 s:
+ * `disk <name> size=<bytes>` for each disk there at the start (vda, the image) and for each disk
+ * that appears (a hot-plugged Cinder volume: vdb) or changes size; `disk <name> removed` when
+ * one goes (a detached volume).
  */
 export const CONSOLE_LINES = {
   boot: /^boot kernel=(\S+)$/,
@@ -125,6 +133,8 @@ export const CONSOLE_LINES = {
   httpdFailed: /^httpd failed$/,
   ready: /^ready$/,
   ping: /^ping (\S+) (ok|fail)$/,
+  disk: /^disk (vd[a-z]+) size=(\d+)$/,
+  diskRemoved: /^disk (vd[a-z]+) removed$/,
   poweroff: /^poweroff$/,
 } as const;
 
@@ -140,6 +150,8 @@ export type ConsoleEvent =
   | { kind: "httpd-failed" }
   | { kind: "ready" }
   | { kind: "ping"; target: string; ok: boolean }
+  | { kind: "disk"; name: string; bytes: number }
+  | { kind: "disk-removed"; name: string }
   | { kind: "poweroff" };
 
 /** The event of one console line, or undefined for any other line. */
@@ -168,6 +180,8 @@ export function parseConsoleLine(line: string): ConsoleEvent | undefined {
   if (L.httpdFailed.test(text)) return { kind: "httpd-failed" };
   if (L.ready.test(text)) return { kind: "ready" };
   if ((m = L.ping.exec(text))) return { kind: "ping", target: m[1], ok: m[2] === "ok" };
+  if ((m = L.disk.exec(text))) return { kind: "disk", name: m[1], bytes: Number(m[2]) };
+  if ((m = L.diskRemoved.exec(text))) return { kind: "disk-removed", name: m[1] };
   if (L.poweroff.test(text)) return { kind: "poweroff" };
   return undefined;
 }
@@ -200,6 +214,8 @@ export interface ConsoleSummary {
   readonly httpd?: { port: number };
   readonly ready: boolean;
   readonly pings: Readonly<Record<string, PingTally>>;
+  /** The virtio disks the guest has now, name -> bytes (empty before its disk watch started). */
+  readonly disks: Readonly<Record<string, number>>;
   readonly poweredOff: boolean;
 }
 
@@ -209,8 +225,17 @@ export function summarizeConsole(log: string): ConsoleSummary {
   const boots = events.filter((e) => e.kind === "boot").length;
   let s: {
     -readonly [K in keyof ConsoleSummary]: ConsoleSummary[K];
-  } = { boots, dhcpFailed: false, metadataFailed: false, ready: false, pings: {}, poweredOff: false };
+  } = {
+    boots,
+    dhcpFailed: false,
+    metadataFailed: false,
+    ready: false,
+    pings: {},
+    disks: {},
+    poweredOff: false,
+  };
   const pings: Record<string, PingTally> = {};
+  const disks: Record<string, number> = {};
   for (const e of events.slice(Math.max(lastBoot, 0))) {
     switch (e.kind) {
       case "boot":
@@ -242,6 +267,12 @@ export function summarizeConsole(log: string): ConsoleSummary {
         pings[e.target] = { ok: t.ok + (e.ok ? 1 : 0), fail: t.fail + (e.ok ? 0 : 1), last: e.ok };
         break;
       }
+      case "disk":
+        disks[e.name] = e.bytes;
+        break;
+      case "disk-removed":
+        delete disks[e.name];
+        break;
       case "poweroff":
         s = { ...s, poweredOff: true };
         break;
@@ -249,7 +280,7 @@ export function summarizeConsole(log: string): ConsoleSummary {
         break;
     }
   }
-  return { ...s, pings };
+  return { ...s, pings, disks };
 }
 
 /** What the guest's HTTP server answers to GET / (port 80). */

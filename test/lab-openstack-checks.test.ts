@@ -91,6 +91,7 @@ describe("OpenStack control-plane checks on a fake lab-small", () => {
     expect(controlPlaneChecks.map((c) => c.name)).toEqual([
       "control-plane",
       "openstack-api",
+      "cinder-volume-services",
       "swift-rings",
       "swift-storage",
       "horizon-login",
@@ -98,7 +99,7 @@ describe("OpenStack control-plane checks on a fake lab-small", () => {
       "api-keepalive",
       "api-cold-start",
     ]);
-    expect(allChecks.filter((c) => controlPlaneChecks.includes(c))).toHaveLength(8);
+    expect(allChecks.filter((c) => controlPlaneChecks.includes(c))).toHaveLength(9);
     const { ctx } = fakeLab();
     const results = await runAll(ctx);
     expect(results.map((r) => `${r.check} ${r.host}`)).toEqual([
@@ -111,6 +112,7 @@ describe("OpenStack control-plane checks on a fake lab-small", () => {
       "os-network controller",
       "os-image controller",
       "os-object-store controller",
+      "cinder-volume-services -",
       "swift-rings controller1",
       "swift-rings controller2",
       "swift-rings compute1",

@@ -68,6 +68,71 @@ describe("lab checks' Python helpers", () => {
     );
   });
 
+  test("osc_runner repeats a command until its value, a value that ends the wait, a failure or the time", () => {
+    // A fake openstackclient: each run prints the next line of the file named by its argument
+    // as {"status": line}; the line FAIL exits 1, as `volume show` of a deleted volume does.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lab-osc-"));
+    try {
+      fs.mkdirSync(path.join(dir, "openstackclient"));
+      fs.writeFileSync(path.join(dir, "openstackclient", "__init__.py"), "");
+      fs.writeFileSync(
+        path.join(dir, "openstackclient", "shell.py"),
+        [
+          "import json, sys",
+          "class OpenStackShell:",
+          "    def run(self, argv):",
+          "        with open(argv[0]) as f:",
+          "            lines = f.read().splitlines()",
+          "        with open(argv[0], 'w') as f:",
+          "            f.write('\\n'.join(lines[1:]))",
+          "        if lines[0] == 'FAIL':",
+          "            print('No volume with a name or ID of x exists.', file=sys.stderr)",
+          "            return 1",
+          "        print(json.dumps({'status': lines[0]}))",
+          "        return 0",
+        ].join("\n"),
+      );
+      const states = (name: string, lines: string[]) => {
+        fs.writeFileSync(path.join(dir, name), lines.join("\n"));
+        return path.join(dir, name);
+      };
+      const until = { key: "status", value: "available", seconds: 30, stopOn: ["error"] };
+      const request = {
+        commands: [
+          { name: "reached", argv: [states("a", ["creating", "available", "in-use"])], until },
+          { name: "stopped", argv: [states("b", ["creating", "error", "available"])], until },
+          { name: "failed", argv: [states("c", ["deleting", "FAIL", "available"])], until },
+          {
+            name: "timed-out",
+            argv: [states("d", ["creating", "available"])],
+            until: { ...until, seconds: 0 },
+          },
+        ],
+      };
+      const out = execFileSync("python3", ["-c", pythonProgram("osc_runner.py")], {
+        input: JSON.stringify(request),
+        env: { ...process.env, PYTHONPATH: dir },
+        encoding: "utf8",
+      });
+      const line = out.split("\n").find((l) => l.startsWith("OSC-RESULT ")) ?? "";
+      const reply = JSON.parse(line.slice("OSC-RESULT ".length)) as {
+        commands: { name: string; rc: number; out: string; err: string; ms: number }[];
+      };
+      const seen = reply.commands.map((c) => [c.name, c.rc, c.rc === 0 ? JSON.parse(c.out).status : c.err]);
+      expect(seen).toEqual([
+        ["reached", 0, "available"],
+        ["stopped", 0, "error"],
+        ["failed", 1, "No volume with a name or ID of x exists."],
+        ["timed-out", 0, "creating"],
+      ]);
+      // One second between two tries.
+      expect(reply.commands[0].ms).toBeGreaterThanOrEqual(1000);
+      expect(reply.commands[3].ms).toBeLessThan(1000);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("no helper has a lab value spliced in", () => {
     for (const file of helpers) expect(fs.readFileSync(path.join(PY_DIR, file), "utf8")).not.toContain("${");
   });

@@ -4,8 +4,9 @@
  * build (module order, .modinfo and ELF reading, cpio, MBR). Nothing here builds or boots it:
  * `npx ts-node lab/test-image.ts` builds it, lab/test-image/qemu-smoke.sh boots it.
  */
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { CACHE_DIR } from "../lab/config";
 import {
@@ -75,6 +76,8 @@ describe("test image console lines", () => {
       ["TESTVM ready", { kind: "ready" }],
       ["TESTVM ping 10.0.0.7 ok", { kind: "ping", target: "10.0.0.7", ok: true }],
       ["TESTVM ping 10.0.0.7 fail", { kind: "ping", target: "10.0.0.7", ok: false }],
+      ["TESTVM disk vdb size=1073741824", { kind: "disk", name: "vdb", bytes: 1073741824 }],
+      ["TESTVM disk vdb removed", { kind: "disk-removed", name: "vdb" }],
       ["TESTVM poweroff", { kind: "poweroff" }],
     ];
     for (const [line, event] of cases) expect(parseConsoleLine(line)).toEqual(event);
@@ -97,6 +100,10 @@ describe("test image console lines", () => {
       "TESTVM dhcp ip=10.0.0.5 router=10.0.0.1 mtu=1450",
       "TESTVM metadata uuid=",
       "TESTVM ping 10.0.0.7 maybe",
+      "TESTVM disk vdb size=",
+      "TESTVM disk vdb size=1G",
+      "TESTVM disk sda size=1073741824",
+      "TESTVM disk vdb gone",
       "testvm ready",
     ])
       expect(parseConsoleLine(line)).toBeUndefined();
@@ -118,6 +125,7 @@ describe("test image console lines", () => {
         "192.168.251.11": { ok: 2, fail: 1, last: true },
         "192.168.251.99": { ok: 0, fail: 2, last: false },
       },
+      disks: {},
       poweredOff: false,
     });
   });
@@ -137,6 +145,22 @@ describe("test image console lines", () => {
     expect(summarizeConsole("").boots).toBe(0);
   });
 
+  it("follows the disks: vda at the start, a volume hot-plugged, resized and removed", () => {
+    const disks = (...lines: string[]) => summarizeConsole(`${CONSOLE}${lines.join("\n")}\n`).disks;
+    const vda = "TESTVM disk vda size=1048576";
+    expect(disks(vda)).toEqual({ vda: 1048576 });
+    expect(disks(vda, "TESTVM disk vdb size=1073741824")).toEqual({ vda: 1048576, vdb: 1073741824 });
+    expect(disks(vda, "TESTVM disk vdb size=1073741824", "TESTVM disk vdb size=2147483648")).toEqual({
+      vda: 1048576,
+      vdb: 2147483648,
+    });
+    expect(disks(vda, "TESTVM disk vdb size=1073741824", "TESTVM disk vdb removed")).toEqual({
+      vda: 1048576,
+    });
+    // A reboot starts over: the disk watch reports every disk again.
+    expect(disks(vda, "TESTVM disk vdb size=1073741824", "TESTVM boot kernel=x")).toEqual({});
+  });
+
   it("parses every line the guest's scripts print, and every format is printed by one", () => {
     // Each TESTVM line of the scripts, with its shell expansions replaced by sample values.
     const samples: Record<string, string> = {
@@ -148,6 +172,8 @@ describe("test image console lines", () => {
       $uuid: UUID,
       $keys: "1",
       $1: "10.0.0.7",
+      $name: "vdb",
+      $bytes: "1073741824",
     };
     const printed: string[] = [];
     for (const file of fs.readdirSync(GUEST_SOURCE_DIR).filter((f) => f.endsWith(".sh"))) {
@@ -165,7 +191,7 @@ describe("test image console lines", () => {
         printed.push(line);
       }
     }
-    expect(printed).toHaveLength(13);
+    expect(printed).toHaveLength(15);
     const unparsed = printed.filter((l) => parseConsoleLine(l) === undefined);
     expect(unparsed).toEqual([]);
     const kinds = new Set(printed.map((l) => parseConsoleLine(l)?.kind));
@@ -173,6 +199,8 @@ describe("test image console lines", () => {
       "boot",
       "dhcp",
       "dhcp-failed",
+      "disk",
+      "disk-removed",
       "httpd",
       "httpd-failed",
       "metadata",
@@ -209,6 +237,7 @@ describe("test image recipe and cache path", () => {
     );
     expect(Object.keys(recipe.guestFiles).sort()).toEqual([
       "etc/acpi/PWRF/00000080",
+      "etc/disk-watch.sh",
       "etc/udhcpc.sh",
       "init",
     ]);
@@ -359,6 +388,7 @@ describe("test image scripts", () => {
       .filter((f) => f.endsWith(".sh"))
       .map((f) => path.join(GUEST_SOURCE_DIR, f));
     expect(scripts.map((f) => path.basename(f)).sort()).toEqual([
+      "disk-watch.sh",
       "init.sh",
       "power-button.sh",
       "qemu-smoke.sh",
@@ -371,5 +401,51 @@ describe("test image scripts", () => {
       throw new Error(`shellcheck does not run (apt-get install shellcheck): ${result.error}`);
     expect(`${result.stdout}${result.stderr}`).toBe("");
     expect(result.status).toBe(0);
+  });
+
+  it("disk-watch.sh prints one line per disk that is there, appears, changes size or goes", async () => {
+    // The machine's sh (dash) runs it as the guest's busybox sh would, on a directory that
+    // stands in for /sys/block.
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "disk-watch-"));
+    const setSize = (disk: string, sectors: number) => {
+      fs.mkdirSync(path.join(root, disk), { recursive: true });
+      // Renamed into place: the watch never reads a half-written file.
+      fs.writeFileSync(path.join(root, "size.tmp"), `${sectors}\n`);
+      fs.renameSync(path.join(root, "size.tmp"), path.join(root, disk, "size"));
+    };
+    setSize("vda", 2048);
+    setSize("sda", 4096); // not virtio: never reported
+    const child = spawn("sh", [path.join(GUEST_SOURCE_DIR, "disk-watch.sh")], {
+      env: { PATH: process.env.PATH, DISK_WATCH_ROOT: root, DISK_WATCH_INTERVAL: "0.05" },
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const lines = () => out.split("\n").filter(Boolean);
+    const seen = async (line: string) => {
+      for (const start = Date.now(); !lines().includes(line);) {
+        if (Date.now() - start > 5000) throw new Error(`no "${line}" in: ${out}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    try {
+      await seen("TESTVM disk vda size=1048576");
+      setSize("vdb", 2097152);
+      await seen("TESTVM disk vdb size=1073741824");
+      setSize("vdb", 4194304);
+      await seen("TESTVM disk vdb size=2147483648");
+      fs.rmSync(path.join(root, "vdb"), { recursive: true });
+      await seen("TESTVM disk vdb removed");
+      // Some rounds with nothing new: nothing printed again.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(lines().map((l) => parseConsoleLine(l))).toEqual([
+        { kind: "disk", name: "vda", bytes: 1048576 },
+        { kind: "disk", name: "vdb", bytes: 1073741824 },
+        { kind: "disk", name: "vdb", bytes: 2147483648 },
+        { kind: "disk-removed", name: "vdb" },
+      ]);
+    } finally {
+      child.kill();
+      fs.rmSync(root, { recursive: true });
+    }
   });
 });

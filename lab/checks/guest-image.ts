@@ -1,7 +1,8 @@
 /**
  * What the data-plane checks need of the lab's test image (lab/test-image.ts builds it): the raw
  * disk file on the lab machine and how to register it with Glance (GuestImage), and what its
- * serial console says (GuestConsole, from the "TESTVM …" lines its init prints).
+ * serial console says (GuestConsole, from the "TESTVM …" lines its init prints; its disks,
+ * guestDiskEvents).
  *
  * The checks ask `guestImage()`: lab/test-image.ts's image (built once per machine and recipe,
  * then cached). `cachedGuestImage` reads the newest build cached under
@@ -10,7 +11,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { CACHE_DIR } from "../config";
-import { ensureTestImage, GLANCE } from "../test-image";
+import { ConsoleEvent, ensureTestImage, GLANCE, parseConsoleLog } from "../test-image";
 
 export interface GuestImage {
   /** The raw disk image on the lab machine. */
@@ -143,4 +144,19 @@ export function pingUserData(targets: readonly string[]): string {
   for (const t of targets)
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(t)) throw new Error(`not an IPv4 address: ${t}`);
   return targets.map((t) => `ping=${t}\n`).join("");
+}
+
+/** A "TESTVM disk …" line: a virtio disk there or appeared (with its size), or gone. */
+export type GuestDiskEvent = Extract<ConsoleEvent, { kind: "disk" | "disk-removed" }>;
+
+/**
+ * The disk lines of the latest boot, in order (lab/test-image/disk-watch.sh: every disk there
+ * when the guest is ready, then one line per change), parsed by lab/test-image.ts.
+ */
+export function guestDiskEvents(log: string): GuestDiskEvent[] {
+  const events = parseConsoleLog(log);
+  const lastBoot = events.map((e) => e.kind).lastIndexOf("boot");
+  return events
+    .slice(Math.max(lastBoot, 0))
+    .filter((e): e is GuestDiskEvent => e.kind === "disk" || e.kind === "disk-removed");
 }

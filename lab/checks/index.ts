@@ -1,5 +1,6 @@
 /** Every check `lab verify` runs, in order. Add new check files here. */
 import { baseChecks } from "./base";
+import { cephHealth } from "./ceph";
 import { hypervisors, networkAgents } from "./dataplane";
 import { heartbeat } from "./heartbeat";
 import { memcachedChecks } from "./memcached";
@@ -11,12 +12,16 @@ import { stepChecks } from "./steps";
 import { Check } from "./types";
 import { vmLifecycle } from "./vm-lifecycle";
 
-/** Platform checks: what the controllers run (MariaDB pair, Heartbeat VIP, RabbitMQ, memcached). */
+/**
+ * Platform checks: what the controllers run (MariaDB pair, Heartbeat VIP, RabbitMQ, memcached),
+ * and the Ceph cluster under Cinder when the inventory has one.
+ */
 export const platformChecks: readonly Check[] = [
   heartbeat,
   ...mysqlChecks,
   ...rabbitmqChecks,
   ...memcachedChecks,
+  cephHealth,
 ];
 
 /** The data plane: compute and network hosts as the API sees them, then a VM booted, reached and deleted. */

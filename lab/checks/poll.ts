@@ -1,4 +1,4 @@
-/** The one polling loop of the checks: ask until there is an answer or the time is up. */
+/** The one polling loop of the checks: ask until there is an answer or the time is up; `s1` says how long. */
 import { sleep } from "../exec";
 
 export interface PollOptions {
@@ -41,3 +41,6 @@ export async function poll<T>(
   const why = opts.lastState ? opts.lastState() : lastError;
   throw new Error(`${what}: not within ${timeoutMs / 1000} s${why ? ` (${why})` : ""}`);
 }
+
+/** A duration as the checks print it: `12.3 s`. */
+export const s1 = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

@@ -8,10 +8,10 @@
  */
 import { startHost, stopHost } from "../power";
 import { networkHosts } from "./dataplane";
-import { poll } from "./poll";
+import { poll, s1 } from "./poll";
 import { Verdict } from "./services/client";
 import { CheckContext } from "./types";
-import { ExtraPhase, Osc, pingUntil, Run, s1, vmLifecycleWith } from "./vm-lifecycle";
+import { ExtraPhase, Osc, pingUntil, Run, vmLifecycleWith } from "./vm-lifecycle";
 
 const ROUTER_FAILOVER_TIMEOUT_MS = 120_000;
 const AGENTS_BACK_TIMEOUT_MS = 300_000;

@@ -14,14 +14,19 @@
  *                      answers ping from the lab machine (its provider bridge)
  *   vm-security-group  verify-sg replaced by verify-sg-noicmp: ping stops (3 misses in a row);
  *                      verify-sg back: ping answers again (3 in a row)
+ *   vm-volume          with volume backends in the inventory, a 1 GiB volume made, attached to
+ *                      verify-vm1 (seen by its guest as a new disk), detached (gone from the
+ *                      guest) and deleted, each step measured (volume-attach.ts)
  *   vm-to-vm           with 2+ compute hosts, verify-vm2 on another one pings verify-vm1's fixed
  *                      IP over the tunnel network (its console's "TESTVM ping <ip> ok")
  *   vm-cleanup         (always, in `finally`) everything deleted, by name, so that a run cut
- *                      short is cleaned by the next; then, within a bounded wait, no port on
- *                      the network, no qrouter-/qdhcp- namespace on a network host, no
- *                      tap/qvo/qvb/qbr device of the VMs' ports on a compute host
+ *                      short is cleaned by the next; then, within a bounded wait, no server (nor
+ *                      volume) of ours in the API, no port on the network, no qrouter-/qdhcp-
+ *                      namespace on a network host, no tap/qvo/qvb/qbr device of the VMs' ports
+ *                      on a compute host
  *
- * Every resource is named verify-…; the run starts by deleting any left from an earlier run.
+ * Every resource is named verify-… (volumes verify-vol-<hex>); the run starts by deleting any
+ * left from an earlier run.
  */
 import { createHash } from "crypto";
 import { spawn } from "child_process";
@@ -32,7 +37,7 @@ import { sshArgs } from "../ssh";
 import { computeHosts, networkHosts } from "./dataplane";
 import { guestImage, imageCreateArgs, parseGuestConsole, pingUserData } from "./guest-image";
 import { controllers, remote } from "./platform";
-import { poll } from "./poll";
+import { poll, s1 } from "./poll";
 import {
   cliHost,
   jsonOf,
@@ -44,6 +49,7 @@ import {
   Verdict,
 } from "./services/client";
 import { Check, CheckContext, CheckResult, skip } from "./types";
+import { hasVolumeBackends, ourVolumes, VOLUME_PREFIX, VolumeRow, volumePhase } from "./volume-attach";
 
 export const NAMES = {
   image: "verify-testvm",
@@ -157,8 +163,6 @@ export async function pingUntil(
   return { firstMs: firstSent - origin, doneMs: Date.now() - origin, attempts };
 }
 
-export const s1 = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
 // ---------------------------------------------------------------------------------------------
 // Pure parts (unit-tested).
 
@@ -228,9 +232,11 @@ interface Leftovers {
   networks: { ID: string; Subnets: string[] | string }[];
   sgs: { ID: string; Name: string }[];
   images: { ID: string; Checksum?: string | null; Status?: string }[];
+  volumes: VolumeRow[];
 }
 
-async function findOurs(osc: Osc): Promise<Leftovers> {
+/** Ours that exist; volumes only when asked (the inventory has volume backends). */
+async function findOurs(osc: Osc, withVolumes: boolean): Promise<Leftovers> {
   const commands: OscCommand[] = [
     { name: "servers", argv: ["server", "list", "--name", "^verify-vm", "-f", "json"] },
     { name: "fips", argv: ["floating", "ip", "list", "--long", "-f", "json"] },
@@ -238,6 +244,7 @@ async function findOurs(osc: Osc): Promise<Leftovers> {
     { name: "networks", argv: ["network", "list", "--name", NAMES.net, "-f", "json"] },
     { name: "sgs", argv: ["security", "group", "list", "-f", "json"] },
     { name: "images", argv: ["image", "list", "--name", NAMES.image, "--long", "-f", "json"] },
+    ...(withVolumes ? [{ name: "volumes", argv: ["volume", "list", "-f", "json"] }] : []),
   ];
   const r = await osc.all(commands);
   allOk(r, commands);
@@ -249,6 +256,7 @@ async function findOurs(osc: Osc): Promise<Leftovers> {
     networks: j(3),
     sgs: j<{ ID: string; Name: string }[]>(4).filter((s) => s.Name === NAMES.sg || s.Name === NAMES.sgNoIcmp),
     images: j(5),
+    volumes: withVolumes ? ourVolumes(j<VolumeRow[]>(6)) : [],
   };
 }
 
@@ -264,8 +272,12 @@ function subnetsOf(n: Leftovers["networks"][number]): string[] {
  * Deletes ours (the image too unless keepImage); returns what was there, with the ports that
  * were on our networks just before.
  */
-async function deleteOurs(osc: Osc, keepImage: boolean): Promise<Leftovers & { portIds: string[] }> {
-  const found = await findOurs(osc);
+async function deleteOurs(
+  osc: Osc,
+  keepImage: boolean,
+  withVolumes: boolean,
+): Promise<Leftovers & { portIds: string[] }> {
+  const found = await findOurs(osc, withVolumes);
   const portLists: OscCommand[] = found.networks.map((n) => ({
     name: `ports ${n.ID}`,
     argv: ["port", "list", "--network", n.ID, "-f", "json"],
@@ -273,6 +285,9 @@ async function deleteOurs(osc: Osc, keepImage: boolean): Promise<Leftovers & { p
   const commands: OscCommand[] = [
     ...portLists,
     ...found.servers.map((s) => ({ name: `server ${s.ID}`, argv: ["server", "delete", "--wait", s.ID] })),
+    // After the servers, whose delete detached them; forced: a run cut short may have left one
+    // creating, attaching or detaching, which a plain delete refuses.
+    ...found.volumes.map((v) => ({ name: `volume ${v.ID}`, argv: ["volume", "delete", "--force", v.ID] })),
     ...found.fips.map((f) => ({ name: `fip ${f.ID}`, argv: ["floating", "ip", "delete", f.ID] })),
     ...found.routers.flatMap((r) => [
       ...found.networks.flatMap(subnetsOf).map((s) => ({
@@ -308,6 +323,7 @@ async function leftovers(
   netIds: readonly string[],
   routerIds: readonly string[],
   portIds: readonly string[],
+  withVolumes: boolean,
 ): Promise<string[]> {
   const left: string[] = [];
   const commands: OscCommand[] = [
@@ -315,13 +331,16 @@ async function leftovers(
     { name: "networks", argv: ["network", "list", "-f", "json", "-c", "ID", "-c", "Name"] },
     { name: "ports", argv: ["port", "list", "-f", "json", "-c", "ID"] },
     { name: "routers", argv: ["router", "list", "-f", "json", "-c", "ID", "-c", "Name"] },
+    ...(withVolumes ? [{ name: "volumes", argv: ["volume", "list", "-f", "json"] }] : []),
   ];
   const r = await osc.all(commands);
   allOk(r, commands);
-  const [servers, networks, ports, routers] = r.map(
-    (c) => JSON.parse(c.out) as { ID: string; Name?: string }[],
+  const [servers, networks, ports, routers, volumes = []] = r.map(
+    (c) => JSON.parse(c.out) as { ID: string; Name?: string; Status?: string }[],
   );
   if (servers.length) left.push(`servers ${servers.map((s) => s.Name).join(", ")}`);
+  const vols = ourVolumes(volumes);
+  if (vols.length) left.push(`volumes ${vols.map((v) => `${v.Name} (${v.Status ?? "?"})`).join(", ")}`);
   const nets = networks.filter((n) => netIds.includes(n.ID) || n.Name === NAMES.net);
   if (nets.length) left.push(`networks ${nets.map((n) => n.ID).join(", ")}`);
   const rts = routers.filter((x) => routerIds.includes(x.ID) || x.Name === NAMES.router);
@@ -398,10 +417,17 @@ export function vmLifecycleWith(extra?: ExtraPhase): Check {
           return false;
         }
       };
+      /** A phase that may not apply to this inventory: SKIP with its reason, else run. */
+      const optional = async (p: ExtraPhase): Promise<void> => {
+        const why = p.skipReason?.(ctx);
+        if (why) results.push(skip(p.name, where, why));
+        else await phase(p.name, () => p.run(ctx, osc, run));
+      };
+      const withVolumes = hasVolumeBackends(ctx);
 
       try {
         // An earlier run cut short: its resources go first (the image stays if it is the same).
-        const before = await deleteOurs(osc, true);
+        const before = await deleteOurs(osc, true, withVolumes);
         run.routerIds.push(...before.routers.map((r) => r.ID));
         run.netIds.push(...before.networks.map((n) => n.ID));
         run.portIds.push(...before.portIds);
@@ -413,14 +439,12 @@ export function vmLifecycleWith(extra?: ExtraPhase): Check {
         if (ok) {
           await phase("vm-console", () => consoleCheck(osc, run));
           const reachable = await phase("vm-floating-ip", () => floatingIp(osc, dayOne.external.name, run));
-          if (reachable && extra) {
-            const why = extra.skipReason?.(ctx);
-            if (why) results.push(skip(extra.name, where, why));
-            else await phase(extra.name, () => extra.run(ctx, osc, run));
-          }
+          if (reachable && extra) await optional(extra);
           if (reachable && !extra) await phase("vm-security-group", () => firewall(osc, run));
+          // The server is ACTIVE and its console read: the volume phase needs no network.
+          if (!extra) await optional(volumePhase);
           if (extra) {
-            // The extra phase is the point of this run; vm-to-vm is verify's.
+            // The extra phase is the point of this run; vm-volume and vm-to-vm are verify's.
           } else if (computeHosts(ctx).length < 2)
             results.push(
               skip(
@@ -434,7 +458,7 @@ export function vmLifecycleWith(extra?: ExtraPhase): Check {
       } catch (err) {
         add("vm-lifecycle", { ok: false, detail: (err as Error).message });
       } finally {
-        await phase("vm-cleanup", () => cleanup(ctx, osc, run));
+        await phase("vm-cleanup", () => cleanup(ctx, osc, run, withVolumes));
       }
       return results.map((r) => (r.skipped ? r : { ...r, detail: `${r.detail} [CLI on ${from.name}]` }));
     },
@@ -653,10 +677,10 @@ async function vmToVm(ctx: CheckContext, osc: Osc, flavor: string, run: Run): Pr
   };
 }
 
-async function cleanup(ctx: CheckContext, osc: Osc, run: Run): Promise<Verdict> {
+async function cleanup(ctx: CheckContext, osc: Osc, run: Run, withVolumes: boolean): Promise<Verdict> {
   const t0 = Date.now();
   try {
-    const found = await deleteOurs(osc, false);
+    const found = await deleteOurs(osc, false, withVolumes);
     run.routerIds.push(...found.routers.map((r) => r.ID));
     run.netIds.push(...found.networks.map((n) => n.ID));
     run.portIds.push(...found.portIds);
@@ -673,7 +697,7 @@ async function cleanup(ctx: CheckContext, osc: Osc, run: Run): Promise<Verdict> 
     CLEANUP_TIMEOUT_MS,
     async () => {
       left = [];
-      left = await leftovers(ctx, osc, netIds, routerIds, portIds);
+      left = await leftovers(ctx, osc, netIds, routerIds, portIds, withVolumes);
       return left.length === 0 ? true : undefined;
     },
     {
@@ -687,7 +711,7 @@ async function cleanup(ctx: CheckContext, osc: Osc, run: Run): Promise<Verdict> 
     ok: true,
     detail:
       `deleted in ${s1(deleted)}, nothing left ${s1(deleted + ms)} after the first delete: ` +
-      `no server, network, router or any of their ${portIds.length} ports in the API, ` +
+      `no server${withVolumes ? `, ${VOLUME_PREFIX} volume` : ""}, network, router or any of their ${portIds.length} ports in the API, ` +
       `no qrouter-/qdhcp- namespace on ${names(networkHosts(ctx))}, ` +
       `no tap/qvo/qvb/qbr device of those ports on ${names(computeHosts(ctx))}`,
   };

@@ -13,6 +13,8 @@
 #   TESTVM sshd port=22 keys=<n>         dropbear, root may log in with the n injected keys
 #   TESTVM httpd port=80                 GET / answers "TESTVM <uuid>"
 #   TESTVM ready
+#   TESTVM disk <name> size=<bytes>      a virtio disk there (vda at first), hot-plugged or resized
+#   TESTVM disk <name> removed           a virtio disk gone (disk-watch.sh, from "ready" on)
 #   TESTVM ping <address> ok|fail        every 2 s, for each "ping=<address>" line of user data
 #   TESTVM poweroff                      ACPI power button (Nova's soft stop)
 
@@ -132,6 +134,9 @@ else
 fi
 
 say ready
+
+# The virtio disks from now on, every 0.5 s: a Cinder volume attached to the running guest.
+/etc/disk-watch.sh &
 
 pinger() {
 	while :; do

@@ -1,8 +1,9 @@
 # uses: osc_shell.py (osc)
 """The CLI runner (lab/checks/services/client.ts, runOsc): runs on a controller with admin-openrc
 sourced. Reads the request as JSON on stdin: random files to create, URLs to GET (status only),
-`openstack` commands (optionally repeated until a JSON key has a value), files to hash. Prints
-one line `OSC-RESULT <json>` at the end.
+`openstack` commands (optionally repeated until a JSON key has a value, or one of the values
+that end the wait early, or the command fails), files to hash. Prints one line
+`OSC-RESULT <json>` at the end.
 """
 import hashlib
 import json
@@ -42,9 +43,10 @@ try:
             if not until or rc != 0:
                 break
             try:
-                done = str(json.loads(out).get(until["key"])) == until["value"]
+                value = str(json.loads(out).get(until["key"]))
             except ValueError:
-                done = False
+                value = None
+            done = value == until["value"] or value in until.get("stopOn", [])
             if done or time.time() - t0 > until["seconds"]:
                 break
             time.sleep(1)

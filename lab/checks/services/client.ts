@@ -67,8 +67,16 @@ export interface OscCommand {
   readonly argv: readonly string[];
   /** Extra environment for this command (e.g. OS_AUTH_URL of one controller). */
   readonly env?: Readonly<Record<string, string>>;
-  /** Repeat (1 s apart) until the JSON output has key = value, up to `seconds`. */
-  readonly until?: { readonly key: string; readonly value: string; readonly seconds: number };
+  /**
+   * Repeat (1 s apart) until the JSON output has key = value, up to `seconds`; also stops when
+   * the command fails, or when key has one of `stopOn` (a state it will not leave, e.g. error).
+   */
+  readonly until?: {
+    readonly key: string;
+    readonly value: string;
+    readonly seconds: number;
+    readonly stopOn?: readonly string[];
+  };
 }
 
 export interface OscRequest {
