@@ -3,7 +3,7 @@
  * HEALTH_ERR, judged on Ceph 16's JSON (`ceph -s`, `ceph mon dump`, `ceph osd tree`); the check
  * against a fake lab (nothing is run).
  */
-import { Inventory, loadInventory } from "../lib/cluster/inventory";
+import { Inventory } from "../lib/cluster/inventory";
 import {
   CephMonDump,
   CephOsdTree,
@@ -14,8 +14,7 @@ import {
   judgePgs,
   judgeQuorum,
 } from "../lab/checks/ceph";
-import { fakeCtx } from "./lab-fakes";
-import { LAB_SMALL_EXAMPLE } from "./support";
+import { fakeCtx, withoutVolumes } from "./lab-fakes";
 
 /** `ceph -s -f json` of a healthy Ceph 16 cluster but for a full disk (the lab's), trimmed. */
 const STATUS = {
@@ -188,7 +187,7 @@ describe("ceph-health judges ceph -s, mon dump and osd tree", () => {
   });
 
   test("SKIP without a ceph section; with one, the first controller asked, a failing CLI fails", async () => {
-    const inv = loadInventory(LAB_SMALL_EXAMPLE);
+    const inv = withoutVolumes();
     const none = fakeCtx(inv, () => "");
     expect(await cephHealth.run(none.ctx)).toEqual([
       {

@@ -2,11 +2,10 @@
  * cinder-volume-services: every `host@backend` of the inventory's volume backends enabled and up
  * in `volume service list` through the VIP, judged against a fake lab (nothing is run).
  */
-import { Inventory, loadInventory } from "../lib/cluster/inventory";
+import { Inventory } from "../lib/cluster/inventory";
 import { cinderVolumeServices, judgeVolumeServices, volumeServiceHosts } from "../lab/checks/services/cinder";
 import { ServiceRow } from "../lab/checks/services/client";
-import { fakeCtx, runnerReply, withBackends } from "./lab-fakes";
-import { LAB_SMALL_EXAMPLE } from "./support";
+import { fakeCtx, runnerReply, withBackends, withoutVolumes } from "./lab-fakes";
 
 jest.mock("../lab/network", () => ({
   namespaceAddresses: (netns: string) =>
@@ -24,7 +23,7 @@ const row = (Binary: string, Host: string, State = "up", Status = "enabled"): Se
 describe("cinder-volume-services", () => {
   test("one service host per backend of each host, from the resolved inventory", () => {
     expect(volumeServiceHosts(withBackends())).toEqual(["compute1@lvm-1"]);
-    expect(volumeServiceHosts(loadInventory(LAB_SMALL_EXAMPLE))).toEqual([]);
+    expect(volumeServiceHosts(withoutVolumes())).toEqual([]);
     const hosts = [
       { name: "s1", volumeBackends: [{ name: "ceph" }, { name: "lvm" }] },
       { name: "s2", volumeBackends: [{ name: "ceph" }] },
@@ -66,7 +65,7 @@ describe("cinder-volume-services", () => {
   });
 
   test("SKIP without backends, asking nothing; with them, the volume service list through the VIP", async () => {
-    const none = fakeCtx(loadInventory(LAB_SMALL_EXAMPLE), () => "");
+    const none = fakeCtx(withoutVolumes(), () => "");
     expect(await cinderVolumeServices.run(none.ctx)).toEqual([
       {
         check: "cinder-volume-services",

@@ -1,6 +1,7 @@
 /**
  * Fakes for the lab checks' tests: a context whose hosts answer from a function (nothing is
- * run), the CLI runner's reply to a request, and lab-small with volume backends.
+ * run), the CLI runner's reply to a request, and lab-small with LVM backends or with no
+ * volumes at all.
  */
 import * as path from "path";
 import { Inventory, parseInventory } from "../lib/cluster/inventory";
@@ -9,9 +10,18 @@ import { CheckContext } from "../lab/checks/types";
 import { planHosts } from "../lab/plan";
 import { LAB_SMALL_EXAMPLE, readYaml } from "./support";
 
-/** lab-small (compute1 is its storage host), with an LVM backend on every storage host. */
+/** lab-small without Ceph and without volume backends: no cinder-volume anywhere. */
+export function withoutVolumes(): Inventory {
+  const data = readYaml(LAB_SMALL_EXAMPLE);
+  delete data.ceph;
+  delete data.volumeBackends;
+  return parseInventory(data, LAB_SMALL_EXAMPLE, path.dirname(LAB_SMALL_EXAMPLE));
+}
+
+/** lab-small (compute1 is its storage host), with an LVM backend on every storage host instead of Ceph. */
 export function withBackends(): Inventory {
   const data = readYaml(LAB_SMALL_EXAMPLE);
+  delete data.ceph;
   data.volumeBackends = [{ name: "lvm-1", driver: "lvm", volumeGroup: "cinder-volumes" }];
   return parseInventory(data, LAB_SMALL_EXAMPLE, path.dirname(LAB_SMALL_EXAMPLE));
 }

@@ -2,7 +2,6 @@
  * vm-lifecycle's vm-volume phase (lab/checks/volume-attach.ts): Cinder's answers, the guest's
  * disk lines, and the whole phase against a fake Cinder and guest console (nothing is run).
  */
-import { loadInventory } from "../lib/cluster/inventory";
 import { GuestDiskEvent, guestDiskEvents } from "../lab/checks/guest-image";
 import { OscCommandResult } from "../lab/checks/services/client";
 import { Osc, Run } from "../lab/checks/vm-lifecycle";
@@ -21,8 +20,7 @@ import {
   VOLUME_BYTES,
   volumePhase,
 } from "../lab/checks/volume-attach";
-import { fakeCtx, runnerReply, withBackends } from "./lab-fakes";
-import { LAB_SMALL_EXAMPLE } from "./support";
+import { fakeCtx, runnerReply, withBackends, withoutVolumes } from "./lab-fakes";
 
 const result = (over: Partial<OscCommandResult>): OscCommandResult => ({
   name: "show",
@@ -163,7 +161,7 @@ describe("vm-volume: the guest's disk lines", () => {
 
 describe("vm-volume: the phase against a fake Cinder and guest", () => {
   test("SKIP without volume backends", () => {
-    const none = fakeCtx(loadInventory(LAB_SMALL_EXAMPLE), () => "");
+    const none = fakeCtx(withoutVolumes(), () => "");
     expect(volumePhase.skipReason?.(none.ctx)).toBe(
       "no host has volumeBackends in the inventory: no cinder-volume to make a volume on",
     );
