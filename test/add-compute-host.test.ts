@@ -56,6 +56,8 @@ const EXPECTED_CREATED = [
   "compute5_compute_packages",
   "compute5_nova_compute",
   "compute5_neutron_agents",
+  // The lab layout has Ceph RBD volumes: qemu on the new host gets client.cinder's key.
+  "compute5_ceph_libvirt_secret",
 ].sort();
 const EXPECTED_REPLACED = [
   "controller1_nova_discover_hosts",
@@ -130,8 +132,8 @@ describe("adding one compute host (compute5) to examples/lab-furyu-8-node.yaml",
     const { created, replaced } = createdOrReplaced(before.json, after.json);
     expect(created).toEqual(EXPECTED_CREATED);
     expect(replaced).toEqual(EXPECTED_REPLACED);
-    // 6 created, 17 replaced, out of the 9 hosts' steps.
-    expect([created.length, replaced.length]).toEqual([7, 18]);
+    // 8 created, 18 replaced, out of the 9 hosts' steps.
+    expect([created.length, replaced.length]).toEqual([8, 18]);
     expect(Object.keys(after.json.resource.terraform_data)).toHaveLength(
       Object.keys(before.json.resource.terraform_data).length + 7,
     );
@@ -196,7 +198,7 @@ describe("adding one compute host (compute5) to examples/lab-furyu-8-node.yaml",
       );
     });
 
-    it("creates compute5's seven steps and replaces the same eighteen, changing and destroying nothing else", () => {
+    it("creates compute5's eight steps and replaces the same eighteen, changing and destroying nothing else", () => {
       expect(planned(addHost.plan, "create")).toEqual(EXPECTED_CREATED);
       expect(planned(addHost.plan, "delete+create")).toEqual(EXPECTED_REPLACED);
       const others = addHost.plan.resource_changes.filter(
