@@ -135,7 +135,7 @@ describe("adding one compute host (compute5) to examples/lab-furyu-8-node.yaml",
     // 8 created, 18 replaced, out of the 9 hosts' steps.
     expect([created.length, replaced.length]).toEqual([8, 18]);
     expect(Object.keys(after.json.resource.terraform_data)).toHaveLength(
-      Object.keys(before.json.resource.terraform_data).length + 7,
+      Object.keys(before.json.resource.terraform_data).length + 8,
     );
   });
 
@@ -205,7 +205,7 @@ describe("adding one compute host (compute5) to examples/lab-furyu-8-node.yaml",
         (c) => !["create", "delete+create", "no-op"].includes(c.change.actions.join("+")),
       );
       expect(others).toEqual([]);
-      expect(addHost.stdout).toContain("Plan: 25 to add, 0 to change, 18 to destroy.");
+      expect(addHost.stdout).toContain("Plan: 26 to add, 0 to change, 18 to destroy.");
       // The triggers' count and Terraform's agree.
       const { created, replaced } = createdOrReplaced(before.json, after.json);
       expect([planned(addHost.plan, "create"), planned(addHost.plan, "delete+create")]).toEqual([
