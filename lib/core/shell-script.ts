@@ -8,6 +8,17 @@ const PRELUDE = fs.readFileSync(path.join(__dirname, "prelude.sh"), "utf8");
 export const HOST_STATE_DIR = "/var/lib/openstack-cdktf";
 /** Where a host keeps its secrets, one root-only file each (prelude.sh's OSC_SECRETS_DIR). */
 export const HOST_SECRETS_DIR = "/etc/openstack-cdktf/secrets";
+/**
+ * A secret's root-only file on the host, as one double-quoted shell word for raw code that reads
+ * it (`"$OSC_SECRETS_DIR/NAME"`): for a command that takes a file or stdin, never the value.
+ */
+export function hostSecretFile(name: string): string {
+  if (!/^[a-z0-9_]+$/.test(name)) {
+    throw new Error(`secret name: got ${JSON.stringify(name)}: expected lowercase letters, digits and '_'`);
+  }
+  return `"$OSC_SECRETS_DIR/${name}"`;
+}
+
 /** The lock that lets one step run at a time on a host (prelude.sh's OSC_LOCK). */
 export const STEP_LOCK = "/run/lock/openstack-cdktf.lock";
 

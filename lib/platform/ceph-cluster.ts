@@ -6,7 +6,7 @@ import { Endpoint } from "../core/endpoint";
 import { secretPlaceholder } from "../core/ini-file";
 import { PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { SecretSpec } from "../core/secret-spec";
-import { ShellScript } from "../core/shell-script";
+import { hostSecretFile, ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 
@@ -37,35 +37,19 @@ export const CEPH_QEMU_PACKAGES: PackagesByRelease = {
  * by their users.
  */
 export const CEPH_SECRETS: readonly SecretSpec[] = [
-  {
-    name: "ceph_mon_key",
-    kind: "cephx",
-    roles: ["controller", "storage"],
-    description: "Ceph monitors' shared key (mon.)",
-    onUse: true,
-  },
-  {
-    name: "ceph_admin_key",
-    kind: "cephx",
-    roles: ["controller", "storage"],
-    description: "Ceph's client.admin key",
-    onUse: true,
-  },
-  {
-    name: "ceph_mgr_key",
-    kind: "cephx",
-    roles: ["controller", "storage"],
-    description: "Ceph managers' key (every mgr.HOST)",
-    onUse: true,
-  },
-  {
-    name: "ceph_bootstrap_osd_key",
-    kind: "cephx",
-    roles: ["controller", "storage"],
-    description: "Ceph's client.bootstrap-osd key, with which a storage host adds its OSD",
-    onUse: true,
-  },
+  clusterKey("ceph_mon_key", "Ceph monitors' shared key (mon.)"),
+  clusterKey("ceph_admin_key", "Ceph's client.admin key"),
+  clusterKey("ceph_mgr_key", "Ceph managers' key (every mgr.HOST)"),
+  clusterKey(
+    "ceph_bootstrap_osd_key",
+    "Ceph's client.bootstrap-osd key, with which a storage host adds its OSD",
+  ),
 ];
+
+/** A cluster key: a cephx key for the hosts that may run a monitor, delivered where a step uses it. */
+function clusterKey(name: string, description: string): SecretSpec {
+  return { name, kind: "cephx", roles: ["controller", "storage"], description, onUse: true };
+}
 
 /** What Ceph declares for the secret catalog and the release profiles (lib/components.ts). */
 export const CEPH_COMPONENT: ComponentDeclaration = {
@@ -289,12 +273,7 @@ export class CephCluster extends Construct {
 
   /** ceph.conf: where the monitors are, cephx everywhere, the pools' replicas, the OSDs' memory. */
   config(): string {
-    const monHosts = this.props.monitors
-      .map((h) => {
-        const at = Endpoint.of(h.address);
-        return `[v2:${at.hostPort(MON_PORTS.v2)},v1:${at.hostPort(MON_PORTS.v1)}]`;
-      })
-      .join(",");
+    const monHosts = this.props.monitors.map(monitorAddress).join(",");
     const memory = (this.props.osdMemoryTargetMiB ?? 4096) * 1024 * 1024;
     return [
       "# Written by openstack-cdktf.",
@@ -359,9 +338,7 @@ export class CephCluster extends Construct {
     ].join("\n");
     const uuid = quote([client.libvirtSecretUuid]);
     const xmlFile = `/etc/ceph/libvirt-secret-${client.name}.xml`;
-    // Secret names are [a-z0-9_] (secretPlaceholder checks): safe in double quotes.
-    secretPlaceholder(client.secret);
-    const keyFile = `"$OSC_SECRETS_DIR/${client.secret}"`;
+    const keyFile = hostSecretFile(client.secret);
     const script = host
       .script("ceph_libvirt_secret")
       .comment(
@@ -405,10 +382,7 @@ export class CephCluster extends Construct {
       })
       .run("install", "-d", "-o", "ceph", "-g", "ceph", "-m", "0750", "/var/lib/ceph/tmp");
     const monmap = this.props.monitors
-      .map((m) => {
-        const at = Endpoint.of(m.address);
-        return `--addv ${quote([m.hostName, `[v2:${at.hostPort(MON_PORTS.v2)},v1:${at.hostPort(MON_PORTS.v1)}]`])}`;
-      })
+      .map((m) => `--addv ${quote([m.hostName, monitorAddress(m)])}`)
       .join(" ");
     script
       .comment(
@@ -500,7 +474,7 @@ export class CephCluster extends Construct {
         `  ln -sfn ${quote([block])} "$osd_dir/block"`,
         `  ceph-authtool --create-keyring "$osd_dir/keyring" --name "osd.$osd_id" --add-key "$(cat ${OSD_KEY_FILE})" >/dev/null`,
         `  chown -R ceph:ceph "$osd_dir"`,
-        `  ${"device" in osd ? `chown ceph:ceph ${quote([block])}` : ":"}`,
+        ...("device" in osd ? [`  chown ceph:ceph ${quote([block])}`] : []),
         `  runuser -u ceph -- ceph-osd --cluster ceph -i "$osd_id" --mkfs --osd-uuid "$osd_uuid"`,
         "fi",
         // Restarted when ceph.conf or the keyrings changed, started when down, enabled for boot.
@@ -529,13 +503,12 @@ export class CephCluster extends Construct {
     if (this.clients.length > 0) {
       const body = this.clients
         .map((c) =>
-          [
-            keyring(`client.${c.name}`, c.secret).trimEnd(),
-            `\tcaps mon = "profile rbd"`,
-            `\tcaps osd = "${c.pools.map((p) => `profile rbd pool=${p}`).join(", ")}"`,
-          ].join("\n"),
+          keyring(`client.${c.name}`, c.secret, {
+            mon: "profile rbd",
+            osd: c.pools.map((p) => `profile rbd pool=${p}`).join(", "),
+          }),
         )
-        .join("\n");
+        .join("");
       script
         .comment(
           "The clients' keys and capabilities, as the keyring says (an import changes nothing when they are).",
@@ -575,18 +548,19 @@ export class CephCluster extends Construct {
         { mds: "allow *", mon: "allow profile mgr", osd: "allow *" },
       ]),
     ];
-    return entries
-      .map(([entity, secret, caps]) =>
-        [
-          keyring(entity, secret).trimEnd(),
-          ...Object.entries(caps).map(([service, cap]) => `\tcaps ${service} = "${cap}"`),
-        ].join("\n"),
-      )
-      .join("\n");
+    return entries.map(([entity, secret, caps]) => keyring(entity, secret, caps)).join("");
   }
 }
 
-/** A keyring section: the entity and its key, filled from a secret on the host. */
-function keyring(entity: string, secret: string): string {
-  return `[${entity}]\n\tkey = ${secretPlaceholder(secret)}\n`;
+/** A keyring section: the entity, its key (filled from a secret on the host), its capabilities if given. */
+function keyring(entity: string, secret: string, caps: Record<string, string> = {}): string {
+  const lines = [`[${entity}]`, `\tkey = ${secretPlaceholder(secret)}`];
+  for (const [service, cap] of Object.entries(caps)) lines.push(`\tcaps ${service} = "${cap}"`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** A monitor's addresses as monmaptool and `mon_host` take them: `[v2:ADDR:3300,v1:ADDR:6789]`. */
+function monitorAddress(host: Host): string {
+  const at = Endpoint.of(host.address);
+  return `[v2:${at.hostPort(MON_PORTS.v2)},v1:${at.hostPort(MON_PORTS.v1)}]`;
 }

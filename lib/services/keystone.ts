@@ -7,6 +7,7 @@ import { ADMIN_OPENRC, API_PORTS } from "../core/openstack-api";
 import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { Step } from "../core/step";
+import { hostSecretFile } from "../core/shell-script";
 import { Host } from "../hosts/host";
 import {
   ControlPlaneContext,
@@ -227,7 +228,7 @@ export class KeystoneService extends Construct implements IIdentity {
         .comment(
           "The admin user, project, role, region and identity endpoints; the password via the environment.",
         )
-        .raw(`OS_BOOTSTRAP_PASSWORD=$(cat "$OSC_SECRETS_DIR/keystone_admin_password")`)
+        .raw(`OS_BOOTSTRAP_PASSWORD=$(cat ${hostSecretFile("keystone_admin_password")})`)
         .raw("export OS_BOOTSTRAP_PASSWORD")
         .runAs(
           "keystone",
