@@ -58,6 +58,12 @@ export function runAsync(
       { encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+        // Killed at the time limit: say so (ssh, killed in its session, exits 255 silently).
+        if (err?.killed) {
+          const killed = `${cmd} killed after ${timeoutMs / 1000} s (its time limit)`;
+          resolve({ code: code || 1, stdout, stderr: [stderr.trim(), killed].filter(Boolean).join("; ") });
+          return;
+        }
         resolve({ code, stdout, stderr: stderr || (err && code !== 0 ? err.message : "") });
       },
     );
