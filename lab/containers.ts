@@ -99,7 +99,22 @@ export function prepareRoot(host: HostPlan, base: string, authorizedKey: string,
   fs.chmodSync(sshDir, 0o700);
   fs.writeFileSync(path.join(sshDir, "authorized_keys"), `${authorizedKey}\n`, { mode: 0o600 });
   recordHostKey(host.address, fs.readFileSync(path.join(etc, "ssh", "ssh_host_ed25519_key.pub"), "utf8"));
+  keepRootUserManager(root);
   return root;
+}
+
+/**
+ * Lingers root, so that its systemd user manager (started by pam_systemd, which the compute
+ * hosts' packages pull in) runs from boot and is never stopped. In a container on this
+ * machine's hybrid cgroups, systemd sees no "cgroup empty" event for it: a stop, 10 s after the
+ * last SSH session ends, then hangs for its whole 2 min stop timeout, and every SSH login in
+ * that window waits for it (a lab check's `ssh … true` was killed at 20 s; a deploy step sat
+ * 87 s before its first line). Servers with the unified cgroup hierarchy are not affected.
+ */
+export function keepRootUserManager(root: string): void {
+  const linger = path.join(root, "var", "lib", "systemd", "linger");
+  fs.mkdirSync(linger, { recursive: true });
+  fs.writeFileSync(path.join(linger, "root"), "");
 }
 
 function parentOf(pid: number): number | undefined {
