@@ -104,8 +104,8 @@ export function prepareRoot(host: HostPlan, base: string, authorizedKey: string,
 }
 
 /**
- * Lingers root, so that its systemd user manager (started by pam_systemd, which the compute
- * hosts' packages pull in) runs from boot and is never stopped. In a container on this
+ * Lingers root, so that its systemd user manager (which pam_systemd starts at a login) runs
+ * from boot and is never stopped. In a container on this
  * machine's hybrid cgroups, systemd sees no "cgroup empty" event for it: a stop, 10 s after the
  * last SSH session ends, then hangs for its whole 2 min stop timeout, and every SSH login in
  * that window waits for it (a lab check's `ssh … true` was killed at 20 s; a deploy step sat

@@ -18,6 +18,9 @@ const INCLUDE = [
   "systemd-sysv",
   "dbus",
   "openssh-server",
+  // As on an installed server (openssh-server recommends it): logins get a logind session and
+  // root's user manager, which the lab keeps running (keepRootUserManager in containers.ts).
+  "libpam-systemd",
   "iproute2",
   "ca-certificates",
   "iputils-ping",
