@@ -50,6 +50,18 @@ function ipv6(): Data {
   return d;
 }
 
+/** A real ed25519 public key (ssh-keygen's), as a host key is given. */
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDaBDXw96cvH/McasbBs3/MPuDbuVrHHN95ewTKbT3rx";
+
+const IPV6_NOT_SUPPORTED =
+  "IPv6 is not supported yet: Heartbeat's haresources, ha.cf's ucast and MariaDB's grants take IPv4 only";
+
+/** A value as the error messages quote it: JSON, a string longer than 60 characters cut there. */
+function quoted(value: unknown): string {
+  if (typeof value !== "string" || value.length <= 60) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, 60))}… (${value.length} characters)`;
+}
+
 const dir = tempDir("inventory");
 let fileCount = 0;
 
@@ -184,7 +196,7 @@ describe("defaults and normalization", () => {
   it("merges a host's ssh settings over the inventory's, and resolves relative key paths", () => {
     const d = valid();
     d.ssh = { user: "deploy", port: 2222, privateKeyFile: "keys/id", bastion: { host: "jump.example" } };
-    d.hosts[1].ssh = { user: "admin", hostKey: "ssh-ed25519 AAAAC3Nza", privateKeyFile: "/abs/key" };
+    d.hosts[1].ssh = { user: "admin", hostKey: HOST_KEY, privateKeyFile: "/abs/key" };
     d.hosts[2].ssh = { agent: true };
     d.hosts[3].interfaces = { provider: "ens4", management: "ens3" };
     d.hosts[0].roles = ["controller", "controller"];
@@ -203,7 +215,7 @@ describe("defaults and normalization", () => {
       hostKey: undefined,
     });
     expect(inv.hosts[1].ssh).toMatchObject({ user: "admin", port: 2222, privateKeyFile: "/abs/key" });
-    expect(inv.hosts[1].ssh.hostKey).toBe("ssh-ed25519 AAAAC3Nza");
+    expect(inv.hosts[1].ssh.hostKey).toBe(HOST_KEY);
     expect(inv.hosts[0].ssh.hostKey).toBeUndefined();
     expect(inv.hosts[2].ssh.agent).toBe(true);
     expect(inv.hosts[2].ssh.privateKeyFile).toBeUndefined();
@@ -287,13 +299,12 @@ describe("defaults and normalization", () => {
     expect([inv.dayOne?.router.name, inv.dayOne?.external.name]).toEqual(["demo-router", "public1"]);
   });
 
-  it("accepts ha: single with one controller and no VIP, and an IPv6 management network", () => {
+  it("accepts ha: single with one controller and no VIP", () => {
     const single = valid();
     single.ha = "single";
     delete single.networks.management.vip;
     single.hosts.splice(1, 1);
     expect(parseInventory(single).hosts).toHaveLength(3);
-    expect(parseInventory(ipv6()).management.vip).toBe("fd00:10::10");
   });
 });
 
@@ -332,7 +343,7 @@ function cephCases(): [string, () => Data, string][] {
   const badPool = (pool: string): [string, () => Data, string] => [
     `an RBD pool named ${JSON.stringify(pool)}`,
     () => withCeph({ ...RBD, pool }),
-    `hosts[2].volumeBackends[0].pool: got ${JSON.stringify(pool)}: expected ${POOL_EXPECTED}`,
+    `hosts[2].volumeBackends[0].pool: got ${quoted(pool)}: expected ${POOL_EXPECTED}`,
   ];
   const badOsd = (osd: Data, key: string, value: unknown, expected: string): [string, () => Data, string] => [
     `an OSD ${JSON.stringify(osd)}`,
@@ -341,7 +352,7 @@ function cephCases(): [string, () => Data, string][] {
       d.hosts[2].cephOsd = osd;
       return d;
     },
-    `hosts[2].cephOsd.${key}: got ${JSON.stringify(value)}: expected ${expected}`,
+    `hosts[2].cephOsd.${key}: got ${quoted(value)}: expected ${expected}`,
   ];
   return [
     badPool("Volumes"),
@@ -438,15 +449,15 @@ function volumeBackendCases(): [string, () => Data, string][] {
   const badName = (name: unknown, expected = NAME_EXPECTED): [string, () => Data, string] => [
     `a backend named ${JSON.stringify(name)}`,
     () => withBackends({ ...LVM, name }),
-    `${at}[0].name: got ${JSON.stringify(name)}: expected ${expected}`,
+    `${at}[0].name: got ${quoted(name)}: expected ${expected}`,
   ];
   const badGroup = (volumeGroup: string): [string, () => Data, string] => [
     `a volume group named ${JSON.stringify(volumeGroup)}`,
     () => withBackends({ ...LVM, volumeGroup }),
-    `${at}[0].volumeGroup: got ${JSON.stringify(volumeGroup)}: expected ${VG_EXPECTED}`,
+    `${at}[0].volumeGroup: got ${quoted(volumeGroup)}: expected ${VG_EXPECTED}`,
   ];
   return [
-    badName("lvm]\n[DEFAULT"),
+    badName("lvm]\n[DEFAULT", "no control or invisible characters (U+000A at character 5)"),
     badName("lvm-1,lvm-2"),
     badName("lvm@host#pool"),
     badName("$(reboot)"),
@@ -613,13 +624,9 @@ const BAD: [string, () => Data | string, string][] = [
     'hosts[3].address: got "10.0.0.21": expected an address not used before (hosts[2])',
   ],
   [
-    "a duplicate IPv6 address spelt differently",
-    () => {
-      const d = ipv6();
-      d.hosts[1].address = "fd00:10:0:0::11";
-      return d;
-    },
-    'hosts[1].address: got "fd00:10:0:0::11": expected an address not used before (hosts[0])',
+    "an IPv6 management network",
+    () => ipv6(),
+    `networks.management.cidr: got "fd00:10::/64": expected an IPv4 network in CIDR form with a prefix from /8 to /30, such as 10.20.0.0/24 (${IPV6_NOT_SUPPORTED})`,
   ],
   [
     "an address outside the management network",
@@ -631,13 +638,13 @@ const BAD: [string, () => Data | string, string][] = [
     'hosts[2].address: got "10.9.0.21": expected an address inside the management network 10.0.0.0/24',
   ],
   [
-    "an IPv4 address in an IPv6 management network",
+    "an IPv6 address in an IPv4 management network",
     () => {
-      const d = ipv6();
-      d.hosts[0].address = "10.0.0.11";
+      const d = valid();
+      d.hosts[0].address = "fd00:10::11";
       return d;
     },
-    'hosts[0].address: got "10.0.0.11": expected an address inside the management network fd00:10::/64',
+    `hosts[0].address: got "fd00:10::11": expected an IPv4 address (${IPV6_NOT_SUPPORTED})`,
   ],
   [
     "a VIP that a host uses",
@@ -748,7 +755,7 @@ const BAD: [string, () => Data | string, string][] = [
       d.hosts[0].name = "Ctl1";
       return d;
     },
-    "hosts[0].name: got \"Ctl1\": expected a hostname: lowercase letters, digits and '-', 1 to 63 characters, not starting or ending with '-'",
+    "hosts[0].name: got \"Ctl1\": expected a hostname: lowercase letters, digits and '-', 1 to 63 characters, starting with a letter, not ending with '-'",
   ],
   [
     "a host name with an underscore",
@@ -757,7 +764,7 @@ const BAD: [string, () => Data | string, string][] = [
       d.hosts[1].name = "ctl_2";
       return d;
     },
-    "hosts[1].name: got \"ctl_2\": expected a hostname: lowercase letters, digits and '-', 1 to 63 characters, not starting or ending with '-'",
+    "hosts[1].name: got \"ctl_2\": expected a hostname: lowercase letters, digits and '-', 1 to 63 characters, starting with a letter, not ending with '-'",
   ],
   [
     "a bad IP address",
@@ -766,7 +773,7 @@ const BAD: [string, () => Data | string, string][] = [
       d.hosts[2].address = "10.0.0.256";
       return d;
     },
-    'hosts[2].address: got "10.0.0.256": expected an IPv4 or IPv6 address',
+    'hosts[2].address: got "10.0.0.256": expected an IPv4 address',
   ],
   [
     "a bad release",
@@ -794,7 +801,7 @@ const BAD: [string, () => Data | string, string][] = [
   [
     "an apt proxy that is not http",
     () => ({ ...valid(), aptProxy: "ftp://10.0.0.1:3142" }),
-    'aptProxy: got "ftp://10.0.0.1:3142": expected an http:// or https:// URL',
+    'aptProxy: got "ftp://10.0.0.1:3142": expected an http:// or https:// URL such as http://10.0.0.1:3142',
   ],
   [
     "a tunnel address outside the tunnel network",
@@ -1023,7 +1030,6 @@ describe("bad inventories", () => {
 
   it("each bad case differs from a valid inventory (the valid base loads)", () => {
     expect(loadInventory(writeInventory(valid())).hosts).toHaveLength(4);
-    expect(loadInventory(writeInventory(ipv6())).hosts).toHaveLength(4);
     expect(loadInventory(writeInventory(withDayOne())).dayOne?.external.cidr).toBe("10.212.0.0/24");
   });
 
