@@ -250,7 +250,22 @@ function checkPlainData(data: unknown, source: string): void {
   visit(data, [], []);
 }
 
-function describeIssue(source: string, data: unknown, issue: z.core.$ZodIssue): string {
+/**
+ * A union's issue as the issue of the one option whose keys the value has (`{ file, sizeGiB:
+ * "8" }` is a file OSD with a bad size), so that the message names the field; else as it is.
+ */
+function optionIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== "invalid_union") return issue;
+  const fitting = issue.errors.filter((issues) =>
+    issues.every((i) => i.code !== "unrecognized_keys" && i.path.length > 0),
+  );
+  if (fitting.length !== 1) return issue;
+  const inner = fitting[0][0];
+  return optionIssue({ ...inner, path: [...issue.path, ...inner.path] });
+}
+
+function describeIssue(source: string, data: unknown, unionIssue: z.core.$ZodIssue): string {
+  const issue = optionIssue(unionIssue);
   if (issue.code === "unrecognized_keys") {
     const key = issue.keys[0];
     return `${source}: ${formatPath([...issue.path, key])}: unknown key ${quote(key)}: no such key (check its spelling)`;
