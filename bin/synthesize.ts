@@ -22,10 +22,11 @@ export function synthesizeInventory(file: string, outdir?: string): SynthResult 
   const inventory = loadInventory(file);
   // As App resolves it: the option, else cdktf's CLI's variable, else its default.
   const dir = outdir ?? process.env.CDKTF_OUTDIR ?? "cdktf.out";
-  let created: string | undefined;
+  // What this makes (the first new folder on the way, else App's stacks/) is removed again on failure.
+  const stacksDir = path.join(dir, "stacks");
+  let created = fs.existsSync(stacksDir) ? undefined : stacksDir;
   try {
-    // The first folder this made, if any: removed again if anything fails.
-    created = fs.mkdirSync(dir, { recursive: true });
+    created = fs.mkdirSync(dir, { recursive: true }) ?? created;
     // Stack traces cost a captured call stack per construct and are of no use in our output.
     const app = new App({ stackTraces: false, outdir: dir });
     const stack = buildCheckedStack(app, inventory, file);

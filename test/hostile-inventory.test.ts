@@ -776,8 +776,9 @@ describe("the CLI on inventories that only break when loaded or built", () => {
     ..."bcdefgh".split("").map((c, i) => `${c}: &${c} [${Array(9).fill(`*${"abcdefgh"[i]}`).join(", ")}]`),
   ].join("\n");
 
-  /** synth too where it gets furthest: past the YAML, and past building the App. */
+  /** synth too where it gets furthest: in the YAML (no output folder yet), and building the stack (an empty one there). */
   const SYNTH_TOO = new Set(["an alias bomb", "two hosts whose step ids collide"]);
+  const EMPTY_OUT_BEFORE = "two hosts whose step ids collide";
 
   it.each(cases)(
     "validate: %s is one line on stderr and exit 1 (synth: nothing written)",
@@ -785,6 +786,7 @@ describe("the CLI on inventories that only break when loaded or built", () => {
       const file = path.join(dir, `${name.replace(/\W+/g, "-")}.yaml`);
       fs.writeFileSync(file, text);
       const out = path.join(dir, `out-${name.replace(/\W+/g, "-")}`, "cdktf.out");
+      if (name === EMPTY_OUT_BEFORE) fs.mkdirSync(out, { recursive: true });
       const runs = [["validate", file], ...(SYNTH_TOO.has(name) ? [["synth", file, "-o", out]] : [])];
       for (const args of runs) {
         const result = runCli(args);
@@ -796,7 +798,8 @@ describe("the CLI on inventories that only break when loaded or built", () => {
         expect(lines[0]).toMatch(expected);
         expect(result.stderr).not.toMatch(/\n\s+at /);
       }
-      expect(fs.existsSync(path.dirname(out))).toBe(false);
+      if (name === EMPTY_OUT_BEFORE) expect(fs.readdirSync(out)).toEqual([]);
+      else expect(fs.existsSync(path.dirname(out))).toBe(false);
     },
   );
 
