@@ -204,6 +204,7 @@ const ROWS: Record<string, Row> = {
       "http://10.0.0.1:3142/a;b",
       "http://10.0.0.1:3142/$x",
       "file:///etc/passwd",
+      "http://[fd00::1]:3142",
     ],
   },
   "ntpServers[]": {

@@ -101,6 +101,9 @@ export function proxyUrlProblem(value: string): string | undefined {
     return `${expected}, without a user or password (apt.conf.d and the step's script are readable by all)`;
   }
   if (url.search || url.hash) return `${expected}, without a query or fragment`;
+  // Like every address in the inventory (see IPV6_NOT_SUPPORTED in the schema).
+  if (url.hostname.startsWith("["))
+    return `${expected}, with a hostname or IPv4 address (IPv6 is not supported yet)`;
   // The parser adds '/' to an empty path: `http://h:3142` is already in its form.
   const written = url.pathname === "/" && !value.endsWith("/") ? `${value}/` : value;
   if (written !== url.href) return `${expected}, written as the URL parser writes it: ${quote(url.href)}`;
