@@ -7,7 +7,7 @@ import * as path from "path";
 import { Command } from "commander";
 import { InventoryError, loadInventory } from "../lib/cluster/inventory";
 import { defaultSecretsFile, initSecretsFile } from "../lib/core/secrets-file";
-import { DEFAULT_INVENTORY, stepScript, synthesizeInventory } from "./synthesize";
+import { DEFAULT_INVENTORY, stepScript, synthesizeInventory, validateInventory } from "./synthesize";
 
 const program = new Command("openstack-cdktf")
   .description("Build a highly available OpenStack cloud from one inventory")
@@ -25,10 +25,10 @@ program
 
 program
   .command("validate")
-  .description("check the inventory and print what it describes; writes nothing")
+  .description("check the inventory and build its stack in memory, as synth does; writes nothing")
   .argument("<inventory>", "inventory YAML file")
   .action((inventory: string) => {
-    const inv = loadInventory(inventory);
+    const inv = validateInventory(inventory).cluster.inventory;
     console.log(`${inventory}: valid: cluster ${inv.cluster}, ${inv.hosts.length} hosts, ${inv.release}`);
   });
 

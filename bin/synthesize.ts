@@ -1,7 +1,10 @@
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
-import { App } from "cdktf";
-import { InventoryError, loadInventory } from "../lib/cluster/inventory";
+import { AnnotationMetadataEntryType, App, TerraformStack } from "cdktf";
+import { Inventory, InventoryError, loadInventory } from "../lib/cluster/inventory";
 import { OpenStackStack } from "../lib/cluster/openstack-stack";
+import { StepIdCollisionError } from "../lib/core/step";
 
 export const DEFAULT_INVENTORY = "examples/furyu-8-node.yaml";
 
@@ -11,17 +14,40 @@ export interface SynthResult {
 }
 
 /**
- * Validates the inventory, then synthesizes its stack. Validation comes first so that a bad
- * inventory writes nothing and an earlier output directory is left as it was.
+ * Validates the inventory, builds its stack and checks it in memory, then writes it. Everything
+ * that can fail comes before the first file is written, so a bad inventory writes nothing and
+ * an earlier output directory is left as it was (one that did not exist is not left behind).
  */
 export function synthesizeInventory(file: string, outdir?: string): SynthResult {
   const inventory = loadInventory(file);
-  // Stack traces cost a captured call stack per construct and are of no use in our output.
-  const app = new App({ stackTraces: false, ...(outdir ? { outdir } : {}) });
-  const stack = new OpenStackStack(app, { inventory });
-  app.synth();
-  const stackFile = path.join(app.outdir, "stacks", inventory.cluster, "cdk.tf.json");
-  return { stackFile, summary: summarize(stack) };
+  // As App resolves it: the option, else cdktf's CLI's variable, else its default.
+  const dir = outdir ?? process.env.CDKTF_OUTDIR ?? "cdktf.out";
+  // What this makes (the first new folder on the way, else App's stacks/) is removed again on failure.
+  const stacksDir = path.join(dir, "stacks");
+  let created = fs.existsSync(stacksDir) ? undefined : stacksDir;
+  try {
+    created = fs.mkdirSync(dir, { recursive: true }) ?? created;
+    // Stack traces cost a captured call stack per construct and are of no use in our output.
+    const app = new App({ stackTraces: false, outdir: dir });
+    const stack = buildCheckedStack(app, inventory, file);
+    app.synth();
+    const stackFile = path.join(app.outdir, "stacks", inventory.cluster, "cdk.tf.json");
+    return { stackFile, summary: summarize(stack) };
+  } catch (err) {
+    if (created) fs.rmSync(created, { recursive: true, force: true });
+    if (err instanceof InventoryError) throw err;
+    // Left: the file system's errors (a folder that cannot be made or written).
+    throw new InventoryError(`${dir}: cannot write the stack: ${firstLine(err)}`);
+  }
+}
+
+/**
+ * Everything `synthesizeInventory` checks, without writing: the inventory, then its stack built
+ * and checked in memory. Returns the stack (its app's folder is a scratch one, already removed).
+ */
+export function validateInventory(file: string): OpenStackStack {
+  const inventory = loadInventory(file);
+  return withScratchApp((app) => buildCheckedStack(app, inventory, file));
 }
 
 /**
@@ -30,7 +56,7 @@ export function synthesizeInventory(file: string, outdir?: string): SynthResult 
  */
 export function stepScript(file: string, stepId: string): string {
   const inventory = loadInventory(file);
-  const stack = new OpenStackStack(new App({ stackTraces: false }), { inventory });
+  const stack = withScratchApp((app) => buildStack(app, inventory, file));
   const steps = stack.cluster.steps;
   const step = steps.find((s) => s.logicalId === stepId);
   if (!step) {
@@ -42,6 +68,78 @@ export function stepScript(file: string, stepId: string): string {
     );
   }
   return step.scriptText;
+}
+
+/**
+ * An App for building in memory. cdktf's App makes its output folder (and `stacks/` in it) when
+ * it is created, so this one gets a fresh temporary folder, removed afterwards; nothing is
+ * synthesized into it.
+ */
+function withScratchApp<T>(build: (app: App) => T): T {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "openstack-cdktf-"));
+  try {
+    return build(new App({ stackTraces: false, outdir: dir }));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The inventory's stack in `app`, with any error of its construction as one `InventoryError`
+ * line: two hosts whose steps' Terraform ids collide name the field; anything else the
+ * inventory's checks let through is still one line, never a stack trace.
+ */
+function buildStack(app: App, inventory: Inventory, file: string): OpenStackStack {
+  try {
+    return new OpenStackStack(app, { inventory });
+  } catch (err) {
+    throw stackError(err, inventory, file);
+  }
+}
+
+/**
+ * `buildStack`, then what `app.synth()` checks before it writes, in memory: the constructs'
+ * validations, error annotations, and the stack's Terraform JSON (every token resolved). The
+ * stack has no Aspects, the other thing synth runs first.
+ */
+function buildCheckedStack(app: App, inventory: Inventory, file: string): OpenStackStack {
+  const stack = buildStack(app, inventory, file);
+  try {
+    stack.runAllValidations();
+    const error = firstErrorAnnotation(stack);
+    if (error) throw new Error(error);
+    stack.toTerraform();
+  } catch (err) {
+    throw stackError(err, inventory, file);
+  }
+  return stack;
+}
+
+function firstErrorAnnotation(stack: TerraformStack): string | undefined {
+  for (const construct of stack.node.findAll()) {
+    const error = construct.node.metadata.find((m) => m.type === AnnotationMetadataEntryType.ERROR);
+    if (error) return `${construct.node.path}: ${String(error.data)}`;
+  }
+  return undefined;
+}
+
+function stackError(err: unknown, inventory: Inventory, file: string): InventoryError {
+  if (err instanceof InventoryError) return err;
+  if (err instanceof StepIdCollisionError && err.hostName !== err.otherHostName) {
+    const i = inventory.hosts.findIndex((h) => h.name === err.hostName);
+    const j = inventory.hosts.findIndex((h) => h.name === err.otherHostName);
+    return new InventoryError(
+      `${file}: hosts[${i}].name: got ${JSON.stringify(err.hostName)}: expected a name whose steps' ids ` +
+        `differ from hosts[${j}]'s (${JSON.stringify(err.otherHostName)}): both make the step id ${err.logicalId}`,
+    );
+  }
+  return new InventoryError(`${file}: got an inventory the stack cannot be built from: ${firstLine(err)}`);
+}
+
+/** An error's first line, control characters escaped. */
+function firstLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return JSON.stringify(message.split("\n")[0]).slice(1, -1);
 }
 
 function summarize(stack: OpenStackStack): string {

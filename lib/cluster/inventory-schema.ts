@@ -1,4 +1,19 @@
+import * as net from "net";
+import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
+import {
+  HOST_OR_IPV4_EXPECTED,
+  INTERFACE_NAME,
+  INTERFACE_NAME_EXPECTED,
+  isHostOrIPv4,
+  isSshPublicKey,
+  proxyUrlProblem,
+  SSH_PUBLIC_KEY_EXPECTED,
+  SSH_TIMEOUT,
+  SSH_TIMEOUT_EXPECTED,
+  UNIX_USER,
+  UNIX_USER_EXPECTED,
+} from "../core/field-rules";
 import { RELEASE_NAMES } from "../core/releases";
 import { ROLES } from "../core/roles";
 import { SWIFT_DEVICE_EXPECTED, SWIFT_DEVICE_NAME } from "../services/swift-rings";
@@ -23,43 +38,99 @@ import {
 } from "../services/volume-backends";
 
 /**
- * The inventory file's shape. Every object is strict: an unknown key is an error, because a
- * misspelt key (`adress:`) silently ignored is how the seed's `api_paste_confg` happened.
+ * The inventory file's shape, and what each field may hold. Every object is strict: an unknown
+ * key is an error, because a misspelt key (`adress:`) silently ignored is how the seed's
+ * `api_paste_confg` happened. Each field's comment says where its value lands and why its rule
+ * makes it safe there.
+ *
+ * Before this schema, `parseInventory` refuses in every string (and key) control characters,
+ * invisible formatting characters and more than 4096 characters: no field needs one, and a
+ * newline is how a value adds a line of its own to a config file. The ASCII rules below also
+ * refuse look-alikes (`ｅｔｈ０`, a Cyrillic `е`). Cross-field rules (networks and the addresses
+ * in them, names that collide) are in inventory.ts; what a stack cannot be built from is found
+ * by building it (bin/synthesize.ts).
+ *
+ * The only inventory values that reach Terraform's JSON, where `${` and `%{` are evaluated, are
+ * the SSH connection's: addresses, user names, ports and host keys, whose rules admit neither
+ * sequence, and key file paths, which go through `hclString` (escaped). Everything else goes
+ * into the steps' scripts, files that Terraform uploads as they are.
  */
 
-/** A Ceph OSD's data: a block device, or a file (a lab without spare disks; Ceph's test clusters do this). */
-const cephOsdSchema = z.union(
-  [
-    z.strictObject({
-      device: z.string().regex(CEPH_OSD_DEVICE, CEPH_OSD_DEVICE_EXPECTED),
-    }),
-    z.strictObject({
-      file: z.string().regex(CEPH_OSD_FILE, CEPH_OSD_FILE_EXPECTED),
-      sizeGiB: z
-        .int({ error: CEPH_OSD_SIZE_EXPECTED })
-        .min(2, CEPH_OSD_SIZE_EXPECTED)
-        .max(65536, CEPH_OSD_SIZE_EXPECTED),
-    }),
-  ],
-  {
-    error: (issue) =>
-      issue.code === "invalid_union" ? "{ device: /dev/NAME } or { file: /PATH, sizeGiB: N }" : undefined,
-  },
+/**
+ * Heartbeat's haresources splits the VIP at `::`, ha.cf's `ucast` takes IPv4 only, and MariaDB's
+ * grants would open to every host for an IPv6 network: refused until they are done.
+ */
+const IPV6_NOT_SUPPORTED =
+  "IPv6 is not supported yet: Heartbeat's haresources, ha.cf's ucast and MariaDB's grants take IPv4 only";
+
+/** A zod string refined by a rule that returns what was expected, or undefined when the value is fine. */
+function checkedString(problem: (value: string) => string | undefined) {
+  return z.string().superRefine((value, ctx) => {
+    const message = problem(value);
+    if (message !== undefined) ctx.addIssue({ code: "custom", message });
+  });
+}
+
+/**
+ * A cluster member's or the cluster's address: in /etc/hosts, ha.cf, haresources, every config
+ * file and URL, and the SSH connection. Dotted-quad IPv4 (Node's `net.isIPv4`: four decimal
+ * numbers, no leading zeros, ASCII digits only).
+ */
+const ipv4Address = checkedString((value) => {
+  if (net.isIPv4(value)) return undefined;
+  return net.isIPv6(value) ? `an IPv4 address (${IPV6_NOT_SUPPORTED})` : "an IPv4 address";
+});
+
+/** Networks that cannot hold a cluster: "this network", loopback, multicast, class E. */
+const NOT_HOST_NETWORKS = ["0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4"].map((c) =>
+  ipaddr.IPv4.parseCIDR(c),
 );
 
+/**
+ * A network of the cluster's hosts. The management network is opened in MariaDB's grants
+ * (`user@'10.0.0.0/255.255.255.0'`), chrony's `allow`, rsync's `hosts allow` and Ceph's
+ * `public_network`; the tunnel network's prefix is each tunnel address's netmask. So: written as
+ * its network address (MariaDB matches no client against `10.0.0.5/255.255.255.0`), a prefix
+ * from /8 (a shorter one opens the database to much of the Internet, `0.0.0.0/0` to all of it)
+ * to /30 (room for two hosts), not loopback, multicast or reserved space.
+ */
+const hostNetwork = checkedString((value) => {
+  const expected = "an IPv4 network in CIDR form with a prefix from /8 to /30, such as 10.20.0.0/24";
+  const [address, bits, ...rest] = value.split("/");
+  if (address !== undefined && net.isIPv6(address)) return `${expected} (${IPV6_NOT_SUPPORTED})`;
+  if (rest.length > 0 || !net.isIPv4(address) || !/^[0-9]{1,2}$/.test(bits ?? "")) return expected;
+  const prefix = Number(bits);
+  if (prefix < 8 || prefix > 30) return expected;
+  const network = ipaddr.IPv4.networkAddressFromCIDR(value).toString();
+  if (network !== address) return `its network address (${network}/${prefix})`;
+  const parsed = ipaddr.IPv4.parse(address);
+  if (NOT_HOST_NETWORKS.some(([n, b]) => parsed.match(n, b))) {
+    return `${expected}, outside 0.0.0.0/8, 127.0.0.0/8 (loopback), 224.0.0.0/4 (multicast) and 240.0.0.0/4`;
+  }
+  return undefined;
+});
+
+/**
+ * A host's name (the cluster's and the VIP's too): its hostname, a line in every /etc/hosts, a
+ * word in ha.cf, haresources, Ceph's and Nova's configs and the scripts, part of the steps'
+ * Terraform ids and construct paths, the stack's folder. One lowercase DNS label that starts
+ * with a letter: a name of digits (`10`, `0x10`) is read as an address by resolvers.
+ */
 const hostname = z
   .string()
   .regex(
-    /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
-    "a hostname: lowercase letters, digits and '-', 1 to 63 characters, not starting or ending with '-'",
+    /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    "a hostname: lowercase letters, digits and '-', 1 to 63 characters, starting with a letter, not ending with '-'",
   );
 
-const ipAddress = z.union([z.ipv4(), z.ipv6()], { error: "an IPv4 or IPv6 address" });
-const cidr = z.union([z.cidrv4(), z.cidrv6()], { error: "a network in CIDR form, such as 10.20.0.0/24" });
-const port = z.number().int().min(1).max(65535);
-const interfaceName = z
-  .string()
-  .regex(/^[a-zA-Z0-9_.:-]{1,15}$/, "a network interface name (at most 15 characters)");
+/** A TCP port: a number in the SSH connection (Terraform's JSON). */
+const port = z
+  .int({ error: "a port from 1 to 65535" })
+  .min(1, "a port from 1 to 65535")
+  .max(65535, "a port from 1 to 65535");
+
+/** A network interface name: in ip(8) and ovs-vsctl commands, ha.cf's ucast, haresources (see INTERFACE_NAME). */
+const interfaceName = z.string().regex(INTERFACE_NAME, INTERFACE_NAME_EXPECTED);
 
 /** nova-compute's hypervisor: `auto` is kvm where the compute host has /dev/kvm, else qemu (decided there, at deploy time). */
 export const VIRT_TYPES = ["auto", "kvm", "qemu"] as const;
@@ -72,49 +143,110 @@ export type DatapathType = (typeof DATAPATH_TYPES)[number];
 export const IMAGE_STORES = ["swift", "file"] as const;
 export type ImageStore = (typeof IMAGE_STORES)[number];
 
-const unixUser = z.string().regex(/^[a-z_][a-z0-9_-]*$/, "a Unix user name");
+/** An SSH user: the connection's user (Terraform's JSON) and a part of its upload folder's path in a script. */
+const unixUser = z.string().regex(UNIX_USER, UNIX_USER_EXPECTED);
 
+/**
+ * A private key's path: Terraform reads it at plan time through `${file(pathexpand("…"))}`,
+ * the path written by `hclString` (JSON-quoted, `${` and `%{` escaped), so any path without
+ * control characters is safe; at most PATH_MAX.
+ */
+const keyFile = z.string().min(1, "a file path").max(4096, "a file path of at most 4096 characters");
+
+/**
+ * A pinned host key: Terraform writes it into a known_hosts line, and it reaches the JSON as it
+ * is: `<type> <base64>` only (see isSshPublicKey), which holds no template sequence.
+ */
+const hostKey = z.string().refine(isSshPublicKey, SSH_PUBLIC_KEY_EXPECTED);
+
+/** A jump host: every field reaches the connection in Terraform's JSON as it is (a key file escaped). */
 export const bastionSchema = z.strictObject({
-  host: z.string().min(1),
+  /** A hostname or IPv4 address: neither holds `$`, `%`, `{` or a space. */
+  host: checkedString((value) =>
+    isHostOrIPv4(value)
+      ? undefined
+      : `${HOST_OR_IPV4_EXPECTED}${net.isIPv6(value) ? ` (${IPV6_NOT_SUPPORTED})` : ""}`,
+  ),
   user: unixUser.optional(),
   port: port.optional(),
-  privateKeyFile: z.string().min(1).optional(),
-  hostKey: z.string().min(1).optional(),
+  privateKeyFile: keyFile.optional(),
+  hostKey: hostKey.optional(),
 });
 
-export const sshSchema = z.strictObject({
+/** SSH settings both the top level (defaults) and a host take. */
+const sshFields = {
   user: unixUser.optional(),
   port: port.optional(),
   /** Path to the private key; `~` is expanded by Terraform, a relative path is taken from the inventory's folder. */
-  privateKeyFile: z.string().min(1).optional(),
+  privateKeyFile: keyFile.optional(),
   /** Use the running ssh-agent instead of a key file. */
   agent: z.boolean().optional(),
-  /** The host's public key (`ssh-ed25519 AAAA…`), pinned so that a man in the middle is refused. */
-  hostKey: z.string().min(1).optional(),
   bastion: bastionSchema.optional(),
-  timeout: z
-    .string()
-    .regex(/^\d+[smh]$/, "a duration such as 5m")
+  /** Terraform's connection timeout (the JSON): a few digits and a unit. */
+  timeout: z.string().regex(SSH_TIMEOUT, SSH_TIMEOUT_EXPECTED).optional(),
+};
+
+/** A host's own SSH settings, over the top level's. */
+export const sshSchema = z.strictObject({
+  ...sshFields,
+  /** The host's public key, pinned so that a man in the middle is refused. */
+  hostKey: hostKey.optional(),
+});
+
+/** The top level's SSH settings: defaults for every host. */
+export const sshDefaultsSchema = z.strictObject({
+  ...sshFields,
+  /** A host key pins one host; here it would be ignored (a key accepted and ignored is an error). */
+  hostKey: z
+    .undefined({
+      error: "no hostKey in the ssh defaults: a host key pins one host (give it as hosts[N].ssh.hostKey)",
+    })
     .optional(),
 });
 
+/** A Ceph OSD's data: a block device, or a file (a lab without spare disks; Ceph's test clusters do this). */
+const cephOsdSchema = z.union(
+  [
+    z.strictObject({
+      /** Under /dev, plain characters (it stands in scripts and a symlink), no `.` or `..` part. */
+      device: z.string().regex(CEPH_OSD_DEVICE, CEPH_OSD_DEVICE_EXPECTED),
+    }),
+    z.strictObject({
+      /** Absolute, plain characters (a word in the OSD script), no `.` or `..` part. */
+      file: z.string().regex(CEPH_OSD_FILE, CEPH_OSD_FILE_EXPECTED),
+      /** A number in the script's truncate(1). */
+      sizeGiB: z
+        .int({ error: CEPH_OSD_SIZE_EXPECTED })
+        .min(2, CEPH_OSD_SIZE_EXPECTED)
+        .max(65536, CEPH_OSD_SIZE_EXPECTED),
+    }),
+  ],
+  {
+    error: (issue) =>
+      issue.code === "invalid_union" ? "{ device: /dev/NAME } or { file: /PATH, sizeGiB: N }" : undefined,
+  },
+);
+
 /**
- * A Cinder volume backend, one shape per `driver` (the next, Ceph's `rbd`, adds its own).
- * lib/services/volume-backends.ts checks what spans fields: reserved and repeated names, a
- * volume group used twice, two target helpers on one host.
+ * A Cinder volume backend, one shape per `driver`. lib/services/volume-backends.ts checks what
+ * spans fields: reserved and repeated names, a volume group used twice, two target helpers on
+ * one host.
  */
 export const volumeBackendSchema = z.discriminatedUnion(
   "driver",
   [
     z.strictObject({
+      /** A cinder.conf section, an item of enabled_backends, part of Cinder's host strings (VOLUME_BACKEND_NAME). */
       name: z.string().regex(VOLUME_BACKEND_NAME, VOLUME_BACKEND_NAME_EXPECTED),
       driver: z.literal("lvm"),
+      /** A word in the script's vgs command and a cinder.conf value: LVM's own name rule. */
       volumeGroup: z.string().refine(isVolumeGroupName, VOLUME_GROUP_EXPECTED),
       targetHelper: z.enum(TARGET_HELPERS).optional(),
     }),
     z.strictObject({
       name: z.string().regex(VOLUME_BACKEND_NAME, VOLUME_BACKEND_NAME_EXPECTED),
       driver: z.literal("rbd"),
+      /** A word in Ceph's commands and in client.cinder's capabilities (RBD_POOL). */
       pool: z.string().regex(RBD_POOL, RBD_POOL_EXPECTED).optional(),
     }),
   ],
@@ -122,10 +254,13 @@ export const volumeBackendSchema = z.discriminatedUnion(
 );
 
 export const hostSchema = z.strictObject({
+  /** See `hostname`; inventory.ts also refuses /etc/hosts' own names and the cluster's construct ids. */
   name: hostname,
-  address: ipAddress,
+  /** Inside the management network, not its network or broadcast address (inventory.ts). */
+  address: ipv4Address,
   roles: z.array(z.enum(ROLES)).min(1, "at least one role"),
-  tunnelAddress: ipAddress.optional(),
+  /** Inside the tunnel network: OVS's local_ip, an address in the step's ip(8) commands. */
+  tunnelAddress: ipv4Address.optional(),
   interfaces: z
     .strictObject({
       management: interfaceName.optional(),
@@ -136,7 +271,7 @@ export const hostSchema = z.strictObject({
   ssh: sshSchema.optional(),
   virtType: z.enum(VIRT_TYPES).optional(),
   datapathType: z.enum(DATAPATH_TYPES).optional(),
-  /** Storage hosts: the Swift device, a directory under /srv/node (a mounted disk on a server). */
+  /** Storage hosts: the Swift device, a directory under /srv/node and a word in swift-ring-builder's commands. */
   swiftDevice: z.string().regex(SWIFT_DEVICE_NAME, SWIFT_DEVICE_EXPECTED).optional(),
   /** Cinder's backends on this storage host; `[]`: none (no cinder-volume). */
   volumeBackends: z.array(volumeBackendSchema).optional(),
@@ -145,8 +280,10 @@ export const hostSchema = z.strictObject({
 });
 
 // Day one is IPv4: the lab's and most provider networks are, and IPv6 subnets need RA modes.
-const ipv4Address = z.ipv4({ error: "an IPv4 address" });
-const ipv4Cidr = z.cidrv4({ error: "an IPv4 network in CIDR form, such as 10.212.0.0/24" });
+// Its values go into a JSON spec file that the step writes and day-one.py reads; the names are
+// also words in the step's log lines (dayOneProblem checks the addresses against each other).
+const dayOneAddress = z.ipv4({ error: "an IPv4 address" });
+const dayOneCidr = z.cidrv4({ error: "an IPv4 network in CIDR form, such as 10.212.0.0/24" });
 const dayOneName = z.string().regex(DAY_ONE_NAME, DAY_ONE_NAME_EXPECTED);
 const flavorNumber = z
   .int({ error: FLAVOR_NUMBER_EXPECTED })
@@ -166,30 +303,43 @@ export const dayOneSchema = z.strictObject({
   // No defaults for the addresses: the provider network is a real LAN with other machines on it.
   external: z.strictObject({
     name: dayOneName.optional(),
-    cidr: ipv4Cidr,
-    gateway: ipv4Address,
-    allocationPool: z.strictObject({ start: ipv4Address, end: ipv4Address }),
+    cidr: dayOneCidr,
+    gateway: dayOneAddress,
+    allocationPool: z.strictObject({ start: dayOneAddress, end: dayOneAddress }),
   }),
-  tenant: z.strictObject({ name: dayOneName.optional(), cidr: ipv4Cidr.optional() }).optional(),
+  tenant: z.strictObject({ name: dayOneName.optional(), cidr: dayOneCidr.optional() }).optional(),
   router: z.strictObject({ name: dayOneName.optional() }).optional(),
 });
 
 export const inventorySchema = z.strictObject({
+  /** The stack's name and folder, the secrets file's name, the seed of Ceph's fsid: see `hostname`. */
   cluster: hostname,
   release: z.enum(RELEASE_NAMES),
   ha: z.enum(["heartbeat", "single"]).optional(),
   resource: z.enum(["terraform_data", "null_resource"]).optional(),
-  aptProxy: z.url({ protocol: /^https?$/, error: "an http:// or https:// URL" }).optional(),
-  ntpServers: z.array(z.string().min(1)).optional(),
-  ssh: sshSchema.optional(),
+  /** `Acquire::http::Proxy "<url>";` in apt.conf.d: see proxyUrlProblem. */
+  aptProxy: checkedString(proxyUrlProblem).optional(),
+  /** Each a `server <name> iburst` line in the controllers' chrony.conf: a hostname or address, one word. */
+  ntpServers: z
+    .array(
+      checkedString((value) =>
+        isHostOrIPv4(value)
+          ? undefined
+          : `${HOST_OR_IPV4_EXPECTED}${net.isIPv6(value) ? ` (${IPV6_NOT_SUPPORTED})` : ""}`,
+      ),
+    )
+    .max(16, "at most 16 servers")
+    .optional(),
+  ssh: sshDefaultsSchema.optional(),
   /** Defaults for the hosts; a host may override them. */
   virtType: z.enum(VIRT_TYPES).optional(),
   datapathType: z.enum(DATAPATH_TYPES).optional(),
   /** Swift's rings (built once from the storage hosts) and its storage servers. */
   swift: z
     .strictObject({
+      /** A number in swift-ring-builder's create command. */
       partPower: z
-        .int()
+        .int({ error: "a partition power from 6 to 22" })
         .min(6, "a partition power from 6 to 22")
         .max(22, "a partition power from 6 to 22")
         .optional(),
@@ -202,8 +352,9 @@ export const inventorySchema = z.strictObject({
     .strictObject({
       /** Every storage host's OSD, unless it names its own (`cephOsd`). */
       osd: cephOsdSchema.optional(),
+      /** A number in ceph.conf. */
       osdMemoryTargetMiB: z
-        .int()
+        .int({ error: CEPH_MEMORY_EXPECTED })
         .min(896, CEPH_MEMORY_EXPECTED)
         .max(1048576, CEPH_MEMORY_EXPECTED)
         .optional(),
@@ -213,18 +364,26 @@ export const inventorySchema = z.strictObject({
   volumeBackends: z.array(volumeBackendSchema).optional(),
   networks: z.strictObject({
     management: z.strictObject({
-      cidr,
-      vip: ipAddress.optional(),
+      cidr: hostNetwork,
+      /** Heartbeat's resource, /etc/hosts, every endpoint: inside the network, no host's (inventory.ts). */
+      vip: ipv4Address.optional(),
+      /** The VIP's line in /etc/hosts and Horizon's ALLOWED_HOSTS: see `hostname`. */
       vipName: hostname.optional(),
       interface: interfaceName.optional(),
     }),
     provider: z
       .strictObject({
         interface: interfaceName,
-        physnet: z.string().regex(/^[a-z][a-z0-9_-]*$/, "a physical network name such as provider"),
+        /** ML2's flat_networks and bridge_mappings (`physnet:br-provider`), Neutron's API: Neutron's length limit. */
+        physnet: z
+          .string()
+          .regex(
+            /^[a-z][a-z0-9_-]{0,63}$/,
+            "a physical network name such as provider: lowercase letters, digits, '_' and '-', starting with a letter, at most 64 characters",
+          ),
       })
       .optional(),
-    tunnel: z.strictObject({ cidr, interface: interfaceName }).optional(),
+    tunnel: z.strictObject({ cidr: hostNetwork, interface: interfaceName }).optional(),
   }),
   hosts: z.array(hostSchema).min(1, "at least one host"),
   dayOne: dayOneSchema.optional(),

@@ -3,11 +3,14 @@ import * as path from "path";
 import * as ipaddr from "ipaddr.js";
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
+import { CONTROL_CHARACTER, quote } from "../core/field-rules";
 import { ReleaseName, releaseProfile } from "../core/releases";
 import { Role } from "../core/roles";
 import { DAY_ONE_DEFAULTS, DayOneSettings, dayOneProblem } from "../services/day-one-settings";
 import { DatapathType, ImageStore, InventoryInput, inventorySchema, VirtType } from "./inventory-schema";
 import { CephOsdSpec } from "../platform/ceph-cluster";
+import { HOSTS_FILE_OWN_NAMES } from "../hosts/base-system";
+import { CLUSTER_PART_IDS } from "./part-ids";
 import {
   resolveVolumeBackends,
   TargetHelper,
@@ -107,24 +110,72 @@ export const DEFAULT_SWIFT_PART_POWER = 10;
 
 const CONTROLLERS_PER_HA_MODE = { heartbeat: 2, single: 1 } as const;
 
+/** Larger than any inventory (a thousand hosts take about 100 KB): refused before it is read. */
+const MAX_INVENTORY_BYTES = 1024 * 1024;
+/**
+ * What aliases may expand to, as the yaml package counts it (its own default, named here): a
+ * "billion laughs" file, aliases of aliases, exceeds it long before it fills the memory.
+ */
+const MAX_ALIAS_COUNT = 100;
+
 /** Reads, parses and validates an inventory file. Throws `InventoryError` on the first problem. */
 export function loadInventory(file: string): Inventory {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (err) {
-    throw new InventoryError(`${file}: cannot read the inventory: ${(err as Error).message}`);
-  }
+  const text = readInventoryText(file);
   // `linePos` is only filled in with prettyErrors, which also adds lines of context: count lines here.
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0];
-    const line = lineCounter.linePos(first.pos[0]);
+  // stringKeys: a list or map as a key is an error (as JS object keys they would be mangled).
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter, stringKeys: true });
+  // A warning (an unknown tag such as `!foo`, dropped) is refused too: nothing is silently ignored.
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem) {
+    const line = lineCounter.linePos(problem.pos[0]);
     const where = `line ${line.line} column ${line.col}`;
-    throw new InventoryError(`${file}: ${where}: ${first.message.split("\n")[0]}`);
+    throw new InventoryError(`${file}: ${where}: ${oneLine(problem.message)}`);
   }
-  return parseInventory(doc.toJS(), file, path.dirname(path.resolve(file)));
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    // toJS throws for an alias bomb, and for an alias of an anchor that is not set yet.
+    const message = (err as Error).message;
+    if (/alias count/i.test(message)) {
+      throw new InventoryError(
+        `${file}: got YAML aliases that expand too far (a "billion laughs"): expected at most ${MAX_ALIAS_COUNT} nodes made by aliases`,
+      );
+    }
+    throw new InventoryError(`${file}: YAML: ${oneLine(message)}`);
+  }
+  return parseInventory(data, file, path.dirname(path.resolve(file)));
+}
+
+/** The file's text: a regular file, at most MAX_INVENTORY_BYTES, UTF-8. */
+function readInventoryText(file: string): string {
+  let bytes: Buffer;
+  try {
+    const stat = fs.statSync(file);
+    if (!stat.isFile()) {
+      throw new InventoryError(`${file}: cannot read the inventory: not a regular file`);
+    }
+    if (stat.size > MAX_INVENTORY_BYTES) {
+      throw new InventoryError(
+        `${file}: got ${stat.size} bytes: expected an inventory of at most ${MAX_INVENTORY_BYTES} bytes`,
+      );
+    }
+    bytes = fs.readFileSync(file);
+  } catch (err) {
+    if (err instanceof InventoryError) throw err;
+    throw new InventoryError(`${file}: cannot read the inventory: ${oneLine((err as Error).message)}`);
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new InventoryError(`${file}: got bytes that are not UTF-8: expected a UTF-8 text file`);
+  }
+}
+
+/** The first line of a message, its control characters escaped. */
+function oneLine(message: string): string {
+  return JSON.stringify(message.split("\n")[0]).slice(1, -1);
 }
 
 /**
@@ -132,6 +183,7 @@ export function loadInventory(file: string): Inventory {
  * `source` names it in error messages; relative key paths are resolved against `baseDir`.
  */
 export function parseInventory(data: unknown, source = "inventory", baseDir = process.cwd()): Inventory {
+  checkPlainData(data, source);
   const parsed = inventorySchema.safeParse(data);
   if (!parsed.success) {
     throw new InventoryError(describeIssue(source, data, parsed.error.issues[0]));
@@ -142,28 +194,100 @@ export function parseInventory(data: unknown, source = "inventory", baseDir = pr
   return inventory;
 }
 
-function describeIssue(source: string, data: unknown, issue: z.core.$ZodIssue): string {
-  let fieldPath = formatPath(issue.path);
-  let value = valueAt(data, issue.path);
-  let expected = issue.message;
-  if (issue.code === "unrecognized_keys") {
-    const key = issue.keys[0];
-    fieldPath = formatPath([...issue.path, key]);
-    value = key;
-    expected = "no such key (check its spelling)";
-    return `${source}: ${fieldPath}: unknown key "${key}": ${expected}`;
-  }
-  if (value === undefined) {
-    return `${source}: ${fieldPath}: missing: expected ${expected.replace(/^Invalid input: expected /, "")}`;
-  }
-  expected = expected.replace(/^Invalid (input|option): expected /, "").replace(/^Invalid /, "a valid ");
-  return `${source}: ${fieldPath}: got ${JSON.stringify(value)}: expected ${expected}`;
+/** The longest string anywhere in an inventory (PATH_MAX; a host key of RSA 16384 is about 2800). */
+const MAX_STRING_LENGTH = 4096;
+/** Deeper than any inventory (hosts[0].volumeBackends[0].name is 4 levels). */
+const MAX_DEPTH = 16;
+
+/**
+ * Before the schema, every string and key anywhere: no control or invisible formatting
+ * characters (CONTROL_CHARACTER), at most MAX_STRING_LENGTH characters; and the data a tree
+ * of bounded depth (a YAML alias inside its own anchor makes a cycle).
+ */
+function checkPlainData(data: unknown, source: string): void {
+  const checkString = (value: string, at: readonly PropertyKey[], what: string): void => {
+    const fail = (expected: string): never => {
+      throw new InventoryError(
+        `${source}: ${formatPath(at)}: got ${what}${quote(value)}: expected ${expected}`,
+      );
+    };
+    const control = CONTROL_CHARACTER.exec(value);
+    if (control) {
+      const code = control[0].codePointAt(0)?.toString(16).toUpperCase().padStart(4, "0");
+      fail(`no control or invisible characters (U+${code} at character ${control.index + 1})`);
+    }
+    if (value.length > MAX_STRING_LENGTH) fail(`at most ${MAX_STRING_LENGTH} characters`);
+  };
+  const visit = (value: unknown, at: PropertyKey[], ancestors: readonly object[]): void => {
+    if (typeof value === "string") return checkString(value, at, "");
+    if (value === null || typeof value !== "object") return;
+    if (ancestors.includes(value)) {
+      throw new InventoryError(
+        `${source}: ${formatPath(at)}: got a YAML alias inside its own anchor: expected data without cycles`,
+      );
+    }
+    if (ancestors.length >= MAX_DEPTH) {
+      throw new InventoryError(
+        `${source}: ${formatPath(at)}: got data nested deeper than ${MAX_DEPTH} levels: expected an inventory`,
+      );
+    }
+    const inside = [...ancestors, value];
+    if (Array.isArray(value)) {
+      value.forEach((item, i) => visit(item, [...at, i], inside));
+      return;
+    }
+    for (const [key, item] of Object.entries(value)) {
+      checkString(key, [...at, key], "the key ");
+      // An object's own `__proto__` (YAML makes one), which the schema's checks pass over.
+      if (key === "__proto__") {
+        throw new InventoryError(
+          `${source}: ${formatPath([...at, key])}: unknown key "__proto__": no such key (check its spelling)`,
+        );
+      }
+      visit(item, [...at, key], inside);
+    }
+  };
+  visit(data, [], []);
 }
 
+/**
+ * A union's issue as the issue of the one option whose keys the value has (`{ file, sizeGiB:
+ * "8" }` is a file OSD with a bad size), so that the message names the field; else as it is.
+ */
+function optionIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== "invalid_union") return issue;
+  const fitting = issue.errors.filter((issues) =>
+    issues.every((i) => i.code !== "unrecognized_keys" && i.path.length > 0),
+  );
+  if (fitting.length !== 1) return issue;
+  const inner = fitting[0][0];
+  return optionIssue({ ...inner, path: [...issue.path, ...inner.path] });
+}
+
+function describeIssue(source: string, data: unknown, unionIssue: z.core.$ZodIssue): string {
+  const issue = optionIssue(unionIssue);
+  if (issue.code === "unrecognized_keys") {
+    const key = issue.keys[0];
+    return `${source}: ${formatPath([...issue.path, key])}: unknown key ${quote(key)}: no such key (check its spelling)`;
+  }
+  const fieldPath = formatPath(issue.path);
+  const value = valueAt(data, issue.path);
+  const expected = issue.message;
+  if (value === undefined) {
+    return `${source}: ${fieldPath}: missing: expected ${expected.replace(/^Invalid (input|option): expected /, "")}`;
+  }
+  const cleaned = expected.replace(/^Invalid (input|option): expected /, "").replace(/^Invalid /, "a valid ");
+  return `${source}: ${fieldPath}: got ${quote(value)}: expected ${cleaned}`;
+}
+
+/** `hosts[2].interfaces.management`; a key that is not a plain word is quoted: `ssh["a b"]`. */
 function formatPath(segments: readonly PropertyKey[]): string {
   let out = "";
   for (const segment of segments) {
-    out += typeof segment === "number" ? `[${segment}]` : `${out ? "." : ""}${String(segment)}`;
+    if (typeof segment === "number") out += `[${segment}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(String(segment)))
+      out += `${out ? "." : ""}${String(segment)}`;
+    else out += `[${quote(String(segment))}]`;
   }
   return out || "(top level)";
 }
@@ -172,6 +296,7 @@ function valueAt(data: unknown, segments: readonly PropertyKey[]): unknown {
   let current: unknown = data;
   for (const segment of segments) {
     if (current === null || typeof current !== "object") return undefined;
+    if (!Object.prototype.hasOwnProperty.call(current, segment)) return undefined;
     current = (current as Record<PropertyKey, unknown>)[segment];
   }
   return current;
@@ -196,7 +321,7 @@ function checkVolumeBackends(
   const problem = backends && volumeBackendsProblem(backends, defaultTargetHelper(input));
   if (problem) {
     throw new InventoryError(
-      `${field}${problem.field}: got ${JSON.stringify(problem.value)}: expected ${problem.expected}`,
+      `${field}${problem.field}: got ${quote(problem.value)}: expected ${problem.expected}`,
     );
   }
 }
@@ -204,8 +329,25 @@ function checkVolumeBackends(
 /** What the defaults would hide: a host's own override where it lands nowhere, a section that needs another. */
 function checkInput(input: InventoryInput, source: string): void {
   checkVolumeBackends(input.volumeBackends, `${source}: volumeBackends`, input);
+  // With agent: true a key file is never read: one set beside it (or over it) would be ignored.
+  if (input.ssh?.agent && input.ssh.privateKeyFile !== undefined) {
+    throw new InventoryError(
+      `${source}: ssh.privateKeyFile: got ${quote(input.ssh.privateKeyFile)}: expected no privateKeyFile with agent: true (the agent's keys are used, never the file)`,
+    );
+  }
+  if (input.ha === "single" && input.networks.management.vipName !== undefined) {
+    throw new InventoryError(
+      `${source}: networks.management.vipName: got ${quote(input.networks.management.vipName)}: expected no vipName with ha: single (there is no VIP to name)`,
+    );
+  }
   input.hosts.forEach((host, i) => {
     const where = (key: string) => `${source}: hosts[${i}].${key}`;
+    const keyFile = host.ssh?.privateKeyFile;
+    if (keyFile !== undefined && (host.ssh?.agent ?? input.ssh?.agent)) {
+      throw new InventoryError(
+        `${where("ssh.privateKeyFile")}: got ${quote(keyFile)}: expected no privateKeyFile where agent is true (set agent: false on this host to use the file)`,
+      );
+    }
     if (host.virtType !== undefined && !host.roles.includes("compute")) {
       throw new InventoryError(
         `${where("virtType")}: got "${host.virtType}": expected no virtType on a host without role compute (it is nova-compute's hypervisor)`,
@@ -223,18 +365,18 @@ function checkInput(input: InventoryInput, source: string): void {
     }
     if (host.volumeBackends !== undefined && !host.roles.includes("storage")) {
       throw new InventoryError(
-        `${where("volumeBackends")}: got ${JSON.stringify(host.volumeBackends.map((b) => b.name))}: expected no volumeBackends on a host without role storage (they are cinder-volume's)`,
+        `${where("volumeBackends")}: got ${quote(host.volumeBackends.map((b) => b.name))}: expected no volumeBackends on a host without role storage (they are cinder-volume's)`,
       );
     }
     checkVolumeBackends(host.volumeBackends, where("volumeBackends"), input);
     if (host.cephOsd !== undefined && !host.roles.includes("storage")) {
       throw new InventoryError(
-        `${where("cephOsd")}: got ${JSON.stringify(host.cephOsd)}: expected no cephOsd on a host without role storage (OSDs run on the storage hosts)`,
+        `${where("cephOsd")}: got ${quote(host.cephOsd)}: expected no cephOsd on a host without role storage (OSDs run on the storage hosts)`,
       );
     }
     if (host.cephOsd !== undefined && !input.ceph) {
       throw new InventoryError(
-        `${where("cephOsd")}: got ${JSON.stringify(host.cephOsd)}: expected a top-level ceph section too (without it there is no Ceph cluster)`,
+        `${where("cephOsd")}: got ${quote(host.cephOsd)}: expected a top-level ceph section too (without it there is no Ceph cluster)`,
       );
     }
     if (input.ceph && host.roles.includes("storage") && !host.cephOsd && !input.ceph.osd) {
@@ -381,6 +523,28 @@ function inNetwork(address: string, cidr: string): boolean {
   return parsed.kind() === network.kind() && parsed.match(network, bits);
 }
 
+/**
+ * Undefined for an address a host may have in the network, else what it should be instead:
+ * the network's own address and its broadcast address are no host's.
+ */
+function edgeAddressProblem(address: string, cidr: string, networkName: string): string | undefined {
+  const network = ipaddr.IPv4.networkAddressFromCIDR(cidr).toString();
+  const broadcast = ipaddr.IPv4.broadcastAddressFromCIDR(cidr).toString();
+  if (address !== network && address !== broadcast) return undefined;
+  return `an address inside the ${networkName} network ${cidr} other than its network address ${network} and broadcast address ${broadcast}`;
+}
+
+/** Why a member (or the VIP) cannot have this name, or undefined. */
+function reservedNameProblem(name: string, construct: boolean): string | undefined {
+  if (HOSTS_FILE_OWN_NAMES.includes(name)) {
+    return `a name that /etc/hosts does not already give to another address (${HOSTS_FILE_OWN_NAMES.join(", ")})`;
+  }
+  if (construct && CLUSTER_PART_IDS.includes(name)) {
+    return `a name that is not one of the cluster's own parts (${CLUSTER_PART_IDS.filter((id) => !id.includes("_")).join(", ")})`;
+  }
+  return undefined;
+}
+
 /** One spelling per address, so that `::1` and `0:0::1` collide. */
 function normalizedAddress(address: string): string {
   return ipaddr.parse(address).toNormalizedString();
@@ -389,9 +553,13 @@ function normalizedAddress(address: string): string {
 /** Cross-field checks that a schema cannot express: uniqueness, networks, HA and roles. */
 function checkTopology(inv: Inventory, source: string): void {
   const fail = (field: string, value: unknown, expected: string): never => {
-    throw new InventoryError(`${source}: ${field}: got ${JSON.stringify(value)}: expected ${expected}`);
+    throw new InventoryError(`${source}: ${field}: got ${quote(value)}: expected ${expected}`);
   };
   const { cidr, vip } = inv.management;
+  const vipNameProblem = reservedNameProblem(inv.management.vipName, false);
+  if (vip !== undefined && vipNameProblem) {
+    fail("networks.management.vipName", inv.management.vipName, vipNameProblem);
+  }
   const seenNames = new Map<string, number>();
   const seenAddresses = new Map<string, number>();
   inv.hosts.forEach((host, i) => {
@@ -399,12 +567,16 @@ function checkTopology(inv: Inventory, source: string): void {
     if (earlier !== undefined)
       fail(`hosts[${i}].name`, host.name, `a name not used before (hosts[${earlier}])`);
     seenNames.set(host.name, i);
+    const nameProblem = reservedNameProblem(host.name, true);
+    if (nameProblem) fail(`hosts[${i}].name`, host.name, nameProblem);
     if (host.name === inv.management.vipName) {
       fail(`hosts[${i}].name`, host.name, `a name other than the VIP's name (networks.management.vipName)`);
     }
     if (!inNetwork(host.address, cidr)) {
       fail(`hosts[${i}].address`, host.address, `an address inside the management network ${cidr}`);
     }
+    const edge = edgeAddressProblem(host.address, cidr, "management");
+    if (edge) fail(`hosts[${i}].address`, host.address, edge);
     const clash = seenAddresses.get(normalizedAddress(host.address));
     if (clash !== undefined)
       fail(`hosts[${i}].address`, host.address, `an address not used before (hosts[${clash}])`);
@@ -422,6 +594,9 @@ function checkTopology(inv: Inventory, source: string): void {
           host.tunnelAddress,
           `an address inside the tunnel network ${inv.tunnel.cidr}`,
         );
+      } else {
+        const tunnelEdge = edgeAddressProblem(host.tunnelAddress, inv.tunnel.cidr, "tunnel");
+        if (tunnelEdge) fail(`hosts[${i}].tunnelAddress`, host.tunnelAddress, tunnelEdge);
       }
     } else if (inv.tunnel && host.roles.some((r) => r === "compute" || r === "network")) {
       fail(
@@ -466,6 +641,8 @@ function checkTopology(inv: Inventory, source: string): void {
     if (!inNetwork(vip as string, cidr)) {
       fail("networks.management.vip", vip, `an address inside the management network ${cidr}`);
     }
+    const vipEdge = edgeAddressProblem(vip as string, cidr, "management");
+    if (vipEdge) fail("networks.management.vip", vip, vipEdge);
     const clash = seenAddresses.get(normalizedAddress(vip as string));
     if (clash !== undefined)
       fail("networks.management.vip", vip, `an address no host uses (hosts[${clash}] has it)`);

@@ -90,7 +90,7 @@ export class Step extends Construct implements ITerraformDependable {
       throw new Error(`Step name: got ${JSON.stringify(name)}: expected lowercase letters, digits and '_'`);
     }
     this.logicalId = stepLogicalId(props.target.hostName, name);
-    claimLogicalId(this, this.logicalId);
+    claimLogicalId(this, this.logicalId, props.target.hostName);
     this.scriptText = props.script.render();
     this.scriptBody = props.script.renderBody();
     const scriptFile = StepScripts.of(this).add(this.logicalId, this.scriptText);
@@ -138,22 +138,41 @@ export class Step extends Construct implements ITerraformDependable {
   }
 }
 
-const claimedIds = new WeakMap<TerraformStack, Set<string>>();
+/** Two steps whose names make one logical id (`a-b` + `c` and `a` + `b_c` both make `a_b_c`). */
+export class StepIdCollisionError extends Error {
+  constructor(
+    message: string,
+    readonly logicalId: string,
+    /** The host of the step that came second, and of the one that has the id. */
+    readonly hostName: string,
+    readonly otherHostName: string,
+  ) {
+    super(message);
+    this.name = "StepIdCollisionError";
+  }
+}
+
+/** Per stack: each logical id taken, and the host of the step that took it. */
+const claimedIds = new WeakMap<TerraformStack, Map<string, string>>();
 
 /** Two steps with one logical id would silently merge into one resource: refuse the second. */
-function claimLogicalId(scope: Construct, logicalId: string): void {
+function claimLogicalId(scope: Construct, logicalId: string, hostName: string): void {
   const stack = TerraformStack.of(scope);
   let ids = claimedIds.get(stack);
   if (!ids) {
-    ids = new Set();
+    ids = new Map();
     claimedIds.set(stack, ids);
   }
-  if (ids.has(logicalId)) {
-    throw new Error(
+  const other = ids.get(logicalId);
+  if (other !== undefined) {
+    throw new StepIdCollisionError(
       `Step ${scope.node.path}: logical id ${logicalId} is already used in stack ${stack.node.id}`,
+      logicalId,
+      hostName,
+      other,
     );
   }
-  ids.add(logicalId);
+  ids.set(logicalId, hostName);
 }
 
 /** `null_resource` needs its provider block, once per stack. */

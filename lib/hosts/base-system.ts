@@ -1,4 +1,6 @@
+import * as net from "net";
 import { Construct } from "constructs";
+import { isDnsName, proxyUrlProblem, quote } from "../core/field-rules";
 import { Step } from "../core/step";
 import { Host } from "./host";
 
@@ -41,6 +43,17 @@ export class BaseSystem extends Construct {
 
   constructor(host: Host, id: string, props: BaseSystemProps) {
     super(host, id);
+    const proxyProblem = props.aptProxy === undefined ? undefined : proxyUrlProblem(props.aptProxy);
+    if (proxyProblem) {
+      throw new Error(`BaseSystem aptProxy: got ${quote(props.aptProxy)}: expected ${proxyProblem}`);
+    }
+    // Each is a word of its own `server` line in chrony.conf.
+    const badServer = props.timeServers.find((s) => !isDnsName(s) && net.isIP(s) === 0);
+    if (badServer !== undefined) {
+      throw new Error(
+        `BaseSystem timeServers: got ${quote(badServer)}: expected a hostname or an IP address`,
+      );
+    }
     const release = host.release;
     const hostsScript = host
       .script("hosts_file")
@@ -79,13 +92,23 @@ export class BaseSystem extends Construct {
   }
 }
 
+/** The lines every /etc/hosts starts with (Debian's own): loopback and IPv6 multicast names. */
+const OWN_HOSTS_LINES: readonly (readonly [string, readonly string[]])[] = [
+  ["127.0.0.1", ["localhost"]],
+  ["::1", ["localhost", "ip6-localhost", "ip6-loopback"]],
+  ["ff02::1", ["ip6-allnodes"]],
+  ["ff02::2", ["ip6-allrouters"]],
+];
+
+/** Names /etc/hosts already gives to other addresses: no member or VIP may take one. */
+export const HOSTS_FILE_OWN_NAMES: readonly string[] = [
+  ...new Set(OWN_HOSTS_LINES.flatMap(([, names]) => names)),
+];
+
 function renderHosts(members: readonly ClusterMember[], vip?: ClusterMember): string {
   const lines = [
     "# Written by openstack-cdktf: every member of the cluster.",
-    "127.0.0.1 localhost",
-    "::1 localhost ip6-localhost ip6-loopback",
-    "ff02::1 ip6-allnodes",
-    "ff02::2 ip6-allrouters",
+    ...OWN_HOSTS_LINES.map(([address, names]) => `${address} ${names.join(" ")}`),
     "",
   ];
   if (vip) lines.push(`${vip.address} ${vip.name}`);

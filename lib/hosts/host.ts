@@ -7,6 +7,19 @@ import { ReleaseProfile } from "../core/releases";
 import { Role } from "../core/roles";
 import { HOST_SECRETS_DIR, ShellScript } from "../core/shell-script";
 import { hclString } from "../core/hcl";
+import {
+  CONTROL_CHARACTER,
+  INTERFACE_NAME,
+  INTERFACE_NAME_EXPECTED,
+  isDnsName,
+  isSshPublicKey,
+  quote as quoteValue,
+  SSH_PUBLIC_KEY_EXPECTED,
+  SSH_TIMEOUT,
+  SSH_TIMEOUT_EXPECTED,
+  UNIX_USER,
+  UNIX_USER_EXPECTED,
+} from "../core/field-rules";
 import { LateValue } from "../core/late-value";
 import { inputsHash, Step, StepProps, StepResourceKind, StepTarget, stepLogicalId } from "../core/step";
 import {
@@ -110,6 +123,56 @@ function readKeyFile(file: string): string {
   return `\${file(pathexpand(${hclString(file)}))}`;
 }
 
+/**
+ * The connection's fields reach Terraform's JSON as they are (a key file goes through
+ * `hclString`), where `${` or `%{` would be evaluated: each must be a value that cannot hold one.
+ */
+function checkConnectionProps(props: HostProps): void {
+  const bad = (field: string, value: unknown, expected: string): never => {
+    throw new Error(`Host ${props.name} ${field}: got ${quoteValue(value)}: expected ${expected}`);
+  };
+  const checkPort = (field: string, port: number | undefined) => {
+    if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
+      bad(field, port, "a port from 1 to 65535");
+    }
+  };
+  const checkKeyFile = (field: string, file: string | undefined) => {
+    if (file !== undefined && (file.length === 0 || file.length > 4096 || CONTROL_CHARACTER.test(file))) {
+      bad(field, file, "a file path of 1 to 4096 characters without control characters");
+    }
+  };
+  checkPort("port", props.port);
+  checkKeyFile("privateKeyFile", props.privateKeyFile);
+  if (props.hostKey !== undefined && !isSshPublicKey(props.hostKey)) {
+    bad("hostKey", props.hostKey, SSH_PUBLIC_KEY_EXPECTED);
+  }
+  if (props.timeout !== undefined && !SSH_TIMEOUT.test(props.timeout)) {
+    bad("timeout", props.timeout, SSH_TIMEOUT_EXPECTED);
+  }
+  const interfaces: [string, string | undefined][] = [
+    ["managementInterface", props.managementInterface],
+    ["providerInterface", props.providerInterface],
+    ["tunnelInterface", props.tunnelInterface],
+  ];
+  for (const [field, name] of interfaces) {
+    if (name !== undefined && !INTERFACE_NAME.test(name)) bad(field, name, INTERFACE_NAME_EXPECTED);
+  }
+  const bastion = props.bastion;
+  if (bastion) {
+    if (!isDnsName(bastion.host) && net.isIP(bastion.host) === 0) {
+      bad("bastion.host", bastion.host, "a hostname or an IP address");
+    }
+    if (bastion.user !== undefined && !UNIX_USER.test(bastion.user)) {
+      bad("bastion.user", bastion.user, UNIX_USER_EXPECTED);
+    }
+    checkPort("bastion.port", bastion.port);
+    checkKeyFile("bastion.privateKeyFile", bastion.privateKeyFile);
+    if (bastion.hostKey !== undefined && !isSshPublicKey(bastion.hostKey)) {
+      bad("bastion.hostKey", bastion.hostKey, SSH_PUBLIC_KEY_EXPECTED);
+    }
+  }
+}
+
 /** Where secrets are uploaded before the root-only install moves them into place. */
 function uploadDir(user: string): string {
   return user === "root" ? "/root/.openstack-cdktf-upload" : `/home/${user}/.openstack-cdktf-upload`;
@@ -149,16 +212,15 @@ export class Host extends Construct implements StepTarget {
     if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(props.name)) {
       throw new Error(`Host name: got ${JSON.stringify(props.name)}: expected a hostname (a-z, 0-9, '-')`);
     }
-    if (props.user !== undefined && !/^[a-z_][a-z0-9_-]*$/.test(props.user)) {
+    if (props.user !== undefined && !UNIX_USER.test(props.user)) {
       throw new Error(
-        `Host ${props.name} user: got ${JSON.stringify(props.user)}: expected a Unix user name`,
+        `Host ${props.name} user: got ${quoteValue(props.user)}: expected ${UNIX_USER_EXPECTED}`,
       );
     }
     if (net.isIP(props.address) === 0) {
-      throw new Error(
-        `Host ${props.name} address: got ${JSON.stringify(props.address)}: expected an IP address`,
-      );
+      throw new Error(`Host ${props.name} address: got ${quoteValue(props.address)}: expected an IP address`);
     }
+    checkConnectionProps(props);
     this.hostName = props.name;
     this.address = props.address;
     this.release = props.release;

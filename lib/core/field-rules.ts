@@ -1,0 +1,143 @@
+import * as net from "net";
+
+/**
+ * Rules for values that land in config files, shell words and Terraform's JSON, shared by the
+ * inventory's schema (lib/cluster/inventory-schema.ts) and the constructs that take the same
+ * values from TypeScript (`Host`). Each rule admits only what is safe everywhere the value lands.
+ */
+
+/**
+ * Control characters (Unicode Cc: newline, NUL, ESC, DEL…), invisible formatting ones (Cf:
+ * zero-width, bidi overrides, BOM) and line or paragraph separators (Zl, Zp). No value needs
+ * one, and each can end a config line, hide text from a reviewer or split a Terraform string.
+ */
+export const CONTROL_CHARACTER = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+/** One DNS label (RFC 1123): ASCII letters, digits and '-' inside, 1 to 63 characters. */
+const LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+const DNS_NAME = new RegExp(`^${LABEL}(?:\\.${LABEL})*$`);
+
+/**
+ * A DNS name (RFC 1123 labels, at most 253 characters) whose last label is not all digits: a
+ * resolver reads `10.0.0.256` or `1.2.3` as a (bad) address, never as a name.
+ */
+export function isDnsName(value: string): boolean {
+  return value.length <= 253 && DNS_NAME.test(value) && !/(^|\.)[0-9]+$/.test(value);
+}
+
+/** A server reached by name or address (NTP, SSH bastion): a word in chrony.conf and Terraform's JSON. */
+export function isHostOrIPv4(value: string): boolean {
+  return net.isIPv4(value) || isDnsName(value);
+}
+export const HOST_OR_IPV4_EXPECTED = "a hostname (RFC 1123: letters, digits, '-' and '.') or an IPv4 address";
+
+/**
+ * A network interface name. Linux takes 1 to 15 bytes other than '/', ':', whitespace and
+ * control characters, never `.` or `..`; this is the part of that which is also a plain word in
+ * a shell command, in Heartbeat's haresources (fields split at ':' and '/') and in ha.cf, and
+ * never an option (no leading '-').
+ */
+export const INTERFACE_NAME = /^(?!-)(?!\.\.?$)[A-Za-z0-9_.-]{1,15}$/;
+export const INTERFACE_NAME_EXPECTED =
+  "a network interface name: 1 to 15 letters, digits, '_', '.' or '-', not starting with '-', not '.' or '..'";
+
+/** A Unix user name (useradd's default rule, at most 32 characters): a path part of its upload folder. */
+export const UNIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+export const UNIX_USER_EXPECTED =
+  "a Unix user name: lowercase letters, digits, '_' and '-', not starting with a digit or '-', at most 32 characters";
+
+/** Terraform's connection timeout, a Go duration: a few digits and a unit. */
+export const SSH_TIMEOUT = /^[1-9][0-9]{0,3}[smh]$/;
+export const SSH_TIMEOUT_EXPECTED = "a duration such as 5m (1 to 9999, then s, m or h)";
+
+/** The public key types Terraform's SSH client (golang.org/x/crypto/ssh) checks host keys of. */
+const SSH_KEY_TYPES = [
+  "ssh-ed25519",
+  "ssh-rsa",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "sk-ssh-ed25519@openssh.com",
+  "sk-ecdsa-sha2-nistp256@openssh.com",
+];
+
+/**
+ * A public key as `<type> <base64>`, whose base64 decodes to a key blob of that type (the blob
+ * starts with its type's name). Terraform writes a host key into a known_hosts line of its own,
+ * so a comment, a newline or a second key would add to that file; and the base64 alphabet holds
+ * none of Terraform's template sequences (`${`, `%{`).
+ */
+export function isSshPublicKey(value: string): boolean {
+  const match = /^([a-z0-9@.-]+) ([A-Za-z0-9+/]+={0,2})$/.exec(value);
+  if (!match || !SSH_KEY_TYPES.includes(match[1]) || match[2].length % 4 !== 0) return false;
+  const blob = Buffer.from(match[2], "base64");
+  if (blob.length < 4) return false;
+  const typeLength = blob.readUInt32BE(0);
+  return typeLength === match[1].length && blob.subarray(4, 4 + typeLength).toString("latin1") === match[1];
+}
+export const SSH_PUBLIC_KEY_EXPECTED =
+  "a public key as '<type> <base64>' without a comment, such as the first two words of the host's /etc/ssh/ssh_host_ed25519_key.pub";
+
+/** Characters that end or escape a quoted config value or a shell word, and whitespace. */
+const UNSAFE_IN_URL = /["'`\\;${}\s]/;
+
+/**
+ * What is wrong with a proxy URL for apt, or undefined. It lands in apt.conf.d as
+ * `Acquire::http::Proxy "<url>";`: a quote there would end the string and could add an apt
+ * hook that runs as root. So the URL must be what the WHATWG URL parser makes of it (it
+ * percent-encodes quotes, spaces and control characters), http or https, and hold no
+ * credentials (that file and the step's script are not secret) and nothing that ends a word.
+ */
+export function proxyUrlProblem(value: string): string | undefined {
+  const expected = "an http:// or https:// URL such as http://10.0.0.1:3142";
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return expected;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return expected;
+  if (url.username || url.password) {
+    return `${expected}, without a user or password (apt.conf.d and the step's script are readable by all)`;
+  }
+  if (url.search || url.hash) return `${expected}, without a query or fragment`;
+  // Like every address in the inventory (see IPV6_NOT_SUPPORTED in the schema).
+  if (url.hostname.startsWith("["))
+    return `${expected}, with a hostname or IPv4 address (IPv6 is not supported yet)`;
+  // The parser adds '/' to an empty path: `http://h:3142` is already in its form.
+  const written = url.pathname === "/" && !value.endsWith("/") ? `${value}/` : value;
+  if (written !== url.href) return `${expected}, written as the URL parser writes it: ${quote(url.href)}`;
+  if (UNSAFE_IN_URL.test(value)) return `${expected}, without quotes, '\\', ';', '$', '{', '}' or spaces`;
+  return undefined;
+}
+
+/** How many characters of a long string an error message quotes. */
+const QUOTED_PREFIX = 60;
+/** How many characters of JSON (a list, an object) an error message quotes. */
+const QUOTED_JSON = 80;
+
+/**
+ * A value quoted for a one-line error message: JSON, so control characters are escaped, and
+ * short, so a huge value is not echoed whole (`"aaaa…"… (5000 characters)`).
+ */
+export function quote(value: unknown): string {
+  if (typeof value === "string") {
+    if (value.length <= QUOTED_PREFIX) return escapeInvisible(JSON.stringify(value));
+    return `${escapeInvisible(JSON.stringify(value.slice(0, QUOTED_PREFIX)))}… (${value.length} characters)`;
+  }
+  let text: string;
+  try {
+    text = escapeInvisible(JSON.stringify(value) ?? String(value));
+  } catch {
+    text = Array.isArray(value) ? "a list" : "an object"; // a cycle (a YAML alias inside its own anchor)
+  }
+  return text.length <= QUOTED_JSON ? text : `${text.slice(0, QUOTED_JSON)}… (${text.length} characters)`;
+}
+
+/** JSON escapes C0 control characters only: the others (DEL, C1, bidi overrides, U+2028…) as `\uXXXX` too. */
+function escapeInvisible(json: string): string {
+  return json.replace(
+    new RegExp(CONTROL_CHARACTER.source, "gu"),
+    (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`,
+  );
+}
