@@ -5,6 +5,7 @@
 import * as path from "path";
 import { parseInventory } from "../lib/cluster/inventory";
 import { OpenStackCluster } from "../lib/cluster/openstack-cluster";
+import { quote } from "../lib/core/field-rules";
 import { SwiftRings } from "../lib/services/swift-rings";
 import {
   dependsOn,
@@ -219,7 +220,7 @@ describe("Swift's inventory keys", () => {
         (inv.hosts as Record<string, unknown>[])[2].swiftDevice = device;
       });
       expect(message).toBe(
-        `inventory: hosts[2].swiftDevice: got ${JSON.stringify(device)}: expected a device name under /srv/node: letters, digits, '_', '.', '-', starting with a letter or digit, at most 64 characters`,
+        `inventory: hosts[2].swiftDevice: got ${quote(device)}: expected a device name under /srv/node: letters, digits, '_', '.', '-', starting with a letter or digit, at most 64 characters`,
       );
     }
   });
