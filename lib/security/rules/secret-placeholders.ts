@@ -60,7 +60,6 @@ function settingProblem(s: Setting): string | undefined {
     if (s.value === "") return `${where(s)} is empty`;
     if (!isReference(s.value)) return `${where(s)}: the value is not a {{secret:NAME}} placeholder`;
   }
-  if (literalIn(s.value, [URL_PASSWORD])) return `${where(s)}: a URL's password is not a placeholder`;
   return undefined;
 }
 
@@ -94,8 +93,16 @@ export const SECRET_PLACEHOLDERS: SecurityRule = {
     if (!step) return [];
     const out = stepSettings(step).flatMap((s) => settingProblem(s) ?? []);
     for (const file of step.files) {
+      // Whatever the format: an apt proxy's URL, a connection string.
+      if (literalIn(file.content, [URL_PASSWORD]))
+        out.push(`${file.path}: a URL's password is not a placeholder`);
       if (file.path.endsWith(".sql") && literalIn(file.content, SQL_PASSWORD)) {
         out.push(`${file.path}: a password in SQL is not a placeholder`);
+      }
+    }
+    for (const edit of step.iniEdits) {
+      if (literalIn(edit.value, [URL_PASSWORD])) {
+        out.push(`${edit.path} [${edit.section}] ${edit.key}: a URL's password is not a placeholder`);
       }
     }
     const commands = stepCommands(step);
