@@ -9,17 +9,15 @@ import { SECRET_VARIABLES } from "./secret-variables";
 import { TLS_VERIFY_DISABLED } from "./tls-verify";
 import { WILDCARD_BIND } from "./wildcard-bind";
 
-export {
-  ADMIN_TOKEN,
-  ALLOWED_HOSTS_WILDCARD,
-  DEBUG_MODE,
-  DEFAULT_ACCOUNTS,
-  SECRET_FILE_MODE,
-  SECRET_PLACEHOLDERS,
-  SECRET_VARIABLES,
-  TLS_VERIFY_DISABLED,
-  WILDCARD_BIND,
-};
+export * from "./admin-token";
+export * from "./allowed-hosts";
+export * from "./debug-mode";
+export * from "./default-accounts";
+export * from "./secret-file-mode";
+export * from "./secret-placeholders";
+export * from "./secret-variables";
+export * from "./tls-verify";
+export * from "./wildcard-bind";
 
 /** The library's rule pack (cdk-nag's NagPack): every rule the security checks run, by id. */
 export const SECURITY_RULES: readonly SecurityRule[] = [
