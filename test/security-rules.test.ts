@@ -291,6 +291,10 @@ describe("OSC-SEC1 SecretNotPlaceholder", () => {
       "a command has a password that is neither a placeholder nor read from the secrets directory",
     ]);
     expect(findings.map(formatFinding).join("\n")).not.toContain(MADE_UP);
+    const sql = ownStep((s) => s.raw(`mysql -e "CREATE USER 'x'@'%' IDENTIFIED BY '${MADE_UP}'"`));
+    expect(messages(sql, "OSC-SEC1")).toEqual([
+      "a command has a password that is neither a placeholder nor read from the secrets directory",
+    ]);
   });
 
   it("finds a password in a Terraform resource's connection", () => {

@@ -80,14 +80,17 @@ export function assertNoSecurityFindings(
  */
 export class SecurityChecks implements IAspect {
   private readonly found = new WeakMap<IConstruct, readonly SecurityFinding[]>();
+  private readonly validated = new WeakSet<IConstruct>();
 
   constructor(readonly rules: readonly SecurityRule[] = SECURITY_RULES) {}
 
   visit(node: IConstruct): void {
-    const first = !this.found.has(node);
     // Again on every synth: a suppression may have been added since.
-    this.found.set(node, findingsOf(node, this.rules));
-    if (first) {
+    const findings = findingsOf(node, this.rules);
+    this.found.set(node, findings);
+    // A validation only where there is something to say (a 1000-node stack has tens of thousands).
+    if (findings.length > 0 && !this.validated.has(node)) {
+      this.validated.add(node);
       node.node.addValidation({
         validate: () =>
           (this.found.get(node) ?? [])

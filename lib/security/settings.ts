@@ -16,6 +16,8 @@ export interface Setting {
   /** The INI section, the parent keys of a JSON value (`a.b`), or "" where a file has none. */
   readonly section: string;
   readonly key: string;
+  /** The key in one spelling (`normalKey`): what the rules compare. */
+  readonly name: string;
   /** The value as written, without one pair of enclosing quotes. */
   readonly value: string;
 }
@@ -51,7 +53,7 @@ function formatOf(file: string): Format {
 
 const fileCache = new WeakMap<WrittenFile, readonly Setting[]>();
 const stepCache = new WeakMap<Step, readonly Setting[]>();
-const commandCache = new WeakMap<Step, readonly string[]>();
+const commandCache = new WeakMap<Step, string>();
 
 /** The settings of a file a step writes whole. */
 export function fileSettings(file: WrittenFile): readonly Setting[] {
@@ -65,7 +67,7 @@ export function fileSettings(file: WrittenFile): readonly Setting[] {
 
 /** The setting a `setIniKey` makes. */
 export function editSetting(edit: IniKeyEdit): Setting {
-  return { file: edit.path, section: edit.section, key: edit.key, value: unquote(edit.value) };
+  return setting(edit.path, edit.section, edit.key, edit.value);
 }
 
 /** Every setting a step makes: its files', then its key edits'. */
@@ -79,10 +81,11 @@ export function stepSettings(step: Step): readonly Setting[] {
 }
 
 /**
- * A step's commands: its script's own lines without comments and without the content of the
- * files it writes (the heredocs after `osc_install_file`, which the settings cover).
+ * A step's commands, one a line: its script's own lines without comments and without the
+ * content of the files it writes (the heredocs after `osc_install_file`, which the settings
+ * cover). One text, so that a rule runs each pattern once per step.
  */
-export function stepCommands(step: Step): readonly string[] {
+export function stepCommands(step: Step): string {
   const cached = commandCache.get(step);
   if (cached) return cached;
   const out: string[] = [];
@@ -92,12 +95,15 @@ export function stepCommands(step: Step): readonly string[] {
       if (line === delimiter) delimiter = undefined;
       continue;
     }
-    const heredoc = /<<'(\w+)'$/.exec(line);
+    // Plain string tests first: this runs over every line of every step.
+    const heredoc = line.endsWith("'") ? /<<'(\w+)'$/.exec(line) : null;
     if (heredoc) delimiter = heredoc[1];
-    if (!/^\s*#/.test(line) && line.trim() !== "") out.push(line);
+    const start = line.trimStart();
+    if (start !== "" && !start.startsWith("#")) out.push(line);
   }
-  commandCache.set(step, out);
-  return out;
+  const text = out.join("\n");
+  commandCache.set(step, text);
+  return text;
 }
 
 /** `/etc/x.conf [section] key`, to name a setting in a finding. */
@@ -124,6 +130,10 @@ export function isTrue(value: string): boolean {
 /** false, False, no, off, 0. */
 export function isFalse(value: string): boolean {
   return /^(false|no|off|0)$/i.test(value.trim());
+}
+
+function setting(file: string, section: string, key: string, value: string): Setting {
+  return { file, section, key, name: normalKey(key), value: unquote(value) };
 }
 
 function unquote(value: string): string {
@@ -154,7 +164,7 @@ function parseLines(file: string, content: string, pattern: RegExp): Setting[] {
   for (const line of content.split("\n")) {
     if (/^\s*#/.test(line)) continue;
     const m = pattern.exec(line);
-    if (m) out.push({ file, section: "", key: m[1], value: unquote(m[2]) });
+    if (m) out.push(setting(file, "", m[1], m[2]));
   }
   return out;
 }
@@ -172,7 +182,7 @@ function parseIni(file: string, content: string): Setting[] {
     }
     const eq = trimmed.indexOf("=");
     if (eq > 0) {
-      out.push({ file, section, key: trimmed.slice(0, eq).trim(), value: unquote(trimmed.slice(eq + 1)) });
+      out.push(setting(file, section, trimmed.slice(0, eq).trim(), trimmed.slice(eq + 1)));
     }
   }
   return out;
@@ -193,7 +203,7 @@ function parseJson(file: string, content: string): Setting[] {
       const inner = key ? (section ? `${section}.${key}` : key) : section;
       for (const [k, v] of Object.entries(value)) walk(v, inner, k);
     } else if (key) {
-      out.push({ file, section, key, value: String(value) });
+      out.push(setting(file, section, key, String(value)));
     }
   };
   walk(data, "", "");

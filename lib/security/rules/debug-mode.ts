@@ -1,6 +1,6 @@
 import { IConstruct } from "constructs";
 import { SecurityRule } from "../rule";
-import { isTrue, normalKey, stepOf, stepSettings, where } from "../settings";
+import { isTrue, stepOf, stepSettings, where } from "../settings";
 
 /** oslo.config's `debug` and keystone's `insecure_debug`; Django's `DEBUG` and `TEMPLATE_DEBUG`. */
 const DEBUG_KEYS = new Set(["debug", "insecure_debug", "template_debug"]);
@@ -15,7 +15,7 @@ export const DEBUG_MODE: SecurityRule = {
     const step = stepOf(node);
     if (!step) return [];
     return stepSettings(step)
-      .filter((s) => DEBUG_KEYS.has(normalKey(s.key)) && isTrue(s.value))
+      .filter((s) => DEBUG_KEYS.has(s.name) && isTrue(s.value))
       .map((s) => `${where(s)} = ${s.value}: debug is on`);
   },
 };

@@ -1,6 +1,6 @@
 import { IConstruct } from "constructs";
 import { SecurityRule } from "../rule";
-import { isFalse, normalKey, stepOf, stepSettings, where } from "../settings";
+import { isFalse, stepOf, stepSettings, where } from "../settings";
 
 /** OSC-IAM2: no well-known account reachable over the network, no server without authentication. */
 export const DEFAULT_ACCOUNTS: SecurityRule = {
@@ -13,7 +13,7 @@ export const DEFAULT_ACCOUNTS: SecurityRule = {
     if (!step) return [];
     const out: string[] = [];
     for (const s of stepSettings(step)) {
-      const key = normalKey(s.key);
+      const key = s.name;
       if (
         (key === "loopback_users.guest" && isFalse(s.value)) ||
         (key === "loopback_users" && s.value === "none")

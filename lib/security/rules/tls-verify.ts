@@ -1,6 +1,6 @@
 import { IConstruct } from "constructs";
 import { SecurityRule } from "../rule";
-import { isFalse, isTrue, normalKey, stepCommands, stepOf, stepSettings, where } from "../settings";
+import { isFalse, isTrue, stepCommands, stepOf, stepSettings, where } from "../settings";
 
 /** Keys that turn certificate checks off when true (`insecure`, `swift_store_auth_insecure`, Horizon's OPENSTACK_SSL_NO_VERIFY). */
 const OFF_WHEN_TRUE = /(^|_)(insecure|no_verify)$/;
@@ -8,7 +8,7 @@ const OFF_WHEN_TRUE = /(^|_)(insecure|no_verify)$/;
 const OFF_WHEN_FALSE = new Set(["verify", "ssl_verify", "verify_ssl", "tls_verify", "verify_certs"]);
 /** Commands that skip the check, by what the finding calls them (never the line: it may hold a URL's password). */
 const INSECURE_COMMANDS: readonly (readonly [RegExp, string])[] = [
-  [/\bcurl\b[^|;&]*\s-[A-Za-z]*k[A-Za-z]*\b/, "curl -k"],
+  [/\bcurl\b[^|;&\n]*\s-[A-Za-z]*k[A-Za-z]*\b/, "curl -k"],
   [/--insecure\b/, "--insecure"],
   [/--no-check-certificate\b/, "--no-check-certificate"],
   [/\bOS_INSECURE=(?!["']?false)/i, "OS_INSECURE"],
@@ -26,7 +26,7 @@ export const TLS_VERIFY_DISABLED: SecurityRule = {
     if (!step) return [];
     const out: string[] = [];
     for (const s of stepSettings(step)) {
-      const key = normalKey(s.key);
+      const key = s.name;
       if ((OFF_WHEN_TRUE.test(key) && isTrue(s.value)) || (OFF_WHEN_FALSE.has(key) && isFalse(s.value))) {
         out.push(`${where(s)} = ${s.value}: certificates are not checked`);
       }
@@ -39,9 +39,9 @@ export const TLS_VERIFY_DISABLED: SecurityRule = {
         out.push(`${file.path} calls with verify=False: certificates are not checked`);
       }
     }
-    for (const line of stepCommands(step)) {
-      const hit = INSECURE_COMMANDS.find(([pattern]) => pattern.test(line));
-      if (hit) out.push(`a command skips certificate checks (${hit[1]})`);
+    const commands = stepCommands(step);
+    for (const [pattern, what] of INSECURE_COMMANDS) {
+      if (pattern.test(commands)) out.push(`a command skips certificate checks (${what})`);
     }
     return out;
   },

@@ -23,14 +23,14 @@ const LISTEN_KEYS = new Set([
 const UWSGI_SOCKETS = new Set(["http_socket", "https_socket", "uwsgi_socket", "socket", "http", "https"]);
 
 function isListenKey(s: Setting): boolean {
-  const key = normalKey(s.key);
+  const key = s.name;
   if (LISTEN_KEYS.has(key)) return true;
   if (/_listen(_address)?$/.test(key) || /_bind_(host|address)$/.test(key)) return true;
   if (/^listeners\.(tcp|ssl)\./.test(key)) return true;
   if (s.section === "uwsgi" && UWSGI_SOCKETS.has(key)) return true;
   // memcached's `-l ADDRESS`, rsyncd's `address = ADDRESS`.
-  const base = path.posix.basename(s.file);
-  return (base === "memcached.conf" && key === "_l") || (base === "rsyncd.conf" && key === "address");
+  if (key === "_l") return path.posix.basename(s.file) === "memcached.conf";
+  return key === "address" && path.posix.basename(s.file) === "rsyncd.conf";
 }
 
 /**
@@ -155,7 +155,7 @@ function matches(s: Setting, file: string, section: string, key: string | RegExp
   return (
     s.file === file &&
     s.section === section &&
-    (typeof key === "string" ? normalKey(s.key) === normalKey(key) : key.test(s.key))
+    (typeof key === "string" ? s.name === normalKey(key) : key.test(s.key))
   );
 }
 
