@@ -1,13 +1,20 @@
 #!/usr/bin/env node
 /**
  * Command line: `synth` an inventory's stack, `secrets init` its secrets file, `validate` it,
- * print one step's `script`.
+ * `check` its security, print one step's `script`.
  */
 import * as path from "path";
 import { Command } from "commander";
 import { InventoryError, loadInventory } from "../lib/cluster/inventory";
 import { defaultSecretsFile, initSecretsFile } from "../lib/core/secrets-file";
-import { DEFAULT_INVENTORY, stepScript, synthesizeInventory, validateInventory } from "./synthesize";
+import { formatFinding, SECURITY_RULES, SecurityCheckError } from "../lib/security";
+import {
+  checkInventory,
+  DEFAULT_INVENTORY,
+  stepScript,
+  synthesizeInventory,
+  validateInventory,
+} from "./synthesize";
 
 const program = new Command("openstack-cdktf")
   .description("Build a highly available OpenStack cloud from one inventory")
@@ -30,6 +37,22 @@ program
   .action((inventory: string) => {
     const inv = validateInventory(inventory).cluster.inventory;
     console.log(`${inventory}: valid: cluster ${inv.cluster}, ${inv.hosts.length} hosts, ${inv.release}`);
+  });
+
+program
+  .command("check")
+  .description(
+    "run the security checks on the inventory's stack: every finding, suppressed ones with their reason; writes nothing",
+  )
+  .argument("[inventory]", "inventory YAML file", process.env.OPENSTACK_INVENTORY ?? DEFAULT_INVENTORY)
+  .action((inventory: string) => {
+    const { cluster, findings } = checkInventory(inventory);
+    for (const finding of findings) console.log(formatFinding(finding));
+    const open = findings.filter((f) => !f.suppressed).length;
+    console.log(
+      `${cluster}: ${SECURITY_RULES.length} rules, ${open} unsuppressed finding${open === 1 ? "" : "s"}, ${findings.length - open} suppressed`,
+    );
+    if (open > 0) process.exitCode = 1;
   });
 
 program
@@ -58,7 +81,8 @@ secrets
 try {
   program.parse();
 } catch (err) {
-  if (!(err instanceof InventoryError)) throw err;
-  console.error(`error: ${err.message}`);
+  if (!(err instanceof InventoryError) && !(err instanceof SecurityCheckError)) throw err;
+  // One line per problem (a SecurityCheckError has one per finding).
+  for (const line of err.message.split("\n")) console.error(`error: ${line}`);
   process.exit(1);
 }

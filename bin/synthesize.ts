@@ -5,6 +5,7 @@ import { AnnotationMetadataEntryType, App, TerraformStack } from "cdktf";
 import { Inventory, InventoryError, loadInventory } from "../lib/cluster/inventory";
 import { OpenStackStack } from "../lib/cluster/openstack-stack";
 import { StepIdCollisionError } from "../lib/core/step";
+import { SecurityCheckError, SecurityFinding, securityFindings } from "../lib/security";
 
 export const DEFAULT_INVENTORY = "examples/furyu-8-node.yaml";
 
@@ -14,9 +15,11 @@ export interface SynthResult {
 }
 
 /**
- * Validates the inventory, builds its stack and checks it in memory, then writes it. Everything
- * that can fail comes before the first file is written, so a bad inventory writes nothing and
- * an earlier output directory is left as it was (one that did not exist is not left behind).
+ * Validates the inventory, builds its stack and checks it in memory (the security checks too),
+ * then writes it. Everything that can fail comes before the first file is written, so a bad
+ * inventory or an unsuppressed security finding (SecurityCheckError, one line per finding)
+ * writes nothing and an earlier output directory is left as it was (one that did not exist is
+ * not left behind).
  */
 export function synthesizeInventory(file: string, outdir?: string): SynthResult {
   const inventory = loadInventory(file);
@@ -29,13 +32,15 @@ export function synthesizeInventory(file: string, outdir?: string): SynthResult 
     created = fs.mkdirSync(dir, { recursive: true }) ?? created;
     // Stack traces cost a captured call stack per construct and are of no use in our output.
     const app = new App({ stackTraces: false, outdir: dir });
-    const stack = buildCheckedStack(app, inventory, file);
+    const { stack, findings } = buildCheckedStack(app, inventory, file);
     app.synth();
     const stackFile = path.join(app.outdir, "stacks", inventory.cluster, "cdk.tf.json");
-    return { stackFile, summary: summarize(stack) };
+    const suppressed = findings.length;
+    const security = `security checks: no findings${suppressed ? `, ${suppressed} suppressed (npm run cli -- check)` : ""}`;
+    return { stackFile, summary: `${summarize(stack)}\n${security}` };
   } catch (err) {
     if (created) fs.rmSync(created, { recursive: true, force: true });
-    if (err instanceof InventoryError) throw err;
+    if (err instanceof InventoryError || err instanceof SecurityCheckError) throw err;
     // Left: the file system's errors (a folder that cannot be made or written).
     throw new InventoryError(`${dir}: cannot write the stack: ${firstLine(err)}`);
   }
@@ -47,7 +52,14 @@ export function synthesizeInventory(file: string, outdir?: string): SynthResult 
  */
 export function validateInventory(file: string): OpenStackStack {
   const inventory = loadInventory(file);
-  return withScratchApp((app) => buildCheckedStack(app, inventory, file));
+  return withScratchApp((app) => buildCheckedStack(app, inventory, file).stack);
+}
+
+/** What the security checks find on an inventory's stack, suppressed ones too; writes nothing. */
+export function checkInventory(file: string): { cluster: string; findings: SecurityFinding[] } {
+  const inventory = loadInventory(file);
+  const stack = withScratchApp((app) => buildStack(app, inventory, file));
+  return { cluster: inventory.cluster, findings: securityFindings(stack) };
 }
 
 /**
@@ -98,12 +110,20 @@ function buildStack(app: App, inventory: Inventory, file: string): OpenStackStac
 }
 
 /**
- * `buildStack`, then what `app.synth()` checks before it writes, in memory: the constructs'
- * validations, error annotations, and the stack's Terraform JSON (every token resolved). The
- * stack has no Aspects, the other thing synth runs first.
+ * `buildStack`, then what `app.synth()` checks before it writes, in memory: the security checks
+ * (synth runs them as an Aspect; here first, for one line per finding, and the findings are
+ * returned, suppressed ones included), the constructs' validations, error annotations, and the
+ * stack's Terraform JSON (every token resolved).
  */
-function buildCheckedStack(app: App, inventory: Inventory, file: string): OpenStackStack {
+function buildCheckedStack(
+  app: App,
+  inventory: Inventory,
+  file: string,
+): { stack: OpenStackStack; findings: SecurityFinding[] } {
   const stack = buildStack(app, inventory, file);
+  const findings = securityFindings(stack);
+  const open = findings.filter((f) => !f.suppressed);
+  if (open.length > 0) throw new SecurityCheckError(open);
   try {
     stack.runAllValidations();
     const error = firstErrorAnnotation(stack);
@@ -112,7 +132,7 @@ function buildCheckedStack(app: App, inventory: Inventory, file: string): OpenSt
   } catch (err) {
     throw stackError(err, inventory, file);
   }
-  return stack;
+  return { stack, findings };
 }
 
 function firstErrorAnnotation(stack: TerraformStack): string | undefined {

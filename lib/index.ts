@@ -45,3 +45,4 @@ export * from "./cluster/inventory-schema";
 export * from "./cluster/openstack-cluster";
 export * from "./cluster/openstack-stack";
 export * from "./components";
+export * from "./security";

@@ -42,6 +42,26 @@ export interface FileOptions {
   readonly secrets?: boolean;
 }
 
+/** A file a script writes whole (`writeFile`), as the security checks (lib/security/) read it. */
+export interface WrittenFile {
+  readonly path: string;
+  readonly owner: string;
+  readonly group: string;
+  /** Octal, as given (`0640`). */
+  readonly mode: string;
+  /** Whether the host fills `{{secret:NAME}}` placeholders before it installs the file. */
+  readonly fillsSecrets: boolean;
+  readonly content: string;
+}
+
+/** One key a script sets in an INI file a package shipped (`setIniKey`). */
+export interface IniKeyEdit {
+  readonly path: string;
+  readonly section: string;
+  readonly key: string;
+  readonly value: string;
+}
+
 export interface ShellScriptProps {
   /** The step's id, printed when a command fails. */
   readonly step: string;
@@ -77,6 +97,9 @@ export class ShellScript {
   private readonly lines: string[] = [];
   private installsCrudini = false;
   private readonly secretFiles: string[] = [];
+  private readonly writtenFiles: WrittenFile[] = [];
+  private readonly iniKeyEdits: IniKeyEdit[] = [];
+  private readonly units = new Set<string>();
 
   constructor(private readonly props: ShellScriptProps) {}
 
@@ -130,6 +153,14 @@ export class ShellScript {
     checkTag(tag);
     const body = content.endsWith("\n") ? content : `${content}\n`;
     if (options.secrets) this.secretFiles.push(body);
+    this.writtenFiles.push({
+      path: filePath,
+      owner,
+      group,
+      mode,
+      fillsSecrets: !!options.secrets,
+      content: body,
+    });
     const delimiter = heredocDelimiter(body);
     // With secrets, the install fills the placeholders before it compares, and writes nothing
     // when a secret is missing (a pipe from the filter would install half a file).
@@ -150,6 +181,21 @@ export class ShellScript {
     return [...new Set(names)].sort();
   }
 
+  /** The files written whole, in order: what the security checks read (paths, modes, content). */
+  get files(): readonly WrittenFile[] {
+    return [...this.writtenFiles];
+  }
+
+  /** The keys set in files a package shipped, in order. */
+  get iniEdits(): readonly IniKeyEdit[] {
+    return [...this.iniKeyEdits];
+  }
+
+  /** The units this script enables and (re)starts: the daemons it runs. */
+  get restartedUnits(): readonly string[] {
+    return [...this.units];
+  }
+
   /**
    * Sets one key in an INI file that a package shipped. The edit is crudini's, and the script
    * installs crudini itself before its first edit, so a service used on its own (without
@@ -162,6 +208,7 @@ export class ShellScript {
       this.installsCrudini = true;
     }
     this.lines.push(quote(["osc_ini_set", changeTag, filePath, section, key, value]));
+    this.iniKeyEdits.push({ path: filePath, section, key, value });
     return this;
   }
 
@@ -169,6 +216,7 @@ export class ShellScript {
   restartIfChanged(units: readonly string[], changeTag = "config"): this {
     checkTag(changeTag);
     this.lines.push(quote(["osc_restart_if_changed", changeTag, ...units]));
+    for (const unit of units) this.units.add(unit);
     return this;
   }
 

@@ -13,7 +13,8 @@ import {
 } from "cdktf";
 import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
-import { ShellScript } from "./shell-script";
+import { IniKeyEdit, ShellScript, WrittenFile } from "./shell-script";
+import { addSecurityChecks } from "../security/security-checks";
 import { StepScripts } from "./step-scripts";
 import { TerraformData } from "./terraform-data";
 
@@ -83,6 +84,12 @@ export class Step extends Construct implements ITerraformDependable {
   readonly logicalId: string;
   /** Terraform's address of the resource, e.g. `terraform_data.controller1_base`. */
   readonly address: string;
+  /** The files the script writes whole (path, owner, mode, content): what the security checks read. */
+  readonly files: readonly WrittenFile[];
+  /** The keys the script sets in files a package shipped. */
+  readonly iniEdits: readonly IniKeyEdit[];
+  /** The units the script enables and (re)starts. */
+  readonly restartedUnits: readonly string[];
 
   constructor(scope: Construct, name: string, props: StepProps) {
     super(scope, name);
@@ -93,6 +100,11 @@ export class Step extends Construct implements ITerraformDependable {
     claimLogicalId(this, this.logicalId, props.target.hostName);
     this.scriptText = props.script.render();
     this.scriptBody = props.script.renderBody();
+    this.files = props.script.files;
+    this.iniEdits = props.script.iniEdits;
+    this.restartedUnits = props.script.restartedUnits;
+    // Every stack with a step gets the security checks, whoever built it (lib/security/).
+    addSecurityChecks(TerraformStack.of(this));
     const scriptFile = StepScripts.of(this).add(this.logicalId, this.scriptText);
     const triggers: Record<string, string> = { script: sha256Hex(this.scriptText) };
     if (Tokenization.isResolvable(props.inputs)) {

@@ -5,6 +5,7 @@ import { PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
+import { suppressSecurityRule } from "../security/suppressions";
 import { DatabaseHandle } from "../platform/interfaces";
 import {
   ControlPlaneContext,
@@ -214,7 +215,7 @@ export abstract class ApiService extends Construct {
     for (const [port, timeout] of spec.waitForPorts ?? [[spec.port, 120]]) {
       script.waitForPort(host.address, port, timeout);
     }
-    return host.addStep(spec.name, script, {
+    const step = host.addStep(spec.name, script, {
       owner: this,
       secrets: script.secretsUsed(),
       dependsOn,
@@ -225,5 +226,11 @@ export abstract class ApiService extends Construct {
         ...(spec.after ?? []),
       ],
     });
+    suppressSecurityRule(
+      step,
+      "OSC-NET1",
+      "TODO issue 13 listeners: the API listens on every address (uwsgi's socket or the daemon's default bind address) until it binds the controller's management address and the VIP",
+    );
+    return step;
   }
 }

@@ -1,0 +1,5 @@
+export * from "./rule";
+export * from "./rules";
+export * from "./settings";
+export * from "./suppressions";
+export * from "./security-checks";

@@ -1,0 +1,108 @@
+import { IConstruct } from "constructs";
+import { Aspects, IAspect, TerraformStack } from "cdktf";
+import { SecurityRule } from "./rule";
+import { SECURITY_RULES } from "./rules";
+import { SecuritySuppression, suppressionOf } from "./suppressions";
+
+/** One rule broken by one construct. */
+export interface SecurityFinding {
+  readonly ruleId: string;
+  readonly ruleName: string;
+  /** The construct's path (`furyu/cluster/glance/controller1/glance` for a step). */
+  readonly path: string;
+  readonly message: string;
+  /** Set when a suppression covers the construct: the finding is listed, and does not fail synth. */
+  readonly suppressed?: SecuritySuppression;
+}
+
+/** What the rules find on one construct (not its children). */
+export function findingsOf(
+  node: IConstruct,
+  rules: readonly SecurityRule[] = SECURITY_RULES,
+): SecurityFinding[] {
+  return rules.flatMap((rule) =>
+    rule.check(node).map((message) => {
+      const suppressed = suppressionOf(node, rule.id);
+      return {
+        ruleId: rule.id,
+        ruleName: rule.name,
+        path: node.node.path,
+        message,
+        ...(suppressed ? { suppressed } : {}),
+      };
+    }),
+  );
+}
+
+/** What the rules find on a construct and everything under it (a stack, a cluster), in tree order. */
+export function securityFindings(
+  scope: IConstruct,
+  rules: readonly SecurityRule[] = SECURITY_RULES,
+): SecurityFinding[] {
+  return scope.node.findAll().flatMap((node) => findingsOf(node, rules));
+}
+
+/**
+ * One line: `OSC-NET1 WildcardBind at PATH: MESSAGE`, then `(suppressed: REASON)` when a
+ * suppression covers it (`suppressed at SCOPE` when it sits on a parent).
+ */
+export function formatFinding(finding: SecurityFinding): string {
+  const line = `${finding.ruleId} ${finding.ruleName} at ${finding.path}: ${finding.message}`;
+  const s = finding.suppressed;
+  if (!s) return line;
+  return `${line} (suppressed${s.path === finding.path ? "" : ` at ${s.path}`}: ${s.reason})`;
+}
+
+/** Unsuppressed findings, one line each: what makes synth fail. */
+export class SecurityCheckError extends Error {
+  constructor(readonly findings: readonly SecurityFinding[]) {
+    super(findings.map((f) => `security check ${formatFinding(f)}`).join("\n"));
+    this.name = "SecurityCheckError";
+  }
+}
+
+/** Throws SecurityCheckError when a rule finds something under `scope` that no suppression covers. */
+export function assertNoSecurityFindings(
+  scope: IConstruct,
+  rules?: readonly SecurityRule[],
+): SecurityFinding[] {
+  const findings = securityFindings(scope, rules);
+  const open = findings.filter((f) => !f.suppressed);
+  if (open.length > 0) throw new SecurityCheckError(open);
+  return findings;
+}
+
+/**
+ * The security checks as a cdktf Aspect: at synth it runs the rules on every construct, and a
+ * construct with a finding that no suppression covers gets a validation error, so that synth
+ * (`app.synth()`, `Testing.fullSynth`, `Testing.synth(stack, true)`) fails before it writes the
+ * stack, naming each finding. Every stack with a `Step` has one (`addSecurityChecks`).
+ */
+export class SecurityChecks implements IAspect {
+  private readonly found = new WeakMap<IConstruct, readonly SecurityFinding[]>();
+  private readonly validated = new WeakSet<IConstruct>();
+
+  constructor(readonly rules: readonly SecurityRule[] = SECURITY_RULES) {}
+
+  visit(node: IConstruct): void {
+    // Again on every synth: a suppression may have been added since.
+    const findings = findingsOf(node, this.rules);
+    this.found.set(node, findings);
+    // A validation only where there is something to say (a 1000-node stack has tens of thousands).
+    if (findings.length > 0 && !this.validated.has(node)) {
+      this.validated.add(node);
+      node.node.addValidation({
+        validate: () =>
+          (this.found.get(node) ?? [])
+            .filter((f) => !f.suppressed)
+            .map((f) => `${f.ruleId} ${f.ruleName}: ${f.message}`),
+      });
+    }
+  }
+}
+
+/** Adds the security checks to a stack, once. */
+export function addSecurityChecks(stack: TerraformStack): void {
+  const aspects = Aspects.of(stack);
+  if (!aspects.all.some((a) => a instanceof SecurityChecks)) aspects.add(new SecurityChecks());
+}
