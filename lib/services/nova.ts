@@ -42,6 +42,8 @@ const NOVA_COMPUTE_UNIT = "nova-compute";
 const LOCK_PATH = "/var/lib/nova/tmp";
 /** The metadata API's port; Neutron's metadata agents on the network nodes proxy to it. */
 export const NOVA_METADATA_PORT = 8775;
+/** libvirt's NAT network that libvirt-daemon-config-network defines and starts with libvirtd. */
+const LIBVIRT_DEFAULT_NETWORK_AUTOSTART = "/etc/libvirt/qemu/networks/autostart/default.xml";
 
 /** `awk` that succeeds when the second `|` column of stdin (a nova-manage table) holds the name. */
 function tableHas(name: string): string {
@@ -205,8 +207,18 @@ export class NovaService extends ApiService {
       .raw("  fi")
       .raw("fi")
       .run("install", "-d", "-o", "nova", "-g", "nova", "-m", "0750", LOCK_PATH)
+      .comment(
+        'libvirt\'s NAT network "default" (virbr0; its dnsmasq serves DNS on 192.168.122.1 and DHCP\n' +
+          "on every address): Nova does not use it. Not started with libvirtd, and stopped if it runs.",
+      )
+      .raw(
+        `if [ -e ${LIBVIRT_DEFAULT_NETWORK_AUTOSTART} ]; then rm -f ${LIBVIRT_DEFAULT_NETWORK_AUTOSTART}; fi`,
+      )
       // Socket-activated, and it exits when idle: restarted only when its config changed.
       .ifChanged("libvirt", `systemctl restart ${LIBVIRT_UNIT}`)
+      .raw(
+        'if grep -qx default <<<"$(virsh -q net-list --name 2>/dev/null || true)"; then virsh -q net-destroy default; fi',
+      )
       .restartIfChanged([NOVA_COMPUTE_UNIT], "nova_compute");
     // nova-compute reports ready to systemd only once a conductor answers: it starts after the
     // controllers' Nova (a start before would time out in systemd and fail the step).
