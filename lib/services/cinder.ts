@@ -150,6 +150,7 @@ export class CinderService extends ApiService {
       packages: CINDER_PACKAGES,
       units: (release) => release.units.cinderController,
       uwsgiConfigs: (release) => release.paths.cinderUwsgiConfigs,
+      apacheSite: (release) => release.paths.cinderApacheSite,
       messaging: true,
       namePrerequisites: true,
     });

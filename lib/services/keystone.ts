@@ -3,6 +3,7 @@ import * as path from "path";
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
+import { apacheListen } from "../core/listen";
 import { ADMIN_OPENRC, API_PORTS } from "../core/openstack-api";
 import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { PackagesByRelease, packagesFor } from "../core/releases/packages";
@@ -11,10 +12,12 @@ import { hostSecretFile } from "../core/shell-script";
 import { Host } from "../hosts/host";
 import {
   ControlPlaneContext,
+  listenAddresses,
   ResolvedControlPlane,
   resolveControlPlane,
   stepsOnControllers,
   uwsgiApi,
+  vipReady,
 } from "./control-plane-context";
 import { IIdentity, ServiceRegistration } from "./identity";
 
@@ -214,8 +217,12 @@ export class KeystoneService extends Construct implements IIdentity {
         });
       }
     }
-    for (const ini of host.release.paths.keystoneUwsgiConfigs) {
-      uwsgiApi(script, ini, context.apiWorkers, "keystone");
+    const addresses = listenAddresses(context, host);
+    for (const ini of release.paths.keystoneUwsgiConfigs) {
+      uwsgiApi(script, ini, context.apiWorkers, "keystone", addresses);
+    }
+    if (release.paths.keystoneApacheSite) {
+      apacheListen(script, release.paths.keystoneApacheSite, PORT, addresses, "keystone");
     }
     if (first) {
       script
@@ -259,7 +266,12 @@ export class KeystoneService extends Construct implements IIdentity {
         );
     }
     const secrets = KEYSTONE_SECRETS.map((s) => s.name);
-    return host.addStep("keystone", script, { owner: this, secrets, dependsOn });
+    return host.addStep("keystone", script, {
+      owner: this,
+      secrets,
+      dependsOn,
+      after: vipReady(context, host),
+    });
   }
 }
 
