@@ -31,7 +31,7 @@ const VIP = "10.211.0.10";
 interface LabSmall {
   release: string;
   ha: string;
-  networks: { management: { vip?: string } };
+  networks: { management: { vip?: string; vipName?: string } };
   hosts: { name: string }[];
 }
 
@@ -55,6 +55,7 @@ const ubuntu = cluster((d) => (d.release = "ubuntu-2404-caracal"));
 const single = cluster((d) => {
   d.ha = "single";
   delete d.networks.management.vip;
+  delete d.networks.management.vipName;
   d.hosts = d.hosts.filter((h) => h.name !== "controller2");
 });
 
