@@ -186,8 +186,13 @@ describe("Apache", () => {
 
   /** Runs a script's apacheListen lines (those naming `file`), osc_install_file writing FILE whole. */
   function rewrite(body: string, file: string): { status: number | null; stderr: string; stdout: string } {
-    const lines = body.split("\n").filter((l) => /^(grep -Eq|perl -ne) /.test(l) && l.includes(file));
-    expect(lines).toHaveLength(2);
+    // From the check that the file has the line to the removal of the rewritten copy.
+    const all = body.split("\n");
+    const start = all.findIndex((l) => l.startsWith("grep -Eq ") && l.includes(file));
+    expect(start).toBeGreaterThanOrEqual(0);
+    const lines = all.slice(start, all.indexOf('rm -f "$osc_lines"', start) + 1);
+    expect(lines).toHaveLength(5);
+    expect(lines.filter((l) => l.includes(file))).toHaveLength(3);
     const program = [
       "set -Eeuo pipefail",
       'osc_install_file() { local tmp; tmp=$(mktemp); cat >"$tmp"; if cmp -s "$tmp" "$2"; then rm -f "$tmp"; else echo changed; mv "$tmp" "$2"; fi; }',
@@ -216,6 +221,8 @@ describe("Apache", () => {
       );
       // Again: nothing changes.
       expect(rewrite(body, copy)).toMatchObject({ status: 0, stdout: "" });
+      // The step that restarts Apache gives it its ports.conf too (not the package's every address).
+      expect(fileIn(ubuntu(step), "/etc/apache2/ports.conf")).toBe(apachePortsConf(["10.211.0.11", VIP]));
       // A file without the port's Listen line: the step stops, naming it.
       fs.writeFileSync(copy, "<VirtualHost *:80>\n</VirtualHost>\n");
       const missing = rewrite(body, copy);

@@ -5,7 +5,6 @@
  * The lab's `listeners` check (lab/checks/listeners.ts) fails on anything else.
  */
 import * as net from "net";
-import { join as quote } from "shlex";
 import { Endpoint } from "./endpoint";
 import { ShellScript } from "./shell-script";
 
@@ -94,7 +93,8 @@ export function vipForward(script: ShellScript, forward: VipForward): ShellScrip
 /**
  * Apache's `Listen` lines for one port in a package's file (Ubuntu's API sites say `Listen 5000`:
  * every address): each line for the port becomes `Listen ADDRESS:PORT` for each address, the
- * rest of the file as the package has it. Fails when the file has no `Listen` for the port.
+ * rest of the file as the package has it (`replaceLines`, which the security checks read).
+ * Fails when the file has no `Listen` for the port.
  */
 export function apacheListen(
   script: ShellScript,
@@ -103,17 +103,32 @@ export function apacheListen(
   addresses: readonly string[],
   changeTag: string,
 ): ShellScript {
-  const listen = `^\\s*Listen\\s+(\\S+:)?${port}\\s*$`;
-  const lines = addresses.map((a) => `Listen ${Endpoint.of(a).hostPort(port)}\\n`).join("");
-  const missing = `${file}: no "Listen ${port}" line: expected the package's site for port ${port}`;
-  return script
-    .comment(`${file}: port ${port} on ${addresses.join(" and ")} only.`)
-    .raw(
-      `grep -Eq ${quote([`^[[:space:]]*Listen[[:space:]]+([^[:space:]]+:)?${port}[[:space:]]*$`])} ${quote([file])} || { echo ${quote([missing])} >&2; exit 1; }`,
-    )
-    .raw(
-      `perl -ne ${quote([`if (/${listen}/) { print "${lines}" unless $seen++; next } print`])} ${quote([file])} | osc_install_file ${quote([changeTag, file, "root", "root", "0644"])}`,
-    );
+  return script.comment(`${file}: port ${port} on ${addresses.join(" and ")} only.`).replaceLines(
+    file,
+    {
+      ere: `^[[:space:]]*Listen[[:space:]]+([^[:space:]]+:)?${port}[[:space:]]*$`,
+      perl: `^\\s*Listen\\s+(\\S+:)?${port}\\s*$`,
+    },
+    addresses.map((a) => `Listen ${Endpoint.of(a).hostPort(port)}`),
+    { changeTag, missing: `${file}: no "Listen ${port}" line: expected the package's site for port ${port}` },
+  );
+}
+
+/**
+ * An API that Apache serves from a package's site (Ubuntu): the site's `Listen PORT` on
+ * `addresses` (`apacheListen`), and Apache's own ports.conf on them too (`apachePortsConf`),
+ * written here as in Horizon's step: the step that restarts Apache first would otherwise start
+ * it with the package's `Listen 80`, every address, until Horizon's step.
+ */
+export function apacheApi(
+  script: ShellScript,
+  site: { file: string; port: number; portsConf: string },
+  addresses: readonly string[],
+  changeTag: string,
+): ShellScript {
+  return apacheListen(script, site.file, site.port, addresses, changeTag)
+    .comment("Apache's own ports on the same addresses (the package's ports.conf: every address).")
+    .writeFile(site.portsConf, apachePortsConf(addresses), { changeTag });
 }
 
 /** Apache's ports.conf: port 80 (and 443, should TLS be turned on) on these addresses only. */

@@ -2,7 +2,6 @@ import * as net from "net";
 import { Construct } from "constructs";
 import { isDnsName, proxyUrlProblem, quote } from "../core/field-rules";
 import { Step } from "../core/step";
-import { suppressSecurityRule } from "../security/suppressions";
 import { Host } from "./host";
 
 export interface ClusterMember {
@@ -92,13 +91,6 @@ export class BaseSystem extends Construct {
     script.restartIfChanged([release.units.timeSync], "chrony");
 
     this.step = host.addStep("base", script, { owner: this });
-    if ((props.serveTimeTo ?? []).length > 0) {
-      suppressSecurityRule(
-        this.step,
-        "OSC-NET1",
-        "TODO issue 13 listeners: chronyd serves time on every address (no bindaddress) until it binds the host's management address",
-      );
-    }
   }
 }
 

@@ -1,12 +1,11 @@
 import { Construct } from "constructs";
 import { IniFile } from "../core/ini-file";
-import { apacheListen, vipForward } from "../core/listen";
+import { apacheApi, vipForward } from "../core/listen";
 import { ReleaseProfile } from "../core/releases";
 import { PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { suppressSecurityRule } from "../security/suppressions";
 import { DatabaseHandle } from "../platform/interfaces";
 import {
   ControlPlaneContext,
@@ -69,7 +68,8 @@ export interface ApiServiceSpec {
   readonly uwsgiConfigs?: (release: ReleaseProfile) => readonly string[];
   /**
    * The Apache file whose `Listen PORT` serves the API (Ubuntu runs Keystone, Placement and
-   * Cinder under Apache), rewritten to the management address and the VIP. @default none
+   * Cinder under Apache), rewritten to the management address and the VIP; Apache's ports.conf
+   * is written on them too (`apacheApi`). @default none
    */
   readonly apacheSite?: (release: ReleaseProfile) => string | undefined;
   /**
@@ -234,7 +234,10 @@ export abstract class ApiService extends Construct {
       });
     this.configure(script, host);
     const site = spec.apacheSite?.(release);
-    if (site) apacheListen(script, site, spec.port, this.listenAddresses(host), spec.name);
+    if (site) {
+      const apache = { file: site, port: spec.port, portsConf: release.paths.apachePortsConf };
+      apacheApi(script, apache, this.listenAddresses(host), spec.name);
+    }
     if (first) this.migrate(script);
     script.restartIfChanged(spec.units(release), spec.name);
     // After the daemons: one still bound to every address (the packages' default, before this
@@ -248,7 +251,7 @@ export abstract class ApiService extends Construct {
     for (const [port, timeout] of spec.waitForPorts ?? [[spec.port, 120]]) {
       script.waitForPort(host.address, port, timeout);
     }
-    const step = host.addStep(spec.name, script, {
+    return host.addStep(spec.name, script, {
       owner: this,
       secrets: script.secretsUsed(),
       dependsOn,
@@ -260,11 +263,5 @@ export abstract class ApiService extends Construct {
         ...(spec.after ?? []),
       ],
     });
-    suppressSecurityRule(
-      step,
-      "OSC-NET1",
-      "TODO issue 13 listeners: the API listens on every address (uwsgi's socket or the daemon's default bind address) until it binds the controller's management address and the VIP",
-    );
-    return step;
   }
 }

@@ -3,7 +3,7 @@ import * as path from "path";
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
-import { apacheListen } from "../core/listen";
+import { apacheApi } from "../core/listen";
 import { ADMIN_OPENRC, API_PORTS } from "../core/openstack-api";
 import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { PackagesByRelease, packagesFor } from "../core/releases/packages";
@@ -222,7 +222,12 @@ export class KeystoneService extends Construct implements IIdentity {
       uwsgiApi(script, ini, context.apiWorkers, "keystone", addresses);
     }
     if (release.paths.keystoneApacheSite) {
-      apacheListen(script, release.paths.keystoneApacheSite, PORT, addresses, "keystone");
+      const apache = {
+        file: release.paths.keystoneApacheSite,
+        port: PORT,
+        portsConf: release.paths.apachePortsConf,
+      };
+      apacheApi(script, apache, addresses, "keystone");
     }
     if (first) {
       script

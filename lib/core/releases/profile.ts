@@ -108,7 +108,7 @@ export interface ReleaseProfile {
     readonly keystoneApacheSite?: string;
     readonly placementApacheSite?: string;
     readonly cinderApacheSite?: string;
-    /** Apache's `Listen` lines for Horizon (port 80), written whole. */
+    /** Apache's `Listen` lines (port 80), written whole by each step that restarts Apache. */
     readonly apachePortsConf: string;
     /**
      * The cinder-volume package's tgt snippet that has tgtd read the target files Cinder's
