@@ -36,6 +36,7 @@ import {
 
 const CINDER_CONF = "/etc/cinder/cinder.conf";
 const TGT_SNIPPET = "/etc/tgt/conf.d/cinder_tgt.conf";
+const TGT_DROP_IN = "/etc/systemd/system/tgt.service.d/openstack-cdktf.conf";
 const SEED_VIP = "192.168.10.10";
 const LAB_VIP = "10.211.0.10";
 
@@ -201,13 +202,21 @@ describe("cinder-volume on the seed's storage hosts (an LVM backend each, tgtadm
       `osc_install_file cinder_volume ${CINDER_CONF} root cinder 0640 --fill-secrets <<'OSC_EOF'`,
       "install -d -o cinder -g cinder -m 0750 /var/lib/cinder/tmp",
       `osc_install_file tgt ${TGT_SNIPPET} root root 0644 <<'OSC_EOF'`,
-      // Restarted only when its snippet changed (or it is down): a restart drops iSCSI sessions.
+      `osc_install_file tgt ${TGT_DROP_IN} root root 0644 <<'OSC_EOF'`,
+      "if osc_changed tgt; then",
+      "  systemctl daemon-reload",
+      "fi",
+      // Restarted only when its files changed (or it is down): a restart drops iSCSI sessions.
       "osc_restart_if_changed tgt tgt",
       "osc_restart_if_changed cinder_volume cinder-volume",
       "osc_step_done",
     ]);
     // The snippet is the one Debian's cinder-volume ships, so writing it changes nothing there.
     expect(fileIn(text("compute1_cinder_volume"), TGT_SNIPPET)).toBe("include /var/lib/cinder/volumes/*\n");
+    // The iSCSI portal on the management address (Cinder's my_ip), not tgtd's every address.
+    expect(fileIn(text("compute1_cinder_volume"), TGT_DROP_IN)).toContain(
+      "[Service]\nExecStart=\nExecStart=/usr/sbin/tgtd -f --iscsi portal=192.168.10.21:3260\n",
+    );
   });
 });
 

@@ -9,10 +9,15 @@ import { Construct, IConstruct } from "constructs";
 import { App, Aspects, TerraformStack, TerraformVariable, Testing } from "cdktf";
 import { ClusterSecrets } from "../lib/core/cluster-secrets";
 import { IniFile, secretPlaceholder } from "../lib/core/ini-file";
-import { DEBIAN_12_ZED } from "../lib/core/releases";
+import { parseInventory } from "../lib/cluster/inventory";
+import { apacheListen, apachePortsConf, vipForward } from "../lib/core/listen";
+import { DEBIAN_12_ZED, UBUNTU_2404_CARACAL } from "../lib/core/releases";
 import { hostSecretFile, ShellScript } from "../lib/core/shell-script";
 import { Step, StepTarget } from "../lib/core/step";
 import { TerraformData } from "../lib/core/terraform-data";
+import { epmdDropIn, rabbitmqEnv } from "../lib/platform/rabbitmq";
+import { tgtDropIn } from "../lib/services/cinder";
+import { uwsgiApi } from "../lib/services/control-plane-context";
 import { HorizonDashboard } from "../lib/services/horizon";
 import {
   findingsOf,
@@ -26,7 +31,7 @@ import {
   suppressSecurityRule,
 } from "../lib/security";
 import { standaloneControlPlane } from "./service-helpers";
-import { buildStack, EXAMPLES, exampleInventory, tempDir } from "./support";
+import { buildStack, EXAMPLES, LAB_SMALL_EXAMPLE, readYaml, tempDir } from "./support";
 
 /** Stands for a secret's value in the constructs that break OSC-SEC1; never in a finding. */
 const MADE_UP = "Made-Up-Value-42";
@@ -64,8 +69,8 @@ function messages(scope: IConstruct, ruleId: string): string[] {
 }
 
 /** Two controllers with the database, broker, cache, Keystone and Horizon from single constructs. */
-function realControlPlane(): TerraformStack {
-  const { stack, context, keystone } = standaloneControlPlane(DEBIAN_12_ZED);
+function realControlPlane(release = DEBIAN_12_ZED): TerraformStack {
+  const { stack, context, keystone } = standaloneControlPlane(release);
   new HorizonDashboard(stack, "horizon", { context, keystone, allowedHosts: ["10.9.0.100", "dashboard"] });
   return stack;
 }
@@ -90,11 +95,13 @@ describe("the rule pack", () => {
     }
   });
 
-  it("finds nothing but suppressed listeners on a control plane built from the library's constructs", () => {
-    const findings = securityFindings(real);
-    expect(findings.filter((f) => !f.suppressed)).toEqual([]);
-    expect(new Set(findings.map((f) => f.ruleId))).toEqual(new Set(["OSC-NET1"]));
-  });
+  it.each([DEBIAN_12_ZED, UBUNTU_2404_CARACAL])(
+    "finds nothing on a control plane built from the library's constructs ($name)",
+    (release) => {
+      const stack = release === DEBIAN_12_ZED ? real : realControlPlane(release);
+      expect(securityFindings(stack).map(formatFinding)).toEqual([]);
+    },
+  );
 });
 
 describe("OSC-NET1 WildcardBind", () => {
@@ -140,12 +147,12 @@ describe("OSC-NET1 WildcardBind", () => {
     const step = ownStep((s) =>
       s
         .writeFile("/etc/glance/glance-api.conf", new IniFile({ DEFAULT: { workers: 2 } }).render())
-        .setIniKey("/etc/keystone/keystone-uwsgi.ini", "uwsgi", "processes", "2")
-        .restartIfChanged(["glance-api", "keystone"]),
+        .setIniKey("/etc/myapi/api.ini", "uwsgi", "processes", "2")
+        .restartIfChanged(["glance-api", "myapi"]),
     );
     expect(messages(step, "OSC-NET1")).toEqual([
       "glance-api listens on 0.0.0.0: /etc/glance/glance-api.conf [DEFAULT] bind_host is not set",
-      "/etc/keystone/keystone-uwsgi.ini [uwsgi] http-socket is not set: uwsgi listens where the package's file says (every address)",
+      "/etc/myapi/api.ini [uwsgi] http-socket is not set: uwsgi listens where the package's file says (every address)",
     ]);
   });
 
@@ -156,8 +163,8 @@ describe("OSC-NET1 WildcardBind", () => {
           "/etc/glance/glance-api.conf",
           new IniFile({ DEFAULT: { bind_host: "192.0.2.10" } }).render(),
         )
-        .setIniKey("/etc/keystone/keystone-uwsgi.ini", "uwsgi", "http-socket", "192.0.2.10:5000")
-        .restartIfChanged(["glance-api", "keystone"]),
+        .setIniKey("/etc/myapi/api.ini", "uwsgi", "http-socket", "192.0.2.10:5000")
+        .restartIfChanged(["glance-api", "myapi"]),
     );
     expect(found(step, "OSC-NET1")).toEqual([]);
   });
@@ -177,8 +184,249 @@ describe("OSC-NET1 WildcardBind", () => {
         "memcached",
         "apache2",
         "chrony",
+        "epmd.socket",
+        "rabbitmq-server",
+        "tgt",
       ]),
     );
+  });
+});
+
+/**
+ * The forms in which the library's listeners name their addresses, each read by OSC-NET1: a
+ * construct that breaks the rule in that form, and the library's own, which does not.
+ */
+describe("OSC-NET1 reads each form a listener's address takes", () => {
+  const HOST = "192.0.2.10";
+  const VIP = "192.0.2.100";
+  const KEYSTONE_INI = "/etc/keystone/keystone-uwsgi.ini";
+
+  describe("Debian's uwsgi APIs: /etc/default/UNIT's DAEMON_ARGS, in place of the init script's", () => {
+    /** Keystone's uwsgi ini tuned, its unit restarted, and /etc/default/keystone as given. */
+    function keystone(defaults?: string, ini: Record<string, string> = {}): Step {
+      return ownStep((s) => {
+        s.setIniKey(KEYSTONE_INI, "uwsgi", "processes", "2");
+        for (const [key, value] of Object.entries(ini)) s.setIniKey(KEYSTONE_INI, "uwsgi", key, value);
+        if (defaults !== undefined) s.writeFile("/etc/default/keystone", defaults);
+        s.restartIfChanged(["keystone"]);
+      });
+    }
+
+    it.each([
+      [
+        "no /etc/default/keystone",
+        undefined,
+        "keystone listens on every address: /etc/default/keystone DAEMON_ARGS is not set, so /etc/init.d/keystone runs uwsgi with --http-socket :PORT (every address)",
+      ],
+      [
+        "a socket on every address",
+        'DAEMON_ARGS="--http-socket :${UWSGI_PORT} --ini ${UWSGI_INI_PATH}"\n',
+        "/etc/default/keystone DAEMON_ARGS: --http-socket :${UWSGI_PORT}: listens on every address",
+      ],
+      [
+        "one of two sockets on 0.0.0.0",
+        `DAEMON_ARGS="--http-socket ${HOST}:5000 --http-socket=0.0.0.0:5000"\n`,
+        "/etc/default/keystone DAEMON_ARGS: --http-socket 0.0.0.0:5000: listens on every address",
+      ],
+      [
+        "the init script's arguments kept",
+        `DAEMON_ARGS="$DAEMON_ARGS --http-socket ${HOST}:5000"\n`,
+        "keystone listens on every address: /etc/default/keystone DAEMON_ARGS keeps the init script's, so /etc/init.d/keystone runs uwsgi with --http-socket :PORT (every address)",
+      ],
+    ])("finds %s", (_what, defaults, message) => {
+      expect(messages(keystone(defaults), "OSC-NET1")).toEqual([message]);
+    });
+
+    it("finds a socket in the ini alone: the init script's own socket stays beside it", () => {
+      expect(messages(keystone(undefined, { "http-socket": `${HOST}:5000` }), "OSC-NET1")).toEqual([
+        expect.stringMatching(
+          /^keystone listens on every address: \/etc\/default\/keystone DAEMON_ARGS is not set/,
+        ),
+      ]);
+    });
+
+    it("passes uwsgiApi's sockets on the host's address and the VIP (IPv6 too), and ones in the ini", () => {
+      for (const addresses of [[HOST, VIP], ["fd00::10"]]) {
+        const step = ownStep((s) => {
+          uwsgiApi(s, KEYSTONE_INI, 2, "keystone", addresses);
+          s.restartIfChanged(["keystone"]);
+        });
+        expect(step.files.map((f) => f.path)).toContain("/etc/default/keystone");
+        expect(found(step, "OSC-NET1")).toEqual([]);
+      }
+      const ini = keystone('DAEMON_ARGS="--ini ${UWSGI_INI_PATH}"\n', { "http-socket": `${HOST}:5000` });
+      expect(found(ini, "OSC-NET1")).toEqual([]);
+    });
+  });
+
+  describe("systemd sockets: ListenStream=", () => {
+    const SOCKET = "/etc/systemd/system/x-vip.socket";
+
+    it.each(["9292", "[::]:9292", "0.0.0.0:9292"])("finds ListenStream=%s", (listen) => {
+      const step = ownStep((s) => s.writeFile(SOCKET, `[Socket]\nListenStream=${listen}\nFreeBind=true\n`));
+      expect(messages(step, "OSC-NET1")).toEqual([
+        `${SOCKET} [Socket] ListenStream = ${listen}: listens on every address`,
+      ]);
+    });
+
+    it("passes vipForward's socket on the VIP (an empty ListenStream= names no address)", () => {
+      const step = ownStep((s) => vipForward(s, { name: "glance-api", vip: VIP, port: 9292, target: HOST }));
+      expect(step.files.map((f) => f.path)).toContain(
+        "/etc/systemd/system/openstack-cdktf-vip-glance-api.socket",
+      );
+      expect(found(step, "OSC-NET1")).toEqual([]);
+      const reset = ownStep((s) =>
+        s.writeFile(SOCKET, `[Socket]\nListenStream=\nListenStream=${VIP}:9292\n`),
+      );
+      expect(found(reset, "OSC-NET1")).toEqual([]);
+    });
+  });
+
+  describe("RabbitMQ: epmd's socket drop-in, Erlang's distribution", () => {
+    const DROP_IN = "/etc/systemd/system/epmd.socket.d/openstack-cdktf.conf";
+    const ENV = "/etc/rabbitmq/rabbitmq-env.conf";
+
+    /** A broker on the host's address, with these files beside its rabbitmq.conf. */
+    function broker(files: Record<string, string>): Step {
+      return ownStep((s) => {
+        s.writeFile("/etc/rabbitmq/rabbitmq.conf", `listeners.tcp.1 = ${HOST}:5672\n`);
+        for (const [file, content] of Object.entries(files)) s.writeFile(file, content);
+        s.restartIfChanged(["epmd.socket", "rabbitmq-server"]);
+      });
+    }
+    const env = rabbitmqEnv(HOST);
+    const dropIn = epmdDropIn(HOST);
+
+    it("finds epmd left on erlang-base's every address, or added to without emptying it first", () => {
+      expect(messages(broker({ [ENV]: env }), "OSC-NET1")).toEqual([
+        "epmd.socket listens on every address (erlang-base's ListenStream=[::]:4369): /etc/systemd/system/epmd.socket.d/*.conf [Socket] ListenStream is not set",
+        "rabbitmq-server listens on every address with its epmd (erlang-base's epmd.socket: ListenStream=[::]:4369): /etc/systemd/system/epmd.socket.d/*.conf [Socket] ListenStream is not set",
+      ]);
+      const added = broker({ [ENV]: env, [DROP_IN]: `[Socket]\nListenStream=${HOST}:4369\n` });
+      expect(messages(added, "OSC-NET1")).toEqual([
+        expect.stringContaining("epmd.socket listens on every address"),
+        expect.stringContaining("rabbitmq-server listens on every address with its epmd"),
+      ]);
+      expect(messages(added, "OSC-NET1")[0]).toMatch(
+        /ListenStream adds to the package's list without emptying it first \(ListenStream=\)$/,
+      );
+      const wildcard = broker({ [ENV]: env, [DROP_IN]: "[Socket]\nListenStream=\nListenStream=[::]:4369\n" });
+      expect(messages(wildcard, "OSC-NET1")).toEqual([
+        `${DROP_IN} [Socket] ListenStream = [::]:4369: listens on every address`,
+      ]);
+    });
+
+    it("finds Erlang's distribution on every address, and a self-started epmd's too", () => {
+      expect(messages(broker({ [DROP_IN]: dropIn }), "OSC-NET1")).toEqual([
+        "rabbitmq-server listens on every address (Erlang's distribution, :25672): /etc/rabbitmq/rabbitmq-env.conf SERVER_ADDITIONAL_ERL_ARGS is not set",
+      ]);
+      const noInterface = broker({ [DROP_IN]: dropIn, [ENV]: 'SERVER_ADDITIONAL_ERL_ARGS="+K true"\n' });
+      expect(messages(noInterface, "OSC-NET1")).toEqual([
+        "rabbitmq-server listens on every address (Erlang's distribution, :25672): /etc/rabbitmq/rabbitmq-env.conf SERVER_ADDITIONAL_ERL_ARGS has no -kernel inet_dist_use_interface",
+      ]);
+      const zeros = broker({
+        [DROP_IN]: dropIn,
+        [ENV]:
+          'SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {0,0,0,0}"\nERL_EPMD_ADDRESS=0.0.0.0\n',
+      });
+      expect(messages(zeros, "OSC-NET1")).toEqual([
+        `${ENV} SERVER_ADDITIONAL_ERL_ARGS: inet_dist_use_interface {0,0,0,0}: listens on every address`,
+        `${ENV} ERL_EPMD_ADDRESS = 0.0.0.0: listens on every address`,
+      ]);
+    });
+
+    it("passes the library's drop-in and rabbitmq-env.conf (IPv6 too)", () => {
+      expect(found(broker({ [ENV]: env, [DROP_IN]: dropIn }), "OSC-NET1")).toEqual([]);
+      const v6 = ownStep((s) => {
+        s.writeFile("/etc/rabbitmq/rabbitmq.conf", "listeners.tcp.1 = [fd00::10]:5672\n");
+        s.writeFile(ENV, rabbitmqEnv("fd00::10")).writeFile(DROP_IN, epmdDropIn("fd00::10"));
+        s.restartIfChanged(["epmd.socket", "rabbitmq-server"]);
+      });
+      expect(found(v6, "OSC-NET1")).toEqual([]);
+    });
+  });
+
+  describe("chrony: bindaddress where it serves time", () => {
+    const CHRONY = "/etc/chrony/chrony.conf";
+    const chrony = (lines: string): Step =>
+      ownStep((s) => s.writeFile(CHRONY, `server 192.0.2.1 iburst\n${lines}`).restartIfChanged(["chrony"]));
+
+    it("finds a time server without bindaddress, or bound to every address", () => {
+      expect(messages(chrony("allow 192.0.2.0/24\n"), "OSC-NET1")).toEqual([
+        `chrony listens on every address: ${CHRONY} bindaddress is not set`,
+      ]);
+      expect(messages(chrony("allow 192.0.2.0/24\nbindaddress 0.0.0.0\n"), "OSC-NET1")).toEqual([
+        `${CHRONY} bindaddress = 0.0.0.0: listens on every address`,
+      ]);
+    });
+
+    it("passes one bound to its address, and a client (no allow: it serves no time)", () => {
+      expect(found(chrony(`allow 192.0.2.0/24\nbindaddress ${HOST}\n`), "OSC-NET1")).toEqual([]);
+      expect(found(chrony(""), "OSC-NET1")).toEqual([]);
+    });
+  });
+
+  describe("Apache: Listen in ports.conf and in a package's site", () => {
+    const SITE = "/etc/apache2/sites-available/keystone.conf";
+    const MATCH = { ere: "^Listen 5000$", perl: "^Listen 5000$" };
+
+    it("finds Apache on the package's ports.conf, a Listen of a port alone, and a site's Listen *:PORT", () => {
+      const restart = ownStep((s) => s.restartIfChanged(["apache2"]));
+      expect(messages(restart, "OSC-NET1")).toEqual([
+        "apache2 listens on every address (the package's Listen 80): /etc/apache2/ports.conf Listen is not set",
+      ]);
+      const ports = ownStep((s) =>
+        s.writeFile(
+          "/etc/apache2/ports.conf",
+          `Listen ${HOST}:80\n<IfModule ssl_module>\n\tListen 443\n</IfModule>\n`,
+        ),
+      );
+      expect(messages(ports, "OSC-NET1")).toEqual([
+        "/etc/apache2/ports.conf Listen = 443: listens on every address",
+      ]);
+      const site = ownStep((s) =>
+        s.replaceLines(SITE, MATCH, [`Listen ${HOST}:5000`, "Listen *:5000"], { missing: "no Listen 5000" }),
+      );
+      expect(messages(site, "OSC-NET1")).toEqual([`${SITE} Listen = *:5000: listens on every address`]);
+    });
+
+    it("passes apachePortsConf and apacheListen on the host's address and the VIP", () => {
+      const step = ownStep((s) => {
+        s.writeFile("/etc/apache2/ports.conf", apachePortsConf([HOST, VIP]));
+        apacheListen(s, SITE, 5000, [HOST, VIP], "keystone");
+        s.restartIfChanged(["apache2"]);
+      });
+      expect(step.lineEdits.map((e) => e.lines)).toEqual([[`Listen ${HOST}:5000`, `Listen ${VIP}:5000`]]);
+      expect(found(step, "OSC-NET1")).toEqual([]);
+    });
+  });
+
+  describe("tgtd: its iSCSI portal in a drop-in's ExecStart", () => {
+    const DROP_IN = "/etc/systemd/system/tgt.service.d/openstack-cdktf.conf";
+    const tgt = (dropIn?: string): Step =>
+      ownStep((s) => {
+        if (dropIn !== undefined) s.writeFile(DROP_IN, dropIn);
+        s.restartIfChanged(["tgt"]);
+      });
+
+    it("finds tgtd without a portal (every address), or with one on every address", () => {
+      expect(messages(tgt(), "OSC-NET1")).toEqual([
+        "tgt listens on every address (tgtd -f: its iSCSI portal, :3260): /etc/systemd/system/tgt.service.d/*.conf [Service] ExecStart is not set",
+      ]);
+      expect(messages(tgt("[Service]\nLimitNOFILE=4096\n"), "OSC-NET1")).toEqual([
+        expect.stringMatching(/ExecStart is not set$/),
+      ]);
+      expect(
+        messages(
+          tgt("[Service]\nExecStart=\nExecStart=/usr/sbin/tgtd -f --iscsi portal=0.0.0.0:3260\n"),
+          "OSC-NET1",
+        ),
+      ).toEqual([`${DROP_IN} [Service] ExecStart: --iscsi portal=0.0.0.0:3260: listens on every address`]);
+    });
+
+    it("passes tgtDropIn's portal on the host's address", () => {
+      expect(found(tgt(tgtDropIn(HOST)), "OSC-NET1")).toEqual([]);
+    });
   });
 });
 
@@ -505,15 +753,28 @@ describe("the Aspect in synth", () => {
 });
 
 describe("the reference examples", () => {
-  it.each(EXAMPLES.map((f) => [path.basename(f), f]))(
-    "%s has no unsuppressed finding; what is suppressed is issue 13's listeners",
-    (_name, file) => {
-      const findings = securityFindings(buildStack(exampleInventory(file)));
-      expect(findings.filter((f) => !f.suppressed).map(formatFinding)).toEqual([]);
-      for (const finding of findings) {
-        expect(finding.ruleId).toBe("OSC-NET1");
-        expect(finding.suppressed?.reason).toMatch(/^TODO issue 13 listeners: /);
-      }
+  const releases = ["debian-12-zed", "ubuntu-2404-caracal"];
+  it.each(EXAMPLES.flatMap((f) => releases.map((release) => [path.basename(f), release, f])))(
+    "%s (%s) has no finding, and nothing suppressed",
+    (_name, release, file) => {
+      const data = { ...readYaml(file), release };
+      const findings = securityFindings(buildStack(parseInventory(data, file, path.dirname(file))));
+      expect(findings.map(formatFinding)).toEqual([]);
     },
   );
+
+  it("lab-small with ha: single (no VIP) has no finding", () => {
+    const data = readYaml(LAB_SMALL_EXAMPLE) as {
+      ha: string;
+      networks: { management: Record<string, unknown> };
+      hosts: { name: string }[];
+    };
+    data.ha = "single";
+    delete data.networks.management.vip;
+    delete data.networks.management.vipName;
+    data.hosts = data.hosts.filter((h) => h.name !== "controller2");
+    const stack = buildStack(parseInventory(data, LAB_SMALL_EXAMPLE, path.dirname(LAB_SMALL_EXAMPLE)));
+    expect(stack.cluster.hosts.map((h) => h.hostName)).not.toContain("controller2");
+    expect(securityFindings(stack).map(formatFinding)).toEqual([]);
+  });
 });

@@ -84,7 +84,9 @@ describe("GlanceService in the small lab layout", () => {
   });
 
   it("writes glance-api.conf whole: database through the VIP, Swift store, Keystone auth", () => {
-    expect(conf1).toBe(conf2);
+    // The same on both controllers but for the address the API binds: each its own.
+    expect(iniSection(conf2, "DEFAULT").bind_host).toBe("10.211.0.12");
+    expect(conf1.replace("bind_host = 10.211.0.11", "")).toBe(conf2.replace("bind_host = 10.211.0.12", ""));
     expect(iniSection(conf1, "database")).toEqual({
       connection: "mysql+pymysql://glance:{{secret:glance_db_password}}@10.211.0.10/glance?charset=utf8",
       max_retries: "-1",
@@ -121,8 +123,8 @@ describe("GlanceService in the small lab layout", () => {
       password: "{{secret:glance_keystone_password}}",
     });
     expect(iniSection(conf1, "paste_deploy")).toEqual({ flavor: "keystone" });
-    // Debian runs glance-api without uwsgi: its processes are the workers.
-    expect(iniSection(conf1, "DEFAULT")).toEqual({ workers: "2" });
+    // Debian runs glance-api without uwsgi: its processes are the workers, on one address.
+    expect(iniSection(conf1, "DEFAULT")).toEqual({ bind_host: "10.211.0.11", workers: "2" });
     expect(installLine(script("controller1_glance"), "/etc/glance/glance-api.conf")).toMatch(
       / root glance 0640 --fill-secrets /,
     );
@@ -174,7 +176,10 @@ describe("GlanceService on its own", () => {
     expect(
       iniSection(fileIn(text, "/etc/glance/glance-api.conf"), "glance_store").filesystem_store_datadir,
     ).toBe("/srv/glance images");
-    expect(iniSection(fileIn(text, "/etc/glance/glance-api.conf"), "DEFAULT")).toEqual({ workers: "3" });
+    expect(iniSection(fileIn(text, "/etc/glance/glance-api.conf"), "DEFAULT")).toEqual({
+      bind_host: "10.9.0.1",
+      workers: "3",
+    });
     expect(text).toContain(
       "\n[ -d '/srv/glance images' ] || install -d -o glance -g glance -m 0750 '/srv/glance images'\n",
     );

@@ -157,6 +157,8 @@ describe("Nova and Neutron in the small lab layout", () => {
         server_listen: address,
         server_proxyclient_address: address,
         novncproxy_base_url: `http://${VIP}:6080/vnc_auto.html`,
+        // The proxy on the controller's own address; the VIP's port is a socket of ours.
+        novncproxy_host: address,
       });
       expect(conf.oslo_concurrency).toEqual({ lock_path: "/var/lib/nova/tmp" });
       expect(conf.cache).toMatchObject({

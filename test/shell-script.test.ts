@@ -356,6 +356,50 @@ describe("setIniKey", () => {
   });
 });
 
+describe("replaceLines", () => {
+  const match = { ere: "^[[:space:]]*Listen[[:space:]]+5000[[:space:]]*$", perl: "^\\s*Listen\\s+5000\\s*$" };
+  const lines = ["Listen 10.0.0.1:5000", 'Listen "$HOME" @ARGV \\n'];
+
+  it("puts the lines where the first match was, drops the other matches, keeps the rest, once", () => {
+    const file = path.join(freshDir("replace-lines"), "site.conf");
+    fs.writeFileSync(file, "# site\nListen 5000\n<VirtualHost *:5000>\n  Listen 5000\n</VirtualHost>\n");
+    const script = newScript()
+      .replaceLines(file, match, lines, {
+        owner: OWNER,
+        group: GROUP,
+        changeTag: "site",
+        missing: "no Listen 5000",
+      })
+      .ifChanged("site", "echo CHANGED");
+    const first = runScript(script);
+    expect(first.stderr).toBe("");
+    expect(first.stdout).toBe("CHANGED\n");
+    // Perl's escapes, variables and arrays are taken literally.
+    expect(fs.readFileSync(file, "utf8")).toBe(
+      '# site\nListen 10.0.0.1:5000\nListen "$HOME" @ARGV \\n\n<VirtualHost *:5000>\n</VirtualHost>\n',
+    );
+    expect(modeOf(file)).toBe(0o644);
+    // The file now has no line to replace: the step stops, naming the problem.
+    const again = runScript(script);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain("no Listen 5000");
+  });
+
+  it("records the edit for the security checks, and refuses a pattern with '/' or a line with a newline", () => {
+    const script = newScript().replaceLines("/etc/site.conf", match, lines, { missing: "none" });
+    expect(script.lineEdits).toEqual([{ path: "/etc/site.conf", replaces: match.perl, lines }]);
+    expect(() =>
+      newScript().replaceLines("/etc/a", { ere: "a/b", perl: "a/b" }, [], { missing: "none" }),
+    ).toThrow("expected no unescaped '/'");
+    expect(() => newScript().replaceLines("/etc/a", match, ["one\ntwo"], { missing: "none" })).toThrow(
+      "expected one line",
+    );
+    expect(() => newScript().replaceLines("etc/a", match, [], { missing: "none" })).toThrow(
+      "expected an absolute path",
+    );
+  });
+});
+
 describe("restartIfChanged", () => {
   it("restarts the units when their tag changed, and otherwise only units that are down", () => {
     const log = path.join(work, "systemctl.log");

@@ -3,6 +3,7 @@ import { baseChecks } from "./base";
 import { cephHealth } from "./ceph";
 import { hypervisors, networkAgents } from "./dataplane";
 import { heartbeat } from "./heartbeat";
+import { listenersCheck } from "./listeners";
 import { memcachedChecks } from "./memcached";
 import { mysqlChecks } from "./mysql";
 import { rabbitmqChecks } from "./rabbitmq";
@@ -33,6 +34,7 @@ export const allChecks: readonly Check[] = [
   ...platformChecks,
   ...controlPlaneChecks, // the OpenStack control plane, one file per service (lab/checks/services/)
   ...dataplaneChecks, // hypervisors and agents, then one VM's life (lab/checks/vm-lifecycle.ts)
+  listenersCheck, // every host's sockets, once every daemon is up: management address, VIP, loopback
   secretsCheck,
   ...stepChecks,
 ];

@@ -156,6 +156,8 @@ export class OpenStackCluster extends Construct {
     this.controlPlane = {
       controllers,
       clientAddress,
+      // The APIs listen on the VIP too: given Heartbeat, after it.
+      vip: this.heartbeat,
       managementCidr: inv.management.cidr,
       database: this.database,
       messaging: this.messaging,

@@ -62,6 +62,26 @@ export interface IniKeyEdit {
   readonly value: string;
 }
 
+/**
+ * Lines a script puts in place of the matching lines of a file a package shipped
+ * (`replaceLines`): the rest of the file is the package's, these lines are known.
+ */
+export interface LineEdit {
+  readonly path: string;
+  /** The lines replaced: the Perl regex the script's `perl` matches them with. */
+  readonly replaces: string;
+  /** What stands in their place, once, where the first of them was. */
+  readonly lines: readonly string[];
+}
+
+/** How `replaceLines` finds the lines: one pattern, as `grep -E` and as Perl write it. */
+export interface LineMatch {
+  /** An extended regular expression (POSIX classes), for the check that the file has such a line. */
+  readonly ere: string;
+  /** The same as a Perl regex, without `/`, for the rewrite. */
+  readonly perl: string;
+}
+
 export interface ShellScriptProps {
   /** The step's id, printed when a command fails. */
   readonly step: string;
@@ -99,6 +119,7 @@ export class ShellScript {
   private readonly secretFiles: string[] = [];
   private readonly writtenFiles: WrittenFile[] = [];
   private readonly iniKeyEdits: IniKeyEdit[] = [];
+  private readonly replacedLines: LineEdit[] = [];
   private readonly units = new Set<string>();
 
   constructor(private readonly props: ShellScriptProps) {}
@@ -191,6 +212,11 @@ export class ShellScript {
     return [...this.iniKeyEdits];
   }
 
+  /** The lines replaced in files a package shipped, in order. */
+  get lineEdits(): readonly LineEdit[] {
+    return [...this.replacedLines];
+  }
+
   /** The units this script enables and (re)starts: the daemons it runs. */
   get restartedUnits(): readonly string[] {
     return [...this.units];
@@ -209,6 +235,54 @@ export class ShellScript {
     }
     this.lines.push(quote(["osc_ini_set", changeTag, filePath, section, key, value]));
     this.iniKeyEdits.push({ path: filePath, section, key, value });
+    return this;
+  }
+
+  /**
+   * Replaces the lines of a file a package shipped that match `match` by `lines`, once, where
+   * the first of them was; the rest of the file stays as the package has it. The file is
+   * installed (owner, group, mode: `options`) only when that changes it. Fails, printing
+   * `missing`, when no line matches: the package's file is not what the caller expects.
+   */
+  replaceLines(
+    filePath: string,
+    match: LineMatch,
+    lines: readonly string[],
+    options: FileOptions & { readonly missing: string },
+  ): this {
+    const owner = options.owner ?? "root";
+    const group = options.group ?? owner;
+    const mode = options.mode ?? "0644";
+    const tag = options.changeTag ?? "config";
+    if (!path.isAbsolute(filePath)) {
+      throw new Error(`replaceLines: got path ${JSON.stringify(filePath)}: expected an absolute path`);
+    }
+    if (!MODE.test(mode))
+      throw new Error(`replaceLines: got mode ${JSON.stringify(mode)}: expected octal like 0640`);
+    checkTag(tag);
+    if (/(^|[^\\])\//.test(match.perl)) {
+      throw new Error(
+        `replaceLines: got Perl pattern ${JSON.stringify(match.perl)}: expected no unescaped '/'`,
+      );
+    }
+    for (const line of lines) {
+      if (/[\n\r]/.test(line)) {
+        throw new Error(`replaceLines: got line ${JSON.stringify(line)}: expected one line`);
+      }
+    }
+    // A Perl double-quoted string: its own escapes, variables and arrays taken literally.
+    const text = lines.map((l) => `${l.replace(/[\\"$@]/g, "\\$&")}\\n`).join("");
+    const program = `if (/${match.perl}/) { print "${text}" unless $seen++; next } print`;
+    // Through a file, not a pipe: osc_install_file in a pipe runs in a subshell, and the change
+    // it marks (OSC_CHANGED) would be lost to the rest of the script.
+    this.lines.push(
+      `grep -Eq ${quote([match.ere])} ${quote([filePath])} || { echo ${quote([options.missing])} >&2; exit 1; }`,
+      "osc_lines=$(mktemp)",
+      `perl -ne ${quote([program])} ${quote([filePath])} >"$osc_lines"`,
+      `osc_install_file ${quote([tag, filePath, owner, group, mode])} <"$osc_lines"`,
+      'rm -f "$osc_lines"',
+    );
+    this.replacedLines.push({ path: filePath, replaces: match.perl, lines: [...lines] });
     return this;
   }
 

@@ -13,7 +13,7 @@ import {
 } from "cdktf";
 import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
-import { IniKeyEdit, ShellScript, WrittenFile } from "./shell-script";
+import { IniKeyEdit, LineEdit, ShellScript, WrittenFile } from "./shell-script";
 import { addSecurityChecks } from "../security/security-checks";
 import { StepScripts } from "./step-scripts";
 import { TerraformData } from "./terraform-data";
@@ -88,6 +88,8 @@ export class Step extends Construct implements ITerraformDependable {
   readonly files: readonly WrittenFile[];
   /** The keys the script sets in files a package shipped. */
   readonly iniEdits: readonly IniKeyEdit[];
+  /** The lines the script replaces in files a package shipped. */
+  readonly lineEdits: readonly LineEdit[];
   /** The units the script enables and (re)starts. */
   readonly restartedUnits: readonly string[];
 
@@ -102,6 +104,7 @@ export class Step extends Construct implements ITerraformDependable {
     this.scriptBody = props.script.renderBody();
     this.files = props.script.files;
     this.iniEdits = props.script.iniEdits;
+    this.lineEdits = props.script.lineEdits;
     this.restartedUnits = props.script.restartedUnits;
     // Every stack with a step gets the security checks, whoever built it (lib/security/).
     addSecurityChecks(TerraformStack.of(this));

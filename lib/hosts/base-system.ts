@@ -2,7 +2,6 @@ import * as net from "net";
 import { Construct } from "constructs";
 import { isDnsName, proxyUrlProblem, quote } from "../core/field-rules";
 import { Step } from "../core/step";
-import { suppressSecurityRule } from "../security/suppressions";
 import { Host } from "./host";
 
 export interface ClusterMember {
@@ -22,7 +21,7 @@ export interface BaseSystemProps {
    * local clock); for the other hosts: the controllers.
    */
   readonly timeServers: readonly string[];
-  /** Networks (CIDR) this host serves time to; set on controllers. @default none */
+  /** Networks (CIDR) this host serves time to, on its management address; set on controllers. @default none */
   readonly serveTimeTo?: readonly string[];
 }
 
@@ -84,19 +83,14 @@ export class BaseSystem extends Construct {
 
     script.comment("time sync: chrony");
     script.aptInstall([...release.packages.base, ...release.packages.timeSync]);
-    script.writeFile(release.paths.chronyConf, renderChrony(props.timeServers, props.serveTimeTo ?? []), {
-      changeTag: "chrony",
-    });
+    script.writeFile(
+      release.paths.chronyConf,
+      renderChrony(props.timeServers, props.serveTimeTo ?? [], host.address),
+      { changeTag: "chrony" },
+    );
     script.restartIfChanged([release.units.timeSync], "chrony");
 
     this.step = host.addStep("base", script, { owner: this });
-    if ((props.serveTimeTo ?? []).length > 0) {
-      suppressSecurityRule(
-        this.step,
-        "OSC-NET1",
-        "TODO issue 13 listeners: chronyd serves time on every address (no bindaddress) until it binds the host's management address",
-      );
-    }
   }
 }
 
@@ -124,13 +118,15 @@ function renderHosts(members: readonly ClusterMember[], vip?: ClusterMember): st
   return `${lines.join("\n")}\n`;
 }
 
-function renderChrony(servers: readonly string[], serveTo: readonly string[]): string {
+function renderChrony(servers: readonly string[], serveTo: readonly string[], address: string): string {
   const lines = ["# Written by openstack-cdktf."];
   for (const server of servers) lines.push(`server ${server} iburst`);
   if (serveTo.length > 0) {
     // A time server for the cluster keeps serving its own clock when upstream is unreachable.
     lines.push("local stratum 10");
     for (const network of serveTo) lines.push(`allow ${network}`);
+    // NTP on the management address only, where the cluster asks (chronyd's default: every address).
+    lines.push(`bindaddress ${address}`);
   }
   lines.push("driftfile /var/lib/chrony/chrony.drift", "makestep 1 3", "rtcsync", "");
   return lines.join("\n");

@@ -1,9 +1,11 @@
+import * as net from "net";
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
 import { secretPlaceholder } from "../core/ini-file";
 import { ALL_ROLES, SecretSpec } from "../core/secret-spec";
 import { Step } from "../core/step";
 import { Endpoint } from "../core/endpoint";
+import { erlangAddress } from "../core/listen";
 import { Host } from "../hosts/host";
 import { checkClientAddress, IMessageBus, IVirtualAddress, readyOn } from "./interfaces";
 
@@ -30,6 +32,47 @@ export const RABBITMQ_SECRETS: readonly SecretSpec[] = [
   { name: SECRET, kind: "password", roles: ALL_ROLES, description: "RabbitMQ openstack user" },
 ];
 const PORT = 5672;
+/** epmd's socket unit (Erlang's port mapper, erlang-base), and our drop-in for it. */
+const EPMD_SOCKET = "epmd.socket";
+const EPMD_DROP_IN = "/etc/systemd/system/epmd.socket.d/openstack-cdktf.conf";
+
+/**
+ * Erlang's port mapper (epmd, :4369) on loopback, where the broker registers, and the management
+ * address, where `rabbitmqctl` asks for the broker by its host name (which /etc/hosts gives as
+ * that address); erlang-base's socket unit listens on every address.
+ */
+export function epmdDropIn(address: string): string {
+  const loopback = net.isIPv6(address) ? "[::1]" : "127.0.0.1";
+  return [
+    "# Written by openstack-cdktf: epmd on loopback (the broker registers there) and the management",
+    "# address (rabbitmqctl finds the broker by its host name) only, not every address.",
+    "[Socket]",
+    "ListenStream=",
+    `ListenStream=${loopback}:4369`,
+    `ListenStream=${Endpoint.of(address).hostPort(4369)}`,
+    "",
+  ].join("\n");
+}
+
+/**
+ * rabbitmq-env.conf: Erlang's distribution (:25672, how `rabbitmqctl` talks to the broker) on
+ * the management address only (its default is every address), and an epmd that Erlang starts
+ * itself, should the socket unit be down, on the same addresses as the unit's.
+ */
+export function rabbitmqEnv(address: string): string {
+  const ipv6 = net.isIPv6(address);
+  const loopback = ipv6 ? "::1" : "127.0.0.1";
+  // Over IPv6, the distribution (the broker's and the CLI's) needs inet6_tcp.
+  const proto = ipv6 ? "-proto_dist inet6_tcp " : "";
+  return [
+    "# Written by openstack-cdktf: Erlang's distribution (rabbitmqctl talks to the broker over it)",
+    "# on the management address only, not every address; epmd, if Erlang starts it, the same.",
+    `SERVER_ADDITIONAL_ERL_ARGS="${proto}-kernel inet_dist_use_interface ${erlangAddress(address)}"`,
+    ...(ipv6 ? ['CTL_ERL_ARGS="-proto_dist inet6_tcp"'] : []),
+    `ERL_EPMD_ADDRESS=${loopback},${address}`,
+    "",
+  ].join("\n");
+}
 
 /** What rabbitmq declares for the secret catalog (lib/components.ts). */
 export const RABBITMQ_COMPONENT: ComponentDeclaration = {
@@ -76,6 +119,17 @@ export class RabbitMq extends Construct implements IMessageBus {
         .script("rabbitmq")
         .aptInstall(host.release.packages.rabbitmq)
         .writeFile("/etc/rabbitmq/rabbitmq.conf", conf, { changeTag: "rabbitmq" })
+        .writeFile("/etc/rabbitmq/rabbitmq-env.conf", rabbitmqEnv(host.address), { changeTag: "rabbitmq" })
+        .writeFile(EPMD_DROP_IN, epmdDropIn(host.address), { changeTag: "epmd" })
+        .comment(
+          "A new epmd socket: the broker (registered with the running epmd) and epmd stop first;\n" +
+            "systemd refuses to restart a socket whose service runs.",
+        )
+        .raw("if osc_changed epmd; then")
+        .raw("  systemctl daemon-reload")
+        .raw(`  systemctl stop ${host.release.units.rabbitmq} epmd.service ${EPMD_SOCKET}`)
+        .raw("fi")
+        .restartIfChanged([EPMD_SOCKET], "epmd")
         .restartIfChanged([host.release.units.rabbitmq], "rabbitmq")
         .run("rabbitmqctl", "await_startup", "--timeout", "120")
         .comment(`The ${user} user; its password goes through stdin, never the command line.`)

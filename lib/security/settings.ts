@@ -5,7 +5,7 @@
  */
 import * as path from "path";
 import { IConstruct } from "constructs";
-import { IniKeyEdit, WrittenFile } from "../core/shell-script";
+import { IniKeyEdit, LineEdit, WrittenFile } from "../core/shell-script";
 // A type only: step.ts adds the checks to its stack, so this module must not load it.
 import type { Step } from "../core/step";
 
@@ -44,14 +44,21 @@ function formatOf(file: string): Format {
   if (base.endsWith(".json")) return "json";
   if (base.endsWith(".py")) return "python";
   if (base.endsWith(".sql") || base.endsWith(".xml")) return "none";
-  if (base.endsWith(".sh") || base.endsWith("openrc") || file.startsWith("/etc/default/")) return "shell";
+  if (
+    base.endsWith(".sh") ||
+    base.endsWith("openrc") ||
+    base === "rabbitmq-env.conf" ||
+    file.startsWith("/etc/default/")
+  ) {
+    return "shell";
+  }
   if (["memcached.conf", "chrony.conf", "ha.cf"].includes(base) || file.startsWith("/etc/apache2/")) {
     return "directives";
   }
   return "ini";
 }
 
-const fileCache = new WeakMap<WrittenFile, readonly Setting[]>();
+const fileCache = new WeakMap<WrittenFile | LineEdit, readonly Setting[]>();
 const stepCache = new WeakMap<Step, readonly Setting[]>();
 const commandCache = new WeakMap<Step, string>();
 
@@ -65,16 +72,33 @@ export function fileSettings(file: WrittenFile): readonly Setting[] {
   return settings;
 }
 
+/**
+ * The settings of the lines a step puts in a package's file (`replaceLines`), read by the file's
+ * format as a written file is; the package's other lines are not known here.
+ */
+export function lineEditSettings(edit: LineEdit): readonly Setting[] {
+  let settings = fileCache.get(edit);
+  if (!settings) {
+    settings = parse(edit.path, `${edit.lines.join("\n")}\n`);
+    fileCache.set(edit, settings);
+  }
+  return settings;
+}
+
 /** The setting a `setIniKey` makes. */
 export function editSetting(edit: IniKeyEdit): Setting {
   return setting(edit.path, edit.section, edit.key, edit.value);
 }
 
-/** Every setting a step makes: its files', then its key edits'. */
+/** Every setting a step makes: its files', then its key edits', then its replaced lines'. */
 export function stepSettings(step: Step): readonly Setting[] {
   let settings = stepCache.get(step);
   if (!settings) {
-    settings = [...step.files.flatMap((f) => fileSettings(f)), ...step.iniEdits.map(editSetting)];
+    settings = [
+      ...step.files.flatMap((f) => fileSettings(f)),
+      ...step.iniEdits.map(editSetting),
+      ...step.lineEdits.flatMap((e) => lineEditSettings(e)),
+    ];
     stepCache.set(step, settings);
   }
   return settings;

@@ -1,18 +1,21 @@
 import { Construct } from "constructs";
 import { IniFile } from "../core/ini-file";
+import { apacheApi, vipForward } from "../core/listen";
 import { ReleaseProfile } from "../core/releases";
 import { PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { suppressSecurityRule } from "../security/suppressions";
 import { DatabaseHandle } from "../platform/interfaces";
 import {
   ControlPlaneContext,
+  listenAddresses,
   ResolvedControlPlane,
   resolveControlPlane,
+  serviceVip,
   stepsOnControllers,
   uwsgiApi,
+  vipReady,
 } from "./control-plane-context";
 import { IIdentity } from "./identity";
 
@@ -63,6 +66,18 @@ export interface ApiServiceSpec {
   readonly messaging?: boolean;
   /** @default none */
   readonly uwsgiConfigs?: (release: ReleaseProfile) => readonly string[];
+  /**
+   * The Apache file whose `Listen PORT` serves the API (Ubuntu runs Keystone, Placement and
+   * Cinder under Apache), rewritten to the management address and the VIP; Apache's ports.conf
+   * is written on them too (`apacheApi`). @default none
+   */
+  readonly apacheSite?: (release: ReleaseProfile) => string | undefined;
+  /**
+   * The daemons that bind one address (eventlet's servers): each listens on the management
+   * address (its config says so), and a socket of ours takes its port on the VIP (`vipForward`).
+   * @default none
+   */
+  readonly vipForwards?: (release: ReleaseProfile) => readonly { name: string; port: number }[];
   /** The ports to wait for after a restart, with their timeouts in seconds. @default [[port, 120]] */
   readonly waitForPorts?: readonly (readonly [number, number])[];
   /**
@@ -177,11 +192,19 @@ export abstract class ApiService extends Construct {
       .schemaSync(this.spec.databases, this.spec.name, ...this.spec.syncCommand);
   }
 
-  /** The API's uwsgi processes (the context's `apiWorkers`), for each of the release's ini files. */
+  /**
+   * The API's uwsgi processes (the context's `apiWorkers`) and sockets (`listenAddresses`), for
+   * each of the release's ini files.
+   */
   protected uwsgi(script: ShellScript, host: Host): void {
     for (const ini of this.spec.uwsgiConfigs?.(host.release) ?? []) {
-      uwsgiApi(script, ini, this.context.apiWorkers, this.spec.name);
+      uwsgiApi(script, ini, this.context.apiWorkers, this.spec.name, this.listenAddresses(host));
     }
+  }
+
+  /** Where the API listens on a controller: its management address and the VIP (`listenAddresses`). */
+  protected listenAddresses(host: Host): string[] {
+    return listenAddresses(this.context, host);
   }
 
   /** Builds the step on each controller; call once, at the end of the subclass's constructor. */
@@ -210,12 +233,25 @@ export abstract class ApiService extends Construct {
         changeTag: spec.name,
       });
     this.configure(script, host);
+    const site = spec.apacheSite?.(release);
+    if (site) {
+      const apache = { file: site, port: spec.port, portsConf: release.paths.apachePortsConf };
+      apacheApi(script, apache, this.listenAddresses(host), spec.name);
+    }
     if (first) this.migrate(script);
     script.restartIfChanged(spec.units(release), spec.name);
+    // After the daemons: one still bound to every address (the packages' default, before this
+    // step's config) would hold the VIP's port too, and the socket would not start.
+    const vip = serviceVip(context);
+    if (vip) {
+      for (const forward of spec.vipForwards?.(release) ?? []) {
+        vipForward(script, { ...forward, vip, target: host.address });
+      }
+    }
     for (const [port, timeout] of spec.waitForPorts ?? [[spec.port, 120]]) {
       script.waitForPort(host.address, port, timeout);
     }
-    const step = host.addStep(spec.name, script, {
+    return host.addStep(spec.name, script, {
       owner: this,
       secrets: script.secretsUsed(),
       dependsOn,
@@ -223,14 +259,9 @@ export abstract class ApiService extends Construct {
         ...(first ? prerequisites : []),
         ...(spec.messaging ? context.messaging.readyFor(host) : []),
         ...context.cache.readyFor(host),
+        ...vipReady(context, host),
         ...(spec.after ?? []),
       ],
     });
-    suppressSecurityRule(
-      step,
-      "OSC-NET1",
-      "TODO issue 13 listeners: the API listens on every address (uwsgi's socket or the daemon's default bind address) until it binds the controller's management address and the VIP",
-    );
-    return step;
   }
 }

@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { join as quote } from "shlex";
 import { ComponentDeclaration } from "../core/component";
+import { Endpoint } from "../core/endpoint";
 import { API_PORTS } from "../core/openstack-api";
 import { SecretSpec, serviceSecrets } from "../core/secret-spec";
 import { PackagesByRelease, packagesFor } from "../core/releases/packages";
@@ -24,6 +25,21 @@ const STATE_PATH = "/var/lib/cinder";
 const LOCK_PATH = `${STATE_PATH}/tmp`;
 /** Where the tgtadm helper writes a target file per exported volume (`volumes_dir`'s default, under `state_path`). */
 const VOLUMES_DIR = `${STATE_PATH}/volumes`;
+
+/**
+ * tgtd's iSCSI portal on the management address, where Cinder's `target_ip_address` (`my_ip`)
+ * sends the compute hosts: the package's unit starts `tgtd -f`, which listens on every address.
+ */
+export function tgtDropIn(address: string): string {
+  return [
+    "# Written by openstack-cdktf: the iSCSI portal on the management address only (tgtd's default:",
+    "# every address).",
+    "[Service]",
+    "ExecStart=",
+    `ExecStart=/usr/sbin/tgtd -f --iscsi portal=${Endpoint.of(address).hostPort(3260)}`,
+    "",
+  ].join("\n");
+}
 
 /** Cinder's controller packages: the API and the scheduler. */
 export const CINDER_PACKAGES: PackagesByRelease = {
@@ -134,6 +150,7 @@ export class CinderService extends ApiService {
       packages: CINDER_PACKAGES,
       units: (release) => release.units.cinderController,
       uwsgiConfigs: (release) => release.paths.cinderUwsgiConfigs,
+      apacheSite: (release) => release.paths.cinderApacheSite,
       messaging: true,
       namePrerequisites: true,
     });
@@ -268,7 +285,16 @@ export class CinderService extends ApiService {
       script
         .comment("tgtd reads the target files the tgtadm helper writes (the package's own snippet, kept).")
         .writeFile(release.paths.tgtCinderTargets, `include ${VOLUMES_DIR}/*\n`, { changeTag: "tgt" })
-        // Restarted only when its snippet changed: a restart drops the instances' iSCSI sessions.
+        .comment("tgtd's portal on the management address (Cinder's target_ip_address, my_ip) only.")
+        .writeFile(
+          `/etc/systemd/system/${release.units.tgt}.service.d/openstack-cdktf.conf`,
+          tgtDropIn(host.address),
+          {
+            changeTag: "tgt",
+          },
+        )
+        .ifChanged("tgt", "systemctl daemon-reload")
+        // Restarted only when its files changed: a restart drops the instances' iSCSI sessions.
         .restartIfChanged([release.units.tgt], "tgt");
     } else {
       const busy = `${release.units.tgt} is running on ${host.hostName}: expected no tgtd with targetHelper lioadm (both serve iSCSI on port 3260): stop and disable it`;

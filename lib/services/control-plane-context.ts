@@ -2,7 +2,7 @@ import { Endpoint } from "../core/endpoint";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { ICache, IDatabase, IMessageBus } from "../platform/interfaces";
+import { ICache, IDatabase, IMessageBus, IVirtualAddress } from "../platform/interfaces";
 
 /**
  * What every control-plane service needs from the cluster beneath it: hosts, addresses, and the
@@ -12,8 +12,17 @@ import { ICache, IDatabase, IMessageBus } from "../platform/interfaces";
 export interface ControlPlaneContext {
   /** The hosts that run the API services (one or two). */
   readonly controllers: readonly Host[];
-  /** The address clients and endpoints use: the VIP, or the single controller's address. */
+  /**
+   * The address clients and endpoints use: the VIP, or the single controller's address. The APIs
+   * listen on it and on each controller's own address (`listenAddresses`), nowhere else.
+   */
   readonly clientAddress: string;
+  /**
+   * What brings `clientAddress` up when it is a virtual address (a `Heartbeat`): the APIs bind
+   * to it after its step on their host. @default none (an address no controller has is bound
+   * all the same: the host must allow it, as Heartbeat's `ip_nonlocal_bind` does)
+   */
+  readonly vip?: IVirtualAddress;
   /** The management network (CIDR). */
   readonly managementCidr: string;
   readonly database: IDatabase;
@@ -47,6 +56,30 @@ export function resolveControlPlane(context: ControlPlaneContext): ResolvedContr
   };
 }
 
+/**
+ * The VIP the controllers' APIs listen on besides their own addresses: the client address when
+ * it is no controller's own (with `ha: single` it is the controller's address: none).
+ */
+export function serviceVip(context: ControlPlaneContext): string | undefined {
+  const address = context.clientAddress;
+  return context.controllers.some((h) => h.address === address) ? undefined : address;
+}
+
+/**
+ * The addresses a controller's APIs listen on: its management address (each controller answers
+ * on its own: the steps' waits, health checks, an operator) and the VIP, nothing else. Debian's
+ * uwsgi, Apache and the eventlet servers default to every address.
+ */
+export function listenAddresses(context: ControlPlaneContext, host: Host): string[] {
+  const vip = serviceVip(context);
+  return vip ? [host.address, vip] : [host.address];
+}
+
+/** The steps after which a controller may bind the VIP (its Heartbeat step). */
+export function vipReady(context: ControlPlaneContext, host: Host): readonly Step[] {
+  return context.vip?.readyFor(host) ?? [];
+}
+
 /** `http://ADDRESS:PORT`, with IPv6 addresses bracketed (`Endpoint.url` on the client address). */
 export function endpointUrl(context: ControlPlaneContext, port: number, path = ""): string {
   return Endpoint.of(context.clientAddress).url(port, path);
@@ -67,7 +100,32 @@ export function stepsOnControllers(
 }
 
 /**
- * An API under uwsgi: its processes, one thread each, and `Connection: close` on every answer.
+ * An API under uwsgi on `addresses` only: Debian's init script (/etc/init.d/UNIT, from
+ * openstack-pkg-tools, UNIT being the ini file's name without `-uwsgi.ini`) starts uwsgi with
+ * `--http-socket :PORT`, every address, and reads /etc/default/UNIT after it has set
+ * `DAEMON_ARGS`; that file sets them again with a socket per address (`UWSGI_PORT` and
+ * `UWSGI_INI_PATH` are the init script's own).
+ */
+export function uwsgiDefaults(addresses: readonly string[]): string {
+  const sockets = addresses.map((a) => `--http-socket ${Endpoint.of(a).urlHost}:\${UWSGI_PORT}`);
+  return [
+    "# Written by openstack-cdktf: the API on the management address and the VIP only; read by",
+    "# the init script after it set DAEMON_ARGS (--http-socket :PORT: every address).",
+    `DAEMON_ARGS="${sockets.join(" ")} --ini \${UWSGI_INI_PATH}"`,
+    "",
+  ].join("\n");
+}
+
+/** The unit (and init script, and /etc/default file) of a Debian uwsgi ini file: `/etc/nova/nova-api-uwsgi.ini` → `nova-api`. */
+export function uwsgiUnit(ini: string): string {
+  const match = /\/([a-z][a-z0-9-]*)-uwsgi\.ini$/.exec(ini);
+  if (!match) throw new Error(`uwsgi ini: got ${JSON.stringify(ini)}: expected /etc/SERVICE/UNIT-uwsgi.ini`);
+  return match[1];
+}
+
+/**
+ * An API under uwsgi: its sockets on `addresses` (`uwsgiDefaults`), its processes, one thread
+ * each, and `Connection: close` on every answer.
  * Why the header: Debian's uwsgi ini files drop `Content-Length` (`rem-header`), and uwsgi's `--http-socket`
  * closes the connection after each answer. Glance's, Cinder's, Neutron's and Placement's files
  * say so (`add-header = Connection: close`); Keystone's and Nova's do not. A keep-alive client
@@ -89,9 +147,16 @@ export function stepsOnControllers(
  *   got 403 (`'Enforcer' object has no attribute '_warning_emitted'`) or a dropped connection.
  * Concurrency comes from `processes` (the context's `apiWorkers`).
  */
-export function uwsgiApi(script: ShellScript, ini: string, processes: number, changeTag: string): void {
+export function uwsgiApi(
+  script: ShellScript,
+  ini: string,
+  processes: number,
+  changeTag: string,
+  addresses: readonly string[],
+): void {
   script
     .setIniKey(ini, "uwsgi", "processes", String(processes), changeTag)
     .setIniKey(ini, "uwsgi", "threads", "1", changeTag)
-    .setIniKey(ini, "uwsgi", "add-header", "Connection: close", changeTag);
+    .setIniKey(ini, "uwsgi", "add-header", "Connection: close", changeTag)
+    .writeFile(`/etc/default/${uwsgiUnit(ini)}`, uwsgiDefaults(addresses), { changeTag });
 }

@@ -9,6 +9,7 @@ import { join as quote } from "shlex";
 import { IniFile, secretPlaceholder } from "../core/ini-file";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
+import { Host } from "../hosts/host";
 
 export interface GlanceServiceProps extends ApiServiceProps {
   /**
@@ -64,7 +65,9 @@ export const GLANCE_COMPONENT: ComponentDeclaration = {
  * mount. Glance's Swift or Ceph stores are the other way out, outside this construct.
  *
  * Debian starts glance-api as a plain eventlet daemon (its init script leaves uwsgi off for
- * Glance), so the API's processes are `[DEFAULT] workers`, not a uwsgi setting.
+ * Glance), so the API's processes are `[DEFAULT] workers`, not a uwsgi setting, and it binds one
+ * address (`bind_host`): the controller's own; the VIP's port is a socket of ours relayed to it
+ * (`vipForward`, lib/core/listen.ts).
  */
 export class GlanceService extends ApiService {
   /** Where image data is kept on each controller (the file store). */
@@ -84,6 +87,8 @@ export class GlanceService extends ApiService {
       units: (release) => [release.units.glance],
       namePrerequisites: true,
       after: props.objectStore?.steps,
+      // An eventlet server binds one address: its own; a socket of ours takes the VIP.
+      vipForwards: () => [{ name: "glance-api", port: API_PORTS.image }],
     });
     this.usesObjectStore = props.objectStore !== undefined;
     const dataDir = props.dataDir ?? "/var/lib/glance/images/";
@@ -94,9 +99,9 @@ export class GlanceService extends ApiService {
     this.deploy();
   }
 
-  protected config(): IniFile {
+  protected config(host: Host): IniFile {
     return new IniFile({
-      DEFAULT: { workers: this.context.apiWorkers },
+      DEFAULT: { workers: this.context.apiWorkers, bind_host: host.address },
       database: { connection: this.databases[0].url, max_retries: -1 },
       glance_store: this.usesObjectStore
         ? {

@@ -10,8 +10,8 @@ import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { suppressSecurityRule } from "../security/suppressions";
-import { ControlPlaneContext } from "./control-plane-context";
+import { apachePortsConf } from "../core/listen";
+import { ControlPlaneContext, listenAddresses, vipReady } from "./control-plane-context";
 import { IIdentity } from "./identity";
 
 export interface HorizonDashboardProps {
@@ -131,10 +131,12 @@ export class HorizonDashboard extends Construct {
   readonly steps: readonly Step[];
   private readonly localSettings: string;
   private readonly lastSnippet: string;
+  private readonly context: ControlPlaneContext;
 
   constructor(scope: Construct, id: string, props: HorizonDashboardProps) {
     super(scope, id);
     const { context, keystone } = props;
+    this.context = context;
     this.allowedHosts = allowedHostsOf(props.allowedHosts);
     this.url = Endpoint.of(context.clientAddress).url(undefined, WEBROOT);
     const caches = {
@@ -208,6 +210,11 @@ export class HorizonDashboard extends Construct {
       files.push(snippet);
       script.writeFile(snippet, this.lastSnippet, { group, mode: "0640", changeTag: "horizon" });
     }
+    script
+      .comment("Apache on the management address and the VIP only (the package's ports.conf: every address).")
+      .writeFile(release.paths.apachePortsConf, apachePortsConf(listenAddresses(this.context, host)), {
+        changeTag: "horizon",
+      });
     // The package enables Apache's default-ssl site without enabling mod_ssl, and Apache then
     // refuses to start. TLS is not configured here, so the site goes.
     script.raw(
@@ -236,13 +243,11 @@ export class HorizonDashboard extends Construct {
       .waitForPort(host.address, 80, 60)
       .comment("The login page answers on this controller.")
       .run(...loginCheck(host.address, this.allowedHosts));
-    const step = host.addStep("horizon", script, { owner: this, secrets: [SECRET] });
-    suppressSecurityRule(
-      step,
-      "OSC-NET1",
-      "TODO issue 13 listeners: Apache listens on every address (the package's Listen 80) until it binds the controller's management address and the VIP",
-    );
-    return step;
+    return host.addStep("horizon", script, {
+      owner: this,
+      secrets: [SECRET],
+      after: vipReady(this.context, host),
+    });
   }
 }
 

@@ -3,19 +3,21 @@ import * as path from "path";
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
+import { apacheApi } from "../core/listen";
 import { ADMIN_OPENRC, API_PORTS } from "../core/openstack-api";
 import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { Step } from "../core/step";
 import { hostSecretFile } from "../core/shell-script";
 import { Host } from "../hosts/host";
-import { suppressSecurityRule } from "../security/suppressions";
 import {
   ControlPlaneContext,
+  listenAddresses,
   ResolvedControlPlane,
   resolveControlPlane,
   stepsOnControllers,
   uwsgiApi,
+  vipReady,
 } from "./control-plane-context";
 import { IIdentity, ServiceRegistration } from "./identity";
 
@@ -215,8 +217,17 @@ export class KeystoneService extends Construct implements IIdentity {
         });
       }
     }
-    for (const ini of host.release.paths.keystoneUwsgiConfigs) {
-      uwsgiApi(script, ini, context.apiWorkers, "keystone");
+    const addresses = listenAddresses(context, host);
+    for (const ini of release.paths.keystoneUwsgiConfigs) {
+      uwsgiApi(script, ini, context.apiWorkers, "keystone", addresses);
+    }
+    if (release.paths.keystoneApacheSite) {
+      const apache = {
+        file: release.paths.keystoneApacheSite,
+        port: PORT,
+        portsConf: release.paths.apachePortsConf,
+      };
+      apacheApi(script, apache, addresses, "keystone");
     }
     if (first) {
       script
@@ -260,13 +271,12 @@ export class KeystoneService extends Construct implements IIdentity {
         );
     }
     const secrets = KEYSTONE_SECRETS.map((s) => s.name);
-    const step = host.addStep("keystone", script, { owner: this, secrets, dependsOn });
-    suppressSecurityRule(
-      step,
-      "OSC-NET1",
-      "TODO issue 13 listeners: Keystone listens on every address (uwsgi's socket, or Apache's Listen) until it binds the controller's management address and the VIP",
-    );
-    return step;
+    return host.addStep("keystone", script, {
+      owner: this,
+      secrets,
+      dependsOn,
+      after: vipReady(context, host),
+    });
   }
 }
 

@@ -189,6 +189,8 @@ export class NeutronService extends ApiService {
       packages: NEUTRON_SERVER_PACKAGES,
       units: (release) => release.units.neutronServer,
       messaging: true,
+      // An eventlet server binds one address: its own; a socket of ours takes the VIP.
+      vipForwards: () => [{ name: "neutron-server", port: API_PORTS.network }],
     });
     this.providerPhysnet = props.providerPhysnet ?? "provider";
     if (!/^[a-z][a-z0-9_-]*$/.test(this.providerPhysnet)) {
@@ -226,6 +228,7 @@ export class NeutronService extends ApiService {
         allow_overlapping_ips: true,
         transport_url: context.messaging.transportUrl,
         auth_strategy: "keystone",
+        bind_host: host.address,
         notify_nova_on_port_status_changes: true,
         notify_nova_on_port_data_changes: true,
         api_workers: context.apiWorkers,

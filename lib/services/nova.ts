@@ -9,6 +9,7 @@ import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { PackagesByRelease, packagesFor } from "../core/releases/packages";
+import { ReleaseProfile } from "../core/releases";
 import { ApiService, ApiServiceProps } from "./api-service";
 
 export interface NovaServiceProps extends ApiServiceProps {
@@ -42,6 +43,15 @@ const NOVA_COMPUTE_UNIT = "nova-compute";
 const LOCK_PATH = "/var/lib/nova/tmp";
 /** The metadata API's port; Neutron's metadata agents on the network nodes proxy to it. */
 export const NOVA_METADATA_PORT = 8775;
+/** The noVNC console proxy's port, where browsers open consoles. */
+export const NOVNC_PORT = 6080;
+/** libvirt's NAT network that libvirt-daemon-config-network defines and starts with libvirtd. */
+const LIBVIRT_DEFAULT_NETWORK_AUTOSTART = "/etc/libvirt/qemu/networks/autostart/default.xml";
+
+/** Where the release runs Nova's APIs under uwsgi (Debian), which binds several addresses. */
+function novaApisUnderUwsgi(release: ReleaseProfile): boolean {
+  return release.paths.novaUwsgiConfigs.length > 0;
+}
 
 /** `awk` that succeeds when the second `|` column of stdin (a nova-manage table) holds the name. */
 function tableHas(name: string): string {
@@ -111,9 +121,20 @@ export class NovaService extends ApiService {
       waitForPorts: [
         [API_PORTS.compute, 120],
         [NOVA_METADATA_PORT, 120],
-        [6080, 60],
+        [NOVNC_PORT, 60],
       ],
       messaging: true,
+      // Daemons that bind one address (their own); a socket of ours takes the VIP: the noVNC
+      // proxy, and where no uwsgi runs them (Ubuntu's eventlet nova-api), both APIs.
+      vipForwards: (release) => [
+        ...(novaApisUnderUwsgi(release)
+          ? []
+          : [
+              { name: "nova-api", port: API_PORTS.compute },
+              { name: "nova-api-metadata", port: NOVA_METADATA_PORT },
+            ]),
+        { name: "nova-novncproxy", port: NOVNC_PORT },
+      ],
     });
     const interval = props.discoverHostsInterval ?? 300;
     if (!Number.isInteger(interval) || interval < 0) {
@@ -124,7 +145,7 @@ export class NovaService extends ApiService {
     this.discoverInterval = interval;
     this.metadataHost = this.context.clientAddress;
     this.glanceUrl = props.glanceUrl ?? this.context.endpoint.url(API_PORTS.image);
-    this.novncBaseUrl = props.novncBaseUrl ?? this.context.endpoint.url(6080, "/vnc_auto.html");
+    this.novncBaseUrl = props.novncBaseUrl ?? this.context.endpoint.url(NOVNC_PORT, "/vnc_auto.html");
     this.deploy();
   }
 
@@ -205,8 +226,18 @@ export class NovaService extends ApiService {
       .raw("  fi")
       .raw("fi")
       .run("install", "-d", "-o", "nova", "-g", "nova", "-m", "0750", LOCK_PATH)
+      .comment(
+        'libvirt\'s NAT network "default" (virbr0; its dnsmasq serves DNS on 192.168.122.1 and DHCP\n' +
+          "on every address): Nova does not use it. Not started with libvirtd, and stopped if it runs.",
+      )
+      .raw(
+        `if [ -e ${LIBVIRT_DEFAULT_NETWORK_AUTOSTART} ]; then rm -f ${LIBVIRT_DEFAULT_NETWORK_AUTOSTART}; fi`,
+      )
       // Socket-activated, and it exits when idle: restarted only when its config changed.
       .ifChanged("libvirt", `systemctl restart ${LIBVIRT_UNIT}`)
+      .raw(
+        'if grep -qx default <<<"$(virsh -q net-list --name 2>/dev/null || true)"; then virsh -q net-destroy default; fi',
+      )
       .restartIfChanged([NOVA_COMPUTE_UNIT], "nova_compute");
     // nova-compute reports ready to systemd only once a conductor answers: it starts after the
     // controllers' Nova (a start before would time out in systemd and fail the step).
@@ -315,9 +346,13 @@ export class NovaService extends ApiService {
     const workers = context.apiWorkers;
     const discoverInterval = host === context.controllers[0] ? this.discoverInterval : 0;
     const common = this.commonSections(host);
+    // Under uwsgi (Debian) the APIs' sockets are uwsgi's; eventlet's nova-api binds these.
+    const listen = novaApisUnderUwsgi(host.release)
+      ? {}
+      : { osapi_compute_listen: host.address, metadata_listen: host.address };
     return new IniFile({
       ...common,
-      DEFAULT: { ...common.DEFAULT, enabled_apis: "osapi_compute,metadata" },
+      DEFAULT: { ...common.DEFAULT, enabled_apis: "osapi_compute,metadata", ...listen },
       api_database: { connection: this.databases[0].url, max_retries: -1 },
       database: { connection: this.databases[1].url, max_retries: -1 },
       neutron: {
@@ -327,6 +362,7 @@ export class NovaService extends ApiService {
       },
       cache: { enabled: true, backend: "oslo_cache.memcache_pool", memcache_servers: context.cache.servers },
       conductor: { workers },
+      vnc: { ...common.vnc, novncproxy_host: host.address },
       scheduler: {
         workers,
         ...(discoverInterval > 0 ? { discover_hosts_in_cells_interval: discoverInterval } : {}),

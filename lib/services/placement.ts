@@ -30,7 +30,8 @@ export const PLACEMENT_COMPONENT: ComponentDeclaration = {
 /**
  * Placement (the resource inventory Nova's scheduler asks) on every controller, behind the VIP:
  * its database, its Keystone user `placement` and `placement` endpoints at :8778, and
- * `placement.conf`. Debian runs the API under uwsgi (`--http-socket :8778`); its processes are
+ * `placement.conf`. Debian runs the API under uwsgi, on the controller's address and the VIP
+ * (`uwsgiApi`; the init script's own `--http-socket :8778` is every address); its processes are
  * the context's `apiWorkers`. Nova's `[placement]` section authenticates with
  * `keystone.serviceCredentials("placement", …)` and finds this service in the catalog.
  */
@@ -46,6 +47,7 @@ export class PlacementService extends ApiService {
       packages: PLACEMENT_PACKAGES,
       units: (release) => [release.units.placement],
       uwsgiConfigs: (release) => release.paths.placementUwsgiConfigs,
+      apacheSite: (release) => release.paths.placementApacheSite,
       namePrerequisites: true,
     });
     this.deploy();

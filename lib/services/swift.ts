@@ -94,7 +94,8 @@ export interface SwiftServiceProps extends ApiServiceProps {
  * host. A change of the storage hosts would move partitions: the steps refuse it (a later issue
  * adds rebalancing).
  *
- * The proxy runs as Debian's and Ubuntu's packages start it, eventlet with `workers` processes.
+ * The proxy runs as Debian's and Ubuntu's packages start it, eventlet with `workers` processes,
+ * on the controller's own address (`bind_ip`); the VIP's port is a socket of ours relayed to it.
  */
 export class SwiftService extends ApiService {
   readonly rings: SwiftRings;
@@ -118,6 +119,8 @@ export class SwiftService extends ApiService {
       packages: SWIFT_PROXY_PACKAGES,
       units: (release) => [release.units.swiftProxy],
       namePrerequisites: true,
+      // An eventlet server binds one address: its own; a socket of ours takes the VIP.
+      vipForwards: () => [{ name: "swift-proxy", port: API_PORTS["object-store"] }],
     });
     if (props.storage.length === 0) {
       throw new Error(
@@ -138,10 +141,11 @@ export class SwiftService extends ApiService {
   }
 
   /** The proxy's settings: Keystone tokens (admin and member may use their project's account), memcached. */
-  protected config(): IniFile {
+  protected config(host: Host): IniFile {
     const authtoken = this.keystone.authtoken("swift", this.userSecret);
     return new IniFile({
       DEFAULT: {
+        bind_ip: host.address,
         bind_port: this.spec.port,
         workers: this.context.apiWorkers,
         user: "swift",

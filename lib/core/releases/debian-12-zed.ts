@@ -51,6 +51,7 @@ export const DEBIAN_12_ZED: ReleaseProfile = {
     keystoneUwsgiConfigs: ["/etc/keystone/keystone-uwsgi.ini"],
     placementUwsgiConfigs: ["/etc/placement/placement-api-uwsgi.ini"],
     cinderUwsgiConfigs: ["/etc/cinder/cinder-api-uwsgi.ini"],
+    apachePortsConf: "/etc/apache2/ports.conf",
     // A conffile of cinder-volume: `include /var/lib/cinder/volumes/*`.
     tgtCinderTargets: "/etc/tgt/conf.d/cinder_tgt.conf",
     novaUwsgiConfigs: ["/etc/nova/nova-api-uwsgi.ini", "/etc/nova/nova-api-metadata-uwsgi.ini"],

@@ -102,6 +102,15 @@ export interface ReleaseProfile {
     readonly placementUwsgiConfigs: readonly string[];
     readonly cinderUwsgiConfigs: readonly string[];
     /**
+     * The packages' Apache files that say `Listen PORT` for Keystone, Placement and Cinder where
+     * Apache serves them (rewritten to the management address and the VIP). @default none (uwsgi)
+     */
+    readonly keystoneApacheSite?: string;
+    readonly placementApacheSite?: string;
+    readonly cinderApacheSite?: string;
+    /** Apache's `Listen` lines (port 80), written whole by each step that restarts Apache. */
+    readonly apachePortsConf: string;
+    /**
      * The cinder-volume package's tgt snippet that has tgtd read the target files Cinder's
      * `tgtadm` helper writes into its volumes directory.
      */

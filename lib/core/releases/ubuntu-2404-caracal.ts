@@ -46,6 +46,11 @@ export const UBUNTU_2404_CARACAL: ReleaseProfile = {
     keystoneUwsgiConfigs: [],
     placementUwsgiConfigs: [],
     cinderUwsgiConfigs: [],
+    // The packages' sites (`Listen 5000`, `Listen 8778`, `Listen 8776`).
+    keystoneApacheSite: "/etc/apache2/sites-available/keystone.conf",
+    placementApacheSite: "/etc/apache2/sites-available/placement-api.conf",
+    cinderApacheSite: "/etc/apache2/conf-available/cinder-wsgi.conf",
+    apachePortsConf: "/etc/apache2/ports.conf",
     tgtCinderTargets: "/etc/tgt/conf.d/cinder_tgt.conf",
     novaUwsgiConfigs: [],
   },
