@@ -1,4 +1,6 @@
 import { IConstruct } from "constructs";
+import type { Step } from "../core/step";
+import { stepOf } from "./settings";
 
 /**
  * One security rule, in the manner of cdk-nag: an id that suppressions name, a short name, the
@@ -17,4 +19,18 @@ export interface SecurityRule {
    * or does not apply to it. A message never quotes a secret's value.
    */
   check(node: IConstruct): readonly string[];
+}
+
+/** A rule about what a step does (its files, keys, units, commands): checks steps, skips the rest. */
+export function stepRule(
+  rule: Omit<SecurityRule, "check"> & { checkStep(step: Step): readonly string[] },
+): SecurityRule {
+  const { checkStep, ...about } = rule;
+  return {
+    ...about,
+    check(node: IConstruct): readonly string[] {
+      const step = stepOf(node);
+      return step ? checkStep(step) : [];
+    },
+  };
 }

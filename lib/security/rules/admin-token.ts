@@ -1,16 +1,14 @@
-import { IConstruct } from "constructs";
-import { SecurityRule } from "../rule";
-import { stepCommands, stepOf, stepSettings, where } from "../settings";
+import type { Step } from "../../core/step";
+import { stepRule } from "../rule";
+import { stepCommands, stepSettings, where } from "../settings";
 
 /** OSC-IAM1: Keystone has no admin token; the admin is bootstrapped with a password. */
-export const ADMIN_TOKEN: SecurityRule = {
+export const ADMIN_TOKEN = stepRule({
   id: "OSC-IAM1",
   name: "AdminToken",
   reason:
     "Keystone's admin token is a shared secret that bypasses authentication and authorization; `keystone-manage bootstrap` makes the admin without it.",
-  check(node: IConstruct): readonly string[] {
-    const step = stepOf(node);
-    if (!step) return [];
+  checkStep(step: Step): readonly string[] {
     const out: string[] = [];
     for (const s of stepSettings(step)) {
       const key = s.name;
@@ -25,4 +23,4 @@ export const ADMIN_TOKEN: SecurityRule = {
     }
     return out;
   },
-};
+});

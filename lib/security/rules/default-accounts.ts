@@ -1,16 +1,14 @@
-import { IConstruct } from "constructs";
-import { SecurityRule } from "../rule";
-import { isFalse, stepOf, stepSettings, where } from "../settings";
+import type { Step } from "../../core/step";
+import { stepRule } from "../rule";
+import { isFalse, stepSettings, where } from "../settings";
 
 /** OSC-IAM2: no well-known account reachable over the network, no server without authentication. */
-export const DEFAULT_ACCOUNTS: SecurityRule = {
+export const DEFAULT_ACCOUNTS = stepRule({
   id: "OSC-IAM2",
   name: "DefaultAccounts",
   reason:
     "RabbitMQ's guest/guest is known to everyone, and MariaDB with skip-grant-tables lets anyone in as any user.",
-  check(node: IConstruct): readonly string[] {
-    const step = stepOf(node);
-    if (!step) return [];
+  checkStep(step: Step): readonly string[] {
     const out: string[] = [];
     for (const s of stepSettings(step)) {
       const key = s.name;
@@ -29,4 +27,4 @@ export const DEFAULT_ACCOUNTS: SecurityRule = {
     }
     return out;
   },
-};
+});

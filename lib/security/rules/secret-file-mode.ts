@@ -1,7 +1,7 @@
-import { IConstruct } from "constructs";
 import { WrittenFile } from "../../core/shell-script";
-import { SecurityRule } from "../rule";
-import { PLACEHOLDER, stepOf } from "../settings";
+import type { Step } from "../../core/step";
+import { stepRule } from "../rule";
+import { PLACEHOLDER } from "../settings";
 
 /** Groups that hold ordinary users or unrelated daemons: no service's own group. */
 const SHARED_GROUPS = new Set([
@@ -31,14 +31,12 @@ function holdsSecrets(file: WrittenFile): boolean {
  * OSC-SEC2: a file with secrets is readable by its owner and at most by the group of the
  * service that reads it (`root:keystone 0640`), never by others.
  */
-export const SECRET_FILE_MODE: SecurityRule = {
+export const SECRET_FILE_MODE = stepRule({
   id: "OSC-SEC2",
   name: "SecretFileReadable",
   reason:
     "A config file with secrets that others (or a group of users) may read hands the cloud's passwords to every local account and compromised daemon.",
-  check(node: IConstruct): readonly string[] {
-    const step = stepOf(node);
-    if (!step) return [];
+  checkStep(step: Step): readonly string[] {
     const out: string[] = [];
     for (const file of step.files.filter(holdsSecrets)) {
       const mode = parseInt(file.mode, 8);
@@ -50,4 +48,4 @@ export const SECRET_FILE_MODE: SecurityRule = {
     }
     return out;
   },
-};
+});

@@ -1,6 +1,6 @@
-import { IConstruct } from "constructs";
-import { SecurityRule } from "../rule";
-import { isFalse, isTrue, stepCommands, stepOf, stepSettings, where } from "../settings";
+import type { Step } from "../../core/step";
+import { stepRule } from "../rule";
+import { isFalse, isTrue, stepCommands, stepSettings, where } from "../settings";
 
 /** Keys that turn certificate checks off when true (`insecure`, `swift_store_auth_insecure`, Horizon's OPENSTACK_SSL_NO_VERIFY). */
 const OFF_WHEN_TRUE = /(^|_)(insecure|no_verify)$/;
@@ -16,14 +16,12 @@ const INSECURE_COMMANDS: readonly (readonly [RegExp, string])[] = [
 ];
 
 /** OSC-TLS1: TLS certificates are checked wherever TLS is used. */
-export const TLS_VERIFY_DISABLED: SecurityRule = {
+export const TLS_VERIFY_DISABLED = stepRule({
   id: "OSC-TLS1",
   name: "TlsVerifyDisabled",
   reason:
     "A client that does not check the server's certificate gives its credentials and tokens to whoever answers in the server's place.",
-  check(node: IConstruct): readonly string[] {
-    const step = stepOf(node);
-    if (!step) return [];
+  checkStep(step: Step): readonly string[] {
     const out: string[] = [];
     for (const s of stepSettings(step)) {
       const key = s.name;
@@ -45,4 +43,4 @@ export const TLS_VERIFY_DISABLED: SecurityRule = {
     }
     return out;
   },
-};
+});

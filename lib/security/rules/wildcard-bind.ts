@@ -1,8 +1,7 @@
 import * as net from "net";
 import * as path from "path";
-import { IConstruct } from "constructs";
-import { SecurityRule } from "../rule";
-import { normalKey, Setting, stepOf, stepSettings, where } from "../settings";
+import { stepRule } from "../rule";
+import { normalKey, Setting, stepSettings, where } from "../settings";
 // A type only: step.ts adds the checks to its stack, so this module must not load it.
 import type { Step } from "../../core/step";
 
@@ -337,14 +336,12 @@ function uwsgiProblem(ini: string, step: Step, settings: readonly Setting[]): st
 }
 
 /** OSC-NET1: every daemon listens on named addresses (its host's, the VIP), never on all of them. */
-export const WILDCARD_BIND: SecurityRule = {
+export const WILDCARD_BIND = stepRule({
   id: "OSC-NET1",
   name: "WildcardBind",
   reason:
     "A daemon that listens on every address is reachable from every network its host is on (provider, tunnel, a public one), not only the management network.",
-  check(node: IConstruct): readonly string[] {
-    const step = stepOf(node);
-    if (!step) return [];
+  checkStep(step: Step): readonly string[] {
     const settings = stepSettings(step);
     const out: string[] = [];
     for (const s of settings) {
@@ -371,4 +368,4 @@ export const WILDCARD_BIND: SecurityRule = {
     }
     return out;
   },
-};
+});
