@@ -138,7 +138,12 @@ program
   )
   .argument(...inventoryArg)
   .option("--regex <r>", "which tests (stestr regex)", DEFAULT_REGEX)
-  .action((inventoryFile: string | undefined, opts: { regex: string }) =>
+  .option(
+    "--workers <n>",
+    "Tempest's workers (default: 4 for up to 4 hosts, else 2)",
+    positiveInt("--workers", 16),
+  )
+  .action((inventoryFile: string | undefined, opts: { regex: string; workers?: number }) =>
     guarded(async () => {
       const r = await tempest(loadInventory(path.resolve(inventoryFile ?? DEFAULT_INVENTORY)), opts);
       console.log(`\ntempest ${r.ok ? "PASSED" : "FAILED"}: ${r.detail}`);

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import { serviceAvailability, tempestConf } from "../lab/tempest/config";
 import { CloudFacts } from "../lab/tempest/facts";
 import { parseTempestOutput, tempestPassed } from "../lab/tempest/results";
-import { DEFAULT_REGEX, EXCLUDE_LIST } from "../lab/tempest/run";
+import { DEFAULT_REGEX, EXCLUDE_LIST, tempestWorkers } from "../lab/tempest/run";
 
 const VIP = "http://10.211.0.10";
 /** The control plane as the small lab has it today: no compute or volume worker, no public network. */
@@ -225,5 +225,11 @@ describe("the Tempest selection and its exclusion list", () => {
       expect({ pattern, narrow }).toEqual({ pattern, narrow: true });
       expect(pattern).not.toMatch(/\.\*/);
     }
+  });
+});
+
+describe("Tempest's workers", () => {
+  test("four for the small layout, two once the lab's hosts crowd the machine's cores", () => {
+    expect([1, 4, 5, 8, 12].map(tempestWorkers)).toEqual([4, 4, 2, 2, 2]);
   });
 });
