@@ -113,6 +113,25 @@ export const DATABASE_NAME = /^[a-z][a-z0-9_]{0,63}$/;
  * and failing command, the idempotent helpers of `prelude.sh`, then the commands added here.
  * Every argument given to a helper is quoted; `raw` is the one way to add trusted shell code.
  */
+/** A file's owner, group, mode and change tag with their defaults, checked; `method` names the caller in errors. */
+function checkedFileOptions(
+  method: string,
+  filePath: string,
+  options: FileOptions,
+): { owner: string; group: string; mode: string; tag: string } {
+  const owner = options.owner ?? "root";
+  const group = options.group ?? owner;
+  const mode = options.mode ?? "0644";
+  const tag = options.changeTag ?? "config";
+  if (!path.isAbsolute(filePath)) {
+    throw new Error(`${method}: got path ${JSON.stringify(filePath)}: expected an absolute path`);
+  }
+  if (!MODE.test(mode))
+    throw new Error(`${method}: got mode ${JSON.stringify(mode)}: expected octal like 0640`);
+  checkTag(tag);
+  return { owner, group, mode, tag };
+}
+
 export class ShellScript {
   private readonly lines: string[] = [];
   private installsCrudini = false;
@@ -162,16 +181,7 @@ export class ShellScript {
 
   /** Writes a file whole, only when its content, owner or mode differ. */
   writeFile(filePath: string, content: string, options: FileOptions = {}): this {
-    const owner = options.owner ?? "root";
-    const group = options.group ?? owner;
-    const mode = options.mode ?? "0644";
-    const tag = options.changeTag ?? "config";
-    if (!path.isAbsolute(filePath)) {
-      throw new Error(`writeFile: got path ${JSON.stringify(filePath)}: expected an absolute path`);
-    }
-    if (!MODE.test(mode))
-      throw new Error(`writeFile: got mode ${JSON.stringify(mode)}: expected octal like 0640`);
-    checkTag(tag);
+    const { owner, group, mode, tag } = checkedFileOptions("writeFile", filePath, options);
     const body = content.endsWith("\n") ? content : `${content}\n`;
     if (options.secrets) this.secretFiles.push(body);
     this.writtenFiles.push({
@@ -250,16 +260,7 @@ export class ShellScript {
     lines: readonly string[],
     options: FileOptions & { readonly missing: string },
   ): this {
-    const owner = options.owner ?? "root";
-    const group = options.group ?? owner;
-    const mode = options.mode ?? "0644";
-    const tag = options.changeTag ?? "config";
-    if (!path.isAbsolute(filePath)) {
-      throw new Error(`replaceLines: got path ${JSON.stringify(filePath)}: expected an absolute path`);
-    }
-    if (!MODE.test(mode))
-      throw new Error(`replaceLines: got mode ${JSON.stringify(mode)}: expected octal like 0640`);
-    checkTag(tag);
+    const { owner, group, mode, tag } = checkedFileOptions("replaceLines", filePath, options);
     if (/(^|[^\\])\//.test(match.perl)) {
       throw new Error(
         `replaceLines: got Perl pattern ${JSON.stringify(match.perl)}: expected no unescaped '/'`,
