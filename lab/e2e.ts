@@ -6,7 +6,9 @@
  * once more (the second apply's log is new), down.
  *   npm run test:e2e [-- inventory] [--keep]
  * On failure it names the e2e step and the generated scripts' `FAILED step=… host=…` lines;
- * with --keep the hosts stay up for a look (then `npm run lab -- down`).
+ * with --keep the hosts stay up for a look (then `npm run lab -- down`). A step during which the
+ * machine itself was paused (its wall clock jumped past its monotonic clock) says so beside its
+ * result (lab/machine-pause.ts).
  */
 import { Command } from "commander";
 import * as path from "path";
@@ -15,6 +17,7 @@ import { DEFAULT_INVENTORY } from "./config";
 import { failover } from "./checks/failover";
 import { deploy, secondApplyChangesNothing } from "./deploy";
 import { down, up } from "./lifecycle";
+import { PauseWatch } from "./machine-pause";
 import { secretsLeakCheck } from "./checks/secrets";
 import { tempest } from "./tempest/run";
 import { labContext, runChecks, verify } from "./verify";
@@ -78,6 +81,7 @@ async function main(inventoryArg: string | undefined, opts: { keep?: boolean }):
   for (const [name, fn] of steps) {
     console.log(`\n=== e2e: ${name} (${path.relative(process.cwd(), file)})`);
     const start = performance.now();
+    const pause = new PauseWatch();
     let outcome: StepOutcome;
     try {
       outcome = await fn();
@@ -85,6 +89,11 @@ async function main(inventoryArg: string | undefined, opts: { keep?: boolean }):
       outcome = { ok: false, detail: (err as Error).message };
     }
     figures.push(...(outcome.figures ?? []));
+    const paused = pause.note(name);
+    if (paused) {
+      console.log(`machine: ${paused}`);
+      figures.push(`machine: ${paused}`);
+    }
     timings.push(
       `${name.padEnd(13)} ${((performance.now() - start) / 1000).toFixed(1).padStart(7)} s  ${outcome.ok ? "ok" : "FAILED"}`,
     );
