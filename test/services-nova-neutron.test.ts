@@ -308,14 +308,6 @@ describe("Nova and Neutron in the small lab layout", () => {
     expect(conf.DEFAULT.dhcp_agents_per_network).toBeUndefined();
     expect(conf.nova).toMatchObject({ username: "nova", password: "{{secret:nova_keystone_password}}" });
     expect(conf.keystone_authtoken).toMatchObject({ username: "neutron" });
-    // Placement as Neutron's own service user (the segments plugin's Nova notifier needs it).
-    expect(conf.placement).toMatchObject({
-      auth_type: "password",
-      project_name: "service",
-      username: "neutron",
-      password: conf.keystone_authtoken.password,
-      region_name: "RegionOne",
-    });
     expect(conf.oslo_concurrency).toEqual({ lock_path: "/var/lib/neutron/tmp" });
 
     const ml2 = fileIn(step("controller1_neutron"), "/etc/neutron/plugins/ml2/ml2_conf.ini");

@@ -239,9 +239,6 @@ export class NeutronService extends ApiService {
       database: { connection: this.databases[0].url, max_retries: -1 },
       keystone_authtoken: this.keystone.authtoken("neutron", this.userSecret),
       nova: this.keystone.serviceCredentials("nova", NOVA_SECRET),
-      // The segments plugin's Nova notifier asks Placement on every network delete (and from
-      // 2024.1 keeps Nova's host aggregates); without this it logs MissingAuthPlugin each time.
-      placement: this.keystone.serviceCredentials("neutron", this.userSecret),
       // For agents on a controller that is also a network host.
       agent: AGENT_ROOT_HELPER,
       oslo_concurrency: { lock_path: LOCK_PATH },
