@@ -6,7 +6,8 @@
 import * as path from "path";
 import { Command } from "commander";
 import { InventoryError, loadInventory } from "../lib/cluster/inventory";
-import { defaultSecretsFile, initSecretsFile } from "../lib/core/secrets-file";
+import { initSecretsFile } from "../lib/cluster/components";
+import { defaultSecretsFile } from "../lib/core/secrets-file";
 import { formatFinding, SECURITY_RULES, SecurityCheckError } from "../lib/security";
 import {
   checkInventory,

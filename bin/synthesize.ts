@@ -5,7 +5,8 @@ import { AnnotationMetadataEntryType, App, TerraformStack } from "cdktf";
 import { Inventory, InventoryError, loadInventory } from "../lib/cluster/inventory";
 import { OpenStackStack } from "../lib/cluster/openstack-stack";
 import { StepIdCollisionError } from "../lib/core/step";
-import { SecurityCheckError, SecurityFinding, securityFindings } from "../lib/security";
+import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
+import { SecurityCheckError, SecurityChecks, SecurityFinding } from "../lib/security";
 
 export const DEFAULT_INVENTORY = "examples/furyu-8-node.yaml";
 
@@ -59,7 +60,7 @@ export function validateInventory(file: string): OpenStackStack {
 export function checkInventory(file: string): { cluster: string; findings: SecurityFinding[] } {
   const inventory = loadInventory(file);
   const stack = withScratchApp((app) => buildStack(app, inventory, file));
-  return { cluster: inventory.cluster, findings: securityFindings(stack) };
+  return { cluster: inventory.cluster, findings: stackFindings(stack) };
 }
 
 /**
@@ -110,10 +111,19 @@ function buildStack(app: App, inventory: Inventory, file: string): OpenStackStac
 }
 
 /**
+ * What the stack's security Aspect finds, suppressed findings too: the stack's aspects run here,
+ * in memory. The Aspect keeps what its rules found, so `app.synth()` does not run them again.
+ */
+function stackFindings(stack: OpenStackStack): SecurityFinding[] {
+  invokeAspects(stack);
+  return SecurityChecks.of(stack)?.findingsUnder(stack) ?? [];
+}
+
+/**
  * `buildStack`, then what `app.synth()` checks before it writes, in memory: the security checks
- * (synth runs them as an Aspect; here first, for one line per finding, and the findings are
- * returned, suppressed ones included), the constructs' validations, error annotations, and the
- * stack's Terraform JSON (every token resolved).
+ * (the stack's Aspect, run here first, for one line per finding, and the findings are returned,
+ * suppressed ones included), the constructs' validations, error annotations, and the stack's
+ * Terraform JSON (every token resolved).
  */
 function buildCheckedStack(
   app: App,
@@ -121,7 +131,7 @@ function buildCheckedStack(
   file: string,
 ): { stack: OpenStackStack; findings: SecurityFinding[] } {
   const stack = buildStack(app, inventory, file);
-  const findings = securityFindings(stack);
+  const findings = stackFindings(stack);
   const open = findings.filter((f) => !f.suppressed);
   if (open.length > 0) throw new SecurityCheckError(open);
   try {

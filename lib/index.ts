@@ -44,5 +44,5 @@ export * from "./cluster/inventory";
 export * from "./cluster/inventory-schema";
 export * from "./cluster/openstack-cluster";
 export * from "./cluster/openstack-stack";
-export * from "./components";
+export * from "./cluster/components";
 export * from "./security";

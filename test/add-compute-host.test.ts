@@ -9,7 +9,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parseInventory } from "../lib/cluster/inventory";
-import { SECRET_CATALOG } from "../lib/core/secret-catalog";
+import { SECRET_CATALOG } from "../lib/cluster/components";
 import { secretVariableName } from "../lib/core/secrets-file";
 import { fileIn } from "./service-helpers";
 import { EXAMPLES_DIR, readYaml, sshKey, StackJson, synthToDir, tempDir, terraform } from "./support";

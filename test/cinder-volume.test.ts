@@ -12,7 +12,7 @@ import { TerraformStack, Testing } from "cdktf";
 import { Inventory, parseInventory } from "../lib/cluster/inventory";
 import { OpenStackCluster } from "../lib/cluster/openstack-cluster";
 import { DEBIAN_12_ZED } from "../lib/core/releases";
-import { SECRET_CATALOG } from "../lib/core/secret-catalog";
+import { SECRET_CATALOG } from "../lib/cluster/components";
 import { secretVariableName } from "../lib/core/secrets-file";
 import { Step } from "../lib/core/step";
 import { Host } from "../lib/hosts/host";

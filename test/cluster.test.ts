@@ -6,7 +6,8 @@ import { parseInventory } from "../lib/cluster/inventory";
 import { OpenStackStack } from "../lib/cluster/openstack-stack";
 import { DEBIAN_12_ZED, UBUNTU_2404_CARACAL } from "../lib/core/releases";
 import { Role } from "../lib/core/roles";
-import { SECRET_CATALOG } from "../lib/core/secret-catalog";
+import { SECRET_CATALOG } from "../lib/cluster/components";
+import { declareSecrets } from "../lib/core/secret-catalog";
 import { BaseSystem } from "../lib/hosts/base-system";
 import { ComputeNode } from "../lib/hosts/compute-node";
 import { ControllerNode } from "../lib/hosts/controller-node";
@@ -380,6 +381,8 @@ describe("constructs used on their own", () => {
 
     constructor(scope: Construct, id: string) {
       super(scope, id);
+      // The whole catalog, as OpenStackCluster declares it: the role's host receives its secrets.
+      declareSecrets(this, SECRET_CATALOG);
       this.host = new Host(this, "db", { name: "db1", address: "10.0.0.5", release: DEBIAN_12_ZED });
       new ControllerNode(this.host, "controller", { host: this.host });
       const base = new BaseSystem(this.host, "base_system", {
@@ -433,6 +436,7 @@ describe("constructs used on their own", () => {
       release: DEBIAN_12_ZED,
       user: "ops",
     });
+    declareSecrets(stack, SECRET_CATALOG);
     new ComputeNode(host, "compute", { host });
     expect(host.secretsDelivered).toEqual(secretsFor(["compute"]));
     const json = JSON.parse(Testing.synth(stack)) as StackJson;

@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Inventory, parseInventory } from "../lib/cluster/inventory";
 import { OpenStackCluster } from "../lib/cluster/openstack-cluster";
-import { SECRET_CATALOG } from "../lib/core/secret-catalog";
+import { SECRET_CATALOG } from "../lib/cluster/components";
 import { secretVariableName } from "../lib/core/secrets-file";
 import { Step } from "../lib/core/step";
 import { Host } from "../lib/hosts/host";

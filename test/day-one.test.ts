@@ -5,12 +5,13 @@
  * through openstacksdk against a fake Keystone, Nova and Neutron on 127.0.0.1: the first run
  * creates everything, a second run changes nothing, and what exists is left alone.
  */
+import { componentPackages } from "../lib/cluster/components";
 import * as fs from "fs";
 import * as path from "path";
 import { TerraformStack, Testing } from "cdktf";
 import { parseInventory } from "../lib/cluster/inventory";
 import { OpenStackCluster } from "../lib/cluster/openstack-cluster";
-import { DEBIAN_12_ZED, UBUNTU_2404_CARACAL } from "../lib/core/releases";
+import { UBUNTU_2404_CARACAL } from "../lib/core/releases";
 import { Step } from "../lib/core/step";
 import { Host } from "../lib/hosts/host";
 import { DayOne } from "../lib/services/day-one";
@@ -128,8 +129,8 @@ describe("DayOne in a cluster", () => {
       "osc_step_done",
       "",
     ]);
-    expect(DEBIAN_12_ZED.packages.dayOne).toEqual(["python3-openstacksdk"]);
-    expect(UBUNTU_2404_CARACAL.packages.dayOne).toEqual(["python3-openstacksdk"]);
+    expect(componentPackages("debian-12-zed").dayOne).toEqual(["python3-openstacksdk"]);
+    expect(componentPackages("ubuntu-2404-caracal").dayOne).toEqual(["python3-openstacksdk"]);
   });
 
   it("carries no secret: no placeholder in its files, no secret delivered for it", () => {

@@ -9,7 +9,7 @@
 import { spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { SECRET_CATALOG } from "../lib/core/secret-catalog";
+import { SECRET_CATALOG } from "../lib/cluster/components";
 import { remoteExecScripts, REPO, sshKey, tempDir, terraform } from "./support";
 
 function run(

@@ -1,16 +1,17 @@
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { componentSecrets } from "../lib/components";
-import { SECRET_CATALOG, secretCatalog, SecretKind, secretSpec } from "../lib/core/secret-catalog";
+import {
+  componentSecrets,
+  initSecretsFile,
+  SECRET_CATALOG,
+  secretCatalog,
+  secretSpec,
+} from "../lib/cluster/components";
+import { SecretKind } from "../lib/core/secret-catalog";
 import { GLANCE_SECRETS } from "../lib/services/glance";
 import { NOVA_SECRETS } from "../lib/services/nova";
-import {
-  defaultSecretsFile,
-  generateSecret,
-  initSecretsFile,
-  secretVariableName,
-} from "../lib/core/secrets-file";
+import { defaultSecretsFile, generateSecret, secretVariableName } from "../lib/core/secrets-file";
 import {
   inventoryWithKey,
   LAB_SMALL_EXAMPLE,

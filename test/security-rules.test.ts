@@ -8,8 +8,11 @@ import * as path from "path";
 import { Construct, IConstruct } from "constructs";
 import { App, Aspects, TerraformStack, TerraformVariable, Testing } from "cdktf";
 import { ClusterSecrets } from "../lib/core/cluster-secrets";
+import { declareSecrets } from "../lib/core/secret-catalog";
+import { KEYSTONE_SECRETS } from "../lib/services/keystone";
 import { IniFile, secretPlaceholder } from "../lib/core/ini-file";
 import { parseInventory } from "../lib/cluster/inventory";
+import { OpenStackStack } from "../lib/cluster/openstack-stack";
 import { apacheListen, apachePortsConf, vipForward } from "../lib/core/listen";
 import { DEBIAN_12_ZED, UBUNTU_2404_CARACAL } from "../lib/core/releases";
 import { hostSecretFile, ShellScript } from "../lib/core/shell-script";
@@ -25,6 +28,7 @@ import {
   isWildcardListen,
   LISTENERS,
   SECURITY_RULES,
+  addSecurityChecks,
   SecurityChecks,
   SecurityFinding,
   securityFindings,
@@ -41,8 +45,11 @@ const TARGET: StepTarget = {
   connection: { type: "ssh", host: "192.0.2.10", user: "root", privateKey: '${file("~/.ssh/id_ed25519")}' },
 };
 
+/** A stack of one's own, with the security checks added as the README says. */
 function newStack(): TerraformStack {
-  return new TerraformStack(Testing.app({ outdir: tempDir("security") }), "sec");
+  const stack = new TerraformStack(Testing.app({ outdir: tempDir("security") }), "sec");
+  addSecurityChecks(stack);
+  return stack;
 }
 
 /** A step of one's own, as a platform team writes it with ShellScript. */
@@ -618,6 +625,7 @@ describe("OSC-SEC3 SecretVariable", () => {
 
   it("passes the variables ClusterSecrets declares, and a variable that is no secret", () => {
     const stack = newStack();
+    declareSecrets(stack, KEYSTONE_SECRETS);
     ClusterSecrets.of(stack).expression("keystone_db_password");
     new TerraformVariable(stack, "region", { type: "string", default: "RegionOne" });
     expect(stack.node.findAll().filter((n) => n instanceof TerraformVariable)).toHaveLength(2);
@@ -709,11 +717,45 @@ describe("suppressions", () => {
 });
 
 describe("the Aspect in synth", () => {
-  it("is on every stack with a step, once", () => {
+  const checksOn = (stack: TerraformStack) =>
+    Aspects.of(stack).all.filter((a) => a instanceof SecurityChecks);
+
+  it("is on an OpenStackStack once, added by the stack, not by its steps", () => {
+    const stack = buildStack(parseInventory(readYaml(LAB_SMALL_EXAMPLE), LAB_SMALL_EXAMPLE));
+    expect(checksOn(stack)).toHaveLength(1);
+    expect(addSecurityChecks(stack)).toBe(checksOn(stack)[0]);
+    expect(checksOn(stack)).toHaveLength(1);
+    const plain = new TerraformStack(Testing.app({ outdir: tempDir("security") }), "plain");
+    ownStep((s) => s.raw("true"), plain, "one");
+    expect(checksOn(plain)).toHaveLength(0);
+  });
+
+  it("an OpenStackStack may leave them out (securityChecks: false)", () => {
+    const inventory = parseInventory(readYaml(LAB_SMALL_EXAMPLE), LAB_SMALL_EXAMPLE);
+    const stack = new OpenStackStack(Testing.app({ outdir: tempDir("security") }), {
+      inventory,
+      securityChecks: false,
+    });
+    expect(checksOn(stack)).toHaveLength(0);
+  });
+
+  it("runs each rule once per construct over two synths", () => {
     const stack = newStack();
     ownStep((s) => s.raw("true"), stack, "one");
-    ownStep((s) => s.raw("true"), stack, "two");
-    expect(Aspects.of(stack).all.filter((a) => a instanceof SecurityChecks)).toHaveLength(1);
+    let calls = 0;
+    const counting = {
+      id: "OSC-X1",
+      name: "Counting",
+      reason: "counts its checks",
+      check: () => (calls++, []),
+    };
+    const checks = new SecurityChecks([counting]);
+    Aspects.of(stack).add(checks);
+    Testing.synth(stack, true);
+    const once = calls;
+    Testing.synth(stack, true);
+    expect(once).toBeGreaterThan(0);
+    expect(calls).toBe(once);
   });
 
   it("fails a synth with validations on an unsuppressed finding, naming the rule and the construct", () => {
@@ -731,6 +773,7 @@ describe("the Aspect in synth", () => {
     const outdir = tempDir("security-app");
     const app = new App({ outdir, stackTraces: false });
     const stack = new TerraformStack(app, "sec");
+    addSecurityChecks(stack);
     ownStep(
       (s) => s.writeFile("/etc/nova/nova.conf", new IniFile({ DEFAULT: { debug: true } }).render()),
       stack,

@@ -4,7 +4,7 @@
  * `guest` is refused with an authentication error (not merely unreachable) and is gone from the
  * user list; AMQP listens on the management address and the VIP only. The same through the VIP.
  */
-import { secretSpec } from "../../lib/core/secret-catalog";
+import { secretSpec } from "../../lib/cluster/components";
 import { HOST_SECRETS_DIR } from "../../lib/core/shell-script";
 import { HostPlan } from "../plan";
 import {

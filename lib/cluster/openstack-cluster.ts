@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { releaseProfile } from "../core/releases";
 import { Role } from "../core/roles";
+import { declareSecrets } from "../core/secret-catalog";
 import { Step } from "../core/step";
 import { BaseSystem } from "../hosts/base-system";
 import { ComputeNode } from "../hosts/compute-node";
@@ -25,6 +26,7 @@ import { NovaService } from "../services/nova";
 import { SwiftService } from "../services/swift";
 import { CephCluster, chooseMonitors } from "../platform/ceph-cluster";
 import { RBD_CLIENT, rbdPools } from "../services/volume-backends";
+import { SECRET_CATALOG } from "./components";
 import { Inventory } from "./inventory";
 
 export interface OpenStackClusterProps {
@@ -82,6 +84,8 @@ export class OpenStackCluster extends Construct {
 
   constructor(scope: Construct, id: string, props: OpenStackClusterProps) {
     super(scope, id);
+    // The whole catalog first, so that every role's host receives its role's secrets.
+    declareSecrets(this, SECRET_CATALOG);
     const inv = props.inventory;
     this.inventory = inv;
     const release = releaseProfile(inv.release);

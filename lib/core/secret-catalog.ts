@@ -1,42 +1,44 @@
-import { componentSecrets } from "../components";
-import { lazyView } from "./lazy-view";
+import { IConstruct } from "constructs";
+import { TerraformStack } from "cdktf";
 import { SecretSpec } from "./secret-spec";
 
 export { ALL_ROLES, CONTROLLER_ONLY, SecretKind, SecretSpec, serviceSecrets } from "./secret-spec";
 
-let catalog: readonly SecretSpec[] | undefined;
+/** Per stack: the secrets its components declared, by name, in declaration order. */
+const declared = new WeakMap<TerraformStack, Map<string, SecretSpec>>();
 
 /**
- * Every secret a cluster uses, like kolla-ansible's passwords.yml, assembled from what each
- * component declares next to its code (lib/components.ts lists the components). `secrets init`
- * generates all of them; each host receives only those its roles need.
- *
- * MariaDB's root authenticates through the unix socket only (Debian's default), so it has no
- * password; the RabbitMQ brokers are not clustered (see lib/platform/rabbitmq.ts), so there is
- * no Erlang cookie to share.
+ * Declares secrets in the stack of `scope`: each component declares its own when it is built,
+ * and `OpenStackCluster` declares every component's first (the catalog, lib/cluster). A Terraform
+ * variable is made only for a declared secret, and a role's host receives the declared secrets
+ * of its role. Declaring one spec again is a no-op; two specs of one name are an error.
  */
-export function secretCatalog(): readonly SecretSpec[] {
-  if (!catalog) {
-    const all = componentSecrets();
-    const seen = new Set<string>();
-    for (const spec of all) {
-      if (seen.has(spec.name)) throw new Error(`secret catalog: ${spec.name} is declared twice`);
-      seen.add(spec.name);
-    }
-    catalog = Object.freeze([...all]);
+export function declareSecrets(scope: IConstruct, specs: readonly SecretSpec[]): void {
+  const stack = TerraformStack.of(scope);
+  let byName = declared.get(stack);
+  if (!byName) {
+    byName = new Map();
+    declared.set(stack, byName);
   }
-  return catalog;
+  for (const spec of specs) {
+    const other = byName.get(spec.name);
+    if (other && other !== spec) throw new Error(`secret catalog: ${spec.name} is declared twice`);
+    byName.set(spec.name, spec);
+  }
 }
 
-/**
- * @deprecated use `secretCatalog()`. The same list, filled on first use (the components that
- * declare the secrets import modules that import this one).
- */
-export const SECRET_CATALOG: readonly SecretSpec[] = lazyView([] as SecretSpec[], () => [...secretCatalog()]);
+/** The secrets declared in the stack of `scope` so far, in declaration order. */
+export function declaredSecrets(scope: IConstruct): readonly SecretSpec[] {
+  return [...(declared.get(TerraformStack.of(scope))?.values() ?? [])];
+}
 
-/** The catalog entry for a name; throws when the name is unknown. */
-export function secretSpec(name: string): SecretSpec {
-  const spec = secretCatalog().find((s) => s.name === name);
-  if (!spec) throw new Error(`secret: got ${JSON.stringify(name)}: expected a name from SECRET_CATALOG`);
+/** The declared secret of that name in the stack of `scope`; throws when none is. */
+export function declaredSecret(scope: IConstruct, name: string): SecretSpec {
+  const spec = declared.get(TerraformStack.of(scope))?.get(name);
+  if (!spec) {
+    throw new Error(
+      `secret: got ${JSON.stringify(name)}: expected a secret declared by a component of stack ${TerraformStack.of(scope).node.id} (the secret catalog)`,
+    );
+  }
   return spec;
 }

@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { secretCatalog, SecretKind } from "./secret-catalog";
+import { SecretKind, SecretSpec } from "./secret-spec";
 
 /** Terraform's name for the input variable that carries a secret. */
 export function secretVariableName(name: string): string {
@@ -55,12 +55,13 @@ export interface SecretsInitResult {
 }
 
 /**
- * Creates or completes a secrets file (Terraform variables JSON, mode 0600): existing values
- * are kept, missing ones are generated, and `secret_*` entries the catalog no longer has are
- * dropped (other keys are left alone). The file is written to a temporary name and renamed,
- * so an interrupted run never leaves half a file.
+ * Creates or completes a secrets file (Terraform variables JSON, mode 0600) for `catalog`:
+ * existing values are kept, missing ones are generated, and `secret_*` entries the catalog no
+ * longer has are dropped (other keys are left alone). The file is written to a temporary name
+ * and renamed, so an interrupted run never leaves half a file. `initSecretsFile` (lib/cluster)
+ * gives it every component's secrets.
  */
-export function initSecretsFile(file: string): SecretsInitResult {
+export function completeSecretsFile(file: string, catalog: readonly SecretSpec[]): SecretsInitResult {
   let existing: Record<string, unknown> = {};
   if (fs.existsSync(file)) {
     try {
@@ -85,10 +86,10 @@ export function initSecretsFile(file: string): SecretsInitResult {
     }
     values[key] = value;
   }
-  const known = new Set(secretCatalog().map((spec) => secretVariableName(spec.name)));
+  const known = new Set(catalog.map((spec) => secretVariableName(spec.name)));
   const removed = Object.keys(values).filter((key) => key.startsWith("secret_") && !known.has(key));
   for (const key of removed) delete values[key];
-  for (const spec of secretCatalog()) {
+  for (const spec of catalog) {
     const key = secretVariableName(spec.name);
     if (values[key] !== undefined) {
       kept.push(spec.name);

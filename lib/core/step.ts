@@ -14,7 +14,6 @@ import {
 import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
 import { IniKeyEdit, LineEdit, ShellScript, WrittenFile } from "./shell-script";
-import { addSecurityChecks } from "../security/security-checks";
 import { StepScripts } from "./step-scripts";
 import { TerraformData } from "./terraform-data";
 
@@ -106,8 +105,6 @@ export class Step extends Construct implements ITerraformDependable {
     this.iniEdits = props.script.iniEdits;
     this.lineEdits = props.script.lineEdits;
     this.restartedUnits = props.script.restartedUnits;
-    // Every stack with a step gets the security checks, whoever built it (lib/security/).
-    addSecurityChecks(TerraformStack.of(this));
     const scriptFile = StepScripts.of(this).add(this.logicalId, this.scriptText);
     const triggers: Record<string, string> = { script: sha256Hex(this.scriptText) };
     if (Tokenization.isResolvable(props.inputs)) {

@@ -1,8 +1,19 @@
 import { Construct } from "constructs";
 import { Step } from "../core/step";
-import { NeutronService } from "../services/neutron";
-import { NovaService } from "../services/nova";
+import { Host } from "./host";
 import { preinstall, RoleNode, RoleNodeProps } from "./role-node";
+
+/** What a compute host asks of Nova (`NovaService`): the host layer names no service. */
+export interface IComputeService {
+  computePackages(host: Host): readonly string[];
+  computeHost(host: Host): Step;
+}
+
+/** What a compute or network host asks of Neutron (`NeutronService`). */
+export interface INetworkAgents {
+  agentPackages(host: Host): readonly string[];
+  agents(host: Host): Step;
+}
 
 /** Runs the virtual machines: nova-compute, libvirt and the Open vSwitch agent. */
 export class ComputeNode extends RoleNode {
@@ -18,7 +29,7 @@ export class ComputeNode extends RoleNode {
    * then Nova's nova-compute and Neutron's agents, which start once the controllers are up.
    * Returns the services' steps.
    */
-  placeServices(services: { readonly nova: NovaService; readonly neutron: NeutronService }): Step[] {
+  placeServices(services: { readonly nova: IComputeService; readonly neutron: INetworkAgents }): Step[] {
     const { nova, neutron } = services;
     preinstall(this, "compute_packages", [
       ...nova.computePackages(this.host),

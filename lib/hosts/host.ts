@@ -27,7 +27,7 @@ import {
   VolumeBackend,
   VolumeBackendSpec,
   volumeBackendsProblem,
-} from "../services/volume-backends";
+} from "./volume-backends";
 
 export interface BastionProps {
   readonly host: string;

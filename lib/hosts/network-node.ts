@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import { Step } from "../core/step";
-import { NeutronService } from "../services/neutron";
+import { INetworkAgents } from "./compute-node";
 import { preinstall, RoleNode, RoleNodeProps } from "./role-node";
 
 /** Carries virtual networking: the L3, DHCP, metadata and Open vSwitch agents. */
@@ -21,7 +21,7 @@ export class NetworkNode extends RoleNode {
    * first, in a step that needs nothing but the base system, then the agents, which start once
    * the Neutron servers are up. Returns the agents' step.
    */
-  placeServices(services: { readonly neutron: NeutronService }): Step[] {
+  placeServices(services: { readonly neutron: INetworkAgents }): Step[] {
     preinstall(this, "network_packages", services.neutron.agentPackages(this.host));
     return [services.neutron.agents(this.host)];
   }

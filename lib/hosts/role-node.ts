@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import { Role } from "../core/roles";
-import { secretCatalog } from "../core/secret-catalog";
+import { declaredSecrets } from "../core/secret-catalog";
 import { Step } from "../core/step";
 import { Host } from "./host";
 
@@ -11,7 +11,8 @@ export interface RoleNodeProps {
 
 /**
  * What the four role constructs share: a role marks its host, and the host receives the
- * secrets that the services of that role need. Services add their steps to `host`.
+ * secrets of that role declared in its stack so far (`declareSecrets`). Services add their steps
+ * to `host`.
  */
 export abstract class RoleNode extends Construct {
   readonly host: Host;
@@ -21,7 +22,8 @@ export abstract class RoleNode extends Construct {
     super(scope, id);
     this.host = props.host;
     props.host.addRole(role);
-    const secrets = secretCatalog()
+    // The stack's catalog: OpenStackCluster declares every component's secrets before its roles.
+    const secrets = declaredSecrets(this)
       .filter((s) => s.roles.includes(role) && !s.onUse)
       .map((s) => s.name);
     props.host.useSecrets(secrets);

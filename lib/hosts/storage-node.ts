@@ -1,16 +1,23 @@
 import { Construct } from "constructs";
 import { Step } from "../core/step";
-import { CephCluster } from "../platform/ceph-cluster";
-import { CinderService } from "../services/cinder";
-import { SwiftService } from "../services/swift";
+import { Host } from "./host";
 import { preinstall, RoleNode, RoleNodeProps } from "./role-node";
 
-/** The services a storage host runs a part of. */
+/**
+ * The services a storage host runs a part of, by what the host asks of each (`SwiftService`,
+ * `CinderService`, `CephCluster` fit): the host layer names no service.
+ */
 export interface StorageServices {
-  readonly swift: SwiftService;
-  readonly cinder: CinderService;
+  readonly swift: {
+    storagePackages(host: Host): readonly string[];
+    storageHost(host: Host): Step;
+  };
+  readonly cinder: {
+    volumePackages(host: Host): readonly string[];
+    volumeHost(host: Host): Step;
+  };
   /** The cluster's Ceph, whose OSD (and maybe a monitor) this host runs. */
-  readonly ceph?: CephCluster;
+  readonly ceph?: { hostPackages(host: Host): readonly string[] };
 }
 
 /**

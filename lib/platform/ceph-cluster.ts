@@ -1,3 +1,4 @@
+import { declareSecrets } from "../core/secret-catalog";
 import { Construct } from "constructs";
 import { join as quote } from "shlex";
 import { v5 as uuidV5 } from "uuid";
@@ -185,6 +186,8 @@ export class CephCluster extends Construct {
   private readonly confWrittenOn = new Set<Host>();
 
   constructor(scope: Construct, id: string, props: CephClusterProps) {
+    // Its secrets join the stack's catalog (a stack of one's own has no other), before its steps use them.
+    declareSecrets(scope, CEPH_SECRETS);
     super(scope, id);
     const where = `CephCluster ${this.node.path}`;
     if (props.monitors.length % 2 !== 1) {

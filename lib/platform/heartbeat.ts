@@ -1,3 +1,4 @@
+import { declareSecrets } from "../core/secret-catalog";
 import * as net from "net";
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
@@ -47,6 +48,8 @@ export class Heartbeat extends Construct implements IVirtualAddress {
   private readonly controllers: readonly Host[];
 
   constructor(scope: Construct, id: string, props: HeartbeatProps) {
+    // Its secrets join the stack's catalog (a stack of one's own has no other), before its steps use them.
+    declareSecrets(scope, HEARTBEAT_SECRETS);
     super(scope, id);
     if (props.controllers.length !== 2) {
       throw new Error(`Heartbeat controllers: got ${props.controllers.length}: expected exactly 2`);

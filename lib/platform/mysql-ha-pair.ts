@@ -1,3 +1,4 @@
+import { declareSecrets } from "../core/secret-catalog";
 import * as net from "net";
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
@@ -70,6 +71,8 @@ export class MysqlHaPair extends Construct implements IDatabase {
   private readonly databases = new Map<string, DatabaseHandle>();
 
   constructor(scope: Construct, id: string, props: MysqlHaPairProps) {
+    // Its secrets join the stack's catalog (a stack of one's own has no other), before its steps use them.
+    declareSecrets(scope, MYSQL_SECRETS);
     super(scope, id);
     if (props.controllers.length < 1 || props.controllers.length > 2) {
       throw new Error(

@@ -1,3 +1,4 @@
+import { declareSecrets } from "../core/secret-catalog";
 import * as net from "net";
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
@@ -97,6 +98,8 @@ export class RabbitMq extends Construct implements IMessageBus {
   private readonly controllers: readonly Host[];
 
   constructor(scope: Construct, id: string, props: RabbitMqProps) {
+    // Its secrets join the stack's catalog (a stack of one's own has no other), before its steps use them.
+    declareSecrets(scope, RABBITMQ_SECRETS);
     super(scope, id);
     this.user = props.user ?? "openstack";
     if (!/^[a-z][a-z0-9_-]*$/.test(this.user)) {

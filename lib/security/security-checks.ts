@@ -19,19 +19,22 @@ export interface SecurityFinding {
 export function findingsOf(
   node: IConstruct,
   rules: readonly SecurityRule[] = SECURITY_RULES,
+  withSuppressions = true,
 ): SecurityFinding[] {
-  return rules.flatMap((rule) =>
-    rule.check(node).map((message) => {
-      const suppressed = suppressionOf(node, rule.id);
-      return {
-        ruleId: rule.id,
-        ruleName: rule.name,
-        path: node.node.path,
-        message,
-        ...(suppressed ? { suppressed } : {}),
-      };
-    }),
+  const findings = rules.flatMap((rule) =>
+    rule
+      .check(node)
+      .map((message) => ({ ruleId: rule.id, ruleName: rule.name, path: node.node.path, message })),
   );
+  return withSuppressions ? findings.map(withSuppression(node)) : findings;
+}
+
+/** A finding with the suppression that covers it now, if any. */
+function withSuppression(node: IConstruct): (finding: SecurityFinding) => SecurityFinding {
+  return ({ suppressed: _old, ...finding }) => {
+    const suppressed = suppressionOf(node, finding.ruleId);
+    return suppressed ? { ...finding, suppressed } : finding;
+  };
 }
 
 /** What the rules find on a construct and everything under it (a stack, a cluster), in tree order. */
@@ -73,21 +76,33 @@ export function assertNoSecurityFindings(
 }
 
 /**
- * The security checks as a cdktf Aspect: at synth it runs the rules on every construct, and a
- * construct with a finding that no suppression covers gets a validation error, so that synth
- * (`app.synth()`, `Testing.fullSynth`, `Testing.synth(stack, true)`) fails before it writes the
- * stack, naming each finding. Every stack with a `Step` has one (`addSecurityChecks`).
+ * The security checks as a cdktf Aspect, in the manner of cdk-nag: at synth it runs the rules
+ * on every construct, and a construct with a finding that no suppression covers gets a
+ * validation error, so that synth (`app.synth()`, `Testing.fullSynth`, `Testing.synth(stack,
+ * true)`) fails before it writes the stack, naming each finding. `OpenStackStack` adds it;
+ * add it to a stack of your own with `addSecurityChecks(stack)`.
  */
 export class SecurityChecks implements IAspect {
+  /** The first stack's instance (`addSecurityChecks`), if any. */
+  static of(stack: TerraformStack): SecurityChecks | undefined {
+    return Aspects.of(stack).all.find((a): a is SecurityChecks => a instanceof SecurityChecks);
+  }
+
+  /** Each construct's findings without their suppressions: the rules run once per construct. */
+  private readonly unsuppressed = new WeakMap<IConstruct, readonly SecurityFinding[]>();
   private readonly found = new WeakMap<IConstruct, readonly SecurityFinding[]>();
   private readonly validated = new WeakSet<IConstruct>();
 
   constructor(readonly rules: readonly SecurityRule[] = SECURITY_RULES) {}
 
   visit(node: IConstruct): void {
-    // Again on every synth: a suppression may have been added since.
-    const findings = findingsOf(node, this.rules);
-    this.found.set(node, findings);
+    let findings = this.unsuppressed.get(node);
+    if (!findings) {
+      findings = findingsOf(node, this.rules, false);
+      this.unsuppressed.set(node, findings);
+    }
+    // The suppressions again on every visit: one may have been added since the last synth.
+    this.found.set(node, findings.map(withSuppression(node)));
     // A validation only where there is something to say (a 1000-node stack has tens of thousands).
     if (findings.length > 0 && !this.validated.has(node)) {
       this.validated.add(node);
@@ -99,10 +114,18 @@ export class SecurityChecks implements IAspect {
       });
     }
   }
+
+  /** What the last visit found under `scope`, suppressed findings too, in tree order. */
+  findingsUnder(scope: IConstruct): SecurityFinding[] {
+    return scope.node.findAll().flatMap((node) => [...(this.found.get(node) ?? [])]);
+  }
 }
 
-/** Adds the security checks to a stack, once. */
-export function addSecurityChecks(stack: TerraformStack): void {
-  const aspects = Aspects.of(stack);
-  if (!aspects.all.some((a) => a instanceof SecurityChecks)) aspects.add(new SecurityChecks());
+/** Adds the security checks to a stack, once; returns the stack's instance. */
+export function addSecurityChecks(stack: TerraformStack): SecurityChecks {
+  const existing = SecurityChecks.of(stack);
+  if (existing) return existing;
+  const checks = new SecurityChecks();
+  Aspects.of(stack).add(checks);
+  return checks;
 }

@@ -1,3 +1,4 @@
+import { declareSecrets } from "../core/secret-catalog";
 import { Construct } from "constructs";
 import { join as quote } from "shlex";
 import { ComponentDeclaration } from "../core/component";
@@ -135,6 +136,8 @@ export class CinderService extends ApiService {
   private readonly volumeSteps = new Map<Host, Step>();
 
   constructor(scope: Construct, id: string, props: CinderServiceProps) {
+    // Its secrets join the stack's catalog (a stack of one's own has no other), before its steps use them.
+    declareSecrets(scope, CINDER_SECRETS);
     super(scope, id, props, {
       name: "cinder",
       port: API_PORTS.volumev3,

@@ -18,7 +18,7 @@ export const DAY_ONE_PACKAGES: PackagesByRelease = {
   "ubuntu-2404-caracal": ["python3-openstacksdk"],
 };
 
-/** What day one declares for the release profiles (lib/components.ts); it has no secrets. */
+/** What day one declares for the catalog (lib/cluster/components.ts); it has no secrets. */
 export const DAY_ONE_COMPONENT: ComponentDeclaration = {
   name: "day_one",
   packages: { dayOne: DAY_ONE_PACKAGES },

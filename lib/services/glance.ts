@@ -1,3 +1,4 @@
+import { declareSecrets } from "../core/secret-catalog";
 import * as path from "path";
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
@@ -76,6 +77,8 @@ export class GlanceService extends ApiService {
   readonly usesObjectStore: boolean;
 
   constructor(scope: Construct, id: string, props: GlanceServiceProps) {
+    // Its secrets join the stack's catalog (a stack of one's own has no other), before its steps use them.
+    declareSecrets(scope, GLANCE_SECRETS);
     super(scope, id, props, {
       name: "glance",
       port: API_PORTS.image,

@@ -1,3 +1,4 @@
+import { declareSecrets } from "../core/secret-catalog";
 import * as net from "net";
 import * as path from "path";
 import { Construct } from "constructs";
@@ -134,6 +135,8 @@ export class HorizonDashboard extends Construct {
   private readonly context: ControlPlaneContext;
 
   constructor(scope: Construct, id: string, props: HorizonDashboardProps) {
+    // Its secrets join the stack's catalog (a stack of one's own has no other), before its steps use them.
+    declareSecrets(scope, HORIZON_SECRETS);
     super(scope, id);
     const { context, keystone } = props;
     this.context = context;

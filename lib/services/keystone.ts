@@ -1,3 +1,4 @@
+import { declareSecrets } from "../core/secret-catalog";
 import * as fs from "fs";
 import * as path from "path";
 import { Construct } from "constructs";
@@ -100,6 +101,8 @@ export class KeystoneService extends Construct implements IIdentity {
   private readonly registrations = new Map<string, Step>();
 
   constructor(scope: Construct, id: string, props: KeystoneServiceProps) {
+    // Its secrets join the stack's catalog (a stack of one's own has no other), before its steps use them.
+    declareSecrets(scope, KEYSTONE_SECRETS);
     super(scope, id);
     const context = resolveControlPlane(props.context);
     this.context = context;

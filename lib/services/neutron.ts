@@ -1,3 +1,4 @@
+import { declareSecrets } from "../core/secret-catalog";
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
 import { API_PORTS } from "../core/openstack-api";
@@ -170,6 +171,8 @@ export class NeutronService extends ApiService {
   private readonly agentSteps = new Map<Host, Step>();
 
   constructor(scope: Construct, id: string, props: NeutronServiceProps) {
+    // Its secrets join the stack's catalog (a stack of one's own has no other), before its steps use them.
+    declareSecrets(scope, NEUTRON_SECRETS);
     super(scope, id, props, {
       name: "neutron",
       port: API_PORTS.network,

@@ -1,3 +1,4 @@
+import { declareSecrets } from "../core/secret-catalog";
 import { Construct } from "constructs";
 import { dependable, ITerraformDependable } from "cdktf";
 import { join as quote } from "shlex";
@@ -109,6 +110,8 @@ export class NovaService extends ApiService {
 
   constructor(scope: Construct, id: string, props: NovaServiceProps) {
     // One user for the three schemas: each database() call grants it one of them.
+    // Its secrets join the stack's catalog (a stack of one's own has no other), before its steps use them.
+    declareSecrets(scope, NOVA_SECRETS);
     super(scope, id, props, {
       name: "nova",
       port: API_PORTS.compute,

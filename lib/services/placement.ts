@@ -1,3 +1,4 @@
+import { declareSecrets } from "../core/secret-catalog";
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
 import { API_PORTS } from "../core/openstack-api";
@@ -37,6 +38,8 @@ export const PLACEMENT_COMPONENT: ComponentDeclaration = {
  */
 export class PlacementService extends ApiService {
   constructor(scope: Construct, id: string, props: PlacementServiceProps) {
+    // Its secrets join the stack's catalog (a stack of one's own has no other), before its steps use them.
+    declareSecrets(scope, PLACEMENT_SECRETS);
     super(scope, id, props, {
       name: "placement",
       port: API_PORTS.placement,

@@ -1,3 +1,4 @@
+import { declareSecrets } from "../core/secret-catalog";
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
 import { IniFile, secretPlaceholder } from "../core/ini-file";
@@ -104,6 +105,8 @@ export class SwiftService extends ApiService {
   private readonly storageSteps = new Map<Host, Step>();
 
   constructor(scope: Construct, id: string, props: SwiftServiceProps) {
+    // Its secrets join the stack's catalog (a stack of one's own has no other), before its steps use them.
+    declareSecrets(scope, SWIFT_SECRETS);
     super(scope, id, props, {
       name: "swift",
       port: API_PORTS["object-store"],

@@ -9,7 +9,7 @@
  * or reaches a probe on stdin; no token, cookie or password is ever printed.
  */
 import { ADMIN_OPENRC } from "../../../lib/core/openstack-api";
-import { secretSpec } from "../../../lib/core/secret-catalog";
+import { secretSpec } from "../../../lib/cluster/components";
 import { HOST_SECRETS_DIR } from "../../../lib/core/shell-script";
 import { HostPlan } from "../../plan";
 import { bashCommand, controllers, holdersOf, remote, serviceAddress } from "../platform";

@@ -1,4 +1,3 @@
-import { withComponentPackages } from "./component-packages";
 import { ReleaseProfile, SWIFT_STORAGE_UNITS } from "./profile";
 
 /** Debian 12 "bookworm" with OpenStack Zed from Debian's own archive (the packages Debian maintains). */
@@ -8,8 +7,8 @@ export const DEBIAN_12_ZED: ReleaseProfile = {
   codename: "bookworm",
   openstack: "zed",
   aptSources: [],
-  // The platform's packages; the services' come from their own files (lib/components.ts).
-  packages: withComponentPackages("debian-12-zed", {
+  // The base system's and the platform's packages; each service's are in its own file.
+  packages: {
     base: ["ca-certificates", "crudini", "curl", "iproute2", "procps"],
     timeSync: ["chrony"],
     database: ["mariadb-server", "mariadb-client", "python3-pymysql"],
@@ -17,7 +16,7 @@ export const DEBIAN_12_ZED: ReleaseProfile = {
     rabbitmq: ["rabbitmq-server"],
     memcached: ["memcached", "python3-memcache"],
     client: ["python3-openstackclient"],
-  }),
+  },
   units: {
     timeSync: "chrony",
     database: "mariadb",

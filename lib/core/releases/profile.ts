@@ -17,9 +17,8 @@ export interface ReleaseProfile {
    */
   readonly aptSources: readonly string[];
   /**
-   * Package names, per component. The base system's and the platform's are the profile's own;
-   * the services' (keystone to horizon) are declared in each service's file, in a table per
-   * release (`GLANCE_PACKAGES`, ...), and assembled here from lib/components.ts.
+   * The base system's and the platform's package names. Each service declares its own, in a
+   * table per release beside its code (`GLANCE_PACKAGES`, ...).
    */
   readonly packages: {
     readonly base: readonly string[];
@@ -28,27 +27,6 @@ export interface ReleaseProfile {
     readonly heartbeat: readonly string[];
     readonly rabbitmq: readonly string[];
     readonly memcached: readonly string[];
-    readonly keystone: readonly string[];
-    readonly glance: readonly string[];
-    readonly placement: readonly string[];
-    readonly novaController: readonly string[];
-    readonly novaCompute: readonly string[];
-    readonly neutronServer: readonly string[];
-    readonly neutronOvsAgent: readonly string[];
-    readonly neutronNetworkAgents: readonly string[];
-    readonly cinderController: readonly string[];
-    readonly cinderVolume: readonly string[];
-    readonly swiftProxy: readonly string[];
-    readonly swiftStorage: readonly string[];
-    /** An LVM backend's tools (and thin provisioning's, which Cinder uses in an empty volume group). */
-    readonly cinderLvm: readonly string[];
-    /** The iSCSI target of an LVM backend with `targetHelper: tgtadm` (tgtd). */
-    readonly cinderTgt: readonly string[];
-    /** The iSCSI target of an LVM backend with `targetHelper: lioadm` (the kernel's LIO, through rtslib). */
-    readonly cinderLio: readonly string[];
-    readonly horizon: readonly string[];
-    /** What the day-one step's script imports (openstacksdk). */
-    readonly dayOne: readonly string[];
     readonly client: readonly string[];
   };
   /** systemd unit names. */

@@ -1,4 +1,3 @@
-import { withComponentPackages } from "./component-packages";
 import { ReleaseProfile, SWIFT_STORAGE_UNITS } from "./profile";
 
 /** Ubuntu 24.04 "noble" with OpenStack 2024.1 Caracal from Ubuntu's main archive. */
@@ -8,8 +7,8 @@ export const UBUNTU_2404_CARACAL: ReleaseProfile = {
   codename: "noble",
   openstack: "2024.1",
   aptSources: [],
-  // The platform's packages; the services' come from their own files (lib/components.ts).
-  packages: withComponentPackages("ubuntu-2404-caracal", {
+  // The base system's and the platform's packages; each service's are in its own file.
+  packages: {
     base: ["ca-certificates", "crudini", "curl", "iproute2", "procps"],
     timeSync: ["chrony"],
     database: ["mariadb-server", "mariadb-client", "python3-pymysql"],
@@ -17,7 +16,7 @@ export const UBUNTU_2404_CARACAL: ReleaseProfile = {
     rabbitmq: ["rabbitmq-server"],
     memcached: ["memcached", "python3-memcache"],
     client: ["python3-openstackclient"],
-  }),
+  },
   units: {
     timeSync: "chrony",
     database: "mariadb",
