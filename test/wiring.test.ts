@@ -3,6 +3,7 @@ import { Construct } from "constructs";
 import { Endpoint } from "../lib/core/endpoint";
 import { IniFile, IniValue, secretPlaceholder } from "../lib/core/ini-file";
 import { DEBIAN_12_ZED } from "../lib/core/releases";
+import { declareSecrets } from "../lib/core/secret-catalog";
 import { Step } from "../lib/core/step";
 import { Host } from "../lib/hosts/host";
 import { Heartbeat } from "../lib/platform/heartbeat";
@@ -13,6 +14,7 @@ import { ApiService, ApiServiceProps } from "../lib/services/api-service";
 import { ControlPlaneContext } from "../lib/services/control-plane-context";
 import { GlanceService } from "../lib/services/glance";
 import { IIdentity, ServiceRegistration } from "../lib/services/identity";
+import { PLACEMENT_SECRETS } from "../lib/services/placement";
 import { fileIn, iniSection, standaloneControlPlane } from "./service-helpers";
 import { StackJson } from "./support";
 
@@ -162,6 +164,8 @@ describe("a service on an existing database and Keystone, through IDatabase and 
 /** What a new API service amounts to: a spec and its config file (here under Placement's name and secrets). */
 class MinimalApi extends ApiService {
   constructor(scope: Construct, id: string, props: ApiServiceProps) {
+    // A new service declares its secrets in its stack, as each component does.
+    declareSecrets(scope, PLACEMENT_SECRETS);
     super(scope, id, props, {
       name: "placement",
       port: 8778,
