@@ -1,6 +1,7 @@
 /**
  * Tempest's committed worker-balance seed (lab/tempest/times-seed.json) and lab/tempest/times.py,
- * which loads it into stestr's times.dbm (dbm.dumb, as stestr reads it) and exports a cache back.
+ * which loads it into stestr's times.dbm (dbm.dumb, as stestr reads it), exports a cache back,
+ * and replaces a run's test durations by each class's share of its wall time on its worker.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -85,5 +86,83 @@ describe("Tempest's test durations seed", () => {
     expect(() => times("import", seed, path.join(dir, "times.dbm"))).toThrow(
       /tempest\.api\.a\.T\.test_x.*expected a tempest test id -> seconds/,
     );
+  });
+
+  /** A subunit v2 stream as stestr's workers write it: [id, worker, start s, stop s, status]. */
+  function stream(tests: [string, string, number, number, string?][]): string {
+    const py = [
+      "import datetime, json, sys, subunit",
+      "w = subunit.StreamResultToBytes(open(sys.argv[1], 'wb'))",
+      "t0 = datetime.datetime(2026, 12, 5, tzinfo=datetime.timezone.utc)",
+      "for i, worker, a, b, status in json.loads(sys.argv[2]):",
+      "    at = lambda s: t0 + datetime.timedelta(seconds=s)",
+      "    w.status(test_id=i, test_status='inprogress', timestamp=at(a), test_tags={worker})",
+      "    w.status(test_id=i, test_status=status, timestamp=at(b), test_tags={worker})",
+    ].join("\n");
+    const file = path.join(dir, "run.subunit");
+    const rows = tests.map(([i, w, a, b, status]) => [i, w, a, b, status ?? "success"]);
+    execFileSync("/usr/bin/python3", ["-c", py, file, JSON.stringify(rows)]);
+    return file;
+  }
+
+  test("balance gives each test its share of its class's wall time, fixtures included", () => {
+    // worker-0: class A's fixtures take 10 s before its first test, then 4 s of tests, then 20 s
+    // between A and B (A's teardown and B's setup, split evenly), then B's 1 s test.
+    // worker-1: class C's 5 s test, then a class skipped in its setUpClass.
+    const file = stream([
+      ["tempest.api.x.A.test_1[id-1,smoke]", "worker-0", 10, 12],
+      ["tempest.api.x.A.test_2[id-2]", "worker-0", 12, 14],
+      ["tempest.api.x.B.test_1[id-3]", "worker-0", 34, 35],
+      ["tempest.api.y.C.test_1[id-4]", "worker-1", 0, 5],
+      ["setUpClass (tempest.api.y.D)", "worker-1", 6, 6, "skip"],
+    ]);
+    const dbm = path.join(dir, "times.dbm");
+    const out = times("balance", file, dbm);
+    expect(out).toContain("tempest worker-0: 3 tests, test time 0.1 min, wall 0.6 min");
+    expect(out).toContain("4 tests of 3 classes");
+    expect(
+      stestrReads(dbm, [
+        "tempest.api.x.A.test_1",
+        "tempest.api.x.A.test_2",
+        "tempest.api.x.B.test_1",
+        "tempest.api.y.C.test_1",
+      ]),
+    ).toEqual({
+      "tempest.api.x.A.test_1": 12,
+      "tempest.api.x.A.test_2": 12,
+      "tempest.api.x.B.test_1": 11,
+      "tempest.api.y.C.test_1": 5.5,
+    });
+  });
+
+  test("with balanced figures stestr's own scheduler deals out classes by their wall time", () => {
+    // A: two quick tests behind 60 s of fixtures; B, C, D: one 20 s test each, no fixtures.
+    // By test time alone stestr would give A's worker more work; by wall time A is alone.
+    const file = stream([
+      ["tempest.api.x.A.test_1", "worker-0", 0, 0],
+      ["tempest.api.x.A.test_2", "worker-0", 59, 60],
+      ["tempest.api.x.B.test_1", "worker-1", 0, 20],
+      ["tempest.api.x.C.test_1", "worker-1", 20, 40],
+      ["tempest.api.x.D.test_1", "worker-1", 40, 60],
+    ]);
+    const dbm = path.join(dir, "times.dbm");
+    times("balance", file, dbm);
+    const py = [
+      "import json, sys, re",
+      "from stestr import scheduler",
+      "class Repo:",
+      "    def get_test_times(self, ids):",
+      "        import dbm.dumb",
+      "        db = dbm.dumb.open(sys.argv[1], 'r')",
+      "        return {'known': {i: float(db[i]) for i in ids}, 'unknown': set()}",
+      "ids = ['tempest.api.x.%s.test_%d' % p for p in [('A', 1), ('A', 2), ('B', 1), ('C', 1), ('D', 1)]]",
+      "group = lambda i: re.match(r'([^\\.]*\\.)*', i).group(0)",
+      "print(json.dumps(sorted(sorted(p) for p in scheduler.partition_tests(ids, 2, Repo(), group))))",
+    ].join("\n");
+    const parts = JSON.parse(execFileSync("/usr/bin/python3", ["-c", py, dbm], { encoding: "utf8" }));
+    expect(parts).toEqual([
+      ["tempest.api.x.A.test_1", "tempest.api.x.A.test_2"],
+      ["tempest.api.x.B.test_1", "tempest.api.x.C.test_1", "tempest.api.x.D.test_1"],
+    ]);
   });
 });

@@ -552,12 +552,11 @@ export async function failover(inv: Inventory): Promise<FailoverOutcome> {
     console.log(`  OpenStack API prober (token issue + image list from the surviving controller): ${apiLog}`);
     rc = { ...report, ctx, inv, vip, run, writer, apiLog };
 
+    // No whole verify between the rounds: Heartbeat moves only the VIP (every service runs on
+    // both controllers, and verify asks each controller's APIs on its own address), and the
+    // round's probers already ask Keystone and Glance through the VIP on the survivor; the
+    // verify after the failovers covers the rest.
     await round(rc, "round 1", "heartbeat-stop", first, second);
-    if (report.problems.length === 0) {
-      console.log(`\n--- checks again, with the VIP on ${second.name}`);
-      const failed = await runChecks(ctx, allChecks, "verify (VIP moved)");
-      for (const f of failed) problem(report, `verify after round 1: ${f.check} host=${f.host}: ${f.detail}`);
-    }
     if (report.problems.length === 0) {
       // Image data must not live on the controller that took the upload (Glance on Swift).
       const image = await uploadImage(ctx, first);
