@@ -62,6 +62,11 @@ export class StepScripts extends Construct {
     return `\${path.module}/${SCRIPTS_DIR}/${name}`;
   }
 
+  /** A data file's content (`addData`), if recorded. */
+  dataFile(name: string): string | undefined {
+    return this.dataFiles.get(name);
+  }
+
   /** Records a step's script; returns the path its `remote-exec` names (from the stack's folder). */
   add(logicalId: string, text: string): string {
     this.texts.set(logicalId, text);
