@@ -101,8 +101,12 @@ export class SwiftRings {
 
   /** The SHA-256 of rings.spec as `build` writes it: what the other hosts check theirs against. */
   get specHash(): string {
-    return sha256Hex(`${this.spec}\n`);
+    // Every Swift host's step asks: computed once (the spec grows with the devices).
+    this.specHashValue ??= sha256Hex(`${this.spec}\n`);
+    return this.specHashValue;
   }
+
+  private specHashValue?: string;
 
   /**
    * Adds the commands that build the rings into `dir` once, or refuse other inputs; marks
