@@ -11,7 +11,7 @@ import * as path from "path";
 import { parseInventory } from "../lib/cluster/inventory";
 import { SECRET_CATALOG } from "../lib/cluster/components";
 import { secretVariableName } from "../lib/core/secrets-file";
-import { fileIn } from "./service-helpers";
+import { sha256Hex } from "../lib/core/step";
 import { EXAMPLES_DIR, readYaml, sshKey, StackJson, synthToDir, tempDir, terraform } from "./support";
 
 const EXAMPLE = path.join(EXAMPLES_DIR, "lab-furyu-8-node.yaml");
@@ -42,7 +42,8 @@ const COMPUTE5 = {
  *   script names them);
  * - every other host's hosts_file: the cluster has no DNS, and every host must resolve the new
  *   name (nova-compute's live migrations and resizes reach the other compute host by its name,
- *   the controllers and network hosts reach it by name too), so its /etc/hosts gains one line;
+ *   the controllers and network hosts reach it by name too), so its /etc/hosts gains one line
+ *   (the one shared, uploaded scripts/etc_hosts.txt; the script itself changes only by its hash);
  * - every other host's converged: its trigger is the ids of its host's steps, so it re-runs
  *   whenever one of them is replaced (it finishes any cut run on the host; it does no work
  *   otherwise).
@@ -140,9 +141,15 @@ describe("adding one compute host (compute5) to examples/lab-furyu-8-node.yaml",
   });
 
   it("changes each other host's /etc/hosts by exactly compute5's line, and the discovery by its name", () => {
+    // /etc/hosts is one uploaded file (scripts/etc_hosts.txt): it gains compute5's line, and each
+    // hosts_file script only the new hash.
+    const hostsFile = (which: typeof before) =>
+      fs.readFileSync(path.join(which.stackDir, "scripts", "etc_hosts.txt"), "utf8");
+    expect(hostsFile(after)).toBe(`${hostsFile(before)}10.211.0.25 compute5\n`);
     for (const host of EXISTING) {
-      const old = fileIn(script(before, `${host}_hosts_file`), "/etc/hosts");
-      expect(fileIn(script(after, `${host}_hosts_file`), "/etc/hosts")).toBe(`${old}10.211.0.25 compute5\n`);
+      const [old, now] = [before, after].map((which) => script(which, `${host}_hosts_file`));
+      expect(now).toBe(old.replace(sha256Hex(hostsFile(before)), sha256Hex(hostsFile(after))));
+      expect(now).not.toBe(old);
       // Its base step, apt and chrony, is the same script.
       expect(script(after, `${host}_base`)).toBe(script(before, `${host}_base`));
     }

@@ -1,3 +1,4 @@
+import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { App, TerraformOutput, TerraformStack, Testing } from "cdktf";
@@ -8,6 +9,8 @@ import { DEBIAN_12_ZED, UBUNTU_2404_CARACAL } from "../lib/core/releases";
 import { Role } from "../lib/core/roles";
 import { SECRET_CATALOG } from "../lib/cluster/components";
 import { declareSecrets } from "../lib/core/secret-catalog";
+import { sha256Hex } from "../lib/core/step";
+import { StepScripts } from "../lib/core/step-scripts";
 import { BaseSystem } from "../lib/hosts/base-system";
 import { ComputeNode } from "../lib/hosts/compute-node";
 import { ControllerNode } from "../lib/hosts/controller-node";
@@ -202,14 +205,25 @@ describe("the seed cluster (examples/furyu-8-node.yaml)", () => {
   });
 
   it("lists every member and the VIP in each host's /etc/hosts, from its hosts_file step, before base", () => {
+    // One file for every host, beside the scripts; each step uploads it and carries its hash.
+    const hosts = StepScripts.of(seed.stack).dataFile("etc_hosts.txt");
+    expect(hosts).toBeDefined();
     for (const host of cluster.hosts) {
-      const files = installedFiles(tfStepScript(`${host.hostName}_hosts_file`));
-      expect([...files.keys()]).toEqual(["/etc/hosts"]);
+      const script = tfStepScript(`${host.hostName}_hosts_file`);
+      expect([...installedFiles(script).keys()]).toEqual([]);
+      expect(script).toContain(`hosts_sha256=${sha256Hex(hosts ?? "")}\n`);
+      expect(script).toContain('osc_install_file config /etc/hosts root root 0644 <"$upload"');
+      expect(script).not.toContain("192.168.10.31 network1"); // no member's line: only the hash
+      expect(tfData[`${host.hostName}_hosts_file`].provisioner).toContainEqual({
+        file: {
+          source: "${path.module}/scripts/etc_hosts.txt",
+          destination: "/root/.openstack-cdktf-upload/etc_hosts",
+        },
+      });
       expect(installedFiles(tfStepScript(`${host.hostName}_base`)).has("/etc/hosts")).toBe(false);
       expect(tfData[`${host.hostName}_base`].depends_on).toContain(
         `terraform_data.${host.hostName}_hosts_file`,
       );
-      const hosts = files.get("/etc/hosts");
       const entries = (hosts ?? "").split("\n").filter((l) => /^\d+\.\d+\.\d+\.\d+ /.test(l));
       expect(entries).toEqual([
         "127.0.0.1 localhost",
@@ -413,7 +427,13 @@ describe("constructs used on their own", () => {
     // And the whole app synthesizes to disk, each step's script beside the JSON.
     expect(() => app.synth()).not.toThrow();
     const scripts = remoteExecScripts(path.join(app.outdir, "stacks", "mine"));
-    expect(scripts.get("db1_hosts_file-0")).toContain("\n10.0.0.5 db1\n");
+    // /etc/hosts is the uploaded scripts/etc_hosts.txt, whose hash the hosts_file script carries.
+    const hosts = fs.readFileSync(
+      path.join(app.outdir, "stacks", "mine", "scripts", "etc_hosts.txt"),
+      "utf8",
+    );
+    expect(hosts).toContain("\n10.0.0.5 db1\n");
+    expect(scripts.get("db1_hosts_file-2")).toContain(`hosts_sha256=${sha256Hex(hosts)}\n`);
     expect(scripts.get("db1_base-0")).toContain("\nallow 10.0.0.0/24\n");
   });
 

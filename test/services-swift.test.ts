@@ -125,17 +125,95 @@ describe("SwiftService in the small lab layout", () => {
     expect(text).toContain("\nosc_wait_port 10.211.0.21 6200 60\n");
   });
 
-  it("builds the rings from one spec on every Swift host, refusing another", () => {
+  it("builds the rings once, on the first controller, from one spec, refusing another", () => {
     const spec =
       "swift_rings_spec='part_power=10 replicas=1 min_part_hours=1 seed=1 ports=account:6202,container:6201,object:6200 devices=z1/10.211.0.21/swift'";
-    for (const id of ["controller1_swift", "controller2_swift", "compute1_swift_storage"]) {
-      const text = script(id);
-      expect(text).toContain(`\n${spec}\n`);
-      expect(text).toContain(" rebalance --seed 1 >/dev/null\n");
-      expect(text).toContain("refusing to rebuild them");
-      // The rings come before the service (re)starts.
-      expect(text.indexOf(spec)).toBeLessThan(text.indexOf("osc_restart_if_changed swift"));
+    const text = script("controller1_swift");
+    expect(text).toContain(`\n${spec}\n`);
+    expect(text).toContain(" rebalance --seed 1 >/dev/null\n");
+    expect(text).toContain("refusing to rebuild them");
+    // The rings come before the service (re)starts.
+    expect(text.indexOf(spec)).toBeLessThan(text.indexOf("osc_restart_if_changed swift"));
+    for (const id of ["controller2_swift", "compute1_swift_storage"]) {
+      expect(script(id)).not.toContain("swift_rings_spec=");
+      expect(script(id)).not.toContain("swift-ring-builder");
     }
+  });
+
+  it("has the other Swift hosts fetch the rings, checked against the spec's hash, before their services start", () => {
+    const hash = cluster.swift!.rings.specHash;
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    const fetches = {
+      controller2_swift: "swift_rings_sources=(10.211.0.11)",
+      compute1_swift_storage: "swift_rings_sources=(10.211.0.11 10.211.0.12)",
+    };
+    for (const [id, sources] of Object.entries(fetches)) {
+      const text = script(id);
+      expect(text).toContain(`\nswift_rings_sha256=${hash}\n`);
+      expect(text).toContain(`\n  ${sources}\n`);
+      // Accepted only when every file matches SHA256SUMS and rings.spec has the expected hash.
+      expect(text).toContain('(cd "$tmp/x" && sha256sum --quiet --status -c SHA256SUMS) &&');
+      expect(text).toContain(
+        `[ "$(sha256sum <"$tmp/x/rings.spec" | cut -d' ' -f1)" = "$swift_rings_sha256" ]; then`,
+      );
+      const tag = id === "controller2_swift" ? "swift" : "swift_storage";
+      expect(text.indexOf("swift_rings_sha256=")).toBeLessThan(text.indexOf(`osc_restart_if_changed ${tag}`));
+    }
+    // The controller that may build one day keeps the builders too; a storage host only the rings.
+    expect(script("controller2_swift")).toContain("for f in account.ring.gz account.builder ");
+    expect(script("compute1_swift_storage")).toContain(
+      "for f in account.ring.gz container.ring.gz object.ring.gz; do",
+    );
+  });
+
+  it("serves the rings from every controller on its management address, to the management network only", () => {
+    for (const [id, address] of [
+      ["controller1_swift", "10.211.0.11"],
+      ["controller2_swift", "10.211.0.12"],
+    ]) {
+      const text = script(id);
+      const socket = fileIn(text, "/etc/systemd/system/openstack-cdktf-swift-rings.socket");
+      expect(socket).toContain(`\nListenStream=${address}:6210\nAccept=yes\n`);
+      expect(socket).toContain("\nIPAddressAllow=10.211.0.0/24\nIPAddressDeny=any\n");
+      const service = fileIn(text, "/etc/systemd/system/openstack-cdktf-swift-rings@.service");
+      expect(service).toContain("\nExecStart=/bin/cat /var/lib/openstack-cdktf-swift-rings/rings.tar\n");
+      expect(service).toContain("\nDynamicUser=true\n");
+      expect(text).toContain(
+        "\nosc_restart_if_changed swift_rings_serve openstack-cdktf-swift-rings.socket\n",
+      );
+      // A deterministic tar: the same files give the same bytes, and an unchanged export is not rewritten.
+      expect(text).toContain('tar -C "$tmp" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner');
+      expect(text).toContain(
+        'if ! cmp -s "$tmp/rings.tar" /var/lib/openstack-cdktf-swift-rings/rings.tar; then',
+      );
+    }
+    expect(script("compute1_swift_storage")).not.toContain("openstack-cdktf-swift-rings.socket");
+  });
+});
+
+describe("Swift at scale", () => {
+  it("keeps a storage host's script the same size whatever the number of storage hosts", () => {
+    const sizes = [4, 40].map((n) => {
+      const c = clusterOf((inv) => {
+        const hosts = inv.hosts as Record<string, unknown>[];
+        for (let i = 5; i <= n; i++) {
+          hosts.push({
+            name: `compute${i}`,
+            address: `10.211.0.${100 + i}`,
+            tunnelAddress: `10.213.0.${100 + i}`,
+            roles: ["compute", "storage"],
+          });
+        }
+      });
+      return {
+        storage: c.swift.storageHost(c.hosts[2]).scriptText.length,
+        builder: c.swift.steps[0].scriptText.length,
+      };
+    });
+    // Only the hash (64 hex digits either way) and nothing per device.
+    expect(sizes[1].storage).toBe(sizes[0].storage);
+    // The builder lists every device: it grows.
+    expect(sizes[1].builder).toBeGreaterThan(sizes[0].builder + 36 * 3 * 100);
   });
 });
 

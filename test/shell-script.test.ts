@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { HOST_STATE_DIR, ShellScript, STEP_LOCK } from "../lib/core/shell-script";
+import { sha256Hex } from "../lib/core/step";
 import { SwiftRings } from "../lib/services/swift-rings";
 import { tempDir } from "./support";
 
@@ -837,9 +838,17 @@ describe("Swift's rings (SwiftRings.build), run with a recording swift-ring-buil
       "container.ring.gz",
       "object.builder",
       "object.ring.gz",
+      "rings.sha256",
       "rings.spec",
     ]);
     expect(fs.readFileSync(path.join(dir, "rings.spec"), "utf8")).toBe(`${rings.spec}\n`);
+    expect(rings.specHash).toBe(sha256Hex(fs.readFileSync(path.join(dir, "rings.spec"), "utf8")));
+    // The rings' checksums, which the hosts that fetch them check theirs against.
+    expect(fs.readFileSync(path.join(dir, "rings.sha256"), "utf8")).toBe(
+      ["account", "container", "object"]
+        .map((k) => `${sha256Hex(`ring of ${k}.builder\n`)}  ${k}.ring.gz\n`)
+        .join(""),
+    );
     const calls = fs
       .readFileSync(log, "utf8")
       .split("\n")

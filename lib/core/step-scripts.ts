@@ -25,6 +25,7 @@ export class StepScripts extends Construct {
   }
 
   private readonly texts = new Map<string, string>();
+  private readonly dataFiles = new Map<string, string>();
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -39,8 +40,31 @@ export class StepScripts extends Construct {
         for (const [logicalId, text] of this.texts) {
           fs.writeFileSync(path.join(dir, scriptFileName(logicalId)), text);
         }
+        for (const [name, text] of this.dataFiles) fs.writeFileSync(path.join(dir, name), text);
       },
     });
+  }
+
+  /**
+   * Records a file that several steps upload (a `file` provisioner's `source`), written once
+   * beside the scripts as `scripts/NAME`; returns its path from the stack's folder. A step that
+   * uploads it must carry its hash, so that new content re-runs it.
+   */
+  addData(name: string, text: string): string {
+    if (!/^[a-z0-9_]+\.txt$/.test(name)) {
+      throw new Error(`StepScripts data file: got ${JSON.stringify(name)}: expected NAME.txt (a-z, 0-9, _)`);
+    }
+    const existing = this.dataFiles.get(name);
+    if (existing !== undefined && existing !== text) {
+      throw new Error(`StepScripts data file ${name}: given twice with different content`);
+    }
+    this.dataFiles.set(name, text);
+    return `\${path.module}/${SCRIPTS_DIR}/${name}`;
+  }
+
+  /** A data file's content (`addData`), if recorded. */
+  dataFile(name: string): string | undefined {
+    return this.dataFiles.get(name);
   }
 
   /** Records a step's script; returns the path its `remote-exec` names (from the stack's folder). */

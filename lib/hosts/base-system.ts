@@ -1,8 +1,10 @@
 import * as net from "net";
+import { join as shellQuote } from "shlex";
 import { Construct } from "constructs";
 import { isDnsName, proxyUrlProblem, quote } from "../core/field-rules";
-import { Step } from "../core/step";
-import { Host } from "./host";
+import { sha256Hex, Step } from "../core/step";
+import { StepScripts } from "../core/step-scripts";
+import { Host, uploadDir } from "./host";
 
 export interface ClusterMember {
   readonly name: string;
@@ -55,11 +57,7 @@ export class BaseSystem extends Construct {
       );
     }
     const release = host.release;
-    const hostsScript = host
-      .script("hosts_file")
-      .comment("/etc/hosts: every member of the cluster and the VIP.")
-      .writeFile("/etc/hosts", renderHosts(props.members, props.vip));
-    this.hostsFileStep = host.addStep("hosts_file", hostsScript, { owner: this });
+    this.hostsFileStep = hostsFileStep(this, host, props.members, props.vip);
 
     const script = host.script("base");
 
@@ -106,6 +104,71 @@ const OWN_HOSTS_LINES: readonly (readonly [string, readonly string[]])[] = [
 export const HOSTS_FILE_OWN_NAMES: readonly string[] = [
   ...new Set(OWN_HOSTS_LINES.flatMap(([, names]) => names)),
 ];
+
+/** The file each cluster's members render to, rendered once per list (not once per host). */
+const renderedHosts = new WeakMap<readonly ClusterMember[], Map<string, string>>();
+
+function hostsText(members: readonly ClusterMember[], vip?: ClusterMember): string {
+  let byVip = renderedHosts.get(members);
+  if (!byVip) {
+    byVip = new Map();
+    renderedHosts.set(members, byVip);
+  }
+  const key = vip ? `${vip.address} ${vip.name}` : "";
+  let text = byVip.get(key);
+  if (text === undefined) {
+    text = renderHosts(members, vip);
+    byVip.set(key, text);
+  }
+  return text;
+}
+
+/**
+ * /etc/hosts, every member and the VIP: the same file on every host, so it is written once
+ * beside the scripts (`scripts/etc_hosts.txt`) and uploaded by each host's step before its
+ * script runs; the script carries only its SHA-256, checks the upload against it and installs it
+ * (nothing when /etc/hosts has that hash already). A host's script stays the same size however
+ * many hosts the cluster has; a member added or removed changes the hash, and re-runs this small
+ * step on every host, whose /etc/hosts does change (the cluster has no DNS: every host resolves
+ * every member by name).
+ */
+function hostsFileStep(
+  owner: Construct,
+  host: Host,
+  members: readonly ClusterMember[],
+  vip?: ClusterMember,
+): Step {
+  const text = hostsText(members, vip);
+  const source = StepScripts.of(host).addData("etc_hosts.txt", text);
+  const dir = uploadDir(host.user);
+  const upload = `${dir}/etc_hosts`;
+  const hash = sha256Hex(text);
+  const script = host
+    .script("hosts_file")
+    .comment("/etc/hosts: every member of the cluster and the VIP, uploaded as scripts/etc_hosts.txt.")
+    .raw(`hosts_sha256=${hash}`)
+    .raw(`upload=${shellQuote([upload])}`)
+    .raw('if [ -f "$upload" ] && [ "$(sha256sum <"$upload" | cut -d\' \' -f1)" = "$hosts_sha256" ]; then')
+    .raw('  osc_install_file config /etc/hosts root root 0644 <"$upload"')
+    .raw(`elif [ "$(sha256sum </etc/hosts | cut -d' ' -f1)" != "$hosts_sha256" ]; then`)
+    .raw(
+      `  echo "/etc/hosts on $OSC_HOST: not the file this step was made for (sha256 $hosts_sha256), and the upload $upload is missing or another file" >&2`,
+    )
+    .raw("  exit 1")
+    .raw("fi")
+    .run("rm", "-f", upload);
+  return host.addStep("hosts_file", script, {
+    owner,
+    preProvisioners: [
+      // As the SSH user: a private directory for the upload (as for the secrets).
+      {
+        type: "remote-exec",
+        inline: [`umask 077 && mkdir -p ${shellQuote([dir])} && chmod 0700 ${shellQuote([dir])}`],
+      },
+      { type: "file", source, destination: upload },
+    ],
+  });
+}
 
 function renderHosts(members: readonly ClusterMember[], vip?: ClusterMember): string {
   const lines = [

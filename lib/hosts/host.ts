@@ -173,8 +173,8 @@ function checkConnectionProps(props: HostProps): void {
   }
 }
 
-/** Where secrets are uploaded before the root-only install moves them into place. */
-function uploadDir(user: string): string {
+/** Where secrets (and other uploads) land before the root-only install moves them into place. */
+export function uploadDir(user: string): string {
   return user === "root" ? "/root/.openstack-cdktf-upload" : `/home/${user}/.openstack-cdktf-upload`;
 }
 

@@ -90,10 +90,11 @@ export interface SwiftServiceProps extends ApiServiceProps {
  * host (`storageHost`), one device each, bound to the host's management address, replicating
  * over rsync.
  *
- * The rings are built from `storage` on every Swift host in the same way, so they are the same
- * bytes everywhere (lib/services/swift-rings.ts); replicas = min(3, storage hosts), one zone per
- * host. A change of the storage hosts would move partitions: the steps refuse it (a later issue
- * adds rebalancing).
+ * The rings are built from `storage` once, in the first controller's step, and the other Swift
+ * hosts fetch them from a controller, checked against the hash their script carries
+ * (lib/services/swift-rings.ts): no step but the builder's lists every device. Replicas =
+ * min(3, storage hosts), one zone per host. A change of the storage hosts would move
+ * partitions: the builder refuses it (a later issue adds rebalancing; swift-rings.ts says how).
  *
  * The proxy runs as Debian's and Ubuntu's packages start it, eventlet with `workers` processes,
  * on the controller's own address (`bind_ip`); the VIP's port is a socket of ours relayed to it.
@@ -193,9 +194,14 @@ export class SwiftService extends ApiService {
     });
   }
 
-  /** swift.conf and the rings, before the proxy (re)starts. */
-  protected configure(script: ShellScript): void {
-    this.commonFiles(script, "swift");
+  /**
+   * swift.conf and the rings, before the proxy (re)starts: built on the first controller, fetched
+   * from it on the others; every controller then serves them to the storage hosts.
+   */
+  protected configure(script: ShellScript, host: Host): void {
+    const controllers = this.context.controllers;
+    this.commonFiles(script, "swift", host, host === controllers[0] ? undefined : [controllers[0]]);
+    this.rings.serve(script, host.address, this.context.managementCidr);
   }
 
   /** No database. */
@@ -228,7 +234,12 @@ export class SwiftService extends ApiService {
     const release = host.release;
     const script = host.script("swift_storage");
     script.aptInstall(this.storagePackages(host));
-    this.commonFiles(script, "swift_storage");
+    this.commonFiles(
+      script,
+      "swift_storage",
+      host,
+      this.context.controllers.filter((c) => c !== host),
+    );
     const deviceDir = `${SWIFT_DEVICES_DIR}/${entry.device}`;
     script.comment(`The device, ${deviceDir}.`);
     if (this.mountCheck) {
@@ -260,8 +271,17 @@ export class SwiftService extends ApiService {
     return step;
   }
 
-  /** swift.conf (the hash path secrets, one storage policy) and the rings. */
-  private commonFiles(script: ShellScript, changeTag: string): void {
+  /**
+   * swift.conf (the hash path secrets, one storage policy) and the rings: built here when
+   * `fetchFrom` is undefined (the first controller), else fetched from those controllers (a
+   * host that is a controller has them from its proxy step already).
+   */
+  private commonFiles(
+    script: ShellScript,
+    changeTag: string,
+    host: Host,
+    fetchFrom: readonly Host[] | undefined,
+  ): void {
     const conf = new IniFile({
       "swift-hash": {
         swift_hash_path_prefix: secretPlaceholder("swift_hash_path_prefix"),
@@ -270,7 +290,17 @@ export class SwiftService extends ApiService {
       "storage-policy:0": { name: "Policy-0", default: "yes" },
     });
     script.writeFile(SWIFT_CONF, conf.render(), { group: "swift", mode: "0640", secrets: true, changeTag });
-    this.rings.build(script, changeTag);
+    if (fetchFrom === undefined) {
+      this.rings.build(script, changeTag);
+    } else {
+      const controller = this.context.controllers.includes(host);
+      this.rings.fetch(
+        script,
+        changeTag,
+        fetchFrom.map((c) => c.address),
+        controller,
+      );
+    }
   }
 
   /** An account, container or object server's config: the host's address, the devices, recon. */
