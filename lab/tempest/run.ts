@@ -9,6 +9,7 @@
  * and removed by `lab down`; the console output and Tempest's own debug log go to the lab's
  * logs dir as `<cluster>-tempest-*.log`, where the secrets check searches them.
  */
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
@@ -176,10 +177,18 @@ export async function tempest(
   // The run's class wall times, fixtures included, replace stestr's test-only durations.
   // Not a check: a run whose stream cannot be read keeps the durations stestr recorded.
   try {
-    const stream = path.join(
-      repo,
-      String(Number(fs.readFileSync(path.join(repo, "next-stream"), "utf8")) - 1),
-    );
+    // The run's subunit v2 stream (stestr keeps v1 in its repository; `last --subunit` gives v2).
+    const stream = path.join(TEMPEST_DIR, "last.subunit");
+    const fd = fs.openSync(stream, "w", 0o600);
+    try {
+      execFileSync("stestr", ["last", "--subunit"], {
+        cwd: TEMPEST_DIR,
+        env: tempestEnv(),
+        stdio: ["ignore", fd, "pipe"],
+      });
+    } finally {
+      fs.closeSync(fd);
+    }
     const balance = [TIMES_PY, "balance", stream, path.join(repo, "times.dbm")];
     console.log(run("/usr/bin/python3", balance, { env: tempestEnv() }).trim());
   } catch (err) {

@@ -9,7 +9,7 @@ figures stestr records, workers given the same test time ran 15 to 22 minutes. S
 included, and gives each of the class's tests an equal share of it: stestr's own scheduler then
 balances by what a class really costs.
 
-    python3 times.py balance STREAM REPO/times.dbm    # a run's subunit v2 stream -> class shares
+    python3 times.py balance STREAM REPO/times.dbm    # `stestr last --subunit` (v2) -> class shares
     python3 times.py import SEED.json REPO/times.dbm  # adds only ids the dbm lacks
     python3 times.py export REPO/times.dbm SEED.json  # sorted, seconds rounded to 0.1
 """
