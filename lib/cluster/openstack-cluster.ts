@@ -15,7 +15,7 @@ import { Memcached } from "../platform/memcached";
 import { MysqlHaPair } from "../platform/mysql-ha-pair";
 import { RabbitMq } from "../platform/rabbitmq";
 import { ControlPlaneContext } from "../services/control-plane-context";
-import { CinderService } from "../services/cinder";
+import { CinderService, cinderRelease } from "../services/cinder";
 import { DayOne } from "../services/day-one";
 import { GlanceService } from "../services/glance";
 import { HorizonDashboard } from "../services/horizon";
@@ -110,6 +110,7 @@ export class OpenStackCluster extends Construct {
           virtType: spec.virtType,
           datapathType: spec.datapathType,
           volumeBackends: spec.volumeBackends,
+          defaultTargetHelper: cinderRelease(release).defaultTargetHelper,
           resourceKind: inv.resource,
         }),
     );
