@@ -152,6 +152,8 @@ export const CINDER_SECRETS: readonly SecretSpec[] = [
 /** What cinder declares for the secret catalog and the release profiles (lib/components.ts). */
 export const CINDER_COMPONENT: ComponentDeclaration = {
   name: "cinder",
+  // Glance's URL (volumes from images), and Ceph's pools for RBD backends.
+  needs: ["keystone", "glance", "ceph"],
   secrets: CINDER_SECRETS,
   packages: {
     cinderController: CINDER_PACKAGES,

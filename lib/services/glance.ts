@@ -54,6 +54,8 @@ export const GLANCE_SECRETS: readonly SecretSpec[] = serviceSecrets("glance", CO
 /** What glance declares for the secret catalog and the release profiles (lib/components.ts). */
 export const GLANCE_COMPONENT: ComponentDeclaration = {
   name: "glance",
+  // Its image store, when the inventory keeps images in Swift.
+  needs: ["keystone", "swift"],
   secrets: GLANCE_SECRETS,
   packages: { glance: GLANCE_PACKAGES },
 };

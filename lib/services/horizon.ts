@@ -84,6 +84,7 @@ const STATIC_STAMP = "/etc/openstack-cdktf/horizon-static.sha256";
 /** What horizon declares for the secret catalog and the release profiles (lib/components.ts). */
 export const HORIZON_COMPONENT: ComponentDeclaration = {
   name: "horizon",
+  needs: ["keystone"],
   secrets: HORIZON_SECRETS,
   packages: { horizon: HORIZON_PACKAGES },
 };

@@ -165,6 +165,7 @@ export const NEUTRON_SECRETS: readonly SecretSpec[] = serviceSecrets("neutron", 
 /** What neutron declares for the secret catalog and the release profiles (lib/components.ts). */
 export const NEUTRON_COMPONENT: ComponentDeclaration = {
   name: "neutron",
+  needs: ["keystone"],
   secrets: NEUTRON_SECRETS,
   packages: {
     neutronServer: NEUTRON_SERVER_PACKAGES,

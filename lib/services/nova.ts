@@ -121,6 +121,8 @@ export const NOVA_SECRETS: readonly SecretSpec[] = [
 /** What nova declares for the secret catalog and the release profiles (lib/components.ts). */
 export const NOVA_COMPONENT: ComponentDeclaration = {
   name: "nova",
+  // Its endpoints: Placement for the compute hosts, Glance for images.
+  needs: ["keystone", "placement", "glance"],
   secrets: NOVA_SECRETS,
   packages: { novaController: NOVA_PACKAGES, novaCompute: NOVA_COMPUTE_PACKAGES },
 };

@@ -34,6 +34,7 @@ export const PLACEMENT_SECRETS: readonly SecretSpec[] = serviceSecrets("placemen
 /** What placement declares for the secret catalog and the release profiles (lib/components.ts). */
 export const PLACEMENT_COMPONENT: ComponentDeclaration = {
   name: "placement",
+  needs: ["keystone"],
   secrets: PLACEMENT_SECRETS,
   packages: { placement: PLACEMENT_PACKAGES },
 };

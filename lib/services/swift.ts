@@ -75,6 +75,7 @@ export const SWIFT_SECRETS: readonly SecretSpec[] = [
 /** What swift declares for the secret catalog and the release profiles (lib/components.ts). */
 export const SWIFT_COMPONENT: ComponentDeclaration = {
   name: "swift",
+  needs: ["keystone"],
   secrets: SWIFT_SECRETS,
   packages: { swiftProxy: SWIFT_PROXY_PACKAGES, swiftStorage: SWIFT_STORAGE_PACKAGES },
 };
