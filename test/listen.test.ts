@@ -19,6 +19,11 @@ import {
   vipForwardUnits,
 } from "../lib/core/listen";
 import { DEBIAN_12_ZED } from "../lib/core/releases";
+import { forRelease } from "../lib/core/releases/packages";
+import { CINDER_RELEASES } from "../lib/services/cinder";
+import { KEYSTONE_RELEASES } from "../lib/services/keystone";
+import { NOVA_RELEASES } from "../lib/services/nova";
+import { PLACEMENT_RELEASES } from "../lib/services/placement";
 import { ShellScript } from "../lib/core/shell-script";
 import { epmdDropIn, rabbitmqEnv } from "../lib/platform/rabbitmq";
 import { uwsgiDefaults, uwsgiUnit } from "../lib/services/control-plane-context";
@@ -67,17 +72,17 @@ function sh(script: string, shell = "sh"): string {
 
 describe("uwsgi's APIs (Debian): a socket per address, in place of the init script's every address", () => {
   test("each ini file's init script, /etc/default file and unit share one name, a unit of the release", () => {
-    const u = DEBIAN_12_ZED.units;
-    const p = DEBIAN_12_ZED.paths;
-    expect(
-      [
-        ...p.keystoneUwsgiConfigs,
-        ...p.placementUwsgiConfigs,
-        ...p.cinderUwsgiConfigs,
-        ...p.novaUwsgiConfigs,
-      ].map(uwsgiUnit),
-    ).toEqual(["keystone", "placement-api", "cinder-api", "nova-api", "nova-api-metadata"]);
-    const units = [u.keystone, u.placement, ...u.cinderController, ...u.novaController];
+    const apis = [KEYSTONE_RELEASES, PLACEMENT_RELEASES, CINDER_RELEASES, NOVA_RELEASES].map((table) =>
+      forRelease("api", table, DEBIAN_12_ZED),
+    );
+    expect(apis.flatMap((api) => api.uwsgiConfigs ?? []).map(uwsgiUnit)).toEqual([
+      "keystone",
+      "placement-api",
+      "cinder-api",
+      "nova-api",
+      "nova-api-metadata",
+    ]);
+    const units = apis.flatMap((api) => api.units);
     for (const unit of ["keystone", "placement-api", "cinder-api", "nova-api", "nova-api-metadata"])
       expect(units).toContain(unit);
     expect(() => uwsgiUnit("/etc/keystone/keystone.ini")).toThrow("expected /etc/SERVICE/UNIT-uwsgi.ini");

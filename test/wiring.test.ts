@@ -14,7 +14,8 @@ import { ApiService, ApiServiceProps } from "../lib/services/api-service";
 import { ControlPlaneContext } from "../lib/services/control-plane-context";
 import { GlanceService } from "../lib/services/glance";
 import { IIdentity, ServiceRegistration } from "../lib/services/identity";
-import { PLACEMENT_SECRETS } from "../lib/services/placement";
+import { forRelease } from "../lib/core/releases/packages";
+import { PLACEMENT_RELEASES, PLACEMENT_SECRETS } from "../lib/services/placement";
 import { fileIn, iniSection, standaloneControlPlane } from "./service-helpers";
 import { StackJson } from "./support";
 
@@ -175,7 +176,7 @@ class MinimalApi extends ApiService {
       syncCommand: ["placement-manage", "db", "sync"],
       packages: { "debian-12-zed": ["placement-api"], "ubuntu-2404-caracal": ["placement-api"] },
       units: () => ["placement-api"],
-      uwsgiConfigs: (release) => release.paths.placementUwsgiConfigs,
+      uwsgiConfigs: (release) => forRelease("placement", PLACEMENT_RELEASES, release).uwsgiConfigs ?? [],
     });
     this.deploy();
   }

@@ -5,6 +5,7 @@ import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { CONTROL_CHARACTER, quote } from "../core/field-rules";
 import { ReleaseName, releaseProfile } from "../core/releases";
+import { cinderRelease } from "../services/cinder";
 import { Role } from "../core/roles";
 import { DAY_ONE_DEFAULTS, DayOneSettings, dayOneProblem } from "../services/day-one-settings";
 import { DatapathType, ImageStore, InventoryInput, inventorySchema, VirtType } from "./inventory-schema";
@@ -309,7 +310,7 @@ function resolveKeyFile(file: string | undefined, baseDir: string): string | und
 
 /** The target helper of an LVM backend that names none, on the inventory's release. */
 function defaultTargetHelper(input: InventoryInput): TargetHelper {
-  return releaseProfile(input.release).cinder.defaultTargetHelper;
+  return cinderRelease(releaseProfile(input.release)).defaultTargetHelper;
 }
 
 /** Refuses a list of backends that one host could not hold; `field` names the list. */

@@ -1,4 +1,7 @@
 import { Construct } from "constructs";
+import { ComponentDeclaration } from "../core/component";
+import { ApiServiceProps } from "../services/api-service";
+import { orderByNeeds } from "./service-order";
 import { releaseProfile } from "../core/releases";
 import { Role } from "../core/roles";
 import { declareSecrets } from "../core/secret-catalog";
@@ -15,16 +18,16 @@ import { Memcached } from "../platform/memcached";
 import { MysqlHaPair } from "../platform/mysql-ha-pair";
 import { RabbitMq } from "../platform/rabbitmq";
 import { ControlPlaneContext } from "../services/control-plane-context";
-import { CinderService } from "../services/cinder";
+import { CINDER_COMPONENT, CinderService, cinderRelease } from "../services/cinder";
 import { DayOne } from "../services/day-one";
-import { GlanceService } from "../services/glance";
-import { HorizonDashboard } from "../services/horizon";
-import { KeystoneService } from "../services/keystone";
-import { PlacementService } from "../services/placement";
-import { NeutronService } from "../services/neutron";
-import { NovaService } from "../services/nova";
-import { SwiftService } from "../services/swift";
-import { CephCluster, chooseMonitors } from "../platform/ceph-cluster";
+import { GLANCE_COMPONENT, GlanceService } from "../services/glance";
+import { HORIZON_COMPONENT, HorizonDashboard } from "../services/horizon";
+import { KEYSTONE_COMPONENT, KeystoneService } from "../services/keystone";
+import { PLACEMENT_COMPONENT, PlacementService } from "../services/placement";
+import { NEUTRON_COMPONENT, NeutronService } from "../services/neutron";
+import { NOVA_COMPONENT, NovaService } from "../services/nova";
+import { SWIFT_COMPONENT, SwiftService } from "../services/swift";
+import { CEPH_COMPONENT, CephCluster, chooseMonitors } from "../platform/ceph-cluster";
 import { RBD_CLIENT, rbdPools } from "../services/volume-backends";
 import { SECRET_CATALOG } from "./components";
 import { Inventory } from "./inventory";
@@ -40,6 +43,107 @@ const ROLE_CONSTRUCTS: Record<Role, new (scope: Construct, id: string, props: { 
   storage: StorageNode,
   network: NetworkNode,
 };
+
+/** A service of the cluster: its component (name, `needs`), and how the cluster builds it. */
+interface ServiceBuilder {
+  readonly component: ComponentDeclaration;
+  /** The service, or undefined where the inventory leaves it out. */
+  build(cluster: OpenStackCluster): Construct | undefined;
+}
+
+/** What every API service is given: the shared control plane, and Keystone to register with. */
+function apiProps(c: OpenStackCluster): ApiServiceProps {
+  return { context: c.controlPlane, keystone: c.keystone };
+}
+
+/**
+ * The control plane's services, one line each. The cluster builds them in the order their
+ * components' `needs` determine (`orderByNeeds`); this list's order where those leave it free.
+ * A new service adds its line here.
+ */
+const SERVICES: readonly ServiceBuilder[] = [
+  {
+    component: KEYSTONE_COMPONENT,
+    build: (c) => new KeystoneService(c, "keystone", { context: c.controlPlane }),
+  },
+  { component: SWIFT_COMPONENT, build: (c) => swiftService(c) },
+  { component: GLANCE_COMPONENT, build: (c) => glanceService(c) },
+  { component: PLACEMENT_COMPONENT, build: (c) => new PlacementService(c, "placement", apiProps(c)) },
+  { component: CEPH_COMPONENT, build: (c) => (c.inventory.ceph ? cephCluster(c) : undefined) },
+  { component: CINDER_COMPONENT, build: (c) => cinderService(c) },
+  { component: HORIZON_COMPONENT, build: (c) => horizonDashboard(c) },
+  { component: NOVA_COMPONENT, build: (c) => new NovaService(c, "nova", apiProps(c)) },
+  { component: NEUTRON_COMPONENT, build: (c) => neutronService(c) },
+];
+
+function swiftService(c: OpenStackCluster): SwiftService {
+  const inv = c.inventory;
+  return new SwiftService(c, "swift", {
+    ...apiProps(c),
+    storage: c.hosts.flatMap((host, i) =>
+      host.hasRole("storage") ? [{ host, device: inv.hosts[i].swiftDevice }] : [],
+    ),
+    partPower: inv.swift.partPower,
+    mountCheck: inv.swift.mountCheck,
+  });
+}
+
+function glanceService(c: OpenStackCluster): GlanceService {
+  return new GlanceService(c, "glance", {
+    ...apiProps(c),
+    objectStore: c.inventory.imageStore === "swift" ? c.swift : undefined,
+  });
+}
+
+function cinderService(c: OpenStackCluster): CinderService {
+  return new CinderService(c, "cinder", { ...apiProps(c), glanceUrl: c.glance.url, ceph: c.ceph });
+}
+
+function horizonDashboard(c: OpenStackCluster): HorizonDashboard {
+  const vip = c.inventory.management;
+  return new HorizonDashboard(c, "horizon", {
+    ...apiProps(c),
+    // The VIP and its name, and each controller by name and address: never "*".
+    allowedHosts: [
+      ...(vip.vip ? [vip.vip, vip.vipName] : []),
+      ...c.hostsWithRole("controller").flatMap((h) => [h.hostName, h.address]),
+    ],
+  });
+}
+
+function neutronService(c: OpenStackCluster): NeutronService {
+  return new NeutronService(c, "neutron", {
+    ...apiProps(c),
+    providerPhysnet: c.inventory.provider?.physnet,
+    networkNodes: c.hostsWithRole("network").length,
+  });
+}
+
+/**
+ * The cluster's Ceph: monitors on the controllers and then storage hosts (three at most, an
+ * odd number), managers on the controllers, an OSD on every storage host, the RBD backends'
+ * pools and their client (`cinder`).
+ */
+function cephCluster(c: OpenStackCluster): CephCluster {
+  const inv = c.inventory;
+  const controllers = c.hostsWithRole("controller");
+  const storage = c.hostsWithRole("storage");
+  const pools = rbdPools(inv.hosts.flatMap((h) => h.volumeBackends));
+  const monitors = chooseMonitors(controllers, storage);
+  return new CephCluster(c, "ceph", {
+    clusterName: inv.cluster,
+    monitors,
+    managers: controllers.filter((h) => monitors.includes(h)),
+    osds: c.hosts.flatMap((host, i) => {
+      const osd = inv.hosts[i].cephOsd;
+      return osd ? [{ host, osd }] : [];
+    }),
+    publicNetwork: inv.management.cidr,
+    pools,
+    clients: pools.length > 0 ? [{ name: RBD_CLIENT, secret: `ceph_${RBD_CLIENT}_key`, pools }] : [],
+    osdMemoryTargetMiB: inv.ceph?.osdMemoryTargetMiB,
+  });
+}
 
 /**
  * The whole cloud from one inventory: a `Host` per server, its role constructs, and its base
@@ -59,28 +163,15 @@ export class OpenStackCluster extends Construct {
   readonly cache: Memcached;
   /** What the control-plane services share. */
   readonly controlPlane: ControlPlaneContext;
-  readonly keystone: KeystoneService;
-  /** Objects: the proxy on the controllers, the storage servers on the storage hosts. */
-  readonly swift: SwiftService;
-  /** Images, in Swift (or, with `imageStore: file`, on each controller's disk). */
-  readonly glance: GlanceService;
-  readonly placement: PlacementService;
-  /** Cinder's API and scheduler; cinder-volume on the storage hosts with volume backends. */
-  readonly cinder: CinderService;
-  /** Ceph (the inventory's `ceph` section): RBD volumes. */
-  readonly ceph?: CephCluster;
-  /** The dashboard at http://VIP/horizon/. */
-  readonly horizon: HorizonDashboard;
-  /** Nova's control plane; compute hosts use `nova.computeConfig` and `nova.discoverHostsStep`. */
-  readonly nova: NovaService;
-  /** Neutron's server with ML2; the agents share its settings. */
-  readonly neutron: NeutronService;
   /** Waits until every Neutron agent reports alive (on the first controller); absent without agents. */
   readonly agentsAlive?: Step;
   /** Maps the compute hosts into cell1 (on the first controller); absent without compute hosts. */
   readonly discoverHosts?: Step;
   /** The day-one flavor, networks and router; only with the inventory's `dayOne`. */
   readonly dayOne?: DayOne;
+
+  /** The services by their component's name, as `SERVICES` built them (Ceph absent without its section). */
+  private readonly built = new Map<string, Construct | undefined>();
 
   constructor(scope: Construct, id: string, props: OpenStackClusterProps) {
     super(scope, id);
@@ -110,6 +201,7 @@ export class OpenStackCluster extends Construct {
           virtType: spec.virtType,
           datapathType: spec.datapathType,
           volumeBackends: spec.volumeBackends,
+          defaultTargetHelper: cinderRelease(release).defaultTargetHelper,
           resourceKind: inv.resource,
         }),
     );
@@ -167,42 +259,9 @@ export class OpenStackCluster extends Construct {
       messaging: this.messaging,
       cache: this.cache,
     };
-    this.keystone = new KeystoneService(this, "keystone", { context: this.controlPlane });
-    const services = { context: this.controlPlane, keystone: this.keystone };
-    this.swift = new SwiftService(this, "swift", {
-      ...services,
-      storage: this.hosts.flatMap((host, i) =>
-        host.hasRole("storage") ? [{ host, device: inv.hosts[i].swiftDevice }] : [],
-      ),
-      partPower: inv.swift.partPower,
-      mountCheck: inv.swift.mountCheck,
-    });
-    this.glance = new GlanceService(this, "glance", {
-      ...services,
-      objectStore: inv.imageStore === "swift" ? this.swift : undefined,
-    });
-    this.placement = new PlacementService(this, "placement", services);
-    this.ceph = inv.ceph ? this.cephCluster(inv, controllers) : undefined;
-    this.cinder = new CinderService(this, "cinder", {
-      ...services,
-      glanceUrl: this.glance.url,
-      ceph: this.ceph,
-    });
-    this.horizon = new HorizonDashboard(this, "horizon", {
-      ...services,
-      // The VIP and its name, and each controller by name and address: never "*".
-      allowedHosts: [
-        ...(inv.management.vip ? [inv.management.vip, inv.management.vipName] : []),
-        ...controllers.flatMap((h) => [h.hostName, h.address]),
-      ],
-    });
-    this.nova = new NovaService(this, "nova", { context: this.controlPlane, keystone: this.keystone });
-    this.neutron = new NeutronService(this, "neutron", {
-      context: this.controlPlane,
-      keystone: this.keystone,
-      providerPhysnet: inv.provider?.physnet,
-      networkNodes: this.hostsWithRole("network").length,
-    });
+    // The services, each after those its component says it needs.
+    const services = SERVICES.map((s) => ({ ...s, name: s.component.name, needs: s.component.needs ?? [] }));
+    for (const service of orderByNeeds(services)) this.built.set(service.name, service.build(this));
 
     // The data plane: each compute, network and storage host places its services' parts; then
     // the first controller maps the compute hosts into cell1. The storage packages come first:
@@ -262,28 +321,53 @@ export class OpenStackCluster extends Construct {
       : undefined;
   }
 
-  /**
-   * The cluster's Ceph: monitors on the controllers and then storage hosts (three at most, an
-   * odd number), managers on the controllers, an OSD on every storage host, the RBD backends'
-   * pools and their client (`cinder`).
-   */
-  private cephCluster(inv: Inventory, controllers: readonly Host[]): CephCluster {
-    const storage = this.hosts.filter((h) => h.hasRole("storage"));
-    const pools = rbdPools(inv.hosts.flatMap((h) => h.volumeBackends));
-    const monitors = chooseMonitors(controllers, storage);
-    return new CephCluster(this, "ceph", {
-      clusterName: inv.cluster,
-      monitors,
-      managers: controllers.filter((h) => monitors.includes(h)),
-      osds: this.hosts.flatMap((host, i) => {
-        const osd = inv.hosts[i].cephOsd;
-        return osd ? [{ host, osd }] : [];
-      }),
-      publicNetwork: inv.management.cidr,
-      pools,
-      clients: pools.length > 0 ? [{ name: RBD_CLIENT, secret: `ceph_${RBD_CLIENT}_key`, pools }] : [],
-      osdMemoryTargetMiB: inv.ceph?.osdMemoryTargetMiB,
-    });
+  /** A service `SERVICES` built; an error when the list has none of that name. */
+  private service<T extends Construct>(name: string): T {
+    if (!this.built.has(name)) throw new Error(`OpenStackCluster: no service ${name} in SERVICES`);
+    return this.built.get(name) as T;
+  }
+
+  get keystone(): KeystoneService {
+    return this.service("keystone");
+  }
+
+  /** Objects: the proxy on the controllers, the storage servers on the storage hosts. */
+  get swift(): SwiftService {
+    return this.service("swift");
+  }
+
+  /** Images, in Swift (or, with `imageStore: file`, on each controller's disk). */
+  get glance(): GlanceService {
+    return this.service("glance");
+  }
+
+  get placement(): PlacementService {
+    return this.service("placement");
+  }
+
+  /** Cinder's API and scheduler; cinder-volume on the storage hosts with volume backends. */
+  get cinder(): CinderService {
+    return this.service("cinder");
+  }
+
+  /** Ceph (the inventory's `ceph` section): RBD volumes. */
+  get ceph(): CephCluster | undefined {
+    return this.service<CephCluster>("ceph");
+  }
+
+  /** The dashboard at http://VIP/horizon/. */
+  get horizon(): HorizonDashboard {
+    return this.service("horizon");
+  }
+
+  /** Nova's control plane; compute hosts use `nova.computeConfig` and `nova.discoverHostsStep`. */
+  get nova(): NovaService {
+    return this.service("nova");
+  }
+
+  /** Neutron's server with ML2; the agents share its settings. */
+  get neutron(): NeutronService {
+    return this.service("neutron");
   }
 
   hostsWithRole(role: Role): Host[] {

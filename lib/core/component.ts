@@ -10,6 +10,12 @@ export interface ComponentDeclaration {
   readonly name: string;
   /** @default none */
   readonly secrets?: readonly SecretSpec[];
+  /**
+   * The components the cluster builds before this one (their names): what its constructor
+   * references, or whose steps its own wait for. The cluster orders its services by these.
+   * @default none
+   */
+  readonly needs?: readonly string[];
   /** Package tables by the name a release profile's `packages` gives them (`glance`, `novaCompute`). @default none */
   readonly packages?: Readonly<Record<string, PackagesByRelease>>;
 }

@@ -24,6 +24,7 @@ import { LateValue } from "../core/late-value";
 import { inputsHash, Step, StepProps, StepResourceKind, StepTarget, stepLogicalId } from "../core/step";
 import {
   resolveVolumeBackends,
+  TargetHelper,
   VolumeBackend,
   VolumeBackendSpec,
   volumeBackendsProblem,
@@ -88,6 +89,12 @@ export interface HostProps {
    * at least one. @default none
    */
   readonly volumeBackends?: readonly VolumeBackendSpec[];
+  /**
+   * The target helper of an LVM backend that names none: the release's, which Cinder declares
+   * (`cinderRelease(release).defaultTargetHelper`; OpenStackCluster passes it).
+   * @default "tgtadm" (upstream's default)
+   */
+  readonly defaultTargetHelper?: TargetHelper;
   /** @default "terraform_data" */
   readonly resourceKind?: StepResourceKind;
 }
@@ -244,13 +251,14 @@ export class Host extends Construct implements StepTarget {
     this.virtType = props.virtType ?? "auto";
     this.datapathType = props.datapathType ?? "system";
     const backends = props.volumeBackends ?? [];
-    const problem = volumeBackendsProblem(backends, props.release.cinder.defaultTargetHelper);
+    const targetHelper = props.defaultTargetHelper ?? "tgtadm";
+    const problem = volumeBackendsProblem(backends, targetHelper);
     if (problem) {
       throw new Error(
         `Host ${props.name} volumeBackends${problem.field}: got ${JSON.stringify(problem.value)}: expected ${problem.expected}`,
       );
     }
-    this.volumeBackends = resolveVolumeBackends(backends, props.release.cinder.defaultTargetHelper);
+    this.volumeBackends = resolveVolumeBackends(backends, targetHelper);
     const keyFile = props.agent ? undefined : (props.privateKeyFile ?? "~/.ssh/id_ed25519");
     const bastion = props.bastion;
     const bastionKey = bastion?.privateKeyFile ?? keyFile;

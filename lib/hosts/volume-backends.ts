@@ -21,7 +21,7 @@ export interface LvmBackendSpec {
   readonly driver: "lvm";
   /** A volume group made on the host beforehand. */
   readonly volumeGroup: string;
-  /** @default the release's (`ReleaseProfile.cinder.defaultTargetHelper`) */
+  /** @default the release's (`CINDER_RELEASES`' `defaultTargetHelper`) */
   readonly targetHelper?: TargetHelper;
 }
 

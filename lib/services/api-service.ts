@@ -19,6 +19,18 @@ import {
 } from "./control-plane-context";
 import { IIdentity } from "./identity";
 
+/**
+ * How one release runs an API service, in the service's own table (`PLACEMENT_RELEASES`): its
+ * units, and the files that say where it listens (uwsgi ini files, or the package's Apache site).
+ */
+export interface ApiRelease {
+  readonly units: readonly string[];
+  /** uwsgi ini files whose sockets and processes are set. @default none (not under uwsgi) */
+  readonly uwsgiConfigs?: readonly string[];
+  /** The package's Apache file that says `Listen PORT`, where Apache serves the API. @default none */
+  readonly apacheSite?: string;
+}
+
 /** What every API service is given. */
 export interface ApiServiceProps {
   readonly context: ControlPlaneContext;

@@ -5,12 +5,14 @@ import { ComponentDeclaration } from "../core/component";
 import { Endpoint } from "../core/endpoint";
 import { API_PORTS } from "../core/openstack-api";
 import { SecretSpec, serviceSecrets } from "../core/secret-spec";
-import { PackagesByRelease, packagesFor } from "../core/releases/packages";
-import { ApiService, ApiServiceProps } from "./api-service";
+import { ByRelease, forRelease, PackagesByRelease, packagesFor } from "../core/releases/packages";
+import { ReleaseProfile } from "../core/releases";
+import { ApiRelease, ApiService, ApiServiceProps } from "./api-service";
 import { IniFile } from "../core/ini-file";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
+import { TargetHelper } from "../hosts/volume-backends";
 import { CephCluster } from "../platform/ceph-cluster";
 import { describeVolumeBackend, RBD_CLIENT, volumeBackendSection } from "./volume-backends";
 
@@ -40,6 +42,48 @@ export function tgtDropIn(address: string): string {
     `ExecStart=/usr/sbin/tgtd -f --iscsi portal=${Endpoint.of(address).hostPort(3260)}`,
     "",
   ].join("\n");
+}
+
+/** How one release runs Cinder: the API and scheduler (`units`), cinder-volume, and tgtd. */
+export interface CinderRelease extends ApiRelease {
+  /** Cinder's volume service, on storage hosts with backends. */
+  readonly volumeUnit: string;
+  /** tgtd, the iSCSI target of LVM backends with `targetHelper: tgtadm`. */
+  readonly tgtUnit: string;
+  /**
+   * The cinder-volume package's tgt snippet that has tgtd read the target files Cinder's
+   * `tgtadm` helper writes into its volumes directory (a conffile: `include /var/lib/cinder/volumes/*`).
+   */
+  readonly tgtTargets: string;
+  /** The iSCSI target helper of an LVM backend that names none. */
+  readonly defaultTargetHelper: TargetHelper;
+}
+
+export const CINDER_RELEASES: ByRelease<CinderRelease> = {
+  "debian-12-zed": {
+    units: ["cinder-api", "cinder-scheduler"],
+    uwsgiConfigs: ["/etc/cinder/cinder-api-uwsgi.ini"],
+    volumeUnit: "cinder-volume",
+    tgtUnit: "tgt",
+    tgtTargets: "/etc/tgt/conf.d/cinder_tgt.conf",
+    // Upstream's default, and the target cinder-volume's `Depends: tgt | open-iscsi` names first.
+    defaultTargetHelper: "tgtadm",
+  },
+  "ubuntu-2404-caracal": {
+    // The API under Apache mod_wsgi: the package's conf says `Listen 8776`.
+    units: ["apache2", "cinder-scheduler"],
+    apacheSite: "/etc/apache2/conf-available/cinder-wsgi.conf",
+    volumeUnit: "cinder-volume",
+    tgtUnit: "tgt",
+    tgtTargets: "/etc/tgt/conf.d/cinder_tgt.conf",
+    // Upstream's default, as the install guide for Ubuntu sets it up (with tgt).
+    defaultTargetHelper: "tgtadm",
+  },
+};
+
+/** Cinder on `release` (its `CINDER_RELEASES` entry). */
+export function cinderRelease(release: ReleaseProfile): CinderRelease {
+  return forRelease("cinder", CINDER_RELEASES, release);
 }
 
 /** Cinder's controller packages: the API and the scheduler. */
@@ -108,6 +152,8 @@ export const CINDER_SECRETS: readonly SecretSpec[] = [
 /** What cinder declares for the secret catalog and the release profiles (lib/components.ts). */
 export const CINDER_COMPONENT: ComponentDeclaration = {
   name: "cinder",
+  // Glance's URL (volumes from images), and Ceph's pools for RBD backends.
+  needs: ["keystone", "glance", "ceph"],
   secrets: CINDER_SECRETS,
   packages: {
     cinderController: CINDER_PACKAGES,
@@ -151,9 +197,9 @@ export class CinderService extends ApiService {
       configFile: CINDER_CONF,
       syncCommand: ["cinder-manage", "db", "sync"],
       packages: CINDER_PACKAGES,
-      units: (release) => release.units.cinderController,
-      uwsgiConfigs: (release) => release.paths.cinderUwsgiConfigs,
-      apacheSite: (release) => release.paths.cinderApacheSite,
+      units: (release) => cinderRelease(release).units,
+      uwsgiConfigs: (release) => cinderRelease(release).uwsgiConfigs ?? [],
+      apacheSite: (release) => cinderRelease(release).apacheSite,
       messaging: true,
       namePrerequisites: true,
     });
@@ -287,10 +333,10 @@ export class CinderService extends ApiService {
     } else if (lvm[0].targetHelper === "tgtadm") {
       script
         .comment("tgtd reads the target files the tgtadm helper writes (the package's own snippet, kept).")
-        .writeFile(release.paths.tgtCinderTargets, `include ${VOLUMES_DIR}/*\n`, { changeTag: "tgt" })
+        .writeFile(cinderRelease(release).tgtTargets, `include ${VOLUMES_DIR}/*\n`, { changeTag: "tgt" })
         .comment("tgtd's portal on the management address (Cinder's target_ip_address, my_ip) only.")
         .writeFile(
-          `/etc/systemd/system/${release.units.tgt}.service.d/openstack-cdktf.conf`,
+          `/etc/systemd/system/${cinderRelease(release).tgtUnit}.service.d/openstack-cdktf.conf`,
           tgtDropIn(host.address),
           {
             changeTag: "tgt",
@@ -298,14 +344,15 @@ export class CinderService extends ApiService {
         )
         .ifChanged("tgt", "systemctl daemon-reload")
         // Restarted only when its files changed: a restart drops the instances' iSCSI sessions.
-        .restartIfChanged([release.units.tgt], "tgt");
+        .restartIfChanged([cinderRelease(release).tgtUnit], "tgt");
     } else {
-      const busy = `${release.units.tgt} is running on ${host.hostName}: expected no tgtd with targetHelper lioadm (both serve iSCSI on port 3260): stop and disable it`;
+      const tgt = cinderRelease(release).tgtUnit;
+      const busy = `${tgt} is running on ${host.hostName}: expected no tgtd with targetHelper lioadm (both serve iSCSI on port 3260): stop and disable it`;
       script.raw(
-        `if systemctl is-active --quiet ${quote([release.units.tgt])}; then echo ${quote([busy])} >&2; exit 1; fi`,
+        `if systemctl is-active --quiet ${quote([tgt])}; then echo ${quote([busy])} >&2; exit 1; fi`,
       );
     }
-    script.restartIfChanged([release.units.cinderVolume], "cinder_volume");
+    script.restartIfChanged([cinderRelease(release).volumeUnit], "cinder_volume");
     const step = host.addStep("cinder_volume", script, {
       owner: this,
       secrets: [...new Set(secrets)],
@@ -331,7 +378,7 @@ export class CinderService extends ApiService {
     script.run("install", "-d", "-o", "cinder", "-g", "cinder", "-m", "0750", LOCK_PATH);
     this.uwsgi(script, host);
     if (host.volumeBackends.length > 0) {
-      const unit = quote([host.release.units.cinderVolume]);
+      const unit = quote([cinderRelease(host.release).volumeUnit]);
       script.ifChanged(
         "cinder",
         `if systemctl is-active --quiet ${unit}; then systemctl restart ${unit}; fi`,

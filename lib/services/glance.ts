@@ -4,8 +4,8 @@ import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
 import { API_PORTS } from "../core/openstack-api";
 import { CONTROLLER_ONLY, SecretSpec, serviceSecrets } from "../core/secret-spec";
-import { PackagesByRelease } from "../core/releases/packages";
-import { ApiService, ApiServiceProps } from "./api-service";
+import { ByRelease, forRelease, PackagesByRelease } from "../core/releases/packages";
+import { ApiRelease, ApiService, ApiServiceProps } from "./api-service";
 import { join as quote } from "shlex";
 import { IniFile, secretPlaceholder } from "../core/ini-file";
 import { ShellScript } from "../core/shell-script";
@@ -43,11 +43,19 @@ export const GLANCE_PACKAGES: PackagesByRelease = {
   "ubuntu-2404-caracal": ["glance", "python3-swiftclient"],
 };
 
+/** How each release runs glance-api: a plain daemon (Debian's init script leaves uwsgi off for Glance). */
+export const GLANCE_RELEASES: ByRelease<ApiRelease> = {
+  "debian-12-zed": { units: ["glance-api"] },
+  "ubuntu-2404-caracal": { units: ["glance-api"] },
+};
+
 export const GLANCE_SECRETS: readonly SecretSpec[] = serviceSecrets("glance", CONTROLLER_ONLY);
 
 /** What glance declares for the secret catalog and the release profiles (lib/components.ts). */
 export const GLANCE_COMPONENT: ComponentDeclaration = {
   name: "glance",
+  // Its image store, when the inventory keeps images in Swift.
+  needs: ["keystone", "swift"],
   secrets: GLANCE_SECRETS,
   packages: { glance: GLANCE_PACKAGES },
 };
@@ -87,7 +95,7 @@ export class GlanceService extends ApiService {
       configFile: "/etc/glance/glance-api.conf",
       syncCommand: ["glance-manage", "db_sync"],
       packages: GLANCE_PACKAGES,
-      units: (release) => [release.units.glance],
+      units: (release) => forRelease("glance", GLANCE_RELEASES, release).units,
       namePrerequisites: true,
       after: props.objectStore?.steps,
       // An eventlet server binds one address: its own; a socket of ours takes the VIP.

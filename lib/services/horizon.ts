@@ -8,7 +8,7 @@ import { Endpoint } from "../core/endpoint";
 import { secretPlaceholder } from "../core/ini-file";
 import { HORIZON_WEBROOT } from "../core/openstack-api";
 import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
-import { PackagesByRelease, packagesFor } from "../core/releases/packages";
+import { ByRelease, forRelease, PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { apachePortsConf } from "../core/listen";
@@ -27,6 +27,44 @@ export interface HorizonDashboardProps {
 
 const WEBROOT = HORIZON_WEBROOT;
 const SECRET = "horizon_secret_key";
+/** How one release serves Horizon: through Apache, from the dashboard package's files. */
+export interface HorizonRelease {
+  /** Apache's unit. */
+  readonly unit: string;
+  readonly localSettings: string;
+  /**
+   * Settings snippets that Horizon executes after `local_settings.py` (Debian's own set WEBROOT
+   * and a per-process cache there). @default none
+   */
+  readonly settingsSnippets?: string;
+  /** Horizon's Django `manage.py` (collectstatic, compress). */
+  readonly manage: string;
+  /** The group Horizon's WSGI processes run as; `local_settings.py` is readable by it alone. */
+  readonly group: string;
+  /** The Apache site that serves Horizon at /horizon/, enabled when it is not. @default none */
+  readonly apacheSite?: string;
+}
+
+export const HORIZON_RELEASES: ByRelease<HorizonRelease> = {
+  "debian-12-zed": {
+    unit: "apache2",
+    localSettings: "/etc/openstack-dashboard/local_settings.py",
+    settingsSnippets: "/etc/openstack-dashboard/local_settings.d",
+    manage: "/usr/share/openstack-dashboard/manage.py",
+    // openstack-dashboard-apache's alias-only site (WSGIScriptAlias /horizon) runs Horizon
+    // embedded in Apache's www-data processes.
+    group: "www-data",
+    apacheSite: "openstack-dashboard-alias-only",
+  },
+  "ubuntu-2404-caracal": {
+    unit: "apache2",
+    localSettings: "/etc/openstack-dashboard/local_settings.py",
+    manage: "/usr/share/openstack-dashboard/manage.py",
+    // The package's conf-available/openstack-dashboard.conf: a WSGI daemon as horizon:horizon.
+    group: "horizon",
+  },
+};
+
 /** Horizon's packages. */
 export const HORIZON_PACKAGES: PackagesByRelease = {
   // Django 3.2's PyMemcacheCache needs pymemcache; horizon itself only pulls python3-memcache.
@@ -46,6 +84,7 @@ const STATIC_STAMP = "/etc/openstack-cdktf/horizon-static.sha256";
 /** What horizon declares for the secret catalog and the release profiles (lib/components.ts). */
 export const HORIZON_COMPONENT: ComponentDeclaration = {
   name: "horizon",
+  needs: ["keystone"],
   secrets: HORIZON_SECRETS,
   packages: { horizon: HORIZON_PACKAGES },
 };
@@ -188,28 +227,26 @@ export class HorizonDashboard extends Construct {
 
   private controllerStep(host: Host): Step {
     const release = host.release;
-    const group = release.horizon.group;
-    const files = [release.paths.horizonLocalSettings];
+    const runs = forRelease("horizon", HORIZON_RELEASES, release);
+    const group = runs.group;
+    const files = [runs.localSettings];
     const script = host.script("horizon");
-    if (release.paths.horizonSettingsSnippets) {
+    if (runs.settingsSnippets) {
       // Before the package: its postinst runs `manage.py compress` too.
-      const guard = path.posix.join(
-        release.paths.horizonSettingsSnippets,
-        "_0001_openstack_cdktf_compress.py",
-      );
+      const guard = path.posix.join(runs.settingsSnippets, "_0001_openstack_cdktf_compress.py");
       files.push(guard);
       script.writeFile(guard, SERIAL_COMPRESS, { changeTag: "horizon" });
     }
     script
       .aptInstall(packagesFor("HorizonDashboard", HORIZON_PACKAGES, release))
-      .writeFile(release.paths.horizonLocalSettings, this.localSettings, {
+      .writeFile(runs.localSettings, this.localSettings, {
         group,
         mode: "0640",
         secrets: true,
         changeTag: "horizon",
       });
-    if (release.paths.horizonSettingsSnippets) {
-      const snippet = path.posix.join(release.paths.horizonSettingsSnippets, "_9999_openstack_cdktf.py");
+    if (runs.settingsSnippets) {
+      const snippet = path.posix.join(runs.settingsSnippets, "_9999_openstack_cdktf.py");
       files.push(snippet);
       script.writeFile(snippet, this.lastSnippet, { group, mode: "0640", changeTag: "horizon" });
     }
@@ -223,7 +260,7 @@ export class HorizonDashboard extends Construct {
     script.raw(
       "if [ -e /etc/apache2/sites-enabled/default-ssl.conf ]; then osc_mark_changed horizon; a2dissite -q default-ssl; fi",
     );
-    const site = release.horizon.apacheSite;
+    const site = runs.apacheSite;
     if (site) {
       script
         .comment(`Apache serves Horizon at ${WEBROOT} through the package's ${site} site.`)
@@ -231,7 +268,7 @@ export class HorizonDashboard extends Construct {
           `if ! a2query -q -s ${quote([site])}; then osc_mark_changed horizon; a2ensite -q ${quote([site])}; fi`,
         );
     }
-    const manage = ["python3", release.paths.horizonManage];
+    const manage = ["python3", runs.manage];
     script
       .comment("Static files are compressed for one set of settings: again when they change.")
       .raw(`osc_static=$(sha256sum ${quote(files)} | sha256sum | cut -d' ' -f1)`)
@@ -242,7 +279,7 @@ export class HorizonDashboard extends Construct {
       .raw(`  install -d -m 0700 ${path.posix.dirname(STATIC_STAMP)}`)
       .raw(`  printf '%s\\n' "$osc_static" >${STATIC_STAMP}`)
       .raw("fi")
-      .restartIfChanged([release.units.horizon], "horizon")
+      .restartIfChanged([runs.unit], "horizon")
       .waitForPort(host.address, 80, 60)
       .comment("The login page answers on this controller.")
       .run(...loginCheck(host.address, this.allowedHosts));

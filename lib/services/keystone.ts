@@ -7,7 +7,7 @@ import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
 import { apacheApi } from "../core/listen";
 import { ADMIN_OPENRC, API_PORTS } from "../core/openstack-api";
 import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
-import { PackagesByRelease, packagesFor } from "../core/releases/packages";
+import { ByRelease, forRelease, PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { Step } from "../core/step";
 import { hostSecretFile } from "../core/shell-script";
 import { Host } from "../hosts/host";
@@ -20,6 +20,7 @@ import {
   uwsgiApi,
   vipReady,
 } from "./control-plane-context";
+import { ApiRelease } from "./api-service";
 import { IIdentity, ServiceRegistration } from "./identity";
 
 export { IIdentity, ServiceRegistration } from "./identity";
@@ -72,6 +73,13 @@ export const KEYSTONE_SECRETS: readonly SecretSpec[] = [
 ];
 
 /** What keystone declares for the secret catalog and the release profiles (lib/components.ts). */
+/** How each release runs Keystone: under uwsgi in Debian, under Apache mod_wsgi in Ubuntu. */
+export const KEYSTONE_RELEASES: ByRelease<ApiRelease> = {
+  "debian-12-zed": { units: ["keystone"], uwsgiConfigs: ["/etc/keystone/keystone-uwsgi.ini"] },
+  // The package's site says `Listen 5000`.
+  "ubuntu-2404-caracal": { units: ["apache2"], apacheSite: "/etc/apache2/sites-available/keystone.conf" },
+};
+
 export const KEYSTONE_COMPONENT: ComponentDeclaration = {
   name: "keystone",
   secrets: KEYSTONE_SECRETS,
@@ -221,12 +229,13 @@ export class KeystoneService extends Construct implements IIdentity {
       }
     }
     const addresses = listenAddresses(context, host);
-    for (const ini of release.paths.keystoneUwsgiConfigs) {
+    const runs = forRelease("keystone", KEYSTONE_RELEASES, release);
+    for (const ini of runs.uwsgiConfigs ?? []) {
       uwsgiApi(script, ini, context.apiWorkers, "keystone", addresses);
     }
-    if (release.paths.keystoneApacheSite) {
+    if (runs.apacheSite) {
       const apache = {
-        file: release.paths.keystoneApacheSite,
+        file: runs.apacheSite,
         port: PORT,
         portsConf: release.paths.apachePortsConf,
       };
@@ -237,7 +246,7 @@ export class KeystoneService extends Construct implements IIdentity {
         .comment("The schema, once, from the first controller (idempotent).")
         .schemaSync([DATABASE], "keystone", "keystone-manage", "db_sync");
     }
-    script.restartIfChanged([release.units.keystone], "keystone").waitForPort(host.address, PORT, 120);
+    script.restartIfChanged(runs.units, "keystone").waitForPort(host.address, PORT, 120);
     if (first) {
       script
         .comment(

@@ -3,8 +3,8 @@ import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
 import { API_PORTS } from "../core/openstack-api";
 import { SecretSpec, serviceSecrets } from "../core/secret-spec";
-import { PackagesByRelease, packagesFor } from "../core/releases/packages";
-import { ApiService, ApiServiceProps } from "./api-service";
+import { ByRelease, forRelease, PackagesByRelease, packagesFor } from "../core/releases/packages";
+import { ApiRelease, ApiService, ApiServiceProps } from "./api-service";
 import { IniFile, IniValue } from "../core/ini-file";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
@@ -94,7 +94,7 @@ export function neutronServerUnit(release: ReleaseProfile): string {
     `--config-file=${ML2_CONF}`,
     "--log-file=/var/log/neutron/neutron-server.log",
   ];
-  return `# Written by openstack-cdktf: upstream's eventlet neutron-server (API and RPC workers) in place of ${(release.units.neutronServerReplaces ?? []).join(" and ")}.
+  return `# Written by openstack-cdktf: upstream's eventlet neutron-server (API and RPC workers) in place of ${(forRelease("neutron", NEUTRON_RELEASES, release).replaces ?? []).join(" and ")}.
 [Unit]
 Description=OpenStack Neutron server (API and RPC)
 After=network-online.target ${release.units.database}.service ${release.units.rabbitmq}.service
@@ -125,6 +125,22 @@ export const SECURITY_GROUP_SETTINGS: Readonly<Record<string, IniValue>> = {
 };
 
 /** Neutron's secrets, for the secret catalog: its database user's, and its Keystone user's. */
+/** How one release runs Neutron's server: upstream's eventlet `neutron-server`, the API and its RPC workers in one service. */
+export interface NeutronRelease extends ApiRelease {
+  /**
+   * Units the distribution's packages run instead of an eventlet `neutron-server`: they are
+   * masked, and `units` run from a unit of ours (Debian: the API under uwsgi and a separate RPC
+   * server; `neutronServerUnit` says why). @default none
+   */
+  readonly replaces?: readonly string[];
+}
+
+export const NEUTRON_RELEASES: ByRelease<NeutronRelease> = {
+  // The package neutron-server is a metapackage: the API under uwsgi (:9696) and the RPC server.
+  "debian-12-zed": { units: ["neutron-server"], replaces: ["neutron-api", "neutron-rpc-server"] },
+  "ubuntu-2404-caracal": { units: ["neutron-server"] },
+};
+
 /** Neutron's server packages. */
 export const NEUTRON_SERVER_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["neutron-server"],
@@ -149,6 +165,7 @@ export const NEUTRON_SECRETS: readonly SecretSpec[] = serviceSecrets("neutron", 
 /** What neutron declares for the secret catalog and the release profiles (lib/components.ts). */
 export const NEUTRON_COMPONENT: ComponentDeclaration = {
   name: "neutron",
+  needs: ["keystone"],
   secrets: NEUTRON_SECRETS,
   packages: {
     neutronServer: NEUTRON_SERVER_PACKAGES,
@@ -190,7 +207,7 @@ export class NeutronService extends ApiService {
       ],
       syncComment: "The schema, once, from the first controller (an alembic upgrade: idempotent).",
       packages: NEUTRON_SERVER_PACKAGES,
-      units: (release) => release.units.neutronServer,
+      units: (release) => forRelease("neutron", NEUTRON_RELEASES, release).units,
       messaging: true,
       // An eventlet server binds one address: its own; a socket of ours takes the VIP.
       vipForwards: () => [{ name: "neutron-server", port: API_PORTS.network }],
@@ -410,7 +427,7 @@ export class NeutronService extends ApiService {
       changeTag: "neutron",
     });
     script.run("install", "-d", "-o", "neutron", "-g", "neutron", "-m", "0750", LOCK_PATH);
-    const replaced = host.release.units.neutronServerReplaces ?? [];
+    const replaced = forRelease("neutron", NEUTRON_RELEASES, host.release).replaces ?? [];
     if (replaced.length > 0) {
       script
         .comment(

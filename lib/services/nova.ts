@@ -9,9 +9,9 @@ import { SecretSpec, serviceSecrets } from "../core/secret-spec";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { PackagesByRelease, packagesFor } from "../core/releases/packages";
+import { ByRelease, forRelease, PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { ReleaseProfile } from "../core/releases";
-import { ApiService, ApiServiceProps } from "./api-service";
+import { ApiRelease, ApiService, ApiServiceProps } from "./api-service";
 
 export interface NovaServiceProps extends ApiServiceProps {
   /** Glance's API, for `[glance] api_servers`. @default `http://VIP:9292` */
@@ -49,9 +49,42 @@ export const NOVNC_PORT = 6080;
 /** libvirt's NAT network that libvirt-daemon-config-network defines and starts with libvirtd. */
 const LIBVIRT_DEFAULT_NETWORK_AUTOSTART = "/etc/libvirt/qemu/networks/autostart/default.xml";
 
+/** How one release runs Nova's controller services. */
+export interface NovaRelease extends ApiRelease {
+  /**
+   * debconf answers given before the packages are installed (`debconf-set-selections` lines), so
+   * that maintainer scripts choose what Nova needs. @default none
+   */
+  readonly debconf?: readonly string[];
+  /**
+   * Debian's nova-consoleproxy starts the console proxy this file names (spicehtml5 unless told
+   * otherwise). @default none: the distribution ships a noVNC-only package
+   */
+  readonly consoleProxyDefaults?: string;
+}
+
+/** Nova's controller services on each release: API (and metadata API), conductor, scheduler, console proxy. */
+export const NOVA_RELEASES: ByRelease<NovaRelease> = {
+  "debian-12-zed": {
+    // The APIs run under uwsgi, started by /etc/init.d/<unit> systemd-start.
+    units: ["nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler", "nova-novncproxy"],
+    uwsgiConfigs: ["/etc/nova/nova-api-uwsgi.ini", "/etc/nova/nova-api-metadata-uwsgi.ini"],
+    // Its postinst rewrites NOVA_CONSOLE_PROXY_TYPE from this answer on every configure.
+    debconf: ["nova-consoleproxy nova-consoleproxy/daemon_type select novnc"],
+    consoleProxyDefaults: "/etc/default/nova-consoleproxy",
+  },
+  // nova-api serves both the compute API (:8774) and the metadata API (:8775).
+  "ubuntu-2404-caracal": { units: ["nova-api", "nova-conductor", "nova-scheduler", "nova-novncproxy"] },
+};
+
+/** Nova on `release` (its `NOVA_RELEASES` entry). */
+export function novaRelease(release: ReleaseProfile): NovaRelease {
+  return forRelease("nova", NOVA_RELEASES, release);
+}
+
 /** Where the release runs Nova's APIs under uwsgi (Debian), which binds several addresses. */
 function novaApisUnderUwsgi(release: ReleaseProfile): boolean {
-  return release.paths.novaUwsgiConfigs.length > 0;
+  return (novaRelease(release).uwsgiConfigs ?? []).length > 0;
 }
 
 /** `awk` that succeeds when the second `|` column of stdin (a nova-manage table) holds the name. */
@@ -88,6 +121,8 @@ export const NOVA_SECRETS: readonly SecretSpec[] = [
 /** What nova declares for the secret catalog and the release profiles (lib/components.ts). */
 export const NOVA_COMPONENT: ComponentDeclaration = {
   name: "nova",
+  // Its endpoints: Placement for the compute hosts, Glance for images.
+  needs: ["keystone", "placement", "glance"],
   secrets: NOVA_SECRETS,
   packages: { novaController: NOVA_PACKAGES, novaCompute: NOVA_COMPUTE_PACKAGES },
 };
@@ -119,8 +154,8 @@ export class NovaService extends ApiService {
       databases: [API_DATABASE, ...CELL_DATABASES],
       configFile: NOVA_CONF,
       packages: NOVA_PACKAGES,
-      units: (release) => release.units.novaController,
-      uwsgiConfigs: (release) => release.paths.novaUwsgiConfigs,
+      units: (release) => novaRelease(release).units,
+      uwsgiConfigs: (release) => novaRelease(release).uwsgiConfigs ?? [],
       waitForPorts: [
         [API_PORTS.compute, 120],
         [NOVA_METADATA_PORT, 120],
@@ -375,14 +410,14 @@ export class NovaService extends ApiService {
 
   /** debconf answers the package's maintainer scripts read. */
   protected beforeInstall(script: ShellScript, host: Host): void {
-    for (const selection of host.release.debconf.novaController) {
+    for (const selection of novaRelease(host.release).debconf ?? []) {
       script.raw(`debconf-set-selections <<<${quote([selection])}`);
     }
   }
 
   /** The console proxy's defaults, uwsgi, the lock directory. */
   protected configure(script: ShellScript, host: Host): void {
-    const defaults = host.release.paths.novaConsoleProxyDefaults;
+    const defaults = novaRelease(host.release).consoleProxyDefaults;
     if (defaults) {
       script.writeFile(
         defaults,

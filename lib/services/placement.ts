@@ -3,8 +3,8 @@ import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
 import { API_PORTS } from "../core/openstack-api";
 import { SecretSpec, serviceSecrets } from "../core/secret-spec";
-import { PackagesByRelease } from "../core/releases/packages";
-import { ApiService, ApiServiceProps } from "./api-service";
+import { ByRelease, forRelease, PackagesByRelease } from "../core/releases/packages";
+import { ApiRelease, ApiService, ApiServiceProps } from "./api-service";
 import { IniFile } from "../core/ini-file";
 
 export type PlacementServiceProps = ApiServiceProps;
@@ -16,6 +16,16 @@ export const PLACEMENT_PACKAGES: PackagesByRelease = {
   "ubuntu-2404-caracal": ["placement-api"],
 };
 
+/** How each release runs Placement's API: under uwsgi in Debian, under Apache mod_wsgi in Ubuntu. */
+export const PLACEMENT_RELEASES: ByRelease<ApiRelease> = {
+  "debian-12-zed": { units: ["placement-api"], uwsgiConfigs: ["/etc/placement/placement-api-uwsgi.ini"] },
+  // The package's site says `Listen 8778`.
+  "ubuntu-2404-caracal": {
+    units: ["apache2"],
+    apacheSite: "/etc/apache2/sites-available/placement-api.conf",
+  },
+};
+
 export const PLACEMENT_SECRETS: readonly SecretSpec[] = serviceSecrets("placement", [
   "controller",
   "compute",
@@ -24,6 +34,7 @@ export const PLACEMENT_SECRETS: readonly SecretSpec[] = serviceSecrets("placemen
 /** What placement declares for the secret catalog and the release profiles (lib/components.ts). */
 export const PLACEMENT_COMPONENT: ComponentDeclaration = {
   name: "placement",
+  needs: ["keystone"],
   secrets: PLACEMENT_SECRETS,
   packages: { placement: PLACEMENT_PACKAGES },
 };
@@ -48,9 +59,9 @@ export class PlacementService extends ApiService {
       configFile: "/etc/placement/placement.conf",
       syncCommand: ["placement-manage", "db", "sync"],
       packages: PLACEMENT_PACKAGES,
-      units: (release) => [release.units.placement],
-      uwsgiConfigs: (release) => release.paths.placementUwsgiConfigs,
-      apacheSite: (release) => release.paths.placementApacheSite,
+      units: (release) => forRelease("placement", PLACEMENT_RELEASES, release).units,
+      uwsgiConfigs: (release) => forRelease("placement", PLACEMENT_RELEASES, release).uwsgiConfigs ?? [],
+      apacheSite: (release) => forRelease("placement", PLACEMENT_RELEASES, release).apacheSite,
       namePrerequisites: true,
     });
     this.deploy();

@@ -3,13 +3,36 @@ import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
 import { IniFile, secretPlaceholder } from "../core/ini-file";
 import { API_PORTS } from "../core/openstack-api";
-import { PackagesByRelease, packagesFor } from "../core/releases/packages";
+import { ByRelease, forRelease, PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { SecretSpec } from "../core/secret-spec";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { ApiService, ApiServiceProps } from "./api-service";
 import { SWIFT_DIR, SWIFT_STORAGE_PORTS, SwiftRingDevice, SwiftRings } from "./swift-rings";
+
+/** Swift's storage daemons, as Debian's and Ubuntu's swift-account/-container/-object name them (sharding, sync and erasure coding unused). */
+export const SWIFT_STORAGE_UNITS: readonly string[] = ["account", "container", "object"].flatMap((kind) => [
+  `swift-${kind}`,
+  `swift-${kind}-replicator`,
+  `swift-${kind}-auditor`,
+  `swift-${kind}-${kind === "account" ? "reaper" : "updater"}`,
+]);
+
+/** Swift's units on each release. */
+export interface SwiftRelease {
+  /** The proxy, on the controllers. */
+  readonly proxyUnit: string;
+  /** The storage servers and their replicators, auditors, updaters and reaper. */
+  readonly storageUnits: readonly string[];
+  /** rsync's daemon (replication). */
+  readonly rsyncUnit: string;
+}
+
+export const SWIFT_RELEASES: ByRelease<SwiftRelease> = {
+  "debian-12-zed": { proxyUnit: "swift-proxy", storageUnits: SWIFT_STORAGE_UNITS, rsyncUnit: "rsync" },
+  "ubuntu-2404-caracal": { proxyUnit: "swift-proxy", storageUnits: SWIFT_STORAGE_UNITS, rsyncUnit: "rsync" },
+};
 
 /** The proxy, on the controllers. */
 export const SWIFT_PROXY_PACKAGES: PackagesByRelease = {
@@ -52,6 +75,7 @@ export const SWIFT_SECRETS: readonly SecretSpec[] = [
 /** What swift declares for the secret catalog and the release profiles (lib/components.ts). */
 export const SWIFT_COMPONENT: ComponentDeclaration = {
   name: "swift",
+  needs: ["keystone"],
   secrets: SWIFT_SECRETS,
   packages: { swiftProxy: SWIFT_PROXY_PACKAGES, swiftStorage: SWIFT_STORAGE_PACKAGES },
 };
@@ -121,7 +145,7 @@ export class SwiftService extends ApiService {
       databases: [],
       configFile: PROXY_CONF,
       packages: SWIFT_PROXY_PACKAGES,
-      units: (release) => [release.units.swiftProxy],
+      units: (release) => [forRelease("swift", SWIFT_RELEASES, release).proxyUnit],
       namePrerequisites: true,
       // An eventlet server binds one address: its own; a socket of ours takes the VIP.
       vipForwards: () => [{ name: "swift-proxy", port: API_PORTS["object-store"] }],
@@ -259,8 +283,8 @@ export class SwiftService extends ApiService {
     }
     script
       .writeFile(RSYNCD_CONF, this.rsyncdConfig(host), { changeTag: "rsync" })
-      .restartIfChanged([release.units.rsync], "rsync")
-      .restartIfChanged(release.units.swiftStorage, "swift_storage");
+      .restartIfChanged([forRelease("swift", SWIFT_RELEASES, release).rsyncUnit], "rsync")
+      .restartIfChanged(forRelease("swift", SWIFT_RELEASES, release).storageUnits, "swift_storage");
     for (const port of Object.values(SWIFT_STORAGE_PORTS)) script.waitForPort(host.address, port, 60);
     const step = host.addStep("swift_storage", script, {
       owner: this,

@@ -32,8 +32,8 @@ export const VIA_VIP_ORDER: readonly ServiceChecks[] = [keystone, nova, cinder, 
 /** The APIs the library registers in the catalog. */
 export const API_SERVICES: readonly ApiSpec[] = SERVICES.flatMap((s) => (s.api ? [s.api] : []));
 
-/** The systemd units the library runs on a controller for the control plane (release profile). */
+/** The systemd units the library runs on a controller for the control plane (each service's, for the release). */
 export function controlPlaneUnits(release: string): string[] {
-  const u = releaseProfile(release).units;
-  return [...new Set(SERVICES.flatMap((s) => s.units(u)))];
+  const profile = releaseProfile(release);
+  return [...new Set(SERVICES.flatMap((s) => s.units(profile)))];
 }

@@ -305,7 +305,7 @@ export interface ServiceChecks {
   /** Its API (control-plane, the catalog in os-endpoints, api-keepalive, api-cold-start). */
   readonly api?: ApiSpec;
   /** Its systemd units on a controller (control-plane, api-cold-start, the failover). */
-  units(u: ReleaseProfile["units"]): readonly string[];
+  units(release: ReleaseProfile): readonly string[];
   /** Its part of openstack-api, through the VIP. */
   viaVip?(ctx: CheckContext, cloud: Cloud): ViaVip;
   /** Checks of its own, run after openstack-api. */

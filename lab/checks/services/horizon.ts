@@ -4,6 +4,8 @@
  * `manage.py compress` gets on each controller (lab/checks/py/horizon_compress_pool.py).
  */
 import { HORIZON_WEBROOT } from "../../../lib/core/openstack-api";
+import { forRelease } from "../../../lib/core/releases/packages";
+import { HORIZON_RELEASES } from "../../../lib/services/horizon";
 import { clientHost, controllers, remote, serviceAddress } from "../platform";
 import { pythonCommand } from "../python";
 import { Check, perHost, skip } from "../types";
@@ -87,6 +89,6 @@ export const horizonCompressPool = perHost(
 
 export const horizon: ServiceChecks = {
   name: "horizon",
-  units: (u) => [u.horizon],
+  units: (release) => [forRelease("horizon", HORIZON_RELEASES, release).unit],
   checks: [horizonLogin, horizonCompressPool],
 };

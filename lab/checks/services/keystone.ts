@@ -3,6 +3,8 @@
  * the catalog (`os-endpoints`): every service's public, internal and admin endpoints on the VIP.
  */
 import { API_PORTS } from "../../../lib/core/openstack-api";
+import { forRelease } from "../../../lib/core/releases/packages";
+import { KEYSTONE_RELEASES } from "../../../lib/services/keystone";
 import { ADMIN_USER, ApiSpec, command, hostPort, jsonOf, ServiceChecks, Verdict } from "./client";
 
 export const KEYSTONE_API: ApiSpec = {
@@ -64,7 +66,7 @@ export function judgeEndpoints(
 export const keystone: ServiceChecks = {
   name: "keystone",
   api: KEYSTONE_API,
-  units: (u) => [u.keystone],
+  units: (release) => forRelease("keystone", KEYSTONE_RELEASES, release).units,
   viaVip: (_ctx, cloud) => ({
     commands: [
       { name: "token", argv: ["token", "issue", "-f", "json", "-c", "expires", "-c", "project_id"] },

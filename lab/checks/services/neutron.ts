@@ -1,11 +1,13 @@
 /** Neutron (lib/services/neutron.ts): through the VIP, the network API answers `network list`. */
 import { API_PORTS } from "../../../lib/core/openstack-api";
+import { forRelease } from "../../../lib/core/releases/packages";
+import { NEUTRON_RELEASES } from "../../../lib/services/neutron";
 import { command, jsonOf, ServiceChecks } from "./client";
 
 export const neutron: ServiceChecks = {
   name: "neutron",
   api: { type: "network", port: API_PORTS.network, path: "/", listPath: "/v2.0/networks" },
-  units: (u) => u.neutronServer,
+  units: (release) => forRelease("neutron", NEUTRON_RELEASES, release).units,
   viaVip: () => ({
     commands: [{ name: "network", argv: ["network", "list", "-f", "json"] }],
     checks: [

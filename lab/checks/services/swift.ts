@@ -11,6 +11,8 @@ import { randomBytes } from "crypto";
 import { API_PORTS } from "../../../lib/core/openstack-api";
 import { SWIFT_RINGS_SPEC, SWIFT_STORAGE_PORTS } from "../../../lib/services/swift-rings";
 import { releaseProfile } from "../../../lib/core/releases";
+import { forRelease } from "../../../lib/core/releases/packages";
+import { SWIFT_RELEASES } from "../../../lib/services/swift";
 import { HostPlan } from "../../plan";
 import { bashCommand, remote } from "../platform";
 import { Check, CheckContext, CheckResult, perHost } from "../types";
@@ -71,7 +73,7 @@ export const swiftRings: Check = {
 export const swiftStorage: Check = perHost(
   "swift-storage",
   async (host, ctx) => {
-    const units = releaseProfile(ctx.inventory.release).units.swiftStorage;
+    const units = forRelease("swift", SWIFT_RELEASES, releaseProfile(ctx.inventory.release)).storageUnits;
     const urls = Object.values(SWIFT_STORAGE_PORTS).map((p) => `http://${host.address}:${p}/healthcheck`);
     const out = await remote(
       ctx,
@@ -106,7 +108,7 @@ export const swift: ServiceChecks = {
     path: "/healthcheck",
     listPath: "/v1/AUTH_{project}",
   },
-  units: (u) => [u.swiftProxy],
+  units: (release) => [forRelease("swift", SWIFT_RELEASES, release).proxyUnit],
   viaVip: () => {
     const container = `osc-check-${randomBytes(4).toString("hex")}`;
     return {

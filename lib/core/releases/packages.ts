@@ -2,11 +2,25 @@ import type { ReleaseName } from "./index";
 import { ReleaseProfile } from "./profile";
 
 /**
- * A component's packages for each supported release, declared next to the component's code
- * (kolla-style: one service, one place). The type asks for every release: a new release adds
- * its names to each component's table.
+ * A component's data for each supported release (packages, units, paths), declared next to the
+ * component's code (kolla-style: one service, one place). The type asks for every release: a new
+ * release adds its entry to each component's tables.
  */
-export type PackagesByRelease = Readonly<Record<ReleaseName, readonly string[]>>;
+export type ByRelease<T> = Readonly<Record<ReleaseName, T>>;
+
+/** A component's packages for each supported release. */
+export type PackagesByRelease = ByRelease<readonly string[]>;
+
+/** The entry of `table` for `release`; a release the table does not know is an error. */
+export function forRelease<T>(what: string, table: ByRelease<T>, release: ReleaseProfile): T {
+  const entry = (table as Readonly<Record<string, T>>)[release.name];
+  if (entry === undefined) {
+    throw new Error(
+      `${what}: got release ${JSON.stringify(release.name)}: expected one of ${Object.keys(table).join(", ")}`,
+    );
+  }
+  return entry;
+}
 
 /** The packages of `table` for `release`; a release the table does not know is an error. */
 export function packagesFor(
@@ -14,11 +28,5 @@ export function packagesFor(
   table: PackagesByRelease,
   release: ReleaseProfile,
 ): readonly string[] {
-  const packages = (table as Readonly<Record<string, readonly string[]>>)[release.name];
-  if (!packages) {
-    throw new Error(
-      `${what} packages: got release ${JSON.stringify(release.name)}: expected one of ${Object.keys(table).join(", ")}`,
-    );
-  }
-  return packages;
+  return forRelease(`${what} packages`, table, release);
 }
