@@ -10,6 +10,7 @@ import { Host } from "../hosts/host";
 import { NetworkNode } from "../hosts/network-node";
 import { RoleNode } from "../hosts/role-node";
 import { StorageNode } from "../hosts/storage-node";
+import { ClientAddress } from "../platform/client-address";
 import { Heartbeat } from "../platform/heartbeat";
 import { Memcached } from "../platform/memcached";
 import { MysqlHaPair } from "../platform/mysql-ha-pair";
@@ -21,7 +22,7 @@ import { GlanceService } from "../services/glance";
 import { HorizonDashboard } from "../services/horizon";
 import { KeystoneService } from "../services/keystone";
 import { PlacementService } from "../services/placement";
-import { NeutronService } from "../services/neutron";
+import { NEUTRON_USER, NeutronService } from "../services/neutron";
 import { NovaService } from "../services/nova";
 import { SwiftService } from "../services/swift";
 import { CephCluster, chooseMonitors } from "../platform/ceph-cluster";
@@ -146,14 +147,17 @@ export class OpenStackCluster extends Construct {
             prefixLength: Number(inv.management.cidr.split("/")[1]),
           })
         : undefined;
+    // The client address, once: every server on it (database, broker, APIs) takes this object.
+    const client = this.heartbeat
+      ? ClientAddress.ofVip(this.heartbeat)
+      : ClientAddress.ofController(controllers[0]);
     // The database and the broker listen on the VIP: given Heartbeat, they come after it.
     this.database = new MysqlHaPair(this, "database", {
       controllers,
-      clientAddress,
-      vip: this.heartbeat,
+      client,
       managementCidr: inv.management.cidr,
     });
-    this.messaging = new RabbitMq(this, "messaging", { controllers, clientAddress, vip: this.heartbeat });
+    this.messaging = new RabbitMq(this, "messaging", { controllers, client });
     this.cache = new Memcached(this, "cache", { controllers });
 
     // The control plane, on every controller, behind the VIP.
@@ -162,6 +166,7 @@ export class OpenStackCluster extends Construct {
       clientAddress,
       // The APIs listen on the VIP too: given Heartbeat, after it.
       vip: this.heartbeat,
+      client,
       managementCidr: inv.management.cidr,
       database: this.database,
       messaging: this.messaging,
@@ -196,10 +201,18 @@ export class OpenStackCluster extends Construct {
         ...controllers.flatMap((h) => [h.hostName, h.address]),
       ],
     });
-    this.nova = new NovaService(this, "nova", { context: this.controlPlane, keystone: this.keystone });
+    // Nova authenticates as Placement and Neutron, and Neutron as Nova: each by the owner's object.
+    this.nova = new NovaService(this, "nova", {
+      context: this.controlPlane,
+      keystone: this.keystone,
+      glanceUrl: this.glance.url,
+      placement: this.placement,
+      neutronUser: NEUTRON_USER,
+    });
     this.neutron = new NeutronService(this, "neutron", {
       context: this.controlPlane,
       keystone: this.keystone,
+      nova: this.nova,
       providerPhysnet: inv.provider?.physnet,
       networkNodes: this.hostsWithRole("network").length,
     });
