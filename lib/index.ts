@@ -21,6 +21,7 @@ export * from "./hosts/compute-node";
 export * from "./hosts/storage-node";
 export * from "./hosts/network-node";
 export * from "./platform/interfaces";
+export * from "./platform/client-address";
 export * from "./platform/heartbeat";
 export * from "./platform/mysql-ha-pair";
 export * from "./platform/rabbitmq";

@@ -11,12 +11,15 @@ import { DatabaseHandle, ICache, IDatabase, IMessageBus, IVirtualAddress } from 
 import { MysqlHaPair } from "../lib/platform/mysql-ha-pair";
 import { RabbitMq } from "../lib/platform/rabbitmq";
 import { ApiService, ApiServiceProps } from "../lib/services/api-service";
-import { ControlPlaneContext } from "../lib/services/control-plane-context";
+import { ClientAddress } from "../lib/platform/client-address";
+import { clientOf, ControlPlaneContext } from "../lib/services/control-plane-context";
 import { GlanceService } from "../lib/services/glance";
 import { IIdentity, ServiceRegistration } from "../lib/services/identity";
 import { forRelease } from "../lib/core/releases/packages";
-import { PLACEMENT_RELEASES, PLACEMENT_SECRETS } from "../lib/services/placement";
-import { fileIn, iniSection, standaloneControlPlane } from "./service-helpers";
+import { NEUTRON_USER, NeutronService } from "../lib/services/neutron";
+import { NovaService, NovaServiceProps } from "../lib/services/nova";
+import { PLACEMENT_RELEASES, PLACEMENT_SECRETS, PlacementService } from "../lib/services/placement";
+import { fileIn, iniSection, labSmall, standaloneControlPlane } from "./service-helpers";
 import { StackJson } from "./support";
 
 const release = DEBIAN_12_ZED;
@@ -211,5 +214,98 @@ describe("ApiService, the recipe a new API service uses", () => {
         .filter((c) => c instanceof Step)
         .map((s) => (s as Step).logicalId),
     ).toEqual(["ctl1_placement", "ctl2_placement"]);
+  });
+});
+
+describe("one client address, built once and passed by reference", () => {
+  it("says its address, whether it is a VIP, what to wait for and where servers listen", () => {
+    const stack = new TerraformStack(Testing.app(), "t");
+    const controllers = hosts(stack, "ctl1", "ctl2");
+    const heartbeat = new Heartbeat(stack, "ha", { controllers, vip: "10.0.0.100", prefixLength: 24 });
+    const vip = ClientAddress.ofVip(heartbeat);
+    expect([vip.address, vip.isVip, vip.vip]).toEqual(["10.0.0.100", true, "10.0.0.100"]);
+    expect(vip.readyFor(controllers[1]).map((s) => s.logicalId)).toEqual(["ctl2_heartbeat"]);
+    expect(vip.listenAddresses(controllers[1])).toEqual(["10.0.0.2", "10.0.0.100"]);
+    const own = ClientAddress.ofController(controllers[0]);
+    expect([own.address, own.isVip, own.vip]).toEqual(["10.0.0.1", false, undefined]);
+    expect(own.readyFor(controllers[0])).toEqual([]);
+    expect(own.listenAddresses(controllers[0])).toEqual(["10.0.0.1"]);
+  });
+
+  it("the cluster hands the same object to the database, the broker and the control plane", () => {
+    const { cluster } = labSmall();
+    const client = cluster.controlPlane.client as ClientAddress;
+    expect(client).toBeInstanceOf(ClientAddress);
+    expect([client.address, client.isVip]).toEqual(["10.211.0.10", true]);
+    expect(cluster.database.endpoint).toBe(client.endpoint);
+    expect(cluster.messaging.endpoint).toBe(client.endpoint);
+    expect(clientOf(cluster.controlPlane)).toBe(client);
+  });
+
+  it("a context whose client object contradicts its clientAddress is a clear error", () => {
+    const stack = new TerraformStack(Testing.app(), "t");
+    const [ctl] = hosts(stack, "ctl1");
+    const context = {
+      controllers: [ctl],
+      clientAddress: "10.0.0.1",
+      client: ClientAddress.of("10.0.0.9", true),
+    };
+    expect(() => clientOf(context as unknown as ControlPlaneContext)).toThrow(
+      "ControlPlaneContext client: got 10.0.0.9: expected the client address 10.0.0.1",
+    );
+  });
+});
+
+describe("services hand out their credentials and URL; no service spells another's", () => {
+  it("Nova's [placement] authenticates as the Placement it is given, [glance] uses the URL given", () => {
+    const { stack, context, keystone } = standaloneControlPlane(DEBIAN_12_ZED);
+    const placement = new PlacementService(stack, "placement", { context, keystone });
+    expect(placement.credentials).toEqual({ name: "placement", secret: "placement_keystone_password" });
+    // Another user, whose secret the catalog knows: the section follows the object, not a literal.
+    const other = { credentials: { name: "placement_ops", secret: placement.credentials.secret } };
+    const nova = new NovaService(stack, "nova", {
+      context,
+      keystone,
+      placement: other,
+      neutronUser: NEUTRON_USER,
+      glanceUrl: "http://images.example:9292",
+    });
+    const conf = fileIn(nova.steps[0].scriptText, "/etc/nova/nova.conf");
+    expect(iniSection(conf, "placement").username).toBe("placement_ops");
+    expect(iniSection(conf, "placement").password).toBe(secretPlaceholder("placement_keystone_password"));
+    expect(iniSection(conf, "neutron").username).toBe("neutron");
+    expect(iniSection(conf, "glance").api_servers).toBe("http://images.example:9292");
+  });
+
+  it("Neutron notifies the Nova it is given, and its metadata agents sign with Nova's secret", () => {
+    const { stack, context, keystone } = standaloneControlPlane(DEBIAN_12_ZED);
+    const nova = new NovaService(stack, "nova", { context, keystone });
+    const neutron = new NeutronService(stack, "neutron", { context, keystone, nova });
+    const conf = fileIn(neutron.serverSteps[0].scriptText, "/etc/neutron/neutron.conf");
+    expect(iniSection(conf, "nova").username).toBe(nova.credentials.name);
+    expect(iniSection(conf, "nova").password).toBe(secretPlaceholder(nova.credentials.secret));
+  });
+
+  it("in the cluster, each service's config takes the owner's objects", () => {
+    const { cluster } = labSmall();
+    const nova = fileIn(cluster.nova.steps[0].scriptText, "/etc/nova/nova.conf");
+    expect(iniSection(nova, "placement").password).toBe(
+      secretPlaceholder(cluster.placement.credentials.secret),
+    );
+    expect(iniSection(nova, "glance").api_servers).toBe(cluster.glance.url);
+    const neutron = fileIn(cluster.neutron.serverSteps[0].scriptText, "/etc/neutron/neutron.conf");
+    expect(iniSection(neutron, "nova").password).toBe(secretPlaceholder(cluster.nova.credentials.secret));
+  });
+
+  it("a service not built cannot be referenced: a secret's name is no credentials object", () => {
+    const { context, keystone } = standaloneControlPlane(DEBIAN_12_ZED);
+    // `npm run typecheck` proves it: the line below compiles only with the error it expects.
+    const props: NovaServiceProps = {
+      context,
+      keystone,
+      // @ts-expect-error Nova takes Placement's object (`placement.credentials`), not a secret's name.
+      placement: "placement_keystone_password",
+    };
+    expect(typeof props.placement).toBe("string");
   });
 });

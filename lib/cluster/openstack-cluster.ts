@@ -13,6 +13,7 @@ import { Host } from "../hosts/host";
 import { NetworkNode } from "../hosts/network-node";
 import { RoleNode } from "../hosts/role-node";
 import { StorageNode } from "../hosts/storage-node";
+import { ClientAddress } from "../platform/client-address";
 import { Heartbeat } from "../platform/heartbeat";
 import { Memcached } from "../platform/memcached";
 import { MysqlHaPair } from "../platform/mysql-ha-pair";
@@ -24,7 +25,7 @@ import { GLANCE_COMPONENT, GlanceService } from "../services/glance";
 import { HORIZON_COMPONENT, HorizonDashboard } from "../services/horizon";
 import { KEYSTONE_COMPONENT, KeystoneService } from "../services/keystone";
 import { PLACEMENT_COMPONENT, PlacementService } from "../services/placement";
-import { NEUTRON_COMPONENT, NeutronService } from "../services/neutron";
+import { NEUTRON_COMPONENT, NEUTRON_USER, NeutronService } from "../services/neutron";
 import { NOVA_COMPONENT, NovaService } from "../services/nova";
 import { SWIFT_COMPONENT, SwiftService } from "../services/swift";
 import { CEPH_COMPONENT, CephCluster, chooseMonitors } from "../platform/ceph-cluster";
@@ -72,7 +73,7 @@ const SERVICES: readonly ServiceBuilder[] = [
   { component: CEPH_COMPONENT, build: (c) => (c.inventory.ceph ? cephCluster(c) : undefined) },
   { component: CINDER_COMPONENT, build: (c) => cinderService(c) },
   { component: HORIZON_COMPONENT, build: (c) => horizonDashboard(c) },
-  { component: NOVA_COMPONENT, build: (c) => new NovaService(c, "nova", apiProps(c)) },
+  { component: NOVA_COMPONENT, build: (c) => novaService(c) },
   { component: NEUTRON_COMPONENT, build: (c) => neutronService(c) },
 ];
 
@@ -111,9 +112,21 @@ function horizonDashboard(c: OpenStackCluster): HorizonDashboard {
   });
 }
 
+// Nova authenticates as Placement and Neutron, and Neutron as Nova: each by the owner's object
+// (Neutron's user by its constant: Neutron is built after Nova, whose object it takes).
+function novaService(c: OpenStackCluster): NovaService {
+  return new NovaService(c, "nova", {
+    ...apiProps(c),
+    glanceUrl: c.glance.url,
+    placement: c.placement,
+    neutronUser: NEUTRON_USER,
+  });
+}
+
 function neutronService(c: OpenStackCluster): NeutronService {
   return new NeutronService(c, "neutron", {
     ...apiProps(c),
+    nova: c.nova,
     providerPhysnet: c.inventory.provider?.physnet,
     networkNodes: c.hostsWithRole("network").length,
   });
@@ -238,14 +251,17 @@ export class OpenStackCluster extends Construct {
             prefixLength: Number(inv.management.cidr.split("/")[1]),
           })
         : undefined;
+    // The client address, once: every server on it (database, broker, APIs) takes this object.
+    const client = this.heartbeat
+      ? ClientAddress.ofVip(this.heartbeat)
+      : ClientAddress.ofController(controllers[0]);
     // The database and the broker listen on the VIP: given Heartbeat, they come after it.
     this.database = new MysqlHaPair(this, "database", {
       controllers,
-      clientAddress,
-      vip: this.heartbeat,
+      client,
       managementCidr: inv.management.cidr,
     });
-    this.messaging = new RabbitMq(this, "messaging", { controllers, clientAddress, vip: this.heartbeat });
+    this.messaging = new RabbitMq(this, "messaging", { controllers, client });
     this.cache = new Memcached(this, "cache", { controllers });
 
     // The control plane, on every controller, behind the VIP.
@@ -254,6 +270,7 @@ export class OpenStackCluster extends Construct {
       clientAddress,
       // The APIs listen on the VIP too: given Heartbeat, after it.
       vip: this.heartbeat,
+      client,
       managementCidr: inv.management.cidr,
       database: this.database,
       messaging: this.messaging,

@@ -36,6 +36,26 @@ export const CONTROLLER_ONLY: readonly Role[] = ["controller"];
 /** Every host. */
 export const ALL_ROLES: readonly Role[] = ["controller", "compute", "storage", "network"];
 
+/** A Keystone service user and the secret that holds its password. */
+export interface ServiceUser {
+  readonly name: string;
+  readonly secret: string;
+}
+
+/**
+ * The Keystone user of the service `name` and its secret, `<name>_keystone_password`: the one
+ * place that spells the name; services hand the object to the services that authenticate as
+ * them (Nova as Placement and Neutron, Neutron as Nova).
+ */
+export function keystoneUser(name: string): ServiceUser {
+  return { name, secret: `${name}_keystone_password` };
+}
+
+/** The secret of the database user of the service `name`, `<name>_db_password`. */
+export function databaseSecret(name: string): string {
+  return `${name}_db_password`;
+}
+
 /**
  * An OpenStack service's two secrets: its database user's password, on the hosts with `dbRoles`
  * (the controllers, unless a part elsewhere reads the database too), and its Keystone user's
@@ -48,13 +68,13 @@ export function serviceSecrets(
 ): SecretSpec[] {
   return [
     {
-      name: `${name}_db_password`,
+      name: databaseSecret(name),
       kind: "password",
       roles: dbRoles,
       description: `${name} database user`,
     },
     {
-      name: `${name}_keystone_password`,
+      name: keystoneUser(name).secret,
       kind: "password",
       roles: userRoles,
       description: `${name} Keystone service user`,

@@ -67,6 +67,8 @@ export function readyOn(hosts: readonly Host[], steps: readonly Step[], host: Ho
 }
 
 /**
+ * @deprecated the cluster builds a `ClientAddress` once and hands it over; this remains for
+ * constructs built from the older `clientAddress` and `vip` props (`ClientAddress.resolve`).
  * Checks a server's client address: a controller's own address, or a virtual address whose
  * provider (`vip`) is given, so that the server binds to it only after it may.
  */

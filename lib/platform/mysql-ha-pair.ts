@@ -8,7 +8,8 @@ import { DATABASE_NAME } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Endpoint } from "../core/endpoint";
 import { Host } from "../hosts/host";
-import { checkClientAddress, DatabaseHandle, IDatabase, IVirtualAddress } from "./interfaces";
+import { ClientAddress } from "./client-address";
+import { DatabaseHandle, IDatabase, IVirtualAddress } from "./interfaces";
 
 export { DatabaseHandle } from "./interfaces";
 
@@ -26,6 +27,11 @@ export interface MysqlHaPairProps {
    * @default none
    */
   readonly vip?: IVirtualAddress;
+  /**
+   * The cluster's client address, built once (`ClientAddress`); replaces `clientAddress` and `vip`.
+   * @default from `clientAddress` and `vip`
+   */
+  readonly client?: ClientAddress;
   /** The management network (CIDR); database users may connect only from there. */
   readonly managementCidr: string;
   /** @default 4096 (install guide value; every OpenStack worker holds a pool) */
@@ -67,7 +73,7 @@ export class MysqlHaPair extends Construct implements IDatabase {
   /** Where clients connect. */
   readonly endpoint: Endpoint;
   readonly port = 3306;
-  private readonly props: MysqlHaPairProps & { readonly clientAddress: string };
+  private readonly props: MysqlHaPairProps & { readonly client: ClientAddress };
   private readonly databases = new Map<string, DatabaseHandle>();
 
   constructor(scope: Construct, id: string, props: MysqlHaPairProps) {
@@ -79,14 +85,10 @@ export class MysqlHaPair extends Construct implements IDatabase {
         `MysqlHaPair controllers: got ${props.controllers.length}: expected 1 (single) or 2 (replicated pair)`,
       );
     }
-    const clientAddress = checkClientAddress(
-      "MysqlHaPair",
-      props.controllers,
-      props.clientAddress,
-      props.vip,
-    );
-    this.props = { ...props, clientAddress };
-    this.endpoint = Endpoint.of(clientAddress);
+    const client =
+      props.client ?? ClientAddress.resolve("MysqlHaPair", props.controllers, props.clientAddress, props.vip);
+    this.props = { ...props, client };
+    this.endpoint = client.endpoint;
     this.serverSteps = props.controllers.map((host, index) => this.serverStep(host, index));
   }
 
@@ -145,7 +147,8 @@ export class MysqlHaPair extends Construct implements IDatabase {
     const release = host.release;
     const peer = p.controllers.length === 2 ? p.controllers[1 - index] : undefined;
     const id = index + 1;
-    const bind = [host.address, ...(p.clientAddress !== host.address ? [p.clientAddress] : [])];
+    const address = p.client.address;
+    const bind = [host.address, ...(address !== host.address ? [address] : [])];
     const config = new IniFile({
       mysqld: {
         "bind-address": bind.join(","),
@@ -214,7 +217,7 @@ export class MysqlHaPair extends Construct implements IDatabase {
     }
     return host.addStep("mysql", script, {
       owner: this,
-      after: p.vip?.readyFor(host),
+      after: p.client.readyFor(host),
       secrets: peer ? ["mysql_replication_password"] : [],
     });
   }

@@ -8,7 +8,8 @@ import { Step } from "../core/step";
 import { Endpoint } from "../core/endpoint";
 import { erlangAddress } from "../core/listen";
 import { Host } from "../hosts/host";
-import { checkClientAddress, IMessageBus, IVirtualAddress, readyOn } from "./interfaces";
+import { ClientAddress } from "./client-address";
+import { IMessageBus, IVirtualAddress, readyOn } from "./interfaces";
 
 export interface RabbitMqProps {
   readonly controllers: readonly Host[];
@@ -23,6 +24,11 @@ export interface RabbitMqProps {
    * @default none
    */
   readonly vip?: IVirtualAddress;
+  /**
+   * The cluster's client address, built once (`ClientAddress`); replaces `clientAddress` and `vip`.
+   * @default from `clientAddress` and `vip`
+   */
+  readonly client?: ClientAddress;
   /** @default "openstack" */
   readonly user?: string;
 }
@@ -105,8 +111,10 @@ export class RabbitMq extends Construct implements IMessageBus {
     if (!/^[a-z][a-z0-9_-]*$/.test(this.user)) {
       throw new Error(`RabbitMq user: got ${JSON.stringify(this.user)}: expected a lowercase name`);
     }
-    const clientAddress = checkClientAddress("RabbitMq", props.controllers, props.clientAddress, props.vip);
-    this.endpoint = Endpoint.of(clientAddress);
+    const client =
+      props.client ?? ClientAddress.resolve("RabbitMq", props.controllers, props.clientAddress, props.vip);
+    const clientAddress = client.address;
+    this.endpoint = client.endpoint;
     this.controllers = props.controllers;
     this.steps = props.controllers.map((host) => {
       const listeners = [host.address, ...(clientAddress !== host.address ? [clientAddress] : [])];
@@ -154,7 +162,7 @@ export class RabbitMq extends Construct implements IMessageBus {
       return host.addStep("rabbitmq", script, {
         owner: this,
         secrets: [SECRET],
-        after: props.vip?.readyFor(host),
+        after: client.readyFor(host),
       });
     });
   }

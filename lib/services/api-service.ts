@@ -3,6 +3,7 @@ import { IniFile } from "../core/ini-file";
 import { apacheApi, vipForward } from "../core/listen";
 import { ReleaseProfile } from "../core/releases";
 import { PackagesByRelease, packagesFor } from "../core/releases/packages";
+import { databaseSecret, keystoneUser, ServiceUser } from "../core/secret-spec";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
@@ -144,18 +145,26 @@ export abstract class ApiService extends Construct {
       description: spec.catalog.description,
       roles: spec.catalog.roles,
       url: this.url,
-      user: { name: spec.name, secret: this.userSecret },
+      user: this.credentials,
     });
   }
 
   /** The database user's secret, `<name>_db_password`. */
   get dbSecret(): string {
-    return `${this.spec.name}_db_password`;
+    return databaseSecret(this.spec.name);
   }
 
   /** The Keystone user's secret, `<name>_keystone_password`. */
   get userSecret(): string {
-    return `${this.spec.name}_keystone_password`;
+    return this.credentials.secret;
+  }
+
+  /**
+   * The service's Keystone user and its secret, for the services that authenticate as it
+   * (Nova's `[placement]` takes `placement.credentials`): no other service spells its name.
+   */
+  get credentials(): ServiceUser {
+    return keystoneUser(this.spec.name);
   }
 
   /** @deprecated use `url` (Nova and Neutron called it `apiUrl`) */

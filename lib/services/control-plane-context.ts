@@ -2,6 +2,7 @@ import { Endpoint } from "../core/endpoint";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
+import { ClientAddress } from "../platform/client-address";
 import { ICache, IDatabase, IMessageBus, IVirtualAddress } from "../platform/interfaces";
 
 /**
@@ -23,6 +24,11 @@ export interface ControlPlaneContext {
    * all the same: the host must allow it, as Heartbeat's `ip_nonlocal_bind` does)
    */
   readonly vip?: IVirtualAddress;
+  /**
+   * The client address as the cluster built it once (`ClientAddress`): what `clientAddress` and
+   * `vip` say, without working it out again. @default from `clientAddress` and `vip`
+   */
+  readonly client?: ClientAddress;
   /** The management network (CIDR). */
   readonly managementCidr: string;
   readonly database: IDatabase;
@@ -39,6 +45,7 @@ export const DEFAULT_API_WORKERS = 2;
 
 /** A context with its defaults resolved, once, and its client address as an `Endpoint`. */
 export interface ResolvedControlPlane extends ControlPlaneContext {
+  readonly client: ClientAddress;
   /** The client address (VIP), for URLs. */
   readonly endpoint: Endpoint;
   readonly region: string;
@@ -48,9 +55,11 @@ export interface ResolvedControlPlane extends ControlPlaneContext {
 /** Resolves the context's defaults (region, API workers); a resolved context is returned as it is. */
 export function resolveControlPlane(context: ControlPlaneContext): ResolvedControlPlane {
   if ("endpoint" in context && context.endpoint instanceof Endpoint) return context as ResolvedControlPlane;
+  const client = clientOf(context);
   return {
     ...context,
-    endpoint: Endpoint.of(context.clientAddress),
+    client,
+    endpoint: client.endpoint,
     region: context.region ?? DEFAULT_REGION,
     apiWorkers: context.apiWorkers ?? DEFAULT_API_WORKERS,
   };
@@ -61,8 +70,26 @@ export function resolveControlPlane(context: ControlPlaneContext): ResolvedContr
  * it is no controller's own (with `ha: single` it is the controller's address: none).
  */
 export function serviceVip(context: ControlPlaneContext): string | undefined {
+  return clientOf(context).vip;
+}
+
+/**
+ * The context's client address: the one the cluster built, or (for a context written by hand)
+ * one made from `clientAddress` and `vip`.
+ */
+export function clientOf(context: ControlPlaneContext): ClientAddress {
+  if (context.client) {
+    if (context.client.address !== context.clientAddress) {
+      throw new Error(
+        `ControlPlaneContext client: got ${context.client.address}: expected the client address ${context.clientAddress}`,
+      );
+    }
+    return context.client;
+  }
+  // A hand-written context names the VIP by address only: it is a VIP when no controller has it.
   const address = context.clientAddress;
-  return context.controllers.some((h) => h.address === address) ? undefined : address;
+  const isVip = !context.controllers.some((h) => h.address === address);
+  return ClientAddress.of(address, isVip, context.vip);
 }
 
 /**
@@ -71,13 +98,12 @@ export function serviceVip(context: ControlPlaneContext): string | undefined {
  * uwsgi, Apache and the eventlet servers default to every address.
  */
 export function listenAddresses(context: ControlPlaneContext, host: Host): string[] {
-  const vip = serviceVip(context);
-  return vip ? [host.address, vip] : [host.address];
+  return clientOf(context).listenAddresses(host);
 }
 
 /** The steps after which a controller may bind the VIP (its Heartbeat step). */
 export function vipReady(context: ControlPlaneContext, host: Host): readonly Step[] {
-  return context.vip?.readyFor(host) ?? [];
+  return clientOf(context).readyFor(host);
 }
 
 /** `http://ADDRESS:PORT`, with IPv6 addresses bracketed (`Endpoint.url` on the client address). */

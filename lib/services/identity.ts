@@ -1,4 +1,5 @@
 import { IniValue } from "../core/ini-file";
+import { ServiceUser } from "../core/secret-spec";
 import { Step } from "../core/step";
 
 /** A service's entry in the catalog, and the user it runs as. */
@@ -13,7 +14,7 @@ export interface ServiceRegistration {
   /** Roles the service's policy names, created when missing (Swift's `ResellerAdmin`). @default none */
   readonly roles?: readonly string[];
   /** The service user; its password comes from this secret. @default no user */
-  readonly user?: { readonly name: string; readonly secret: string };
+  readonly user?: ServiceUser;
 }
 
 /**

@@ -2,7 +2,7 @@ import { declareSecrets } from "../core/secret-catalog";
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
 import { API_PORTS } from "../core/openstack-api";
-import { SecretSpec, serviceSecrets } from "../core/secret-spec";
+import { keystoneUser, SecretSpec, serviceSecrets, ServiceUser } from "../core/secret-spec";
 import { ByRelease, forRelease, PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { ApiRelease, ApiService, ApiServiceProps } from "./api-service";
 import { IniFile, IniValue } from "../core/ini-file";
@@ -34,7 +34,7 @@ import {
   TUNNEL_BRIDGE_UNIT_FILE,
   tunnelBridgeScript,
 } from "./neutron-agents";
-import { NOVA_METADATA_PORT } from "./nova";
+import { INovaForNetwork, NOVA_METADATA_PORT, NOVA_METADATA_SECRET, NOVA_USER } from "./nova";
 
 export interface NeutronServiceProps extends ApiServiceProps {
   /** The physical network name of the provider (external) network. @default "provider" */
@@ -47,12 +47,16 @@ export interface NeutronServiceProps extends ApiServiceProps {
   readonly networkNodes?: number;
   /** VXLAN ids for self-service networks. @default "1:1000" */
   readonly vniRanges?: string;
+  /**
+   * Nova, as Neutron uses it (a `NovaService`): the user Neutron notifies of port changes as,
+   * and the metadata API the metadata agents forward to.
+   * @default Nova's own declarations (`NOVA_USER`, `NOVA_METADATA_SECRET`) on the client address
+   */
+  readonly nova?: INovaForNetwork;
 }
 
-/** Nova's user, which Neutron notifies of port changes. */
-const NOVA_SECRET = "nova_keystone_password";
-/** The secret the metadata agents sign instances' requests to Nova with (declared by Nova). */
-const METADATA_SECRET = "metadata_proxy_secret";
+/** Neutron's Keystone user, for Nova's `[neutron]` (Nova is built first, so it cannot take a `NeutronService`). */
+export const NEUTRON_USER: ServiceUser = keystoneUser("neutron");
 
 const NEUTRON_CONF = "/etc/neutron/neutron.conf";
 /** Where Debian's init scripts (and Ubuntu's /etc/default/neutron-server) look for the ML2 settings. */
@@ -165,7 +169,7 @@ export const NEUTRON_SECRETS: readonly SecretSpec[] = serviceSecrets("neutron", 
 /** What neutron declares for the secret catalog and the release profiles (lib/components.ts). */
 export const NEUTRON_COMPONENT: ComponentDeclaration = {
   name: "neutron",
-  needs: ["keystone"],
+  needs: ["keystone", "nova"],
   secrets: NEUTRON_SECRETS,
   packages: {
     neutronServer: NEUTRON_SERVER_PACKAGES,
@@ -185,6 +189,7 @@ export class NeutronService extends ApiService {
   readonly providerPhysnet: string;
   private readonly ha: boolean;
   private readonly vniRanges: string;
+  private readonly nova: INovaForNetwork;
   private readonly agentSteps = new Map<Host, Step>();
 
   constructor(scope: Construct, id: string, props: NeutronServiceProps) {
@@ -231,6 +236,12 @@ export class NeutronService extends ApiService {
         `NeutronService vniRanges: got ${JSON.stringify(this.vniRanges)}: expected ranges such as 1:1000`,
       );
     }
+    this.nova = props.nova ?? {
+      credentials: NOVA_USER,
+      metadataHost: this.context.clientAddress,
+      metadataPort: NOVA_METADATA_PORT,
+      metadataSecret: NOVA_METADATA_SECRET,
+    };
     this.deploy();
   }
 
@@ -258,7 +269,7 @@ export class NeutronService extends ApiService {
       },
       database: { connection: this.databases[0].url, max_retries: -1 },
       keystone_authtoken: this.keystone.authtoken("neutron", this.userSecret),
-      nova: this.keystone.serviceCredentials("nova", NOVA_SECRET),
+      nova: this.keystone.serviceCredentials(this.nova.credentials.name, this.nova.credentials.secret),
       // For agents on a controller that is also a network host.
       agent: AGENT_ROOT_HELPER,
       oslo_concurrency: { lock_path: LOCK_PATH },
@@ -313,7 +324,8 @@ export class NeutronService extends ApiService {
       fileOptions,
     );
     if (network) {
-      const metadata = metadataAgentConfig(this.context.clientAddress, NOVA_METADATA_PORT, METADATA_SECRET);
+      const { metadataHost, metadataPort, metadataSecret } = this.nova;
+      const metadata = metadataAgentConfig(metadataHost, metadataPort, metadataSecret);
       script
         .writeFile(L3_AGENT_INI, l3AgentConfig().render(), fileOptions)
         .writeFile(DHCP_AGENT_INI, dhcpAgentConfig().render(), fileOptions)

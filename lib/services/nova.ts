@@ -5,17 +5,25 @@ import { join as quote } from "shlex";
 import { ComponentDeclaration } from "../core/component";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
 import { API_PORTS } from "../core/openstack-api";
-import { SecretSpec, serviceSecrets } from "../core/secret-spec";
+import { keystoneUser, SecretSpec, serviceSecrets, ServiceUser } from "../core/secret-spec";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { ByRelease, forRelease, PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { ReleaseProfile } from "../core/releases";
 import { ApiRelease, ApiService, ApiServiceProps } from "./api-service";
+import { PLACEMENT_USER } from "./placement";
 
 export interface NovaServiceProps extends ApiServiceProps {
-  /** Glance's API, for `[glance] api_servers`. @default `http://VIP:9292` */
+  /** Glance's API, for `[glance] api_servers` (the cluster passes `glance.url`). @default `http://VIP:9292` */
   readonly glanceUrl?: string;
+  /** Placement, whose user `[placement]` authenticates as (a `PlacementService`). @default `PLACEMENT_USER` */
+  readonly placement?: { readonly credentials: ServiceUser };
+  /**
+   * Neutron's user, for `[neutron]` (`NEUTRON_USER` from lib/services/neutron.ts: Neutron is
+   * built after Nova, and its file imports this one). @default the Keystone user `neutron`
+   */
+  readonly neutronUser?: ServiceUser;
   /** Where browsers open instance consoles. @default `http://VIP:6080/vnc_auto.html` */
   readonly novncBaseUrl?: string;
   /**
@@ -29,10 +37,9 @@ export interface NovaServiceProps extends ApiServiceProps {
 /** The API database (synced by `api_db sync`), and the cells' (cell1 and cell0, by `db sync`). */
 const API_DATABASE = "nova_api";
 const CELL_DATABASES = ["nova", "nova_cell0"];
-/** The other services' users Nova authenticates as, and the metadata proxy's secret. */
-const PLACEMENT_SECRET = "placement_keystone_password";
-const NEUTRON_SECRET = "neutron_keystone_password";
-const METADATA_SECRET = "metadata_proxy_secret";
+/** The secret the metadata proxy (Neutron's metadata agents) signs instances' requests with. */
+export const NOVA_METADATA_SECRET = "metadata_proxy_secret";
+const METADATA_SECRET = NOVA_METADATA_SECRET;
 
 const NOVA_CONF = "/etc/nova/nova.conf";
 /** The packages' compute-only file (Debian's nova-compute-kvm, Ubuntu's too): the hypervisor. */
@@ -118,6 +125,20 @@ export const NOVA_SECRETS: readonly SecretSpec[] = [
   },
 ];
 
+/** Nova's Keystone user, for services built without a `NovaService` at hand (Neutron's default). */
+export const NOVA_USER: ServiceUser = keystoneUser("nova");
+
+/**
+ * Nova as Neutron uses it (`NovaService` implements it): the user Neutron notifies of port
+ * changes as, and the metadata API the metadata agents forward instances' requests to.
+ */
+export interface INovaForNetwork {
+  readonly credentials: ServiceUser;
+  readonly metadataHost: string;
+  readonly metadataPort: number;
+  readonly metadataSecret: string;
+}
+
 /** What nova declares for the secret catalog and the release profiles (lib/components.ts). */
 export const NOVA_COMPONENT: ComponentDeclaration = {
   name: "nova",
@@ -134,10 +155,14 @@ export const NOVA_COMPONENT: ComponentDeclaration = {
  * `cell1`, each only when absent); the others follow it. Compute hosts get their `nova.conf`
  * from `computeConfig` and are mapped into `cell1` by `discoverHostsStep`.
  */
-export class NovaService extends ApiService {
-  /** The address Neutron's metadata agents send instance requests to (the VIP), on `NOVA_METADATA_PORT`. */
+export class NovaService extends ApiService implements INovaForNetwork {
+  /** The address Neutron's metadata agents send instance requests to (the VIP), on `metadataPort`. */
   readonly metadataHost: string;
+  readonly metadataPort = NOVA_METADATA_PORT;
+  readonly metadataSecret = NOVA_METADATA_SECRET;
   private readonly glanceUrl: string;
+  private readonly placementUser: ServiceUser;
+  private readonly neutronUser: ServiceUser;
   private readonly novncBaseUrl: string;
   private readonly discoverInterval: number;
   private discoverStep?: Step;
@@ -183,6 +208,8 @@ export class NovaService extends ApiService {
     this.discoverInterval = interval;
     this.metadataHost = this.context.clientAddress;
     this.glanceUrl = props.glanceUrl ?? this.context.endpoint.url(API_PORTS.image);
+    this.placementUser = props.placement?.credentials ?? PLACEMENT_USER;
+    this.neutronUser = props.neutronUser ?? keystoneUser("neutron");
     this.novncBaseUrl = props.novncBaseUrl ?? this.context.endpoint.url(NOVNC_PORT, "/vnc_auto.html");
     this.deploy();
   }
@@ -364,9 +391,9 @@ export class NovaService extends ApiService {
         send_service_user_token: true,
         ...keystone.serviceCredentials("nova", this.userSecret),
       },
-      placement: keystone.serviceCredentials("placement", PLACEMENT_SECRET),
+      placement: keystone.serviceCredentials(this.placementUser.name, this.placementUser.secret),
       glance: { api_servers: this.glanceUrl },
-      neutron: keystone.serviceCredentials("neutron", NEUTRON_SECRET),
+      neutron: keystone.serviceCredentials(this.neutronUser.name, this.neutronUser.secret),
       cinder: { os_region_name: context.region },
       vnc: {
         enabled: true,

@@ -2,7 +2,7 @@ import { declareSecrets } from "../core/secret-catalog";
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
 import { API_PORTS } from "../core/openstack-api";
-import { SecretSpec, serviceSecrets } from "../core/secret-spec";
+import { keystoneUser, SecretSpec, serviceSecrets, ServiceUser } from "../core/secret-spec";
 import { ByRelease, forRelease, PackagesByRelease } from "../core/releases/packages";
 import { ApiRelease, ApiService, ApiServiceProps } from "./api-service";
 import { IniFile } from "../core/ini-file";
@@ -30,6 +30,9 @@ export const PLACEMENT_SECRETS: readonly SecretSpec[] = serviceSecrets("placemen
   "controller",
   "compute",
 ]);
+
+/** Placement's Keystone user, for services built without a `PlacementService` at hand (Nova's default). */
+export const PLACEMENT_USER: ServiceUser = keystoneUser("placement");
 
 /** What placement declares for the secret catalog and the release profiles (lib/components.ts). */
 export const PLACEMENT_COMPONENT: ComponentDeclaration = {
