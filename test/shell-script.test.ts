@@ -499,7 +499,7 @@ describe("waitForPort", () => {
         "m",
       ),
     );
-    expect(elapsed).toBeGreaterThanOrEqual(1500);
+    expect(elapsed).toBeGreaterThanOrEqual(2000);
     expect(elapsed).toBeLessThan(15_000);
   });
 

@@ -338,53 +338,54 @@ export class OpenStackCluster extends Construct {
       : undefined;
   }
 
-  /** A service `SERVICES` built; an error when the list has none of that name. */
-  private service<T extends Construct>(name: string): T {
-    if (!this.built.has(name)) throw new Error(`OpenStackCluster: no service ${name} in SERVICES`);
-    return this.built.get(name) as T;
+  /** What `SERVICES` built for a component; an error when the list has no line for it. */
+  private service<T extends Construct | undefined>(component: ComponentDeclaration): T {
+    if (!this.built.has(component.name))
+      throw new Error(`OpenStackCluster: no service ${component.name} in SERVICES`);
+    return this.built.get(component.name) as T;
   }
 
   get keystone(): KeystoneService {
-    return this.service("keystone");
+    return this.service(KEYSTONE_COMPONENT);
   }
 
   /** Objects: the proxy on the controllers, the storage servers on the storage hosts. */
   get swift(): SwiftService {
-    return this.service("swift");
+    return this.service(SWIFT_COMPONENT);
   }
 
   /** Images, in Swift (or, with `imageStore: file`, on each controller's disk). */
   get glance(): GlanceService {
-    return this.service("glance");
+    return this.service(GLANCE_COMPONENT);
   }
 
   get placement(): PlacementService {
-    return this.service("placement");
+    return this.service(PLACEMENT_COMPONENT);
   }
 
   /** Cinder's API and scheduler; cinder-volume on the storage hosts with volume backends. */
   get cinder(): CinderService {
-    return this.service("cinder");
+    return this.service(CINDER_COMPONENT);
   }
 
   /** Ceph (the inventory's `ceph` section): RBD volumes. */
   get ceph(): CephCluster | undefined {
-    return this.service<CephCluster>("ceph");
+    return this.service(CEPH_COMPONENT);
   }
 
   /** The dashboard at http://VIP/horizon/. */
   get horizon(): HorizonDashboard {
-    return this.service("horizon");
+    return this.service(HORIZON_COMPONENT);
   }
 
   /** Nova's control plane; compute hosts use `nova.computeConfig` and `nova.discoverHostsStep`. */
   get nova(): NovaService {
-    return this.service("nova");
+    return this.service(NOVA_COMPONENT);
   }
 
   /** Neutron's server with ML2; the agents share its settings. */
   get neutron(): NeutronService {
-    return this.service("neutron");
+    return this.service(NEUTRON_COMPONENT);
   }
 
   hostsWithRole(role: Role): Host[] {

@@ -218,9 +218,11 @@ osc_mask_units() {
 
 # osc_wait_port HOST PORT SECONDS: waits until a TCP port accepts connections.
 osc_wait_port() {
-  local host=$1 port=$2 deadline=$((SECONDS + $3))
+  # Microseconds, not $SECONDS: whole seconds since the shell started tick at any point of a
+  # second, so "SECONDS + 2" could end after 1.1 s.
+  local host=$1 port=$2 deadline=$((${EPOCHREALTIME//[!0-9]/} + $3 * 1000000))
   until (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; do
-    if [ "$SECONDS" -ge "$deadline" ]; then
+    if [ "${EPOCHREALTIME//[!0-9]/}" -ge "$deadline" ]; then
       echo "timed out after $3 s waiting for $host:$port" >&2
       return 1
     fi
