@@ -54,8 +54,8 @@ function copyTimes(from: string, to: string): void {
   }
 }
 /**
- * Tempest's workers for a lab of `hosts` hosts. Four while the lab has at most four hosts: most
- * of a worker's time is spent waiting (subnet deletes sleep 10 s each, see lab/README.md). Two
+ * Tempest's workers for a lab of `hosts` hosts. Four while the lab has at most four hosts: much
+ * of a worker's time is spent waiting for servers, routers and ports to settle. Two
  * above that: every lab host shares the machine's cores, and with eight hosts four workers kept
  * the CPU at 100 % and Neutron's HA router creates queued for 10-48 s, against Tempest's 60 s
  * HTTP timeout (lab/README.md, "Tempest").
@@ -98,6 +98,17 @@ function tempestEnv(): NodeJS.ProcessEnv {
   env.PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   env.PYTHON = "/usr/bin/python3";
   return env;
+}
+
+/**
+ * Upstream Tempest's subnet delete (./upstream/sitecustomize.py): Debian's package sleeps 10 s
+ * before each one, about 35 minutes of the default selection's worker time.
+ */
+export const UPSTREAM_DIR = path.join(__dirname, "upstream");
+
+/** `tempest run`'s environment: `tempestEnv()` with ./upstream first on Python's path. */
+export function tempestRunEnv(): NodeJS.ProcessEnv {
+  return { ...tempestEnv(), PYTHONPATH: UPSTREAM_DIR };
 }
 
 export async function tempest(
@@ -169,7 +180,7 @@ export async function tempest(
   try {
     code = await runStreaming("tempest", args, (line) => fs.writeSync(out, `${line}\n`), {
       cwd: TEMPEST_DIR,
-      env: tempestEnv(),
+      env: tempestRunEnv(),
     });
   } finally {
     fs.closeSync(out);
