@@ -255,7 +255,7 @@ describe("OSC-NET1 reads each form a listener's address takes", () => {
     it("passes uwsgiApi's sockets on the host's address and the VIP (IPv6 too), and ones in the ini", () => {
       for (const addresses of [[HOST, VIP], ["fd00::10"]]) {
         const step = ownStep((s) => {
-          uwsgiApi(s, KEYSTONE_INI, 2, "keystone", addresses);
+          uwsgiApi(s, KEYSTONE_INI, 2, "keystone", addresses, 5000);
           s.restartIfChanged(["keystone"]);
         });
         expect(step.files.map((f) => f.path)).toContain("/etc/default/keystone");
