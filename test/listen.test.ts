@@ -25,6 +25,7 @@ import { KEYSTONE_RELEASES } from "../lib/services/keystone";
 import { NOVA_RELEASES } from "../lib/services/nova";
 import { PLACEMENT_RELEASES } from "../lib/services/placement";
 import { ShellScript } from "../lib/core/shell-script";
+import { Step } from "../lib/core/step";
 import { epmdDropIn, rabbitmqEnv } from "../lib/platform/rabbitmq";
 import { uwsgiDefaults, uwsgiUnit } from "../lib/services/control-plane-context";
 import { fileIn, iniSection } from "./service-helpers";
@@ -40,8 +41,8 @@ interface LabSmall {
   hosts: { name: string }[];
 }
 
-/** lab-small, edited, synthesized: a step's own commands by id. */
-function cluster(edit: (d: LabSmall) => void = () => {}): (id: string) => string {
+/** lab-small, edited, synthesized: its steps by id. */
+function cluster(edit: (d: LabSmall) => void = () => {}): (id: string) => Step {
   const data = readYaml(LAB_SMALL_EXAMPLE);
   edit(data as unknown as LabSmall);
   const stack = new TerraformStack(Testing.app(), "t");
@@ -51,18 +52,22 @@ function cluster(edit: (d: LabSmall) => void = () => {}): (id: string) => string
   return (id) => {
     const step = c.steps.find((s) => s.logicalId === id);
     if (!step) throw new Error(`no step ${id}`);
-    return step.scriptBody;
+    return step;
   };
 }
 
-const debian = cluster();
-const ubuntu = cluster((d) => (d.release = "ubuntu-2404-caracal"));
-const single = cluster((d) => {
+const debianSteps = cluster();
+const ubuntuSteps = cluster((d) => (d.release = "ubuntu-2404-caracal"));
+const singleSteps = cluster((d) => {
   d.ha = "single";
   delete d.networks.management.vip;
   delete d.networks.management.vipName;
   d.hosts = d.hosts.filter((h) => h.name !== "controller2");
 });
+/** A step's own commands by id. */
+const debian = (id: string): string => debianSteps(id).scriptBody;
+const ubuntu = (id: string): string => ubuntuSteps(id).scriptBody;
+const single = (id: string): string => singleSteps(id).scriptBody;
 
 function sh(script: string, shell = "sh"): string {
   const r = spawnSync(shell, ["-c", script], { encoding: "utf8" });
@@ -329,5 +334,87 @@ describe("the other hosts' daemons", () => {
   test("the VIP's units are the controllers' only", () => {
     for (const step of ["compute1_nova_compute", "network1_neutron_agents", "compute1_swift_storage"])
       expect(debian(step)).not.toContain("openstack-cdktf-vip-");
+  });
+});
+
+describe("each step declares where its daemons listen (ShellScript.listen), as its files bind them", () => {
+  const OWN: Record<string, string> = { controller1: "10.211.0.11", controller2: "10.211.0.12" };
+  /** The addresses a step declares a TCP listener on at `port`, sorted. */
+  const declaredAt = (step: Step, port: number): string[] =>
+    step.listeners
+      .filter((l) => l.port === port && l.protocol === "tcp")
+      .map((l) => l.address)
+      .sort();
+
+  test.each([
+    ["keystone", 5000, true],
+    ["glance", 9292, true],
+    ["nova", 8774, true],
+    ["nova", 8775, true],
+    ["nova", 6080, true],
+    ["neutron", 9696, true],
+    ["placement", 8778, true],
+    ["cinder", 8776, true],
+    ["swift", 8080, true],
+    ["horizon", 80, true],
+    ["mysql", 3306, true],
+    ["rabbitmq", 5672, true],
+    ["memcached", 11211, false],
+  ])("%s: port %i on each controller's address (and the VIP: %s)", (service, port, vip) => {
+    for (const steps of [debianSteps, ubuntuSteps]) {
+      for (const host of ["controller1", "controller2"]) {
+        const expected = [OWN[host], ...(vip ? [VIP] : [])].sort();
+        expect(declaredAt(steps(`${host}_${service}`), port)).toEqual(expected);
+      }
+    }
+    // No VIP (ha: single): the controller's own address only.
+    expect(declaredAt(singleSteps(`controller1_${service}`), port)).toEqual(["10.211.0.11"]);
+  });
+
+  test("what holds each socket: the daemon on its own address, a socket of ours on the VIP", () => {
+    const tcp = (daemon: string, address: string, port: number) => ({
+      daemon,
+      address,
+      port,
+      protocol: "tcp",
+    });
+    expect(debianSteps("controller2_glance").listeners).toEqual([
+      tcp("glance-api", "10.211.0.12", 9292),
+      tcp("openstack-cdktf-vip-glance-api.socket", VIP, 9292),
+    ]);
+    expect(debianSteps("controller1_rabbitmq").listeners).toEqual([
+      tcp("rabbitmq-server", "10.211.0.11", 5672),
+      tcp("rabbitmq-server", VIP, 5672),
+      tcp("rabbitmq-server", "10.211.0.11", 25672),
+      tcp("epmd.socket", "127.0.0.1", 4369),
+      tcp("epmd.socket", "10.211.0.11", 4369),
+    ]);
+    expect(ubuntuSteps("controller1_keystone").listeners).toEqual([
+      tcp("apache2", "10.211.0.11", 5000),
+      tcp("apache2", VIP, 5000),
+      tcp("apache2", "10.211.0.11", 80),
+      tcp("apache2", VIP, 80),
+    ]);
+  });
+
+  test("the other hosts' daemons: chrony where it serves time, Swift's storage, qemu's consoles, Ceph's monitor", () => {
+    const declared = (step: Step) =>
+      step.listeners.map((l) => `${l.daemon} ${l.address}:${l.port}/${l.protocol}`);
+    expect(declared(debianSteps("controller1_base"))).toEqual(["chrony 10.211.0.11:123/udp"]);
+    expect(declared(debianSteps("compute1_base"))).toEqual([]);
+    expect(declared(debianSteps("compute1_swift_storage"))).toEqual([
+      "rsync 10.211.0.21:873/tcp",
+      "swift-account 10.211.0.21:6202/tcp",
+      "swift-container 10.211.0.21:6201/tcp",
+      "swift-object 10.211.0.21:6200/tcp",
+    ]);
+    expect(declared(debianSteps("compute1_nova_compute"))).toEqual(["qemu 10.211.0.21:5900/tcp"]);
+    expect(declared(debianSteps("compute1_ceph_mon"))).toEqual([
+      "ceph-mon@compute1 10.211.0.21:3300/tcp",
+      "ceph-mon@compute1 10.211.0.21:6789/tcp",
+    ]);
+    expect(declared(debianSteps("controller1_swift"))).toContain(
+      "openstack-cdktf-swift-rings.socket 10.211.0.11:6210/tcp",
+    );
   });
 });

@@ -18,7 +18,8 @@ import { DEBIAN_12_ZED, UBUNTU_2404_CARACAL } from "../lib/core/releases";
 import { hostSecretFile, ShellScript } from "../lib/core/shell-script";
 import { Step, StepTarget } from "../lib/core/step";
 import { TerraformData } from "../lib/core/terraform-data";
-import { epmdDropIn, rabbitmqEnv } from "../lib/platform/rabbitmq";
+import { Endpoint } from "../lib/core/endpoint";
+import { epmdAddresses, epmdDropIn, rabbitmqEnv } from "../lib/platform/rabbitmq";
 import { tgtDropIn } from "../lib/services/cinder";
 import { uwsgiApi } from "../lib/services/control-plane-context";
 import { HorizonDashboard } from "../lib/services/horizon";
@@ -163,7 +164,7 @@ describe("OSC-NET1 WildcardBind", () => {
     ]);
   });
 
-  it("passes daemons bound to their host's address", () => {
+  it("passes daemons bound to their host's address, as the step declares", () => {
     const step = ownStep((s) =>
       s
         .writeFile(
@@ -171,9 +172,51 @@ describe("OSC-NET1 WildcardBind", () => {
           new IniFile({ DEFAULT: { bind_host: "192.0.2.10" } }).render(),
         )
         .setIniKey("/etc/myapi/api.ini", "uwsgi", "http-socket", "192.0.2.10:5000")
-        .restartIfChanged(["glance-api", "myapi"]),
+        .restartIfChanged(["glance-api", "myapi"])
+        .listen("glance-api", "192.0.2.10", 9292)
+        .listen("myapi", "192.0.2.10", 5000),
     );
     expect(found(step, "OSC-NET1")).toEqual([]);
+  });
+
+  it.each([
+    ["0.0.0.0", "0.0.0.0:9292"],
+    ["::", "[::]:9292"],
+    ["*", "*:9292"],
+    ["", ":9292"],
+  ])("refuses a declared wildcard (%j), naming the step, the address and the port", (address, shown) => {
+    const step = ownStep((s) => s.listen("glance-api", ["192.0.2.10", address], 9292));
+    expect(messages(step, "OSC-NET1")).toEqual([
+      `step h1_own declares glance-api on ${shown}/tcp: listens on every address`,
+    ]);
+  });
+
+  it("finds a bind on an address the step does not declare, or in a step that declares none", () => {
+    const conf = new IniFile({ DEFAULT: { bind_host: "192.0.2.99" } }).render();
+    const other = ownStep((s) =>
+      s
+        .writeFile("/etc/glance/glance-api.conf", conf)
+        .listen("glance-api", ["192.0.2.10", "192.0.2.100"], 9292),
+    );
+    expect(messages(other, "OSC-NET1")).toEqual([
+      "/etc/glance/glance-api.conf [DEFAULT] bind_host = 192.0.2.99: binds 192.0.2.99: expected an address step h1_own declares (192.0.2.10, 192.0.2.100)",
+    ]);
+    const none = ownStep((s) => s.setIniKey("/etc/x/x.conf", "DEFAULT", "bind_host", "192.0.2.10"));
+    expect(messages(none, "OSC-NET1")).toEqual([
+      "/etc/x/x.conf [DEFAULT] bind_host = 192.0.2.10: binds 192.0.2.10: expected an address step h1_own declares (it declares none: ShellScript.listen)",
+    ]);
+    // Inside a command line too; an IPv6 address is the same however it is written.
+    const args = ownStep((s) =>
+      s
+        .writeFile(
+          "/etc/default/x-api",
+          'DAEMON_ARGS="--http-socket [FD00:0::10]:5000 --http-socket 192.0.2.99:5000"\n',
+        )
+        .listen("x-api", "fd00::10", 5000),
+    );
+    expect(messages(args, "OSC-NET1")).toEqual([
+      "/etc/default/x-api DAEMON_ARGS: --http-socket 192.0.2.99:5000: binds 192.0.2.99: expected an address step h1_own declares (fd00::10)",
+    ]);
   });
 
   it("passes the library's memcached, RabbitMQ and MariaDB (each on its host's address and the VIP)", () => {
@@ -215,7 +258,7 @@ describe("OSC-NET1 reads each form a listener's address takes", () => {
         s.setIniKey(KEYSTONE_INI, "uwsgi", "processes", "2");
         for (const [key, value] of Object.entries(ini)) s.setIniKey(KEYSTONE_INI, "uwsgi", key, value);
         if (defaults !== undefined) s.writeFile("/etc/default/keystone", defaults);
-        s.restartIfChanged(["keystone"]);
+        s.restartIfChanged(["keystone"]).listen("keystone", HOST, 5000);
       });
     }
 
@@ -255,7 +298,7 @@ describe("OSC-NET1 reads each form a listener's address takes", () => {
     it("passes uwsgiApi's sockets on the host's address and the VIP (IPv6 too), and ones in the ini", () => {
       for (const addresses of [[HOST, VIP], ["fd00::10"]]) {
         const step = ownStep((s) => {
-          uwsgiApi(s, KEYSTONE_INI, 2, "keystone", addresses);
+          uwsgiApi(s, KEYSTONE_INI, 2, "keystone", addresses, 5000);
           s.restartIfChanged(["keystone"]);
         });
         expect(step.files.map((f) => f.path)).toContain("/etc/default/keystone");
@@ -283,7 +326,9 @@ describe("OSC-NET1 reads each form a listener's address takes", () => {
       );
       expect(found(step, "OSC-NET1")).toEqual([]);
       const reset = ownStep((s) =>
-        s.writeFile(SOCKET, `[Socket]\nListenStream=\nListenStream=${VIP}:9292\n`),
+        s
+          .writeFile(SOCKET, `[Socket]\nListenStream=\nListenStream=${VIP}:9292\n`)
+          .listen("x-vip.socket", VIP, 9292),
       );
       expect(found(reset, "OSC-NET1")).toEqual([]);
     });
@@ -293,12 +338,18 @@ describe("OSC-NET1 reads each form a listener's address takes", () => {
     const DROP_IN = "/etc/systemd/system/epmd.socket.d/openstack-cdktf.conf";
     const ENV = "/etc/rabbitmq/rabbitmq-env.conf";
 
-    /** A broker on the host's address, with these files beside its rabbitmq.conf. */
-    function broker(files: Record<string, string>): Step {
+    /** A broker on the host's address, with these files beside its rabbitmq.conf, declared as RabbitMq does. */
+    function broker(files: Record<string, string>, address = HOST): Step {
       return ownStep((s) => {
-        s.writeFile("/etc/rabbitmq/rabbitmq.conf", `listeners.tcp.1 = ${HOST}:5672\n`);
+        s.writeFile(
+          "/etc/rabbitmq/rabbitmq.conf",
+          `listeners.tcp.1 = ${Endpoint.of(address).hostPort(5672)}\n`,
+        );
         for (const [file, content] of Object.entries(files)) s.writeFile(file, content);
-        s.restartIfChanged(["epmd.socket", "rabbitmq-server"]);
+        s.restartIfChanged(["epmd.socket", "rabbitmq-server"])
+          .listen("rabbitmq-server", address, 5672)
+          .listen("rabbitmq-server", address, 25672)
+          .listen("epmd.socket", epmdAddresses(address), 4369);
       });
     }
     const env = rabbitmqEnv(HOST);
@@ -344,11 +395,7 @@ describe("OSC-NET1 reads each form a listener's address takes", () => {
 
     it("passes the library's drop-in and rabbitmq-env.conf (IPv6 too)", () => {
       expect(found(broker({ [ENV]: env, [DROP_IN]: dropIn }), "OSC-NET1")).toEqual([]);
-      const v6 = ownStep((s) => {
-        s.writeFile("/etc/rabbitmq/rabbitmq.conf", "listeners.tcp.1 = [fd00::10]:5672\n");
-        s.writeFile(ENV, rabbitmqEnv("fd00::10")).writeFile(DROP_IN, epmdDropIn("fd00::10"));
-        s.restartIfChanged(["epmd.socket", "rabbitmq-server"]);
-      });
+      const v6 = broker({ [ENV]: rabbitmqEnv("fd00::10"), [DROP_IN]: epmdDropIn("fd00::10") }, "fd00::10");
       expect(found(v6, "OSC-NET1")).toEqual([]);
     });
   });
@@ -356,7 +403,12 @@ describe("OSC-NET1 reads each form a listener's address takes", () => {
   describe("chrony: bindaddress where it serves time", () => {
     const CHRONY = "/etc/chrony/chrony.conf";
     const chrony = (lines: string): Step =>
-      ownStep((s) => s.writeFile(CHRONY, `server 192.0.2.1 iburst\n${lines}`).restartIfChanged(["chrony"]));
+      ownStep((s) =>
+        s
+          .writeFile(CHRONY, `server 192.0.2.1 iburst\n${lines}`)
+          .restartIfChanged(["chrony"])
+          .listen("chrony", HOST, 123, "udp"),
+      );
 
     it("finds a time server without bindaddress, or bound to every address", () => {
       expect(messages(chrony("allow 192.0.2.0/24\n"), "OSC-NET1")).toEqual([
@@ -383,16 +435,20 @@ describe("OSC-NET1 reads each form a listener's address takes", () => {
         "apache2 listens on every address (the package's Listen 80): /etc/apache2/ports.conf Listen is not set",
       ]);
       const ports = ownStep((s) =>
-        s.writeFile(
-          "/etc/apache2/ports.conf",
-          `Listen ${HOST}:80\n<IfModule ssl_module>\n\tListen 443\n</IfModule>\n`,
-        ),
+        s
+          .writeFile(
+            "/etc/apache2/ports.conf",
+            `Listen ${HOST}:80\n<IfModule ssl_module>\n\tListen 443\n</IfModule>\n`,
+          )
+          .listen("apache2", HOST, 80),
       );
       expect(messages(ports, "OSC-NET1")).toEqual([
         "/etc/apache2/ports.conf Listen = 443: listens on every address",
       ]);
       const site = ownStep((s) =>
-        s.replaceLines(SITE, MATCH, [`Listen ${HOST}:5000`, "Listen *:5000"], { missing: "no Listen 5000" }),
+        s
+          .replaceLines(SITE, MATCH, [`Listen ${HOST}:5000`, "Listen *:5000"], { missing: "no Listen 5000" })
+          .listen("apache2", HOST, 5000),
       );
       expect(messages(site, "OSC-NET1")).toEqual([`${SITE} Listen = *:5000: listens on every address`]);
     });
@@ -413,7 +469,7 @@ describe("OSC-NET1 reads each form a listener's address takes", () => {
     const tgt = (dropIn?: string): Step =>
       ownStep((s) => {
         if (dropIn !== undefined) s.writeFile(DROP_IN, dropIn);
-        s.restartIfChanged(["tgt"]);
+        s.restartIfChanged(["tgt"]).listen("tgt", HOST, 3260);
       });
 
     it("finds tgtd without a portal (every address), or with one on every address", () => {

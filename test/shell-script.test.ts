@@ -541,6 +541,26 @@ describe("bad input is refused when the script is built", () => {
     ["package with ;", (s) => s.aptInstall(["nova;reboot"]), 'aptInstall: got package name "nova;reboot"'],
     ["package as option", (s) => s.aptInstall(["-y"]), 'aptInstall: got package name "-y"'],
     ["empty run", (s) => s.run(), "ShellScript.run: expected at least one word, got none"],
+    [
+      "listen port 0",
+      (s) => s.listen("x", "10.0.0.1", 0),
+      "listen x port: got 0: expected a port from 1 to 65535",
+    ],
+    [
+      "listen hostname",
+      (s) => s.listen("x", "controller1", 80),
+      'listen x address: got "controller1": expected an IP address',
+    ],
+    [
+      "listen no address",
+      (s) => s.listen("x", [], 80),
+      "listen x addresses: got none: expected at least one",
+    ],
+    [
+      "listen daemon",
+      (s) => s.listen("x y", "10.0.0.1", 80),
+      'listen daemon: got "x y": expected a unit or daemon name',
+    ],
   ];
   it.each(cases)("%s", (_name, build, message) => {
     expect(() => build(newScript())).toThrow(message);
@@ -553,6 +573,18 @@ describe("bad input is refused when the script is built", () => {
         .writeFile("/etc/y", "y", { mode: "1777" })
         .aptInstall(["python3-pymysql", "libapache2-mod-wsgi-py3", "g++", "lib.so:amd64"]),
     ).not.toThrow();
+  });
+
+  it("declares listeners without a line of script, wildcards too (OSC-NET1 refuses those)", () => {
+    const script = newScript()
+      .listen("ceph-mon@a", ["10.0.0.1", "fd00::1"], 3300)
+      .listen("x", "0.0.0.0", 53, "udp");
+    expect(script.listeners).toEqual([
+      { daemon: "ceph-mon@a", address: "10.0.0.1", port: 3300, protocol: "tcp" },
+      { daemon: "ceph-mon@a", address: "fd00::1", port: 3300, protocol: "tcp" },
+      { daemon: "x", address: "0.0.0.0", port: 53, protocol: "udp" },
+    ]);
+    expect(script.renderBody()).toBe(newScript().renderBody());
   });
 });
 

@@ -2,7 +2,8 @@
  * Where daemons listen: the address lists the services bind, and the two ways a daemon is kept
  * off every other address when its own configuration cannot say so (a socket of ours on the
  * VIP for a daemon that takes one address, Apache's `Listen` lines in a package's site file).
- * The lab's `listeners` check (lab/checks/listeners.ts) fails on anything else.
+ * Each helper declares what it binds (`ShellScript.listen`), which OSC-NET1 holds the files to;
+ * the lab's `listeners` check (lab/checks/listeners.ts) fails on anything else on the hosts.
  */
 import * as net from "net";
 import { Endpoint } from "./endpoint";
@@ -10,6 +11,9 @@ import { ShellScript } from "./shell-script";
 
 /** systemd's TCP relay (Debian 12's and Ubuntu 24.04's `systemd` package; /lib is /usr/lib on both). */
 export const SOCKET_PROXYD = "/lib/systemd/systemd-socket-proxyd";
+
+/** Apache's unit and daemon, on Debian and Ubuntu: what Apache's `Listen` lines are declared as. */
+export const APACHE = "apache2";
 
 /** The unit names of a VIP socket of ours: `openstack-cdktf-vip-NAME.socket` and `.service`. */
 export function vipForwardUnit(name: string): string {
@@ -72,8 +76,9 @@ LimitNOFILE=65536
 }
 
 /**
- * Writes a VIP socket's units and starts the socket (enabled, for boot). A change stops the
- * relay first: systemd refuses to restart a socket whose service runs.
+ * Writes a VIP socket's units and starts the socket (enabled, for boot), declared on the VIP (the
+ * daemon's own declaration, on `target`, is its caller's). A change stops the relay first:
+ * systemd refuses to restart a socket whose service runs.
  */
 export function vipForward(script: ShellScript, forward: VipForward): ShellScript {
   const unit = vipForwardUnit(forward.name);
@@ -87,14 +92,15 @@ export function vipForward(script: ShellScript, forward: VipForward): ShellScrip
     .raw("  systemctl daemon-reload")
     .raw(`  systemctl stop ${unit}.service`)
     .raw("fi")
-    .restartIfChanged([`${unit}.socket`], tag);
+    .restartIfChanged([`${unit}.socket`], tag)
+    .listen(`${unit}.socket`, forward.vip, forward.port);
 }
 
 /**
  * Apache's `Listen` lines for one port in a package's file (Ubuntu's API sites say `Listen 5000`:
  * every address): each line for the port becomes `Listen ADDRESS:PORT` for each address, the
- * rest of the file as the package has it (`replaceLines`, which the security checks read).
- * Fails when the file has no `Listen` for the port.
+ * rest of the file as the package has it (`replaceLines`, which the security checks read),
+ * declared as Apache's. Fails when the file has no `Listen` for the port.
  */
 export function apacheListen(
   script: ShellScript,
@@ -103,15 +109,21 @@ export function apacheListen(
   addresses: readonly string[],
   changeTag: string,
 ): ShellScript {
-  return script.comment(`${file}: port ${port} on ${addresses.join(" and ")} only.`).replaceLines(
-    file,
-    {
-      ere: `^[[:space:]]*Listen[[:space:]]+([^[:space:]]+:)?${port}[[:space:]]*$`,
-      perl: `^\\s*Listen\\s+(\\S+:)?${port}\\s*$`,
-    },
-    addresses.map((a) => `Listen ${Endpoint.of(a).hostPort(port)}`),
-    { changeTag, missing: `${file}: no "Listen ${port}" line: expected the package's site for port ${port}` },
-  );
+  return script
+    .comment(`${file}: port ${port} on ${addresses.join(" and ")} only.`)
+    .replaceLines(
+      file,
+      {
+        ere: `^[[:space:]]*Listen[[:space:]]+([^[:space:]]+:)?${port}[[:space:]]*$`,
+        perl: `^\\s*Listen\\s+(\\S+:)?${port}\\s*$`,
+      },
+      addresses.map((a) => `Listen ${Endpoint.of(a).hostPort(port)}`),
+      {
+        changeTag,
+        missing: `${file}: no "Listen ${port}" line: expected the package's site for port ${port}`,
+      },
+    )
+    .listen(APACHE, addresses, port);
 }
 
 /**
@@ -128,10 +140,14 @@ export function apacheApi(
 ): ShellScript {
   return apacheListen(script, site.file, site.port, addresses, changeTag)
     .comment("Apache's own ports on the same addresses (the package's ports.conf: every address).")
-    .writeFile(site.portsConf, apachePortsConf(addresses), { changeTag });
+    .writeFile(site.portsConf, apachePortsConf(addresses), { changeTag })
+    .listen(APACHE, addresses, 80);
 }
 
-/** Apache's ports.conf: port 80 (and 443, should TLS be turned on) on these addresses only. */
+/**
+ * Apache's ports.conf: port 80 (and 443, should TLS be turned on) on these addresses only.
+ * Declare `APACHE` on them at 80 beside it (443 is not listened on without TLS).
+ */
 export function apachePortsConf(addresses: readonly string[]): string {
   const listen = (port: number, indent = "") =>
     addresses.map((a) => `${indent}Listen ${Endpoint.of(a).hostPort(port)}`);

@@ -1,4 +1,5 @@
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 import { join as quote } from "shlex";
 
@@ -74,6 +75,19 @@ export interface LineEdit {
   readonly lines: readonly string[];
 }
 
+/**
+ * Where a daemon that a script starts listens (`listen`): what its configuration binds, declared
+ * beside it from the same values, for the wildcard-bind rule (OSC-NET1) to hold the files to.
+ */
+export interface Listener {
+  /** What holds the socket: the unit or daemon (`glance-api`, `openstack-cdktf-vip-glance-api.socket`). */
+  readonly daemon: string;
+  /** An IP address; a wildcard (`0.0.0.0`, `::`, `*`, empty) is declared only to be refused by OSC-NET1. */
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: "tcp" | "udp";
+}
+
 /** How `replaceLines` finds the lines: one pattern, as `grep -E` and as Perl write it. */
 export interface LineMatch {
   /** An extended regular expression (POSIX classes), for the check that the file has such a line. */
@@ -140,6 +154,7 @@ export class ShellScript {
   private readonly iniKeyEdits: IniKeyEdit[] = [];
   private readonly replacedLines: LineEdit[] = [];
   private readonly units = new Set<string>();
+  private readonly declaredListeners: Listener[] = [];
 
   constructor(private readonly props: ShellScriptProps) {}
 
@@ -230,6 +245,40 @@ export class ShellScript {
   /** The units this script enables and (re)starts: the daemons it runs. */
   get restartedUnits(): readonly string[] {
     return [...this.units];
+  }
+
+  /** Where the daemons this script starts listen (`listen`), in order. */
+  get listeners(): readonly Listener[] {
+    return [...this.declaredListeners];
+  }
+
+  /**
+   * Declares that `daemon` listens on each of `addresses` at `port`; the script's text is
+   * unchanged. Declare from the values the daemon's configuration is written from: OSC-NET1
+   * finds a bind in the step's files on an address no declaration names, and a wildcard here.
+   */
+  listen(
+    daemon: string,
+    addresses: string | readonly string[],
+    port: number,
+    protocol: "tcp" | "udp" = "tcp",
+  ): this {
+    if (!/^[A-Za-z0-9][A-Za-z0-9@._-]*$/.test(daemon)) {
+      throw new Error(`listen daemon: got ${JSON.stringify(daemon)}: expected a unit or daemon name`);
+    }
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new Error(`listen ${daemon} port: got ${port}: expected a port from 1 to 65535`);
+    }
+    const list = typeof addresses === "string" ? [addresses] : addresses;
+    if (list.length === 0) throw new Error(`listen ${daemon} addresses: got none: expected at least one`);
+    for (const address of list) {
+      // Wildcards pass here: OSC-NET1 refuses them, and a suppression may accept one.
+      if (net.isIP(address) === 0 && address !== "" && address !== "*") {
+        throw new Error(`listen ${daemon} address: got ${JSON.stringify(address)}: expected an IP address`);
+      }
+      this.declaredListeners.push({ daemon, address, port, protocol });
+    }
+    return this;
   }
 
   /**

@@ -13,7 +13,7 @@ import {
 } from "cdktf";
 import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
-import { IniKeyEdit, LineEdit, ShellScript, WrittenFile } from "./shell-script";
+import { IniKeyEdit, LineEdit, Listener, ShellScript, WrittenFile } from "./shell-script";
 import { StepScripts } from "./step-scripts";
 import { TerraformData } from "./terraform-data";
 
@@ -91,6 +91,8 @@ export class Step extends Construct implements ITerraformDependable {
   readonly lineEdits: readonly LineEdit[];
   /** The units the script enables and (re)starts. */
   readonly restartedUnits: readonly string[];
+  /** Where the daemons the script starts listen, as declared (`ShellScript.listen`). */
+  readonly listeners: readonly Listener[];
 
   constructor(scope: Construct, name: string, props: StepProps) {
     super(scope, name);
@@ -105,6 +107,7 @@ export class Step extends Construct implements ITerraformDependable {
     this.iniEdits = props.script.iniEdits;
     this.lineEdits = props.script.lineEdits;
     this.restartedUnits = props.script.restartedUnits;
+    this.listeners = props.script.listeners;
     const scriptFile = StepScripts.of(this).add(this.logicalId, this.scriptText);
     const triggers: Record<string, string> = { script: sha256Hex(this.scriptText) };
     if (Tokenization.isResolvable(props.inputs)) {

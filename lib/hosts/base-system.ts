@@ -6,6 +6,9 @@ import { sha256Hex, Step } from "../core/step";
 import { StepScripts } from "../core/step-scripts";
 import { Host, uploadDir } from "./host";
 
+/** NTP's port: where a time server's chronyd listens (`bindaddress`). */
+const NTP_PORT = 123;
+
 export interface ClusterMember {
   readonly name: string;
   readonly address: string;
@@ -81,12 +84,13 @@ export class BaseSystem extends Construct {
 
     script.comment("time sync: chrony");
     script.aptInstall([...release.packages.base, ...release.packages.timeSync]);
-    script.writeFile(
-      release.paths.chronyConf,
-      renderChrony(props.timeServers, props.serveTimeTo ?? [], host.address),
-      { changeTag: "chrony" },
-    );
+    const serveTo = props.serveTimeTo ?? [];
+    script.writeFile(release.paths.chronyConf, renderChrony(props.timeServers, serveTo, host.address), {
+      changeTag: "chrony",
+    });
     script.restartIfChanged([release.units.timeSync], "chrony");
+    // A time server's NTP (renderChrony's bindaddress); a client listens for none.
+    if (serveTo.length > 0) script.listen(release.units.timeSync, host.address, NTP_PORT, "udp");
 
     this.step = host.addStep("base", script, { owner: this });
   }

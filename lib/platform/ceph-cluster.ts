@@ -410,6 +410,10 @@ export class CephCluster extends Construct {
         ].join("\n"),
       )
       .restartIfChanged([`ceph-mon@${name}`], "ceph_mon")
+      // Where the monmap puts it (`monitorAddress`). Its manager and the OSDs take ports from
+      // 6800 up on their address in public_network, chosen as they start: not declared.
+      .listen(`ceph-mon@${name}`, host.address, MON_PORTS.v2)
+      .listen(`ceph-mon@${name}`, host.address, MON_PORTS.v1)
       .waitForPort(host.address, MON_PORTS.v2, 60);
     if (isManager) {
       const mgrDir = `/var/lib/ceph/mgr/ceph-${name}`;

@@ -97,6 +97,8 @@ export class Heartbeat extends Construct implements IVirtualAddress {
         })
         .writeFile("/etc/ha.d/haresources", haresources, { changeTag: "heartbeat" })
         .restartIfChanged(["heartbeat"], "heartbeat");
+      // No listener declared: ucast receives on 0.0.0.0:694/udp bound to the management interface
+      // (SO_BINDTODEVICE, the lab's listeners check allows it), which no address names.
       return host.addStep("heartbeat", script, { owner: this, secrets: ["heartbeat_auth_key"] });
     });
   }

@@ -52,6 +52,7 @@ export class Memcached extends Construct implements ICache {
         .aptInstall(release.packages.memcached)
         .writeFile(release.paths.memcachedConf, conf, { changeTag: "memcached" })
         .restartIfChanged([release.units.memcached], "memcached")
+        .listen(release.units.memcached, host.address, PORT)
         .waitForPort(host.address, PORT, 30);
       return host.addStep("memcached", script, { owner: this });
     });

@@ -180,6 +180,7 @@ export class MysqlHaPair extends Construct implements IDatabase {
       .run("install", "-d", "-o", "mysql", "-g", "adm", "-m", "2750", "/var/log/mysql")
       .writeFile(`${release.paths.mysqlConfDir}/99-openstack.cnf`, config.render(), { changeTag: "mysql" })
       .restartIfChanged([release.units.database], "mysql")
+      .listen(release.units.database, bind, this.port)
       .waitForPort(host.address, this.port, 120);
     if (peer) {
       const pw = secretPlaceholder("mysql_replication_password");

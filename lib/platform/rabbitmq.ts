@@ -39,24 +39,29 @@ export const RABBITMQ_SECRETS: readonly SecretSpec[] = [
   { name: SECRET, kind: "password", roles: ALL_ROLES, description: "RabbitMQ openstack user" },
 ];
 const PORT = 5672;
-/** epmd's socket unit (Erlang's port mapper, erlang-base), and our drop-in for it. */
+/** Erlang's distribution (the broker's default: AMQP's port + 20000), on `inet_dist_use_interface`. */
+const DIST_PORT = 25672;
+/** epmd's socket unit (Erlang's port mapper, erlang-base), its port, and our drop-in for it. */
 const EPMD_SOCKET = "epmd.socket";
+const EPMD_PORT = 4369;
 const EPMD_DROP_IN = "/etc/systemd/system/epmd.socket.d/openstack-cdktf.conf";
 
 /**
- * Erlang's port mapper (epmd, :4369) on loopback, where the broker registers, and the management
- * address, where `rabbitmqctl` asks for the broker by its host name (which /etc/hosts gives as
- * that address); erlang-base's socket unit listens on every address.
+ * Where epmd listens: loopback, where the broker registers, and the management address, where
+ * `rabbitmqctl` asks for the broker by its host name (which /etc/hosts gives as that address).
  */
+export function epmdAddresses(address: string): string[] {
+  return [net.isIPv6(address) ? "::1" : "127.0.0.1", address];
+}
+
+/** epmd's socket on `epmdAddresses`; erlang-base's socket unit listens on every address. */
 export function epmdDropIn(address: string): string {
-  const loopback = net.isIPv6(address) ? "[::1]" : "127.0.0.1";
   return [
     "# Written by openstack-cdktf: epmd on loopback (the broker registers there) and the management",
     "# address (rabbitmqctl finds the broker by its host name) only, not every address.",
     "[Socket]",
     "ListenStream=",
-    `ListenStream=${loopback}:4369`,
-    `ListenStream=${Endpoint.of(address).hostPort(4369)}`,
+    ...epmdAddresses(address).map((a) => `ListenStream=${Endpoint.of(a).hostPort(EPMD_PORT)}`),
     "",
   ].join("\n");
 }
@@ -68,7 +73,6 @@ export function epmdDropIn(address: string): string {
  */
 export function rabbitmqEnv(address: string): string {
   const ipv6 = net.isIPv6(address);
-  const loopback = ipv6 ? "::1" : "127.0.0.1";
   // Over IPv6, the distribution (the broker's and the CLI's) needs inet6_tcp.
   const proto = ipv6 ? "-proto_dist inet6_tcp " : "";
   return [
@@ -76,7 +80,7 @@ export function rabbitmqEnv(address: string): string {
     "# on the management address only, not every address; epmd, if Erlang starts it, the same.",
     `SERVER_ADDITIONAL_ERL_ARGS="${proto}-kernel inet_dist_use_interface ${erlangAddress(address)}"`,
     ...(ipv6 ? ['CTL_ERL_ARGS="-proto_dist inet6_tcp"'] : []),
-    `ERL_EPMD_ADDRESS=${loopback},${address}`,
+    `ERL_EPMD_ADDRESS=${epmdAddresses(address).join(",")}`,
     "",
   ].join("\n");
 }
@@ -142,6 +146,9 @@ export class RabbitMq extends Construct implements IMessageBus {
         .raw("fi")
         .restartIfChanged([EPMD_SOCKET], "epmd")
         .restartIfChanged([host.release.units.rabbitmq], "rabbitmq")
+        .listen(host.release.units.rabbitmq, listeners, PORT)
+        .listen(host.release.units.rabbitmq, host.address, DIST_PORT)
+        .listen(EPMD_SOCKET, epmdAddresses(host.address), EPMD_PORT)
         .run("rabbitmqctl", "await_startup", "--timeout", "120")
         .comment(`The ${user} user; its password goes through stdin, never the command line.`)
         .raw(`if ! rabbitmqctl --silent list_users | awk '{print $1}' | grep -qx ${user}; then`)

@@ -214,13 +214,19 @@ export abstract class ApiService extends Construct {
   }
 
   /**
-   * The API's uwsgi processes (the context's `apiWorkers`) and sockets (`listenAddresses`), for
-   * each of the release's ini files.
+   * The API's uwsgi processes (the context's `apiWorkers`) and sockets (`listenAddresses`, at
+   * `uwsgiPort`), for each of the release's ini files.
    */
   protected uwsgi(script: ShellScript, host: Host): void {
+    const addresses = this.listenAddresses(host);
     for (const ini of this.spec.uwsgiConfigs?.(host.release) ?? []) {
-      uwsgiApi(script, ini, this.context.apiWorkers, this.spec.name, this.listenAddresses(host));
+      uwsgiApi(script, ini, this.context.apiWorkers, this.spec.name, addresses, this.uwsgiPort(ini));
     }
+  }
+
+  /** The port a uwsgi ini file's API listens on (the package's). @default the spec's port */
+  protected uwsgiPort(_ini: string): number {
+    return this.spec.port;
   }
 
   /** Where the API listens on a controller: its management address and the VIP (`listenAddresses`). */
@@ -261,11 +267,14 @@ export abstract class ApiService extends Construct {
     }
     if (first) this.migrate(script);
     script.restartIfChanged(spec.units(release), spec.name);
+    const forwards = spec.vipForwards?.(release) ?? [];
+    // Each binds the management address, as its config (`config`) says; the VIP is the socket's.
+    for (const forward of forwards) script.listen(forward.name, host.address, forward.port);
     // After the daemons: one still bound to every address (the packages' default, before this
     // step's config) would hold the VIP's port too, and the socket would not start.
     const vip = serviceVip(context);
     if (vip) {
-      for (const forward of spec.vipForwards?.(release) ?? []) {
+      for (const forward of forwards) {
         vipForward(script, { ...forward, vip, target: host.address });
       }
     }

@@ -29,6 +29,9 @@ const LOCK_PATH = `${STATE_PATH}/tmp`;
 /** Where the tgtadm helper writes a target file per exported volume (`volumes_dir`'s default, under `state_path`). */
 const VOLUMES_DIR = `${STATE_PATH}/volumes`;
 
+/** iSCSI's port: tgtd's portal. */
+const ISCSI_PORT = 3260;
+
 /**
  * tgtd's iSCSI portal on the management address, where Cinder's `target_ip_address` (`my_ip`)
  * sends the compute hosts: the package's unit starts `tgtd -f`, which listens on every address.
@@ -39,7 +42,7 @@ export function tgtDropIn(address: string): string {
     "# every address).",
     "[Service]",
     "ExecStart=",
-    `ExecStart=/usr/sbin/tgtd -f --iscsi portal=${Endpoint.of(address).hostPort(3260)}`,
+    `ExecStart=/usr/sbin/tgtd -f --iscsi portal=${Endpoint.of(address).hostPort(ISCSI_PORT)}`,
     "",
   ].join("\n");
 }
@@ -344,7 +347,8 @@ export class CinderService extends ApiService {
         )
         .ifChanged("tgt", "systemctl daemon-reload")
         // Restarted only when its files changed: a restart drops the instances' iSCSI sessions.
-        .restartIfChanged([cinderRelease(release).tgtUnit], "tgt");
+        .restartIfChanged([cinderRelease(release).tgtUnit], "tgt")
+        .listen(cinderRelease(release).tgtUnit, host.address, ISCSI_PORT);
     } else {
       const tgt = cinderRelease(release).tgtUnit;
       const busy = `${tgt} is running on ${host.hostName}: expected no tgtd with targetHelper lioadm (both serve iSCSI on port 3260): stop and disable it`;

@@ -150,7 +150,8 @@ export function uwsgiUnit(ini: string): string {
 }
 
 /**
- * An API under uwsgi: its sockets on `addresses` (`uwsgiDefaults`), its processes, one thread
+ * An API under uwsgi: its sockets on `addresses` (`uwsgiDefaults`), declared at `port` (the
+ * package's ini file's, which the init script passes as `UWSGI_PORT`), its processes, one thread
  * each, and `Connection: close` on every answer.
  * Why the header: Debian's uwsgi ini files drop `Content-Length` (`rem-header`), and uwsgi's `--http-socket`
  * closes the connection after each answer. Glance's, Cinder's, Neutron's and Placement's files
@@ -179,10 +180,13 @@ export function uwsgiApi(
   processes: number,
   changeTag: string,
   addresses: readonly string[],
+  port: number,
 ): void {
+  const unit = uwsgiUnit(ini);
   script
     .setIniKey(ini, "uwsgi", "processes", String(processes), changeTag)
     .setIniKey(ini, "uwsgi", "threads", "1", changeTag)
     .setIniKey(ini, "uwsgi", "add-header", "Connection: close", changeTag)
-    .writeFile(`/etc/default/${uwsgiUnit(ini)}`, uwsgiDefaults(addresses), { changeTag });
+    .writeFile(`/etc/default/${unit}`, uwsgiDefaults(addresses), { changeTag })
+    .listen(unit, addresses, port);
 }

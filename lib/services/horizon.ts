@@ -250,11 +250,13 @@ export class HorizonDashboard extends Construct {
       files.push(snippet);
       script.writeFile(snippet, this.lastSnippet, { group, mode: "0640", changeTag: "horizon" });
     }
+    const addresses = listenAddresses(this.context, host);
     script
       .comment("Apache on the management address and the VIP only (the package's ports.conf: every address).")
-      .writeFile(release.paths.apachePortsConf, apachePortsConf(listenAddresses(this.context, host)), {
+      .writeFile(release.paths.apachePortsConf, apachePortsConf(addresses), {
         changeTag: "horizon",
-      });
+      })
+      .listen(runs.unit, addresses, 80);
     // The package enables Apache's default-ssl site without enabling mod_ssl, and Apache then
     // refuses to start. TLS is not configured here, so the site goes.
     script.raw(

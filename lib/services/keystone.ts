@@ -231,7 +231,7 @@ export class KeystoneService extends Construct implements IIdentity {
     const addresses = listenAddresses(context, host);
     const runs = forRelease("keystone", KEYSTONE_RELEASES, release);
     for (const ini of runs.uwsgiConfigs ?? []) {
-      uwsgiApi(script, ini, context.apiWorkers, "keystone", addresses);
+      uwsgiApi(script, ini, context.apiWorkers, "keystone", addresses, PORT);
     }
     if (runs.apacheSite) {
       const apache = {

@@ -12,6 +12,7 @@ import { Host } from "../hosts/host";
 import { ByRelease, forRelease, PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { ReleaseProfile } from "../core/releases";
 import { ApiRelease, ApiService, ApiServiceProps } from "./api-service";
+import { uwsgiUnit } from "./control-plane-context";
 import { PLACEMENT_USER } from "./placement";
 
 export interface NovaServiceProps extends ApiServiceProps {
@@ -53,6 +54,8 @@ const LOCK_PATH = "/var/lib/nova/tmp";
 export const NOVA_METADATA_PORT = 8775;
 /** The noVNC console proxy's port, where browsers open consoles. */
 export const NOVNC_PORT = 6080;
+/** The first instance console's port on a compute host (libvirt's VNC ports start here). */
+const VNC_FIRST_PORT = 5900;
 /** libvirt's NAT network that libvirt-daemon-config-network defines and starts with libvirtd. */
 const LIBVIRT_DEFAULT_NETWORK_AUTOSTART = "/etc/libvirt/qemu/networks/autostart/default.xml";
 
@@ -303,7 +306,10 @@ export class NovaService extends ApiService implements INovaForNetwork {
       .raw(
         'if grep -qx default <<<"$(virsh -q net-list --name 2>/dev/null || true)"; then virsh -q net-destroy default; fi',
       )
-      .restartIfChanged([NOVA_COMPUTE_UNIT], "nova_compute");
+      .restartIfChanged([NOVA_COMPUTE_UNIT], "nova_compute")
+      // Instances' consoles, on `[vnc] server_listen` (commonSections): the first at this port,
+      // each next one at the next (libvirt's remote_display_port_min).
+      .listen("qemu", host.address, VNC_FIRST_PORT);
     // nova-compute reports ready to systemd only once a conductor answers: it starts after the
     // controllers' Nova (a start before would time out in systemd and fail the step).
     const step = host.addStep("nova_compute", script, {
@@ -440,6 +446,11 @@ export class NovaService extends ApiService implements INovaForNetwork {
     for (const selection of novaRelease(host.release).debconf ?? []) {
       script.raw(`debconf-set-selections <<<${quote([selection])}`);
     }
+  }
+
+  /** Debian's ini files: the compute API's and the metadata API's (`nova-api-metadata-uwsgi.ini`). */
+  protected uwsgiPort(ini: string): number {
+    return uwsgiUnit(ini) === "nova-api-metadata" ? NOVA_METADATA_PORT : API_PORTS.compute;
   }
 
   /** The console proxy's defaults, uwsgi, the lock directory. */

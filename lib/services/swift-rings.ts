@@ -221,7 +221,8 @@ export class SwiftRings {
         { changeTag: tag },
       )
       .ifChanged(tag, "systemctl daemon-reload")
-      .restartIfChanged([`${SERVE_UNIT}.socket`], tag);
+      .restartIfChanged([`${SERVE_UNIT}.socket`], tag)
+      .listen(`${SERVE_UNIT}.socket`, address, SWIFT_RINGS_PORT);
   }
 
   /**

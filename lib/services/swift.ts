@@ -85,6 +85,8 @@ export const SWIFT_DEVICES_DIR = "/srv/node";
 const PROXY_CONF = `${SWIFT_DIR}/proxy-server.conf`;
 const SWIFT_CONF = `${SWIFT_DIR}/swift.conf`;
 const RSYNCD_CONF = "/etc/rsyncd.conf";
+/** rsync's daemon port (rsyncd.conf names no other). */
+const RSYNC_PORT = 873;
 const RECON_CACHE = "/var/cache/swift";
 
 /** A storage host and its device. */
@@ -281,10 +283,16 @@ export class SwiftService extends ApiService {
         changeTag: "swift_storage",
       });
     }
+    const runs = forRelease("swift", SWIFT_RELEASES, release);
     script
       .writeFile(RSYNCD_CONF, this.rsyncdConfig(host), { changeTag: "rsync" })
-      .restartIfChanged([forRelease("swift", SWIFT_RELEASES, release).rsyncUnit], "rsync")
-      .restartIfChanged(forRelease("swift", SWIFT_RELEASES, release).storageUnits, "swift_storage");
+      .restartIfChanged([runs.rsyncUnit], "rsync")
+      .restartIfChanged(runs.storageUnits, "swift_storage")
+      // Where serverConfig and rsyncdConfig bind them.
+      .listen(runs.rsyncUnit, host.address, RSYNC_PORT);
+    for (const [kind, port] of Object.entries(SWIFT_STORAGE_PORTS)) {
+      script.listen(`swift-${kind}`, host.address, port);
+    }
     for (const port of Object.values(SWIFT_STORAGE_PORTS)) script.waitForPort(host.address, port, 60);
     const step = host.addStep("swift_storage", script, {
       owner: this,

@@ -1,3 +1,10 @@
+/**
+ * OSC-NET1: where a step's daemons listen. A step declares it (`ShellScript.listen`), from the
+ * values its files are written from; the rule refuses a declared wildcard, and reads the binds
+ * in the step's files back: each on an address the step declares, none on every address. What a
+ * declaration cannot show (a daemon whose file leaves out its address and listens everywhere,
+ * Debian's uwsgi init scripts) is known per daemon below (`LISTENERS`).
+ */
 import * as net from "net";
 import * as path from "path";
 import { stepRule } from "../rule";
@@ -50,24 +57,35 @@ function isListenKey(s: Setting): boolean {
 }
 
 /**
- * Whether a listen value means every address: empty, `*`, `0.0.0.0`, `::`, or a port alone
- * (`:5000`, `5672`, `*:80`). A list (`a,b`) is a wildcard when any item is one.
+ * The addresses a listen value names, one per item of a list (`a,b`), without port or brackets
+ * (`10.0.0.1:5000`, `[fd00::1]:5000`); a port alone (`:5000`, `5672`) or nothing names "" (every
+ * address); a socket file, or a Terraform expression (not known at synth), none.
  */
-export function isWildcardListen(value: string): boolean {
-  if (value.includes("${")) return false; // a Terraform expression: not known at synth
+export function listenHosts(value: string): string[] {
+  if (value.includes("${")) return [];
   const items = value.split(/[,\s]+/).filter((v) => v !== "");
-  if (items.length === 0) return true;
-  return items.some((item) => {
-    if (item.startsWith("/") || item.startsWith("@") || item.startsWith("unix:")) return false;
-    if (/^\d+$/.test(item)) return true;
-    let host = item;
-    if (net.isIP(item) === 0) {
-      const m = /^(.*):(\d+)$/.exec(item);
-      if (m) host = m[1];
-    }
-    host = host.replace(/^\[(.*)\]$/, "$1");
-    return host === "" || host === "*" || host === "0.0.0.0" || (net.isIPv6(host) && /^[0:]+$/.test(host));
+  if (items.length === 0) return [""];
+  return items.flatMap((item) => {
+    if (item.startsWith("/") || item.startsWith("@") || item.startsWith("unix:")) return [];
+    if (/^\d+$/.test(item)) return [""];
+    const m = net.isIP(item) === 0 ? /^(.*):(\d+)$/.exec(item) : null;
+    return [(m ? m[1] : item).replace(/^\[(.*)\]$/, "$1")];
   });
+}
+
+/** Every address: empty, `*`, `0.0.0.0`, `::` (however written). */
+export function isWildcardAddress(host: string): boolean {
+  return host === "" || host === "*" || host === "0.0.0.0" || (net.isIPv6(host) && /^[0:]+$/.test(host));
+}
+
+/** Whether a listen value means every address (`listenHosts`): a list is when any item is. */
+export function isWildcardListen(value: string): boolean {
+  return listenHosts(value).some(isWildcardAddress);
+}
+
+/** An address in one spelling, to compare (IPv6 compressed, lower case). */
+function sameAddress(host: string): string {
+  return net.isIPv6(host) ? new URL(`http://[${host}]`).hostname.slice(1, -1) : host;
 }
 
 /** uwsgi's sockets on a command line (`--http-socket ADDRESS:PORT`, `--socket=…`). */
@@ -100,22 +118,25 @@ export function erlangTermAddress(term: string): string | undefined {
 }
 
 /**
- * The addresses a setting's value holds inside a command line or a term, each with what names
- * it: uwsgi's `--http-socket` (an init script's DAEMON_ARGS), tgtd's `--iscsi portal=` (a unit's
- * ExecStart), Erlang's `inet_dist_use_interface` (rabbitmq-env.conf's arguments).
+ * The binds a setting makes, each with what names it after the setting's place: a listen key's
+ * value (` = VALUE`), and the addresses a value holds inside a command line or a term
+ * (`: --http-socket VALUE`): uwsgi's `--http-socket` (an init script's DAEMON_ARGS), tgtd's
+ * `--iscsi portal=` (a unit's ExecStart), Erlang's `inet_dist_use_interface` (rabbitmq-env.conf).
  */
-function embeddedListens(s: Setting): { what: string; value: string }[] {
+function bindsOf(s: Setting): { what: string; value: string }[] {
   const v = s.value;
   const out: { what: string; value: string }[] = [];
+  // An empty ListenStream= empties a socket's list: it names no address.
+  if (isListenKey(s) && !(isSocketKey(s) && v === "")) out.push({ what: ` = ${v || '""'}`, value: v });
   if (v.includes("--")) {
     for (const arg of uwsgiSocketArgs(v)) {
-      out.push({ what: `${arg.option} ${arg.value}`, value: withPortNumber(arg.value) });
+      out.push({ what: `: ${arg.option} ${arg.value}`, value: withPortNumber(arg.value) });
     }
   }
   if (s.name === "execstart" && /\btgtd\b/.test(v)) {
     for (const m of v.matchAll(/--iscsi\s+(\S+)/g)) {
       for (const p of m[1].matchAll(/(?:^|,)portal=([^,\s]+)/g)) {
-        out.push({ what: `--iscsi portal=${p[1]}`, value: p[1] });
+        out.push({ what: `: --iscsi portal=${p[1]}`, value: p[1] });
       }
     }
   }
@@ -123,7 +144,7 @@ function embeddedListens(s: Setting): { what: string; value: string }[] {
     for (const m of v.matchAll(/inet_dist_use_interface\s+'?(\{[^}]*\})/g)) {
       const address = erlangTermAddress(m[1]);
       // A term that is no address: Erlang refuses it and the broker does not start.
-      if (address) out.push({ what: `inet_dist_use_interface ${m[1]}`, value: address });
+      if (address) out.push({ what: `: inet_dist_use_interface ${m[1]}`, value: address });
     }
   }
   return out;
@@ -135,7 +156,7 @@ function embeddedListens(s: Setting): { what: string; value: string }[] {
  * replaces) to an address. `unlessUwsgi`: the key is moot where the step runs the daemon under
  * uwsgi (Debian's APIs), whose socket is checked instead (`uwsgiProblem`).
  */
-interface Listener {
+interface ListenDefault {
   readonly unit: string;
   /** The file; a `*` in its name stands for any name (a unit's drop-ins: `x.socket.d/*.conf`). */
   readonly file: string;
@@ -158,7 +179,7 @@ interface Listener {
 }
 
 const EVERY = "every address";
-export const LISTENERS: readonly Listener[] = [
+export const LISTENERS: readonly ListenDefault[] = [
   {
     unit: "glance-api",
     file: "/etc/glance/glance-api.conf",
@@ -291,7 +312,7 @@ function matches(s: Setting, file: string, section: string, key: string | RegExp
 }
 
 /** Why a listener the step (re)starts is left on every address, or undefined when it is not. */
-function listenerProblem(l: Listener, settings: readonly Setting[]): string | undefined {
+function listenerProblem(l: ListenDefault, settings: readonly Setting[]): string | undefined {
   const found = settings.filter((s) => matches(s, l.file, l.section, l.key));
   const key = l.keyText ?? (typeof l.key === "string" ? l.key : l.key.source);
   const place = `${l.file}${l.section ? ` [${l.section}]` : ""} ${key}`;
@@ -344,13 +365,28 @@ export const WILDCARD_BIND = stepRule({
   checkStep(step: Step): readonly string[] {
     const settings = stepSettings(step);
     const out: string[] = [];
+    for (const l of step.listeners.filter((l) => isWildcardAddress(l.address))) {
+      const at = `${net.isIPv6(l.address) ? `[${l.address}]` : l.address}:${l.port}/${l.protocol}`;
+      out.push(`step ${step.logicalId} declares ${l.daemon} on ${at}: listens on every address`);
+    }
+    // Each bind in the step's files on an address it declares: a bind it does not declare is a
+    // config that says another thing than the step (or a step of one's own that declares nothing).
+    const declared = new Set(step.listeners.map((l) => sameAddress(l.address)));
+    const expected = declared.size
+      ? [...new Set(step.listeners.map((l) => l.address))].join(", ")
+      : "it declares none: ShellScript.listen";
     for (const s of settings) {
-      // An empty ListenStream= empties a socket's list: it names no address.
-      if (isListenKey(s) && !(isSocketKey(s) && s.value === "") && isWildcardListen(s.value)) {
-        out.push(`${where(s)} = ${s.value || '""'}: listens on every address`);
-      }
-      for (const listen of embeddedListens(s)) {
-        if (isWildcardListen(listen.value)) out.push(`${where(s)}: ${listen.what}: listens on every address`);
+      for (const bind of bindsOf(s)) {
+        const hosts = listenHosts(bind.value);
+        if (hosts.some(isWildcardAddress)) {
+          out.push(`${where(s)}${bind.what}: listens on every address`);
+          continue;
+        }
+        for (const host of hosts.filter((h) => !declared.has(sameAddress(h)))) {
+          out.push(
+            `${where(s)}${bind.what}: binds ${host}: expected an address step ${step.logicalId} declares (${expected})`,
+          );
+        }
       }
     }
     // Listeners left to a default that is every address.
