@@ -2,7 +2,8 @@ import { IConstruct } from "constructs";
 import { TerraformStack } from "cdktf";
 import { SecretSpec } from "./secret-spec";
 
-export { ALL_ROLES, CONTROLLER_ONLY, SecretKind, SecretSpec, serviceSecrets } from "./secret-spec";
+export { ALL_ROLES, CONTROLLER_ONLY, serviceSecrets } from "./secret-spec";
+export type { SecretKind, SecretSpec } from "./secret-spec";
 
 /** Per stack: the secrets its components declared, by name, in declaration order. */
 const declared = new WeakMap<TerraformStack, Map<string, SecretSpec>>();

@@ -11,7 +11,7 @@ import { Host } from "../hosts/host";
 import { ClientAddress } from "./client-address";
 import { DatabaseHandle, IDatabase, IVirtualAddress } from "./interfaces";
 
-export { DatabaseHandle } from "./interfaces";
+export type { DatabaseHandle } from "./interfaces";
 
 export interface MysqlHaPairProps {
   /** One controller (no replication, clients use its address) or two (replication both ways). */

@@ -23,7 +23,7 @@ import {
 import { ApiRelease } from "./api-service";
 import { IIdentity, ServiceRegistration } from "./identity";
 
-export { IIdentity, ServiceRegistration } from "./identity";
+export type { IIdentity, ServiceRegistration } from "./identity";
 
 const REGISTER_SCRIPT = fs.readFileSync(path.join(__dirname, "keystone-register.py"), "utf8");
 const REGISTER_PATH = "/usr/local/lib/openstack-cdktf/keystone-register.py";

@@ -2,7 +2,7 @@ import { DEBIAN_12_ZED } from "./debian-12-zed";
 import { ReleaseProfile } from "./profile";
 import { UBUNTU_2404_CARACAL } from "./ubuntu-2404-caracal";
 
-export { ReleaseProfile } from "./profile";
+export type { ReleaseProfile } from "./profile";
 export { DEBIAN_12_ZED } from "./debian-12-zed";
 export { UBUNTU_2404_CARACAL } from "./ubuntu-2404-caracal";
 
