@@ -6,6 +6,7 @@ import * as path from "path";
 import { parseInventory } from "../lib/cluster/inventory";
 import { OpenStackCluster } from "../lib/cluster/openstack-cluster";
 import { quote } from "../lib/core/field-rules";
+import { ShellScript } from "../lib/core/shell-script";
 import { SwiftRings } from "../lib/services/swift-rings";
 import {
   dependsOn,
@@ -266,6 +267,18 @@ describe("SwiftRings", () => {
   it("takes min(3, devices) replicas", () => {
     const devices = [1, 2, 3, 4, 5].map((zone) => ({ zone, address: `10.0.0.${zone}`, device: "d" }));
     expect([1, 2, 3, 5].map((n) => new SwiftRings(devices.slice(0, n), 10).replicas)).toEqual([1, 2, 3, 3]);
+  });
+
+  it("serves on an IPv6 management address in brackets (systemd reads fd00::11:6210 as an address)", () => {
+    const rings = new SwiftRings([{ zone: 1, address: "fd00::21", device: "d" }], 10);
+    const script = new ShellScript({ step: "swift", host: "controller1" });
+    rings.serve(script, "fd00::11", "fd00::/64");
+    const text = script.render();
+    expect(text).toContain("\nListenStream=[fd00::11]:6210\nAccept=yes\n");
+    expect(text).toContain("\nDescription=Swift rings for the other Swift hosts, on [fd00::11]:6210\n");
+    expect(script.listeners).toEqual([
+      { daemon: "openstack-cdktf-swift-rings.socket", address: "fd00::11", port: 6210, protocol: "tcp" },
+    ]);
   });
 
   it("refuses what would not survive the shell or the ring builder", () => {

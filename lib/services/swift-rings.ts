@@ -34,6 +34,7 @@
  */
 import * as net from "net";
 import { join as quote } from "shlex";
+import { Endpoint } from "../core/endpoint";
 import { ShellScript } from "../core/shell-script";
 import { sha256Hex } from "../core/step";
 
@@ -162,8 +163,10 @@ export class SwiftRings {
     const files = ["rings.spec", ...RING_KINDS.flatMap((k) => [`${k}.ring.gz`, `${k}.builder`])];
     const exportFile = quote([SWIFT_RINGS_EXPORT]);
     const exportDir = quote([SWIFT_RINGS_EXPORT.replace(/\/[^/]+$/, "")]);
+    // `[fd00::11]:6210` for an IPv6 address: systemd reads `fd00::11:6210` as an address alone.
+    const socket = Endpoint.of(address).hostPort(SWIFT_RINGS_PORT);
     script
-      .comment(`Swift's rings for the other Swift hosts: one tar, served on ${address}:${SWIFT_RINGS_PORT}.`)
+      .comment(`Swift's rings for the other Swift hosts: one tar, served on ${socket}.`)
       .run("install", "-d", "-m", "0755", SWIFT_RINGS_EXPORT.replace(/\/[^/]+$/, ""))
       .raw("tmp=$(mktemp -d)")
       .raw(`(cd ${quote([SWIFT_DIR])} && cp ${files.join(" ")} "$tmp"/)`)
@@ -183,10 +186,10 @@ export class SwiftRings {
         [
           "# Written by openstack-cdktf: this controller's Swift rings (one tar) for the other Swift hosts.",
           "[Unit]",
-          `Description=Swift rings for the other Swift hosts, on ${address}:${SWIFT_RINGS_PORT}`,
+          `Description=Swift rings for the other Swift hosts, on ${socket}`,
           "",
           "[Socket]",
-          `ListenStream=${address}:${SWIFT_RINGS_PORT}`,
+          `ListenStream=${socket}`,
           "Accept=yes",
           "MaxConnections=64",
           `IPAddressAllow=${allowFrom}`,
