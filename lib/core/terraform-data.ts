@@ -20,12 +20,15 @@ export interface TerraformDataConfig extends Omit<TerraformResourceConfig, "terr
  * synthesizes the same JSON without it; Terraform >= 1.4 is checked where it runs.
  */
 export class TerraformData extends TerraformResource {
+  /** The resource type, as cdktf's generated classes carry it (its `toHaveResource` matcher reads it). */
+  public static readonly tfResourceType = "terraform_data";
+
   private readonly triggersReplace: Record<string, string>;
 
   constructor(scope: Construct, id: string, config: TerraformDataConfig) {
     super(scope, id, {
       ...config,
-      terraformResourceType: "terraform_data",
+      terraformResourceType: TerraformData.tfResourceType,
       terraformGeneratorMetadata: { providerName: "terraform" },
     });
     this.triggersReplace = config.triggersReplace;
