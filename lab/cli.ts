@@ -15,7 +15,13 @@ import { routerFailover } from "./checks/router-failover";
 import { down, status, up } from "./lifecycle";
 import { startHost, stopHost } from "./power";
 import { INTERRUPT_MODES, InterruptMode, soak } from "./soak";
-import { DEFAULT_REGEX, tempest } from "./tempest/run";
+import {
+  DEFAULT_SELECTION,
+  TEMPEST_SELECTIONS,
+  TempestSelection,
+  tempest,
+  tempestSelection,
+} from "./tempest/run";
 import { labContext, verify } from "./verify";
 
 function requireRoot(): void {
@@ -137,18 +143,29 @@ program
     "Tempest from this machine against the deployed cloud (tempest.conf from the cloud's facts, lab/tempest/exclude.txt); exit 1 on any failure",
   )
   .argument(...inventoryArg)
-  .option("--regex <r>", "which tests (stestr regex)", DEFAULT_REGEX)
+  .option(
+    "--selection <name>",
+    `which tests, by name: ${Object.keys(TEMPEST_SELECTIONS).join(", ")} (default ${DEFAULT_SELECTION}; lab/tempest/run.ts)`,
+    tempestSelection,
+  )
+  .option("--regex <r>", "which tests, as a stestr regex (instead of --selection)")
   .option(
     "--workers <n>",
     "Tempest's workers (default: 4 for up to 4 hosts, else 2)",
     positiveInt("--workers", 16),
   )
-  .action((inventoryFile: string | undefined, opts: { regex: string; workers?: number }) =>
-    guarded(async () => {
-      const r = await tempest(loadInventory(path.resolve(inventoryFile ?? DEFAULT_INVENTORY)), opts);
-      console.log(`\ntempest ${r.ok ? "PASSED" : "FAILED"}: ${r.detail}`);
-      return r.ok;
-    }),
+  .action(
+    (
+      inventoryFile: string | undefined,
+      opts: { selection?: TempestSelection; regex?: string; workers?: number },
+    ) =>
+      guarded(async () => {
+        if (opts.selection !== undefined && opts.regex !== undefined)
+          throw new Error("tempest: --selection and --regex: give one, not both");
+        const r = await tempest(loadInventory(path.resolve(inventoryFile ?? DEFAULT_INVENTORY)), opts);
+        console.log(`\ntempest ${r.ok ? "PASSED" : "FAILED"}: ${r.detail}`);
+        return r.ok;
+      }),
   );
 program
   .command("stop-host")

@@ -2,11 +2,11 @@
  * End-to-end test: up, deploy, failover (destructive: Heartbeat stop and power cuts on the
  * controllers, each brought back; MariaDB writes and the OpenStack APIs through the VIP
  * measured; then every check of `verify`), Tempest (the upstream API test suite from the lab
- * machine: smoke plus the identity, image and network API suites, lab/tempest/), a second
+ * machine, lab/tempest/: the `full` selection by default, `--tempest ci` in CI), a second
  * apply that must change nothing, the secrets search once more (the second apply's log is
  * new), down. `verify` runs once, after the failovers: it proves the deploy and the recovery
  * together (CI's budget has no room for a second whole verify).
- *   npm run test:e2e [-- inventory] [--keep]
+ *   npm run test:e2e [-- inventory] [--keep] [--tempest full|ci]
  * On failure it names the e2e step and the generated scripts' `FAILED step=… host=…` lines;
  * with --keep the hosts stay up for a look (then `npm run lab -- down`). A step during which the
  * machine itself was paused (its wall clock jumped past its monotonic clock) says so beside its
@@ -21,7 +21,13 @@ import { deploy, secondApplyChangesNothing } from "./deploy";
 import { down, up } from "./lifecycle";
 import { PauseWatch } from "./machine-pause";
 import { secretsLeakCheck } from "./checks/secrets";
-import { tempest } from "./tempest/run";
+import {
+  DEFAULT_SELECTION,
+  TEMPEST_SELECTIONS,
+  TempestSelection,
+  tempest,
+  tempestSelection,
+} from "./tempest/run";
 import { labContext, runChecks } from "./verify";
 
 interface StepOutcome {
@@ -32,7 +38,12 @@ interface StepOutcome {
   readonly figures?: readonly string[];
 }
 
-async function main(inventoryArg: string | undefined, opts: { keep?: boolean }): Promise<number> {
+interface E2eOptions {
+  readonly keep?: boolean;
+  readonly tempest?: TempestSelection;
+}
+
+async function main(inventoryArg: string | undefined, opts: E2eOptions): Promise<number> {
   const file = path.resolve(inventoryArg ?? DEFAULT_INVENTORY);
   const inv = loadInventory(file);
   const steps: [string, () => Promise<StepOutcome>][] = [
@@ -53,7 +64,7 @@ async function main(inventoryArg: string | undefined, opts: { keep?: boolean }):
     [
       "tempest",
       async () => {
-        const r = await tempest(inv);
+        const r = await tempest(inv, { selection: opts.tempest ?? DEFAULT_SELECTION });
         return { ok: r.ok, detail: r.detail, figures: [`tempest: ${r.detail.split("\n")[0]}`] };
       },
     ],
@@ -131,7 +142,12 @@ async function main(inventoryArg: string | undefined, opts: { keep?: boolean }):
 new Command("test:e2e")
   .argument("[inventory]", "inventory file (default examples/lab-small.yaml)")
   .option("--keep", "leave the hosts up afterwards (always, pass or fail)")
-  .action(async (inventory: string | undefined, opts: { keep?: boolean }) => {
+  .option(
+    "--tempest <selection>",
+    `Tempest's selection: ${Object.keys(TEMPEST_SELECTIONS).join(", ")} (default ${DEFAULT_SELECTION}; CI runs ci)`,
+    tempestSelection,
+  )
+  .action(async (inventory: string | undefined, opts: E2eOptions) => {
     if (process.getuid?.() !== 0) {
       console.error("test:e2e needs root (the lab uses namespaces, mounts and nspawn)");
       process.exitCode = 1;

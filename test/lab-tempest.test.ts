@@ -2,7 +2,7 @@ import * as fs from "fs";
 import { serviceAvailability, tempestConf } from "../lab/tempest/config";
 import { CloudFacts } from "../lab/tempest/facts";
 import { parseTempestOutput, tempestPassed } from "../lab/tempest/results";
-import { DEFAULT_REGEX, EXCLUDE_LIST, tempestWorkers } from "../lab/tempest/run";
+import { EXCLUDE_LIST, TEMPEST_SELECTIONS, tempestSelection, tempestWorkers } from "../lab/tempest/run";
 
 const VIP = "http://10.211.0.10";
 /** The control plane as the small lab has it today: no compute or volume worker, no public network. */
@@ -187,8 +187,8 @@ describe("tempest run output", () => {
 });
 
 describe("the Tempest selection and its exclusion list", () => {
-  it("selects the smoke tests and the identity, image and network API suites", () => {
-    const re = new RegExp(DEFAULT_REGEX);
+  it("full selects the smoke tests and the identity, image and network API suites", () => {
+    const re = new RegExp(TEMPEST_SELECTIONS.full);
     expect(re.test("tempest.api.identity.admin.v3.test_users.UsersV3TestJSON.test_get_user[id-1]")).toBe(
       true,
     );
@@ -201,6 +201,43 @@ describe("the Tempest selection and its exclusion list", () => {
       false,
     );
     expect(re.test("tempest.api.volume.test_volumes_get.VolumesGetTest.test_x[id-5,slow]")).toBe(false);
+  });
+
+  it("ci selects the smoke tests that boot no guest, in their IPv4 classes, and nothing else", () => {
+    const re = new RegExp(TEMPEST_SELECTIONS.ci);
+    const ids: [string, boolean][] = [
+      ["tempest.api.identity.admin.v3.test_groups.GroupsV3TestJSON.test_x[id-1,smoke]", true],
+      ["tempest.api.network.test_routers.RoutersTest.test_x[id-2,smoke]", true],
+      ["tempest.api.compute.flavors.test_flavors.FlavorsV2TestJSON.test_get_flavor[id-3,smoke]", true],
+      ["tempest.api.volume.test_volumes_get.VolumesGetTest.test_x[id-4,smoke]", true],
+      // Not smoke: left to the full selection.
+      ["tempest.api.network.test_ports.PortsTestJSON.test_x[id-5]", false],
+      ["tempest.api.identity.admin.v3.test_users.UsersV3TestJSON.test_get_user[id-6]", false],
+      // They boot the guest: verify's vm-* checks boot it in the same run.
+      ["tempest.api.compute.servers.test_create_server.ServersTestJSON.test_x[id-7,smoke]", false],
+      [
+        "tempest.scenario.test_network_basic_ops.TestNetworkBasicOps.test_x[compute,id-8,network,smoke]",
+        false,
+      ],
+      // The IPv6 classes repeat their IPv4 parents' tests on IPv6 subnets.
+      ["tempest.api.network.test_routers.RoutersIpV6Test.test_x[id-9,smoke]", false],
+      ["tempest.api.network.test_security_groups.SecGroupIPv6Test.test_x[id-10,smoke]", false],
+      ["tempest.api.network.test_ports.PortsIpV6TestJSON.test_x[id-11,smoke]", false],
+      ["tempest.api.network.test_networks.NetworksTest.test_list_networks[id-12,smoke]", true],
+    ];
+    expect(ids.map(([id]) => [id, re.test(id)])).toEqual(ids);
+    // Everything ci runs, full runs too.
+    const full = new RegExp(TEMPEST_SELECTIONS.full);
+    for (const [id, selected] of ids)
+      if (selected) expect({ id, full: full.test(id) }).toEqual({ id, full: true });
+  });
+
+  it("names a selection or refuses in one line", () => {
+    expect(tempestSelection("ci")).toBe("ci");
+    expect(() => tempestSelection("smoke")).toThrow(
+      'tempest selection: got "smoke", expected one of full, ci',
+    );
+    expect(() => tempestSelection("toString")).toThrow(/expected one of full, ci/);
   });
 
   const lines = fs
