@@ -15,13 +15,7 @@ import { routerFailover } from "./checks/router-failover";
 import { down, status, up } from "./lifecycle";
 import { startHost, stopHost } from "./power";
 import { INTERRUPT_MODES, InterruptMode, soak } from "./soak";
-import {
-  DEFAULT_SELECTION,
-  TEMPEST_SELECTIONS,
-  TempestSelection,
-  tempest,
-  tempestSelection,
-} from "./tempest/run";
+import { selectionOption, TempestSelection, tempest } from "./tempest/run";
 import { labContext, verify } from "./verify";
 
 function requireRoot(): void {
@@ -143,11 +137,7 @@ program
     "Tempest from this machine against the deployed cloud (tempest.conf from the cloud's facts, lab/tempest/exclude.txt); exit 1 on any failure",
   )
   .argument(...inventoryArg)
-  .option(
-    "--selection <name>",
-    `which tests, by name: ${Object.keys(TEMPEST_SELECTIONS).join(", ")} (default ${DEFAULT_SELECTION}; lab/tempest/run.ts)`,
-    tempestSelection,
-  )
+  .addOption(selectionOption("--selection <name>"))
   .option("--regex <r>", "which tests, as a stestr regex (instead of --selection)")
   .option(
     "--workers <n>",

@@ -21,13 +21,7 @@ import { deploy, secondApplyChangesNothing } from "./deploy";
 import { down, up } from "./lifecycle";
 import { PauseWatch } from "./machine-pause";
 import { secretsLeakCheck } from "./checks/secrets";
-import {
-  DEFAULT_SELECTION,
-  TEMPEST_SELECTIONS,
-  TempestSelection,
-  tempest,
-  tempestSelection,
-} from "./tempest/run";
+import { selectionOption, TempestSelection, tempest } from "./tempest/run";
 import { labContext, runChecks } from "./verify";
 
 interface StepOutcome {
@@ -64,7 +58,7 @@ async function main(inventoryArg: string | undefined, opts: E2eOptions): Promise
     [
       "tempest",
       async () => {
-        const r = await tempest(inv, { selection: opts.tempest ?? DEFAULT_SELECTION });
+        const r = await tempest(inv, { selection: opts.tempest });
         return { ok: r.ok, detail: r.detail, figures: [`tempest: ${r.detail.split("\n")[0]}`] };
       },
     ],
@@ -142,11 +136,7 @@ async function main(inventoryArg: string | undefined, opts: E2eOptions): Promise
 new Command("test:e2e")
   .argument("[inventory]", "inventory file (default examples/lab-small.yaml)")
   .option("--keep", "leave the hosts up afterwards (always, pass or fail)")
-  .option(
-    "--tempest <selection>",
-    `Tempest's selection: ${Object.keys(TEMPEST_SELECTIONS).join(", ")} (default ${DEFAULT_SELECTION}; CI runs ci)`,
-    tempestSelection,
-  )
+  .addOption(selectionOption("--tempest <selection>"))
   .action(async (inventory: string | undefined, opts: E2eOptions) => {
     if (process.getuid?.() !== 0) {
       console.error("test:e2e needs root (the lab uses namespaces, mounts and nspawn)");

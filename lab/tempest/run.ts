@@ -10,7 +10,7 @@
  * logs dir as `<cluster>-tempest-*.log`, where the secrets check searches them.
  */
 import { execFileSync } from "child_process";
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
@@ -50,6 +50,15 @@ export const TEMPEST_SELECTIONS = {
 } as const;
 export type TempestSelection = keyof typeof TEMPEST_SELECTIONS;
 export const DEFAULT_SELECTION: TempestSelection = "full";
+
+/** The option that names a selection, for `lab tempest` (`--selection`) and `test:e2e` (`--tempest`). */
+export function selectionOption(flags: string): Option {
+  const names = Object.keys(TEMPEST_SELECTIONS).join(", ");
+  return new Option(
+    flags,
+    `Tempest's selection: ${names} (default ${DEFAULT_SELECTION}; CI runs ci)`,
+  ).argParser(tempestSelection);
+}
 
 /** The selection's name, checked (commander's option parser for `--tempest` and `--selection`). */
 export function tempestSelection(name: string): TempestSelection {
