@@ -1,41 +1,29 @@
 /**
- * The components of a cluster, one line each. A component (a service or a platform construct)
- * declares its secrets and packages next to its code (`GLANCE_COMPONENT` in glance.ts); the
- * secret catalog is assembled from this list here, where the cluster is composed, and passed
- * down (`declareSecrets`). A new service adds its line here.
+ * The components of a cluster. A component (a service or a platform construct) declares its
+ * secrets and packages next to its code (`GLANCE_COMPONENT` in glance.ts); the secret catalog is
+ * assembled from this list here, where the cluster is composed, and passed down
+ * (`declareSecrets`). The services come from the cluster's registration list (`SERVICES`,
+ * ./services.ts): a new service adds its line there, not here.
  */
 import { ComponentDeclaration } from "../core/component";
 import type { ReleaseName } from "../core/releases";
 import { SecretSpec } from "../core/secret-spec";
 import { completeSecretsFile, SecretsInitResult } from "../core/secrets-file";
-import { CEPH_COMPONENT } from "../platform/ceph-cluster";
 import { HEARTBEAT_COMPONENT } from "../platform/heartbeat";
 import { MYSQL_COMPONENT } from "../platform/mysql-ha-pair";
 import { RABBITMQ_COMPONENT } from "../platform/rabbitmq";
-import { CINDER_COMPONENT } from "../services/cinder";
 import { DAY_ONE_COMPONENT } from "../services/day-one";
-import { GLANCE_COMPONENT } from "../services/glance";
-import { HORIZON_COMPONENT } from "../services/horizon";
-import { KEYSTONE_COMPONENT } from "../services/keystone";
-import { NEUTRON_COMPONENT } from "../services/neutron";
-import { NOVA_COMPONENT } from "../services/nova";
-import { PLACEMENT_COMPONENT } from "../services/placement";
-import { SWIFT_COMPONENT } from "../services/swift";
+import { SERVICES } from "./services";
 
-/** Every component, in the secret catalog's order. */
+/**
+ * Every component, in the secret catalog's order: the platform the cluster builds before its
+ * services, the services as registered, and the day-one resources built after them.
+ */
 export const COMPONENTS: readonly ComponentDeclaration[] = [
   MYSQL_COMPONENT,
   HEARTBEAT_COMPONENT,
   RABBITMQ_COMPONENT,
-  KEYSTONE_COMPONENT,
-  GLANCE_COMPONENT,
-  PLACEMENT_COMPONENT,
-  NOVA_COMPONENT,
-  NEUTRON_COMPONENT,
-  CINDER_COMPONENT,
-  SWIFT_COMPONENT,
-  CEPH_COMPONENT,
-  HORIZON_COMPONENT,
+  ...SERVICES.map((s) => s.component),
   DAY_ONE_COMPONENT,
 ];
 

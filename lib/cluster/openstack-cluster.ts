@@ -1,6 +1,5 @@
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
-import { ApiServiceProps } from "../services/api-service";
 import { orderByNeeds } from "./service-order";
 import { releaseProfile } from "../core/releases";
 import { Role } from "../core/roles";
@@ -19,18 +18,19 @@ import { Memcached } from "../platform/memcached";
 import { MysqlHaPair } from "../platform/mysql-ha-pair";
 import { RabbitMq } from "../platform/rabbitmq";
 import { ControlPlaneContext } from "../services/control-plane-context";
-import { CINDER_COMPONENT, CinderService, cinderRelease } from "../services/cinder";
 import { DayOne } from "../services/day-one";
+import { CEPH_COMPONENT, CephCluster } from "../platform/ceph-cluster";
+import { CINDER_COMPONENT, CinderService, cinderRelease } from "../services/cinder";
 import { GLANCE_COMPONENT, GlanceService } from "../services/glance";
 import { HORIZON_COMPONENT, HorizonDashboard } from "../services/horizon";
 import { KEYSTONE_COMPONENT, KeystoneService } from "../services/keystone";
-import { PLACEMENT_COMPONENT, PlacementService } from "../services/placement";
-import { NEUTRON_COMPONENT, NEUTRON_USER, NeutronService } from "../services/neutron";
+import { NEUTRON_COMPONENT, NeutronService } from "../services/neutron";
 import { NOVA_COMPONENT, NovaService } from "../services/nova";
+import { PLACEMENT_COMPONENT, PlacementService } from "../services/placement";
 import { SWIFT_COMPONENT, SwiftService } from "../services/swift";
-import { CEPH_COMPONENT, CephCluster, chooseMonitors } from "../platform/ceph-cluster";
-import { RBD_CLIENT, rbdPools } from "../services/volume-backends";
+import { RBD_CLIENT } from "../services/volume-backends";
 import { SECRET_CATALOG } from "./components";
+import { SERVICES, ServiceScope } from "./services";
 import { Inventory } from "./inventory";
 
 export interface OpenStackClusterProps {
@@ -45,124 +45,11 @@ const ROLE_CONSTRUCTS: Record<Role, new (scope: Construct, id: string, props: { 
   network: NetworkNode,
 };
 
-/** A service of the cluster: its component (name, `needs`), and how the cluster builds it. */
-interface ServiceBuilder {
-  readonly component: ComponentDeclaration;
-  /** The service, or undefined where the inventory leaves it out. */
-  build(cluster: OpenStackCluster): Construct | undefined;
-}
-
-/** What every API service is given: the shared control plane, and Keystone to register with. */
-function apiProps(c: OpenStackCluster): ApiServiceProps {
-  return { context: c.controlPlane, keystone: c.keystone };
-}
-
-/**
- * The control plane's services, one line each. The cluster builds them in the order their
- * components' `needs` determine (`orderByNeeds`); this list's order where those leave it free.
- * A new service adds its line here.
- */
-const SERVICES: readonly ServiceBuilder[] = [
-  {
-    component: KEYSTONE_COMPONENT,
-    build: (c) => new KeystoneService(c, "keystone", { context: c.controlPlane }),
-  },
-  { component: SWIFT_COMPONENT, build: (c) => swiftService(c) },
-  { component: GLANCE_COMPONENT, build: (c) => glanceService(c) },
-  { component: PLACEMENT_COMPONENT, build: (c) => new PlacementService(c, "placement", apiProps(c)) },
-  { component: CEPH_COMPONENT, build: (c) => (c.inventory.ceph ? cephCluster(c) : undefined) },
-  { component: CINDER_COMPONENT, build: (c) => cinderService(c) },
-  { component: HORIZON_COMPONENT, build: (c) => horizonDashboard(c) },
-  { component: NOVA_COMPONENT, build: (c) => novaService(c) },
-  { component: NEUTRON_COMPONENT, build: (c) => neutronService(c) },
-];
-
-function swiftService(c: OpenStackCluster): SwiftService {
-  const inv = c.inventory;
-  return new SwiftService(c, "swift", {
-    ...apiProps(c),
-    storage: c.hosts.flatMap((host, i) =>
-      host.hasRole("storage") ? [{ host, device: inv.hosts[i].swiftDevice }] : [],
-    ),
-    partPower: inv.swift.partPower,
-    mountCheck: inv.swift.mountCheck,
-  });
-}
-
-function glanceService(c: OpenStackCluster): GlanceService {
-  return new GlanceService(c, "glance", {
-    ...apiProps(c),
-    objectStore: c.inventory.imageStore === "swift" ? c.swift : undefined,
-  });
-}
-
-function cinderService(c: OpenStackCluster): CinderService {
-  return new CinderService(c, "cinder", { ...apiProps(c), glanceUrl: c.glance.url, ceph: c.ceph });
-}
-
-function horizonDashboard(c: OpenStackCluster): HorizonDashboard {
-  const vip = c.inventory.management;
-  return new HorizonDashboard(c, "horizon", {
-    ...apiProps(c),
-    // The VIP and its name, and each controller by name and address: never "*".
-    allowedHosts: [
-      ...(vip.vip ? [vip.vip, vip.vipName] : []),
-      ...c.hostsWithRole("controller").flatMap((h) => [h.hostName, h.address]),
-    ],
-  });
-}
-
-// Nova authenticates as Placement and Neutron, and Neutron as Nova: each by the owner's object
-// (Neutron's user by its constant: Neutron is built after Nova, whose object it takes).
-function novaService(c: OpenStackCluster): NovaService {
-  return new NovaService(c, "nova", {
-    ...apiProps(c),
-    glanceUrl: c.glance.url,
-    placement: c.placement,
-    neutronUser: NEUTRON_USER,
-  });
-}
-
-function neutronService(c: OpenStackCluster): NeutronService {
-  return new NeutronService(c, "neutron", {
-    ...apiProps(c),
-    nova: c.nova,
-    providerPhysnet: c.inventory.provider?.physnet,
-    networkNodes: c.hostsWithRole("network").length,
-  });
-}
-
-/**
- * The cluster's Ceph: monitors on the controllers and then storage hosts (three at most, an
- * odd number), managers on the controllers, an OSD on every storage host, the RBD backends'
- * pools and their client (`cinder`).
- */
-function cephCluster(c: OpenStackCluster): CephCluster {
-  const inv = c.inventory;
-  const controllers = c.hostsWithRole("controller");
-  const storage = c.hostsWithRole("storage");
-  const pools = rbdPools(inv.hosts.flatMap((h) => h.volumeBackends));
-  const monitors = chooseMonitors(controllers, storage);
-  return new CephCluster(c, "ceph", {
-    clusterName: inv.cluster,
-    monitors,
-    managers: controllers.filter((h) => monitors.includes(h)),
-    osds: c.hosts.flatMap((host, i) => {
-      const osd = inv.hosts[i].cephOsd;
-      return osd ? [{ host, osd }] : [];
-    }),
-    publicNetwork: inv.management.cidr,
-    pools,
-    clients: pools.length > 0 ? [{ name: RBD_CLIENT, secret: `ceph_${RBD_CLIENT}_key`, pools }] : [],
-    osdMemoryTargetMiB: inv.ceph?.osdMemoryTargetMiB,
-  });
-}
-
 /**
  * The whole cloud from one inventory: a `Host` per server, its role constructs, and its base
  * step. Later layers (platform, services) attach their steps to the hosts this exposes.
  */
-export class OpenStackCluster extends Construct {
+export class OpenStackCluster extends Construct implements ServiceScope {
   readonly inventory: Inventory;
   readonly hosts: readonly Host[];
   readonly baseSteps: ReadonlyMap<string, Step>;

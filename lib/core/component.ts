@@ -3,8 +3,9 @@ import type { SecretSpec } from "./secret-spec";
 
 /**
  * What a component (a service or a platform construct) declares about itself, in its own file,
- * kolla-style: the secrets it uses and its packages. lib/components.ts lists the components, one
- * line each; the secret catalog and the release profiles' `packages` are assembled from there.
+ * kolla-style: the secrets it uses and its packages. lib/cluster/components.ts lists the
+ * components (the services' from `SERVICES`, lib/cluster/services.ts); the secret catalog and
+ * the release profiles' `packages` are assembled from there.
  */
 export interface ComponentDeclaration {
   readonly name: string;

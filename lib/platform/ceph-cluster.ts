@@ -52,7 +52,7 @@ function clusterKey(name: string, description: string): SecretSpec {
   return { name, kind: "cephx", roles: ["controller", "storage"], description, onUse: true };
 }
 
-/** What Ceph declares for the secret catalog and the release profiles (lib/components.ts). */
+/** What Ceph declares for the secret catalog and the release profiles (lib/cluster/components.ts). */
 export const CEPH_COMPONENT: ComponentDeclaration = {
   name: "ceph",
   secrets: CEPH_SECRETS,

@@ -17,7 +17,7 @@ export const HEARTBEAT_SECRETS: readonly SecretSpec[] = [
   },
 ];
 
-/** What heartbeat declares for the secret catalog (lib/components.ts). */
+/** What heartbeat declares for the secret catalog (lib/cluster/components.ts). */
 export const HEARTBEAT_COMPONENT: ComponentDeclaration = {
   name: "heartbeat",
   secrets: HEARTBEAT_SECRETS,

@@ -52,7 +52,7 @@ export const MYSQL_SECRETS: readonly SecretSpec[] = [
   },
 ];
 
-/** What mysql declares for the secret catalog (lib/components.ts). */
+/** What mysql declares for the secret catalog (lib/cluster/components.ts). */
 export const MYSQL_COMPONENT: ComponentDeclaration = {
   name: "mysql",
   secrets: MYSQL_SECRETS,

@@ -85,7 +85,7 @@ export function rabbitmqEnv(address: string): string {
   ].join("\n");
 }
 
-/** What rabbitmq declares for the secret catalog (lib/components.ts). */
+/** What rabbitmq declares for the secret catalog (lib/cluster/components.ts). */
 export const RABBITMQ_COMPONENT: ComponentDeclaration = {
   name: "rabbitmq",
   secrets: RABBITMQ_SECRETS,

@@ -152,7 +152,7 @@ export const CINDER_SECRETS: readonly SecretSpec[] = [
   },
 ];
 
-/** What cinder declares for the secret catalog and the release profiles (lib/components.ts). */
+/** What cinder declares for the secret catalog and the release profiles (lib/cluster/components.ts). */
 export const CINDER_COMPONENT: ComponentDeclaration = {
   name: "cinder",
   // Glance's URL (volumes from images), and Ceph's pools for RBD backends.

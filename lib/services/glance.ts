@@ -51,7 +51,7 @@ export const GLANCE_RELEASES: ByRelease<ApiRelease> = {
 
 export const GLANCE_SECRETS: readonly SecretSpec[] = serviceSecrets("glance", CONTROLLER_ONLY);
 
-/** What glance declares for the secret catalog and the release profiles (lib/components.ts). */
+/** What glance declares for the secret catalog and the release profiles (lib/cluster/components.ts). */
 export const GLANCE_COMPONENT: ComponentDeclaration = {
   name: "glance",
   // Its image store, when the inventory keeps images in Swift.

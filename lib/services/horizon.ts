@@ -81,7 +81,7 @@ const HOSTNAME =
   /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const STATIC_STAMP = "/etc/openstack-cdktf/horizon-static.sha256";
 
-/** What horizon declares for the secret catalog and the release profiles (lib/components.ts). */
+/** What horizon declares for the secret catalog and the release profiles (lib/cluster/components.ts). */
 export const HORIZON_COMPONENT: ComponentDeclaration = {
   name: "horizon",
   needs: ["keystone"],

@@ -72,7 +72,7 @@ export const KEYSTONE_SECRETS: readonly SecretSpec[] = [
   },
 ];
 
-/** What keystone declares for the secret catalog and the release profiles (lib/components.ts). */
+/** What keystone declares for the secret catalog and the release profiles (lib/cluster/components.ts). */
 /** How each release runs Keystone: under uwsgi in Debian, under Apache mod_wsgi in Ubuntu. */
 export const KEYSTONE_RELEASES: ByRelease<ApiRelease> = {
   "debian-12-zed": { units: ["keystone"], uwsgiConfigs: ["/etc/keystone/keystone-uwsgi.ini"] },

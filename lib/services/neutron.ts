@@ -166,7 +166,7 @@ export const NEUTRON_NETWORK_AGENT_PACKAGES: PackagesByRelease = {
 /** Its Keystone user's on the compute hosts too: nova-compute asks Neutron for ports as `neutron`. */
 export const NEUTRON_SECRETS: readonly SecretSpec[] = serviceSecrets("neutron", ["controller", "compute"]);
 
-/** What neutron declares for the secret catalog and the release profiles (lib/components.ts). */
+/** What neutron declares for the secret catalog and the release profiles (lib/cluster/components.ts). */
 export const NEUTRON_COMPONENT: ComponentDeclaration = {
   name: "neutron",
   needs: ["keystone", "nova"],

@@ -142,7 +142,7 @@ export interface INovaForNetwork {
   readonly metadataSecret: string;
 }
 
-/** What nova declares for the secret catalog and the release profiles (lib/components.ts). */
+/** What nova declares for the secret catalog and the release profiles (lib/cluster/components.ts). */
 export const NOVA_COMPONENT: ComponentDeclaration = {
   name: "nova",
   // Its endpoints: Placement for the compute hosts, Glance for images.

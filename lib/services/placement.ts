@@ -34,7 +34,7 @@ export const PLACEMENT_SECRETS: readonly SecretSpec[] = serviceSecrets("placemen
 /** Placement's Keystone user, for services built without a `PlacementService` at hand (Nova's default). */
 export const PLACEMENT_USER: ServiceUser = keystoneUser("placement");
 
-/** What placement declares for the secret catalog and the release profiles (lib/components.ts). */
+/** What placement declares for the secret catalog and the release profiles (lib/cluster/components.ts). */
 export const PLACEMENT_COMPONENT: ComponentDeclaration = {
   name: "placement",
   needs: ["keystone"],

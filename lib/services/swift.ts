@@ -72,7 +72,7 @@ export const SWIFT_SECRETS: readonly SecretSpec[] = [
   },
 ];
 
-/** What swift declares for the secret catalog and the release profiles (lib/components.ts). */
+/** What swift declares for the secret catalog and the release profiles (lib/cluster/components.ts). */
 export const SWIFT_COMPONENT: ComponentDeclaration = {
   name: "swift",
   needs: ["keystone"],
