@@ -4,7 +4,7 @@
  * Glance's import methods, whether Horizon answers. `tempest.conf` is written from these facts
  * (./config.ts), never by hand, so that a service joins the Tempest run when it is deployed.
  */
-import { HORIZON_WEBROOT } from "../../lib/core/openstack-api";
+import { HORIZON_WEBROOT } from "../../lib/services/horizon";
 
 export interface AdminCredentials {
   readonly username: string;

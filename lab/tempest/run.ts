@@ -15,8 +15,8 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { Inventory } from "../../lib/cluster/inventory";
-import { API_PORTS } from "../../lib/core/openstack-api";
 import { secretVariableName } from "../../lib/core/secrets-file";
+import { KEYSTONE_API } from "../../lib/services/keystone";
 import { CACHE_DIR, LOG_DIR, TEMPEST_DIR } from "../config";
 import { secretsFile } from "../deploy";
 import { run, runStreaming } from "../exec";
@@ -131,7 +131,7 @@ function adminCredentials(inv: Inventory): AdminCredentials {
 function identityUrl(inv: Inventory): string {
   const address = serviceAddress(labContext(inv));
   if (!address) throw new Error("inventory: no controller to run Tempest against");
-  return `http://${net.isIPv6(address) ? `[${address}]` : address}:${API_PORTS.identity}/v3`;
+  return `http://${net.isIPv6(address) ? `[${address}]` : address}:${KEYSTONE_API.port}/v3`;
 }
 
 /** Tempest runs with Debian's python3 and nothing of the caller's Python set-up (pyenv, PYTHONPATH). */

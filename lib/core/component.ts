@@ -2,8 +2,17 @@ import type { PackagesByRelease } from "./releases/packages";
 import type { SecretSpec } from "./secret-spec";
 
 /**
+ * The API a component registers in Keystone's catalog: its catalog type (`image`), and the port
+ * it listens on, on every controller and the VIP.
+ */
+export interface ApiDeclaration {
+  readonly type: string;
+  readonly port: number;
+}
+
+/**
  * What a component (a service or a platform construct) declares about itself, in its own file,
- * kolla-style: the secrets it uses and its packages. lib/cluster/components.ts lists the
+ * kolla-style: the secrets it uses, its packages, and its API. lib/cluster/components.ts lists the
  * components (the services' from `SERVICES`, lib/cluster/services.ts); the secret catalog and
  * the release profiles' `packages` are assembled from there.
  */
@@ -19,4 +28,6 @@ export interface ComponentDeclaration {
   readonly needs?: readonly string[];
   /** Package tables by the name a release profile's `packages` gives them (`glance`, `novaCompute`). @default none */
   readonly packages?: Readonly<Record<string, PackagesByRelease>>;
+  /** The API it registers in Keystone's catalog (type and port). @default none */
+  readonly api?: ApiDeclaration;
 }

@@ -1,13 +1,13 @@
 import { declareSecrets } from "../core/secret-catalog";
 import { Construct } from "constructs";
 import { join as quote } from "shlex";
-import { ComponentDeclaration } from "../core/component";
+import { ApiDeclaration, ComponentDeclaration } from "../core/component";
 import { Endpoint } from "../core/endpoint";
-import { API_PORTS } from "../core/openstack-api";
 import { SecretSpec, serviceSecrets } from "../core/secret-spec";
 import { ByRelease, forRelease, PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { ReleaseProfile } from "../core/releases";
 import { ApiRelease, ApiService, ApiServiceProps } from "./api-service";
+import { GLANCE_API } from "./glance";
 import { IniFile } from "../core/ini-file";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
@@ -152,7 +152,10 @@ export const CINDER_SECRETS: readonly SecretSpec[] = [
   },
 ];
 
-/** What cinder declares for the secret catalog and the release profiles (lib/cluster/components.ts). */
+/** Cinder's API in Keystone's catalog: `volumev3`, at :8776 on every controller and the VIP. */
+export const CINDER_API = { type: "volumev3", port: 8776 } as const satisfies ApiDeclaration;
+
+/** What cinder declares for the secret catalog and the release profiles (lib/cluster/components.ts), and its API. */
 export const CINDER_COMPONENT: ComponentDeclaration = {
   name: "cinder",
   // Glance's URL (volumes from images), and Ceph's pools for RBD backends.
@@ -166,6 +169,7 @@ export const CINDER_COMPONENT: ComponentDeclaration = {
     cinderLio: CINDER_LIO_PACKAGES,
     cinderRbd: CINDER_RBD_PACKAGES,
   },
+  api: CINDER_API,
 };
 
 /**
@@ -189,10 +193,10 @@ export class CinderService extends ApiService {
     declareSecrets(scope, CINDER_SECRETS);
     super(scope, id, props, {
       name: "cinder",
-      port: API_PORTS.volumev3,
+      port: CINDER_API.port,
       catalog: {
         name: "cinderv3",
-        type: "volumev3",
+        type: CINDER_API.type,
         description: "OpenStack Block Storage",
         path: "/v3/%(project_id)s",
       },
@@ -207,7 +211,7 @@ export class CinderService extends ApiService {
       namePrerequisites: true,
     });
     this.secrets = [this.dbSecret, this.userSecret, ...this.context.messaging.secrets];
-    this.glanceUrl = props.glanceUrl ?? this.context.endpoint.url(API_PORTS.image);
+    this.glanceUrl = props.glanceUrl ?? this.context.endpoint.url(GLANCE_API.port);
     this.ceph = props.ceph;
     this.deploy();
   }

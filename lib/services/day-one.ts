@@ -2,11 +2,11 @@ import * as fs from "fs";
 import * as path from "path";
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
-import { ADMIN_OPENRC } from "../core/openstack-api";
 import { PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { DayOneSettings, dayOneProblem, firstAddress } from "./day-one-settings";
+import { ADMIN_OPENRC } from "./keystone";
 
 const DAY_ONE_SCRIPT = fs.readFileSync(path.join(__dirname, "day-one.py"), "utf8");
 const SCRIPT_PATH = "/usr/local/lib/openstack-cdktf/day-one.py";

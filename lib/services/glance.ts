@@ -1,8 +1,7 @@
 import { declareSecrets } from "../core/secret-catalog";
 import * as path from "path";
 import { Construct } from "constructs";
-import { ComponentDeclaration } from "../core/component";
-import { API_PORTS } from "../core/openstack-api";
+import { ApiDeclaration, ComponentDeclaration } from "../core/component";
 import { CONTROLLER_ONLY, SecretSpec, serviceSecrets } from "../core/secret-spec";
 import { ByRelease, forRelease, PackagesByRelease } from "../core/releases/packages";
 import { ApiRelease, ApiService, ApiServiceProps } from "./api-service";
@@ -51,13 +50,17 @@ export const GLANCE_RELEASES: ByRelease<ApiRelease> = {
 
 export const GLANCE_SECRETS: readonly SecretSpec[] = serviceSecrets("glance", CONTROLLER_ONLY);
 
-/** What glance declares for the secret catalog and the release profiles (lib/cluster/components.ts). */
+/** Glance's API in Keystone's catalog: `image`, at :9292 on every controller and the VIP. */
+export const GLANCE_API = { type: "image", port: 9292 } as const satisfies ApiDeclaration;
+
+/** What glance declares for the secret catalog and the release profiles (lib/cluster/components.ts), and its API. */
 export const GLANCE_COMPONENT: ComponentDeclaration = {
   name: "glance",
   // Its image store, when the inventory keeps images in Swift.
   needs: ["keystone", "swift"],
   secrets: GLANCE_SECRETS,
   packages: { glance: GLANCE_PACKAGES },
+  api: GLANCE_API,
 };
 
 /**
@@ -89,8 +92,8 @@ export class GlanceService extends ApiService {
     declareSecrets(scope, GLANCE_SECRETS);
     super(scope, id, props, {
       name: "glance",
-      port: API_PORTS.image,
-      catalog: { type: "image", description: "OpenStack Image" },
+      port: GLANCE_API.port,
+      catalog: { type: GLANCE_API.type, description: "OpenStack Image" },
       databases: ["glance"],
       configFile: "/etc/glance/glance-api.conf",
       syncCommand: ["glance-manage", "db_sync"],
@@ -99,7 +102,7 @@ export class GlanceService extends ApiService {
       namePrerequisites: true,
       after: props.objectStore?.steps,
       // An eventlet server binds one address: its own; a socket of ours takes the VIP.
-      vipForwards: () => [{ name: "glance-api", port: API_PORTS.image }],
+      vipForwards: () => [{ name: "glance-api", port: GLANCE_API.port }],
     });
     this.usesObjectStore = props.objectStore !== undefined;
     const dataDir = props.dataDir ?? "/var/lib/glance/images/";

@@ -6,7 +6,6 @@ import { join as quote } from "shlex";
 import { ComponentDeclaration } from "../core/component";
 import { Endpoint } from "../core/endpoint";
 import { secretPlaceholder } from "../core/ini-file";
-import { HORIZON_WEBROOT } from "../core/openstack-api";
 import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { ByRelease, forRelease, PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { Step } from "../core/step";
@@ -25,6 +24,8 @@ export interface HorizonDashboardProps {
   readonly allowedHosts: readonly string[];
 }
 
+/** Where Apache serves Horizon (Django's WEBROOT). */
+export const HORIZON_WEBROOT = "/horizon/";
 const WEBROOT = HORIZON_WEBROOT;
 const SECRET = "horizon_secret_key";
 /** How one release serves Horizon: through Apache, from the dashboard package's files. */

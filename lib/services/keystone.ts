@@ -2,10 +2,9 @@ import { declareSecrets } from "../core/secret-catalog";
 import * as fs from "fs";
 import * as path from "path";
 import { Construct } from "constructs";
-import { ComponentDeclaration } from "../core/component";
+import { ApiDeclaration, ComponentDeclaration } from "../core/component";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
 import { apacheApi } from "../core/listen";
-import { ADMIN_OPENRC, API_PORTS } from "../core/openstack-api";
 import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { ByRelease, forRelease, PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { Step } from "../core/step";
@@ -29,7 +28,9 @@ const REGISTER_SCRIPT = fs.readFileSync(path.join(__dirname, "keystone-register.
 const REGISTER_PATH = "/usr/local/lib/openstack-cdktf/keystone-register.py";
 /** The database, created and synced by this service. */
 const DATABASE = "keystone";
-const PORT = API_PORTS.identity;
+
+/** root's shell settings for the cloud's admin on every controller (written by KeystoneService, 0600). */
+export const ADMIN_OPENRC = "/root/admin-openrc";
 
 /** Keystone's packages (under Apache mod_wsgi on Ubuntu), and the client its steps use. */
 export const KEYSTONE_PACKAGES: PackagesByRelease = {
@@ -72,7 +73,6 @@ export const KEYSTONE_SECRETS: readonly SecretSpec[] = [
   },
 ];
 
-/** What keystone declares for the secret catalog and the release profiles (lib/cluster/components.ts). */
 /** How each release runs Keystone: under uwsgi in Debian, under Apache mod_wsgi in Ubuntu. */
 export const KEYSTONE_RELEASES: ByRelease<ApiRelease> = {
   "debian-12-zed": { units: ["keystone"], uwsgiConfigs: ["/etc/keystone/keystone-uwsgi.ini"] },
@@ -80,10 +80,15 @@ export const KEYSTONE_RELEASES: ByRelease<ApiRelease> = {
   "ubuntu-2404-caracal": { units: ["apache2"], apacheSite: "/etc/apache2/sites-available/keystone.conf" },
 };
 
+/** Keystone's own API in its catalog: `identity`, at :5000 on every controller and the VIP. */
+export const KEYSTONE_API = { type: "identity", port: 5000 } as const satisfies ApiDeclaration;
+
+/** What keystone declares for the secret catalog and the release profiles (lib/cluster/components.ts), and its API. */
 export const KEYSTONE_COMPONENT: ComponentDeclaration = {
   name: "keystone",
   secrets: KEYSTONE_SECRETS,
   packages: { keystone: KEYSTONE_PACKAGES },
+  api: KEYSTONE_API,
 };
 
 export interface KeystoneServiceProps {
@@ -115,8 +120,8 @@ export class KeystoneService extends Construct implements IIdentity {
     const context = resolveControlPlane(props.context);
     this.context = context;
     this.region = context.region;
-    this.tokenUrl = context.endpoint.url(PORT);
-    this.authUrl = context.endpoint.url(PORT, "/v3");
+    this.tokenUrl = context.endpoint.url(KEYSTONE_API.port);
+    this.authUrl = context.endpoint.url(KEYSTONE_API.port, "/v3");
     const db = context.database.database(DATABASE, "keystone", "keystone_db_password");
     [this.bootstrapStep] = stepsOnControllers(context.controllers, [db.step], (host, first, dependsOn) =>
       this.controllerStep(host, first, dependsOn, db.url),
@@ -231,12 +236,12 @@ export class KeystoneService extends Construct implements IIdentity {
     const addresses = listenAddresses(context, host);
     const runs = forRelease("keystone", KEYSTONE_RELEASES, release);
     for (const ini of runs.uwsgiConfigs ?? []) {
-      uwsgiApi(script, ini, context.apiWorkers, "keystone", addresses, PORT);
+      uwsgiApi(script, ini, context.apiWorkers, "keystone", addresses, KEYSTONE_API.port);
     }
     if (runs.apacheSite) {
       const apache = {
         file: runs.apacheSite,
-        port: PORT,
+        port: KEYSTONE_API.port,
         portsConf: release.paths.apachePortsConf,
       };
       apacheApi(script, apache, addresses, "keystone");
@@ -246,7 +251,7 @@ export class KeystoneService extends Construct implements IIdentity {
         .comment("The schema, once, from the first controller (idempotent).")
         .schemaSync([DATABASE], "keystone", "keystone-manage", "db_sync");
     }
-    script.restartIfChanged(runs.units, "keystone").waitForPort(host.address, PORT, 120);
+    script.restartIfChanged(runs.units, "keystone").waitForPort(host.address, KEYSTONE_API.port, 120);
     if (first) {
       script
         .comment(
@@ -275,7 +280,7 @@ export class KeystoneService extends Construct implements IIdentity {
     if (first) {
       script
         .comment("The service project, through the VIP.")
-        .waitForPort(context.clientAddress, PORT, 120)
+        .waitForPort(context.clientAddress, KEYSTONE_API.port, 120)
         .writeFile("/etc/openstack-cdktf/keystone/service-project.json", "{}\n", { mode: "0600" })
         .raw("# shellcheck source=/dev/null")
         .raw(

@@ -1,7 +1,6 @@
 import { declareSecrets } from "../core/secret-catalog";
 import { Construct } from "constructs";
-import { ComponentDeclaration } from "../core/component";
-import { API_PORTS } from "../core/openstack-api";
+import { ApiDeclaration, ComponentDeclaration } from "../core/component";
 import { keystoneUser, SecretSpec, serviceSecrets, ServiceUser } from "../core/secret-spec";
 import { ByRelease, forRelease, PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { ApiRelease, ApiService, ApiServiceProps } from "./api-service";
@@ -9,7 +8,7 @@ import { IniFile, IniValue } from "../core/ini-file";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { join as quote } from "shlex";
-import { ADMIN_OPENRC } from "../core/openstack-api";
+import { ADMIN_OPENRC } from "./keystone";
 import { Host } from "../hosts/host";
 import { ReleaseProfile } from "../core/releases";
 import {
@@ -166,7 +165,10 @@ export const NEUTRON_NETWORK_AGENT_PACKAGES: PackagesByRelease = {
 /** Its Keystone user's on the compute hosts too: nova-compute asks Neutron for ports as `neutron`. */
 export const NEUTRON_SECRETS: readonly SecretSpec[] = serviceSecrets("neutron", ["controller", "compute"]);
 
-/** What neutron declares for the secret catalog and the release profiles (lib/cluster/components.ts). */
+/** Neutron's API in Keystone's catalog: `network`, at :9696 on every controller and the VIP. */
+export const NEUTRON_API = { type: "network", port: 9696 } as const satisfies ApiDeclaration;
+
+/** What neutron declares for the secret catalog and the release profiles (lib/cluster/components.ts), and its API. */
 export const NEUTRON_COMPONENT: ComponentDeclaration = {
   name: "neutron",
   needs: ["keystone", "nova"],
@@ -176,6 +178,7 @@ export const NEUTRON_COMPONENT: ComponentDeclaration = {
     neutronOvsAgent: NEUTRON_OVS_AGENT_PACKAGES,
     neutronNetworkAgents: NEUTRON_NETWORK_AGENT_PACKAGES,
   },
+  api: NEUTRON_API,
 };
 
 /**
@@ -197,8 +200,8 @@ export class NeutronService extends ApiService {
     declareSecrets(scope, NEUTRON_SECRETS);
     super(scope, id, props, {
       name: "neutron",
-      port: API_PORTS.network,
-      catalog: { type: "network", description: "OpenStack Networking" },
+      port: NEUTRON_API.port,
+      catalog: { type: NEUTRON_API.type, description: "OpenStack Networking" },
       databases: ["neutron"],
       configFile: NEUTRON_CONF,
       syncCommand: [
@@ -215,7 +218,7 @@ export class NeutronService extends ApiService {
       units: (release) => forRelease("neutron", NEUTRON_RELEASES, release).units,
       messaging: true,
       // An eventlet server binds one address: its own; a socket of ours takes the VIP.
-      vipForwards: () => [{ name: "neutron-server", port: API_PORTS.network }],
+      vipForwards: () => [{ name: "neutron-server", port: NEUTRON_API.port }],
     });
     this.providerPhysnet = props.providerPhysnet ?? "provider";
     if (!/^[a-z][a-z0-9_-]*$/.test(this.providerPhysnet)) {

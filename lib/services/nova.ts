@@ -2,9 +2,8 @@ import { declareSecrets } from "../core/secret-catalog";
 import { Construct } from "constructs";
 import { dependable, ITerraformDependable } from "cdktf";
 import { join as quote } from "shlex";
-import { ComponentDeclaration } from "../core/component";
+import { ApiDeclaration, ComponentDeclaration } from "../core/component";
 import { IniFile, IniValue, secretPlaceholder } from "../core/ini-file";
-import { API_PORTS } from "../core/openstack-api";
 import { keystoneUser, SecretSpec, serviceSecrets, ServiceUser } from "../core/secret-spec";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
@@ -12,6 +11,7 @@ import { Host } from "../hosts/host";
 import { ByRelease, forRelease, PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { ReleaseProfile } from "../core/releases";
 import { ApiRelease, ApiService, ApiServiceProps } from "./api-service";
+import { GLANCE_API } from "./glance";
 import { uwsgiUnit } from "./control-plane-context";
 import { PLACEMENT_USER } from "./placement";
 
@@ -142,13 +142,17 @@ export interface INovaForNetwork {
   readonly metadataSecret: string;
 }
 
-/** What nova declares for the secret catalog and the release profiles (lib/cluster/components.ts). */
+/** Nova's API in Keystone's catalog: `compute`, at :8774 on every controller and the VIP (the metadata API, :8775, is not in the catalog). */
+export const NOVA_API = { type: "compute", port: 8774 } as const satisfies ApiDeclaration;
+
+/** What nova declares for the secret catalog and the release profiles (lib/cluster/components.ts), and its API. */
 export const NOVA_COMPONENT: ComponentDeclaration = {
   name: "nova",
   // Its endpoints: Placement for the compute hosts, Glance for images.
   needs: ["keystone", "placement", "glance"],
   secrets: NOVA_SECRETS,
   packages: { novaController: NOVA_PACKAGES, novaCompute: NOVA_COMPUTE_PACKAGES },
+  api: NOVA_API,
 };
 
 /**
@@ -177,15 +181,15 @@ export class NovaService extends ApiService implements INovaForNetwork {
     declareSecrets(scope, NOVA_SECRETS);
     super(scope, id, props, {
       name: "nova",
-      port: API_PORTS.compute,
-      catalog: { type: "compute", description: "OpenStack Compute", path: "/v2.1" },
+      port: NOVA_API.port,
+      catalog: { type: NOVA_API.type, description: "OpenStack Compute", path: "/v2.1" },
       databases: [API_DATABASE, ...CELL_DATABASES],
       configFile: NOVA_CONF,
       packages: NOVA_PACKAGES,
       units: (release) => novaRelease(release).units,
       uwsgiConfigs: (release) => novaRelease(release).uwsgiConfigs ?? [],
       waitForPorts: [
-        [API_PORTS.compute, 120],
+        [NOVA_API.port, 120],
         [NOVA_METADATA_PORT, 120],
         [NOVNC_PORT, 60],
       ],
@@ -196,7 +200,7 @@ export class NovaService extends ApiService implements INovaForNetwork {
         ...(novaApisUnderUwsgi(release)
           ? []
           : [
-              { name: "nova-api", port: API_PORTS.compute },
+              { name: "nova-api", port: NOVA_API.port },
               { name: "nova-api-metadata", port: NOVA_METADATA_PORT },
             ]),
         { name: "nova-novncproxy", port: NOVNC_PORT },
@@ -210,7 +214,7 @@ export class NovaService extends ApiService implements INovaForNetwork {
     }
     this.discoverInterval = interval;
     this.metadataHost = this.context.clientAddress;
-    this.glanceUrl = props.glanceUrl ?? this.context.endpoint.url(API_PORTS.image);
+    this.glanceUrl = props.glanceUrl ?? this.context.endpoint.url(GLANCE_API.port);
     this.placementUser = props.placement?.credentials ?? PLACEMENT_USER;
     this.neutronUser = props.neutronUser ?? keystoneUser("neutron");
     this.novncBaseUrl = props.novncBaseUrl ?? this.context.endpoint.url(NOVNC_PORT, "/vnc_auto.html");
@@ -450,7 +454,7 @@ export class NovaService extends ApiService implements INovaForNetwork {
 
   /** Debian's ini files: the compute API's and the metadata API's (`nova-api-metadata-uwsgi.ini`). */
   protected uwsgiPort(ini: string): number {
-    return uwsgiUnit(ini) === "nova-api-metadata" ? NOVA_METADATA_PORT : API_PORTS.compute;
+    return uwsgiUnit(ini) === "nova-api-metadata" ? NOVA_METADATA_PORT : NOVA_API.port;
   }
 
   /** The console proxy's defaults, uwsgi, the lock directory. */

@@ -1,7 +1,6 @@
 import { declareSecrets } from "../core/secret-catalog";
 import { Construct } from "constructs";
-import { ComponentDeclaration } from "../core/component";
-import { API_PORTS } from "../core/openstack-api";
+import { ApiDeclaration, ComponentDeclaration } from "../core/component";
 import { keystoneUser, SecretSpec, serviceSecrets, ServiceUser } from "../core/secret-spec";
 import { ByRelease, forRelease, PackagesByRelease } from "../core/releases/packages";
 import { ApiRelease, ApiService, ApiServiceProps } from "./api-service";
@@ -34,12 +33,16 @@ export const PLACEMENT_SECRETS: readonly SecretSpec[] = serviceSecrets("placemen
 /** Placement's Keystone user, for services built without a `PlacementService` at hand (Nova's default). */
 export const PLACEMENT_USER: ServiceUser = keystoneUser("placement");
 
-/** What placement declares for the secret catalog and the release profiles (lib/cluster/components.ts). */
+/** Placement's API in Keystone's catalog: `placement`, at :8778 on every controller and the VIP. */
+export const PLACEMENT_API = { type: "placement", port: 8778 } as const satisfies ApiDeclaration;
+
+/** What placement declares for the secret catalog and the release profiles (lib/cluster/components.ts), and its API. */
 export const PLACEMENT_COMPONENT: ComponentDeclaration = {
   name: "placement",
   needs: ["keystone"],
   secrets: PLACEMENT_SECRETS,
   packages: { placement: PLACEMENT_PACKAGES },
+  api: PLACEMENT_API,
 };
 
 /**
@@ -56,8 +59,8 @@ export class PlacementService extends ApiService {
     declareSecrets(scope, PLACEMENT_SECRETS);
     super(scope, id, props, {
       name: "placement",
-      port: API_PORTS.placement,
-      catalog: { type: "placement", description: "Placement API" },
+      port: PLACEMENT_API.port,
+      catalog: { type: PLACEMENT_API.type, description: "Placement API" },
       databases: ["placement"],
       configFile: "/etc/placement/placement.conf",
       syncCommand: ["placement-manage", "db", "sync"],

@@ -1,8 +1,7 @@
 import { declareSecrets } from "../core/secret-catalog";
 import { Construct } from "constructs";
-import { ComponentDeclaration } from "../core/component";
+import { ApiDeclaration, ComponentDeclaration } from "../core/component";
 import { IniFile, secretPlaceholder } from "../core/ini-file";
-import { API_PORTS } from "../core/openstack-api";
 import { ByRelease, forRelease, PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { SecretSpec } from "../core/secret-spec";
 import { ShellScript } from "../core/shell-script";
@@ -72,12 +71,16 @@ export const SWIFT_SECRETS: readonly SecretSpec[] = [
   },
 ];
 
-/** What swift declares for the secret catalog and the release profiles (lib/cluster/components.ts). */
+/** Swift's proxy in Keystone's catalog: `object-store`, at :8080 on every controller and the VIP. */
+export const SWIFT_API = { type: "object-store", port: 8080 } as const satisfies ApiDeclaration;
+
+/** What swift declares for the secret catalog and the release profiles (lib/cluster/components.ts), and its API. */
 export const SWIFT_COMPONENT: ComponentDeclaration = {
   name: "swift",
   needs: ["keystone"],
   secrets: SWIFT_SECRETS,
   packages: { swiftProxy: SWIFT_PROXY_PACKAGES, swiftStorage: SWIFT_STORAGE_PACKAGES },
+  api: SWIFT_API,
 };
 
 /** Where the devices are: a device NAME is the directory /srv/node/NAME. */
@@ -136,9 +139,9 @@ export class SwiftService extends ApiService {
     declareSecrets(scope, SWIFT_SECRETS);
     super(scope, id, props, {
       name: "swift",
-      port: API_PORTS["object-store"],
+      port: SWIFT_API.port,
       catalog: {
-        type: "object-store",
+        type: SWIFT_API.type,
         description: "OpenStack Object Storage",
         path: "/v1/AUTH_%(project_id)s",
         // keystoneauth's reseller_admin_role: may act on every account (quotas, for one).
@@ -150,7 +153,7 @@ export class SwiftService extends ApiService {
       units: (release) => [forRelease("swift", SWIFT_RELEASES, release).proxyUnit],
       namePrerequisites: true,
       // An eventlet server binds one address: its own; a socket of ours takes the VIP.
-      vipForwards: () => [{ name: "swift-proxy", port: API_PORTS["object-store"] }],
+      vipForwards: () => [{ name: "swift-proxy", port: SWIFT_API.port }],
     });
     if (props.storage.length === 0) {
       throw new Error(

@@ -4,8 +4,7 @@
  * backend of every storage host that has backends (the inventory's `volumeBackends`).
  */
 import { Inventory } from "../../../lib/cluster/inventory";
-import { API_PORTS } from "../../../lib/core/openstack-api";
-import { cinderRelease } from "../../../lib/services/cinder";
+import { CINDER_API, cinderRelease } from "../../../lib/services/cinder";
 import { controllers } from "../platform";
 import { Check, CheckResult, skip } from "../types";
 import {
@@ -94,7 +93,7 @@ export const cinderVolumeServices: Check = {
 
 export const cinder: ServiceChecks = {
   name: "cinder",
-  api: { type: "volumev3", port: API_PORTS.volumev3, path: "/", listPath: "/v3/{project}/volumes" },
+  api: { ...CINDER_API, path: "/", listPath: "/v3/{project}/volumes" },
   units: (release) => cinderRelease(release).units,
   viaVip: controllerServices("volume", "os-volume-services", CONTROLLER_VOLUME_BINARIES),
   checks: [cinderVolumeServices],

@@ -8,7 +8,8 @@
  * command in a running process ~0.3 s. The admin password stays on the controllers (admin-openrc)
  * or reaches a probe on stdin; no token, cookie or password is ever printed.
  */
-import { ADMIN_OPENRC } from "../../../lib/core/openstack-api";
+import { ApiDeclaration } from "../../../lib/core/component";
+import { ADMIN_OPENRC } from "../../../lib/services/keystone";
 import { secretSpec } from "../../../lib/cluster/components";
 import { HOST_SECRETS_DIR } from "../../../lib/core/shell-script";
 import { HostPlan } from "../../plan";
@@ -25,10 +26,11 @@ export const ADMIN_PASSWORD_SECRET = `${HOST_SECRETS_DIR}/${secretSpec("keystone
 export const ADMIN_USER = "admin";
 export const ADMIN_DOMAIN = "Default";
 
-/** A service's API as the checks ask it: catalog type, port, the path its version document answers on. */
-export interface ApiSpec {
-  readonly type: string;
-  readonly port: number;
+/**
+ * A service's API as the checks ask it: its catalog type and port (the service's `*_API` in
+ * lib/services/), the path its version document answers on.
+ */
+export interface ApiSpec extends ApiDeclaration {
   readonly path: string;
   /** An authenticated GET that lists something (`{project}` = the token's project id): api-cold-start. */
   readonly listPath: string;

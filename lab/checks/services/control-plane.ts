@@ -3,7 +3,8 @@
  * API (and Horizon's login page) answering on the controller's own address, and a token from its
  * own Keystone. And for the failover: the wait for a returned controller's services.
  */
-import { ADMIN_OPENRC, API_PORTS, HORIZON_WEBROOT } from "../../../lib/core/openstack-api";
+import { HORIZON_WEBROOT } from "../../../lib/services/horizon";
+import { ADMIN_OPENRC, KEYSTONE_API } from "../../../lib/services/keystone";
 import { HostPlan } from "../../plan";
 import { controllers } from "../platform";
 import { poll } from "../poll";
@@ -48,7 +49,7 @@ async function controllerPlane(ctx: CheckContext, host: HostPlan): Promise<Check
         {
           name: "token",
           argv: ["token", "issue", "-f", "json", "-c", "expires"],
-          env: { OS_AUTH_URL: `http://${hostPort(host.address, API_PORTS.identity)}/v3` },
+          env: { OS_AUTH_URL: `http://${hostPort(host.address, KEYSTONE_API.port)}/v3` },
         },
       ],
     });

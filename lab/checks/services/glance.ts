@@ -5,15 +5,14 @@
  * held the VIP with the file store (which is per controller).
  */
 import { randomBytes } from "crypto";
-import { API_PORTS } from "../../../lib/core/openstack-api";
 import { forRelease } from "../../../lib/core/releases/packages";
-import { GLANCE_RELEASES } from "../../../lib/services/glance";
+import { GLANCE_API, GLANCE_RELEASES } from "../../../lib/services/glance";
 import { holdersOf } from "../platform";
 import { command, jsonOf, oneLine, ServiceChecks } from "./client";
 
 export const glance: ServiceChecks = {
   name: "glance",
-  api: { type: "image", port: API_PORTS.image, path: "/", listPath: "/v2/images" },
+  api: { ...GLANCE_API, path: "/", listPath: "/v2/images" },
   units: (release) => forRelease("glance", GLANCE_RELEASES, release).units,
   viaVip: (ctx) => {
     const image = `osc-check-${randomBytes(4).toString("hex")}`;

@@ -3,9 +3,8 @@
  * no controller (lab/checks/py/horizon_login.py), and `horizon-compress-pool`, the thread pool
  * `manage.py compress` gets on each controller (lab/checks/py/horizon_compress_pool.py).
  */
-import { HORIZON_WEBROOT } from "../../../lib/core/openstack-api";
 import { forRelease } from "../../../lib/core/releases/packages";
-import { HORIZON_RELEASES } from "../../../lib/services/horizon";
+import { HORIZON_RELEASES, HORIZON_WEBROOT } from "../../../lib/services/horizon";
 import { clientHost, controllers, remote, serviceAddress } from "../platform";
 import { pythonCommand } from "../python";
 import { Check, perHost, skip } from "../types";

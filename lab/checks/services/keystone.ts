@@ -2,17 +2,9 @@
  * Keystone (lib/services/keystone.ts): through the VIP, a token for the admin (`os-token`) and
  * the catalog (`os-endpoints`): every service's public, internal and admin endpoints on the VIP.
  */
-import { API_PORTS } from "../../../lib/core/openstack-api";
 import { forRelease } from "../../../lib/core/releases/packages";
-import { KEYSTONE_RELEASES } from "../../../lib/services/keystone";
+import { KEYSTONE_API, KEYSTONE_RELEASES } from "../../../lib/services/keystone";
 import { ADMIN_USER, ApiSpec, command, hostPort, jsonOf, ServiceChecks, Verdict } from "./client";
-
-export const KEYSTONE_API: ApiSpec = {
-  type: "identity",
-  port: API_PORTS.identity,
-  path: "/v3",
-  listPath: "/v3/projects",
-};
 
 export const INTERFACES = ["public", "internal", "admin"] as const;
 
@@ -65,7 +57,7 @@ export function judgeEndpoints(
 
 export const keystone: ServiceChecks = {
   name: "keystone",
-  api: KEYSTONE_API,
+  api: { ...KEYSTONE_API, path: "/v3", listPath: "/v3/projects" },
   units: (release) => forRelease("keystone", KEYSTONE_RELEASES, release).units,
   viaVip: (_ctx, cloud) => ({
     commands: [

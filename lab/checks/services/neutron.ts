@@ -1,12 +1,11 @@
 /** Neutron (lib/services/neutron.ts): through the VIP, the network API answers `network list`. */
-import { API_PORTS } from "../../../lib/core/openstack-api";
 import { forRelease } from "../../../lib/core/releases/packages";
-import { NEUTRON_RELEASES } from "../../../lib/services/neutron";
+import { NEUTRON_API, NEUTRON_RELEASES } from "../../../lib/services/neutron";
 import { command, jsonOf, ServiceChecks } from "./client";
 
 export const neutron: ServiceChecks = {
   name: "neutron",
-  api: { type: "network", port: API_PORTS.network, path: "/", listPath: "/v2.0/networks" },
+  api: { ...NEUTRON_API, path: "/", listPath: "/v2.0/networks" },
   units: (release) => forRelease("neutron", NEUTRON_RELEASES, release).units,
   viaVip: () => ({
     commands: [{ name: "network", argv: ["network", "list", "-f", "json"] }],

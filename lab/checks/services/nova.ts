@@ -1,6 +1,5 @@
 /** Nova (lib/services/nova.ts): through the VIP, nova-conductor and nova-scheduler up on every controller. */
-import { API_PORTS } from "../../../lib/core/openstack-api";
-import { novaRelease } from "../../../lib/services/nova";
+import { NOVA_API, novaRelease } from "../../../lib/services/nova";
 import { controllerServices, ServiceChecks } from "./client";
 
 /** Per controller, in `openstack compute service list`. */
@@ -8,7 +7,7 @@ export const CONTROLLER_COMPUTE_BINARIES = ["nova-conductor", "nova-scheduler"];
 
 export const nova: ServiceChecks = {
   name: "nova",
-  api: { type: "compute", port: API_PORTS.compute, path: "/", listPath: "/v2.1/servers" },
+  api: { ...NOVA_API, path: "/", listPath: "/v2.1/servers" },
   units: (release) => novaRelease(release).units,
   viaVip: controllerServices("compute", "os-compute-services", CONTROLLER_COMPUTE_BINARIES),
 };

@@ -1,11 +1,10 @@
 /** Placement (lib/services/placement.ts): its API and unit (control-plane, api-keepalive, api-cold-start). */
-import { API_PORTS } from "../../../lib/core/openstack-api";
 import { forRelease } from "../../../lib/core/releases/packages";
-import { PLACEMENT_RELEASES } from "../../../lib/services/placement";
+import { PLACEMENT_API, PLACEMENT_RELEASES } from "../../../lib/services/placement";
 import { ServiceChecks } from "./client";
 
 export const placement: ServiceChecks = {
   name: "placement",
-  api: { type: "placement", port: API_PORTS.placement, path: "/", listPath: "/resource_providers" },
+  api: { ...PLACEMENT_API, path: "/", listPath: "/resource_providers" },
   units: (release) => forRelease("placement", PLACEMENT_RELEASES, release).units,
 };

@@ -8,11 +8,10 @@
  * host's address.
  */
 import { randomBytes } from "crypto";
-import { API_PORTS } from "../../../lib/core/openstack-api";
 import { SWIFT_RINGS_SPEC, SWIFT_STORAGE_PORTS } from "../../../lib/services/swift-rings";
 import { releaseProfile } from "../../../lib/core/releases";
 import { forRelease } from "../../../lib/core/releases/packages";
-import { SWIFT_RELEASES } from "../../../lib/services/swift";
+import { SWIFT_API, SWIFT_RELEASES } from "../../../lib/services/swift";
 import { HostPlan } from "../../plan";
 import { bashCommand, remote } from "../platform";
 import { Check, CheckContext, CheckResult, perHost } from "../types";
@@ -102,12 +101,7 @@ export const swiftStorage: Check = perHost(
 
 export const swift: ServiceChecks = {
   name: "swift",
-  api: {
-    type: "object-store",
-    port: API_PORTS["object-store"],
-    path: "/healthcheck",
-    listPath: "/v1/AUTH_{project}",
-  },
+  api: { ...SWIFT_API, path: "/healthcheck", listPath: "/v1/AUTH_{project}" },
   units: (release) => [forRelease("swift", SWIFT_RELEASES, release).proxyUnit],
   viaVip: () => {
     const container = `osc-check-${randomBytes(4).toString("hex")}`;
