@@ -1,4 +1,7 @@
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { DEBIAN_12_ZED, UBUNTU_2404_CARACAL } from "../lib/core/releases";
 import { HorizonDashboard } from "../lib/services/horizon";
 import {
@@ -231,7 +234,60 @@ describe("HorizonDashboard's offline compression (pyScss is not thread-safe)", (
     expect(text.indexOf(`osc_install_file horizon ${GUARD} `)).toBeLessThan(
       text.indexOf("\nosc_apt_install openstack-dashboard"),
     );
-    expect(fileIn(text, SETTINGS)).toContain(guard.trim());
+    // The one-thread part is in local_settings.py too (releases without snippets); the
+    // deferral below is the snippet's alone (only a file written before the package helps).
+    const oneThread = guard.slice(0, guard.indexOf("\n# Written by openstack-cdktf: while")).trim();
+    expect(oneThread).toContain("_OscOneWorkerPool");
+    expect(fileIn(text, SETTINGS)).toContain(oneThread);
+  });
+
+  it("leaves the package's collectstatic and compress to the step while the step installs it", () => {
+    const guard = fileIn(text, GUARD);
+    const install = text.indexOf("\nosc_apt_install openstack-dashboard");
+    expect(text.lastIndexOf("\nexport OSC_HORIZON_STATIC_LATER=yes\n", install)).toBeGreaterThan(
+      text.indexOf(`osc_install_file horizon ${GUARD} `),
+    );
+    expect(text.indexOf("\nunset OSC_HORIZON_STATIC_LATER\n")).toBeGreaterThan(install);
+    expect(text.indexOf("\nunset OSC_HORIZON_STATIC_LATER\n")).toBeLessThan(
+      text.indexOf("manage.py collectstatic"),
+    );
+    /** Runs the guard as settings with these arguments; what it printed, its status and whether the stamp is left. */
+    const run = (argv: string[], env: Record<string, string>) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "osc-horizon-"));
+      const stamp = path.join(dir, "stamp");
+      fs.writeFileSync(stamp, "x\n");
+      const program = [
+        "import sys",
+        `sys.argv = ${JSON.stringify(argv)}`,
+        "exec(compile(sys.stdin.read(), 'settings.py', 'exec'), {})",
+        "print('settings loaded')",
+      ].join("\n");
+      const source = guard.split("/etc/openstack-cdktf/horizon-static.sha256").join(stamp);
+      const result = spawnSync("python3", ["-c", program], {
+        input: source,
+        encoding: "utf8",
+        env: { PATH: process.env.PATH ?? "", ...env },
+      });
+      const stampLeft = fs.existsSync(stamp);
+      fs.rmSync(dir, { recursive: true, force: true });
+      return { status: result.status, out: result.stdout.trim(), err: result.stderr.trim(), stampLeft };
+    };
+    const deferred = { OSC_HORIZON_STATIC_LATER: "yes" };
+    for (const command of ["collectstatic", "compress"]) {
+      expect(run(["manage.py", command, "--noinput"], deferred)).toEqual({
+        status: 0,
+        out: "",
+        err: `openstack-cdktf: manage.py ${command} left to the horizon step`,
+        stampLeft: false,
+      });
+      // Outside the step's install (an upgrade, a trigger): the package rebuilds as it always does.
+      expect(run(["manage.py", command], {})).toMatchObject({
+        status: 0,
+        out: "settings loaded",
+        stampLeft: true,
+      });
+    }
+    expect(run(["mod_wsgi"], deferred)).toMatchObject({ status: 0, out: "settings loaded", stampLeft: true });
   });
 
   it("gives `manage.py compress` one worker, and every other command (Apache's Horizon) its own pools", () => {

@@ -101,8 +101,8 @@ export interface ApiServiceSpec {
    * @default false
    */
   readonly namePrerequisites?: boolean;
-  /** Steps on other hosts (or earlier on the same) that every controller's step waits for. @default none */
-  readonly after?: readonly Step[];
+  /** Steps on other hosts (or earlier on the same) that a controller's step waits for. @default none */
+  readonly after?: (host: Host) => readonly Step[];
 }
 
 /**
@@ -290,7 +290,7 @@ export abstract class ApiService extends Construct {
         ...(spec.messaging ? context.messaging.readyFor(host) : []),
         ...context.cache.readyFor(host),
         ...vipReady(context, host),
-        ...(spec.after ?? []),
+        ...(spec.after?.(host) ?? []),
       ],
     });
   }

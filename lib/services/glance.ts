@@ -28,8 +28,8 @@ export interface GlanceServiceProps extends ApiServiceProps {
 
 /** An object store Glance can keep images in: Swift, found in the catalog as `object-store`. */
 export interface IObjectStore {
-  /** The steps after which the store's API answers (Glance starts after them). */
-  readonly steps: readonly Step[];
+  /** The steps after which the store's API answers a consumer on `host` (Glance there starts after them). */
+  readyFor(host: Host): readonly Step[];
 }
 
 /** Where Glance finds the Swift account it writes to (as its own user, in the `service` project). */
@@ -100,7 +100,8 @@ export class GlanceService extends ApiService {
       packages: GLANCE_PACKAGES,
       units: (release) => forRelease("glance", GLANCE_RELEASES, release).units,
       namePrerequisites: true,
-      after: props.objectStore?.steps,
+      // On a controller with a proxy, its own: the first Glance need not wait for the others'.
+      after: (host) => props.objectStore?.readyFor(host) ?? [],
       // An eventlet server binds one address: its own; a socket of ours takes the VIP.
       vipForwards: () => [{ name: "glance-api", port: GLANCE_API.port }],
     });

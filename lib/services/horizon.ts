@@ -133,6 +133,33 @@ const SERIAL_COMPRESS = [
   "",
 ].join("\n");
 
+/** Set while the step installs the dashboard: the package's own rebuilds of the static files wait. */
+const DEFER_STATIC = "OSC_HORIZON_STATIC_LATER";
+
+/**
+ * The package rebuilds the static files (collectstatic, then compress) in its postinst and again
+ * in its trigger, both with its example settings, about 30 s each on a lab controller; the step
+ * rebuilds them with its own settings anyway. While the step installs the package, this snippet
+ * (written before it) makes those two rebuilds return at once and removes the step's stamp, so
+ * that the step rebuilds once, whatever happened to the run. Outside the step (an upgrade by
+ * apt, a trigger from an xstatic package) the package rebuilds as it always does.
+ */
+const DEFERRED_STATIC = [
+  "",
+  "# Written by openstack-cdktf: while its horizon step installs this package, the package's",
+  "# collectstatic and compress are left to the step, which runs them once with its settings.",
+  "import os as _osc_os",
+  "",
+  `if _osc_os.environ.get("${DEFER_STATIC}") and _osc_sys.argv[1:2] in (["collectstatic"], ["compress"]):`,
+  "    try:",
+  `        _osc_os.remove("${STATIC_STAMP}")`,
+  "    except FileNotFoundError:",
+  "        pass",
+  `    print("openstack-cdktf: manage.py " + _osc_sys.argv[1] + " left to the horizon step", file=_osc_sys.stderr)`,
+  "    raise SystemExit(0)",
+  "",
+].join("\n");
+
 /** A Python literal for a JSON-like value (strings as JSON strings, which Python reads alike). */
 type PyValue = string | number | boolean | readonly PyValue[] | { readonly [key: string]: PyValue };
 
@@ -233,19 +260,20 @@ export class HorizonDashboard extends Construct {
     const files = [runs.localSettings];
     const script = host.script("horizon");
     if (runs.settingsSnippets) {
-      // Before the package: its postinst runs `manage.py compress` too.
+      // Before the package: its postinst and its trigger run collectstatic and compress too.
       const guard = path.posix.join(runs.settingsSnippets, "_0001_openstack_cdktf_compress.py");
       files.push(guard);
-      script.writeFile(guard, SERIAL_COMPRESS, { changeTag: "horizon" });
+      script.writeFile(guard, SERIAL_COMPRESS + DEFERRED_STATIC, { changeTag: "horizon" });
+      script.raw(`export ${DEFER_STATIC}=yes`);
     }
-    script
-      .aptInstall(packagesFor("HorizonDashboard", HORIZON_PACKAGES, release))
-      .writeFile(runs.localSettings, this.localSettings, {
-        group,
-        mode: "0640",
-        secrets: true,
-        changeTag: "horizon",
-      });
+    script.aptInstall(packagesFor("HorizonDashboard", HORIZON_PACKAGES, release));
+    if (runs.settingsSnippets) script.raw(`unset ${DEFER_STATIC}`);
+    script.writeFile(runs.localSettings, this.localSettings, {
+      group,
+      mode: "0640",
+      secrets: true,
+      changeTag: "horizon",
+    });
     if (runs.settingsSnippets) {
       const snippet = path.posix.join(runs.settingsSnippets, "_9999_openstack_cdktf.py");
       files.push(snippet);

@@ -7,6 +7,7 @@ import { SecretSpec } from "../core/secret-spec";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
+import { readyOn } from "../platform/interfaces";
 import { ApiService, ApiServiceProps } from "./api-service";
 import { SWIFT_DIR, SWIFT_STORAGE_PORTS, SwiftRingDevice, SwiftRings } from "./swift-rings";
 
@@ -235,6 +236,11 @@ export class SwiftService extends ApiService {
 
   /** No database. */
   protected migrate(): void {}
+
+  /** The proxies a consumer on `host` waits for (Glance's object store): its own on a controller, else all. */
+  readyFor(host: Host): readonly Step[] {
+    return readyOn(this.context.controllers, this.steps, host);
+  }
 
   /** The storage hosts' steps, in the order of `storage`. */
   get storageStepList(): readonly Step[] {
