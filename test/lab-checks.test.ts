@@ -2,6 +2,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { COMPONENTS } from "../lib/cluster/components";
 import { outage, WriteEvent } from "../lab/checks/failover";
 import { parseVertical } from "../lab/checks/mysql";
 import { parseProbeLine } from "../lab/checks/prober";
@@ -135,6 +136,13 @@ describe("lab control-plane checks", () => {
         Region: "RegionOne",
       })),
     );
+
+  test("the checks ask every API the library's components declare, at the declared port", () => {
+    const declared = COMPONENTS.flatMap((c) => (c.api ? [{ type: c.api.type, port: c.api.port }] : []));
+    const asked = API_SERVICES.map((s) => ({ type: s.type, port: s.port }));
+    expect(declared.length).toBeGreaterThan(0);
+    expect([...asked].sort((a, b) => a.port - b.port)).toEqual([...declared].sort((a, b) => a.port - b.port));
+  });
 
   test("endpoints: every service with public, internal and admin on the VIP", () => {
     expect(judgeEndpoints(catalog(), vip, API_SERVICES).ok).toBe(true);

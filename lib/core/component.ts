@@ -28,6 +28,9 @@ export interface ComponentDeclaration {
   readonly needs?: readonly string[];
   /** Package tables by the name a release profile's `packages` gives them (`glance`, `novaCompute`). @default none */
   readonly packages?: Readonly<Record<string, PackagesByRelease>>;
-  /** The API it registers in Keystone's catalog (type and port). @default none */
+  /**
+   * The API it registers in Keystone's catalog (type and port); the lab's checks must ask each
+   * one (test/lab-checks.test.ts). @default none
+   */
   readonly api?: ApiDeclaration;
 }
