@@ -1,3 +1,4 @@
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
@@ -403,7 +404,7 @@ export class ShellScript {
   }
 
   /** The lines before the prelude: strict mode, the re-run through sudo, the step's names. */
-  private renderHead(): string {
+  renderHead(): string {
     return [
       "#!/usr/bin/env bash",
       "set -Eeuo pipefail",
@@ -422,12 +423,27 @@ export class ShellScript {
 
   /** The whole script: head, prelude, body. */
   render(): string {
-    return [this.renderHead(), PRELUDE_TEXT, this.renderBody()].join("\n");
+    return scriptText(this.renderHead(), this.renderBody());
   }
 }
 
 /** The prelude as every step carries it, between its head and its body. */
 const PRELUDE_TEXT = `${PRELUDE.trimEnd()}\n`;
+/** The prelude with the line breaks around it, as bytes: hashed as they are by every step. */
+const PRELUDE_BYTES = Buffer.from(`\n${PRELUDE_TEXT}\n`, "utf8");
+
+/** A script's whole text from its head and body (`renderHead`, `renderBody`): head, prelude, body. */
+export function scriptText(head: string, body: string): string {
+  return [head, PRELUDE_TEXT, body].join("\n");
+}
+
+/**
+ * The SHA-256 (hex) of `scriptText(head, body)`, without building that text: most of a script
+ * is the prelude, the same in every step (kept whole, each step's text would be ~10 KB more).
+ */
+export function scriptSha256(head: string, body: string): string {
+  return createHash("sha256").update(head).update(PRELUDE_BYTES).update(body).digest("hex");
+}
 
 function checkTag(tag: string): void {
   if (!SAFE_TAG.test(tag)) {

@@ -24,7 +24,7 @@ export class StepScripts extends Construct {
     return existing instanceof StepScripts ? existing : new StepScripts(stack, STEP_SCRIPTS_ID);
   }
 
-  private readonly texts = new Map<string, string>();
+  private readonly texts = new Map<string, () => string>();
   private readonly dataFiles = new Map<string, string>();
 
   private constructor(scope: Construct, id: string) {
@@ -38,7 +38,7 @@ export class StepScripts extends Construct {
         fs.rmSync(dir, { recursive: true, force: true });
         fs.mkdirSync(dir, { recursive: true });
         for (const [logicalId, text] of this.texts) {
-          fs.writeFileSync(path.join(dir, scriptFileName(logicalId)), text);
+          fs.writeFileSync(path.join(dir, scriptFileName(logicalId)), text());
         }
         for (const [name, text] of this.dataFiles) fs.writeFileSync(path.join(dir, name), text);
       },
@@ -67,8 +67,11 @@ export class StepScripts extends Construct {
     return this.dataFiles.get(name);
   }
 
-  /** Records a step's script; returns the path its `remote-exec` names (from the stack's folder). */
-  add(logicalId: string, text: string): string {
+  /**
+   * Records a step's script, as a function that renders its text when the file is written;
+   * returns the path its `remote-exec` names (from the stack's folder).
+   */
+  add(logicalId: string, text: () => string): string {
     this.texts.set(logicalId, text);
     return `\${path.module}/${SCRIPTS_DIR}/${scriptFileName(logicalId)}`;
   }

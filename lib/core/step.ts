@@ -13,7 +13,15 @@ import {
 } from "cdktf";
 import { NullProvider } from "@cdktf/provider-null/lib/provider";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
-import { IniKeyEdit, LineEdit, Listener, ShellScript, WrittenFile } from "./shell-script";
+import {
+  IniKeyEdit,
+  LineEdit,
+  Listener,
+  ShellScript,
+  scriptSha256,
+  scriptText,
+  WrittenFile,
+} from "./shell-script";
 import { StepScripts } from "./step-scripts";
 import { TerraformData } from "./terraform-data";
 
@@ -75,8 +83,8 @@ export function sha256Hex(text: string): string {
 export class Step extends Construct implements ITerraformDependable {
   /** The Terraform resource (`terraform_data` or `null_resource`). */
   readonly resource: TerraformResource;
-  /** The rendered script (head, prelude, body), as it will run on the host. */
-  readonly scriptText: string;
+  /** The lines of the script before the shared prelude: strict mode, the step's names. */
+  readonly scriptHead: string;
   /** The step's own commands (the script without its head and the shared prelude). */
   readonly scriptBody: string;
   /** The logical id, e.g. `controller1_base`. */
@@ -101,15 +109,16 @@ export class Step extends Construct implements ITerraformDependable {
     }
     this.logicalId = stepLogicalId(props.target.hostName, name);
     claimLogicalId(this, this.logicalId, props.target.hostName);
-    this.scriptText = props.script.render();
+    this.scriptHead = props.script.renderHead();
     this.scriptBody = props.script.renderBody();
     this.files = props.script.files;
     this.iniEdits = props.script.iniEdits;
     this.lineEdits = props.script.lineEdits;
     this.restartedUnits = props.script.restartedUnits;
     this.listeners = props.script.listeners;
-    const scriptFile = StepScripts.of(this).add(this.logicalId, this.scriptText);
-    const triggers: Record<string, string> = { script: sha256Hex(this.scriptText) };
+    // The whole text is built only when written: kept, it would be mostly copies of the prelude.
+    const scriptFile = StepScripts.of(this).add(this.logicalId, () => this.scriptText);
+    const triggers: Record<string, string> = { script: scriptSha256(this.scriptHead, this.scriptBody) };
     if (Tokenization.isResolvable(props.inputs)) {
       triggers.inputs = Token.asString(props.inputs);
     } else if (props.inputs && Object.keys(props.inputs).length > 0) {
@@ -145,6 +154,11 @@ export class Step extends Construct implements ITerraformDependable {
         dependencies.map((d) => (d as Step).address),
       );
     }
+  }
+
+  /** The rendered script (head, prelude, body), as it will run on the host. */
+  get scriptText(): string {
+    return scriptText(this.scriptHead, this.scriptBody);
   }
 
   /** Lets other resources and steps list this step in `dependsOn`. */

@@ -109,22 +109,28 @@ export const HOSTS_FILE_OWN_NAMES: readonly string[] = [
   ...new Set(OWN_HOSTS_LINES.flatMap(([, names]) => names)),
 ];
 
-/** The file each cluster's members render to, rendered once per list (not once per host). */
-const renderedHosts = new WeakMap<readonly ClusterMember[], Map<string, string>>();
+/** The file each cluster's members render to, and its hash: once per list (not once per host). */
+const renderedHosts = new WeakMap<readonly ClusterMember[], Map<string, HostsFile>>();
 
-function hostsText(members: readonly ClusterMember[], vip?: ClusterMember): string {
+interface HostsFile {
+  readonly text: string;
+  readonly sha256: string;
+}
+
+function hostsFile(members: readonly ClusterMember[], vip?: ClusterMember): HostsFile {
   let byVip = renderedHosts.get(members);
   if (!byVip) {
     byVip = new Map();
     renderedHosts.set(members, byVip);
   }
   const key = vip ? `${vip.address} ${vip.name}` : "";
-  let text = byVip.get(key);
-  if (text === undefined) {
-    text = renderHosts(members, vip);
-    byVip.set(key, text);
+  let file = byVip.get(key);
+  if (file === undefined) {
+    const text = renderHosts(members, vip);
+    file = { text, sha256: sha256Hex(text) };
+    byVip.set(key, file);
   }
-  return text;
+  return file;
 }
 
 /**
@@ -142,11 +148,10 @@ function hostsFileStep(
   members: readonly ClusterMember[],
   vip?: ClusterMember,
 ): Step {
-  const text = hostsText(members, vip);
+  const { text, sha256: hash } = hostsFile(members, vip);
   const source = StepScripts.of(host).addData("etc_hosts.txt", text);
   const dir = uploadDir(host.user);
   const upload = `${dir}/etc_hosts`;
-  const hash = sha256Hex(text);
   const script = host
     .script("hosts_file")
     .comment("/etc/hosts: every member of the cluster and the VIP, uploaded as scripts/etc_hosts.txt.")

@@ -21,12 +21,13 @@ export function findingsOf(
   rules: readonly SecurityRule[] = SECURITY_RULES,
   withSuppressions = true,
 ): SecurityFinding[] {
-  const findings = rules.flatMap((rule) =>
-    rule
-      .check(node)
-      .map((message) => ({ ruleId: rule.id, ruleName: rule.name, path: node.node.path, message })),
-  );
-  return withSuppressions ? findings.map(withSuppression(node)) : findings;
+  const findings: SecurityFinding[] = [];
+  for (const rule of rules) {
+    for (const message of rule.check(node)) {
+      findings.push({ ruleId: rule.id, ruleName: rule.name, path: node.node.path, message });
+    }
+  }
+  return withSuppressions && findings.length > 0 ? findings.map(withSuppression(node)) : findings;
 }
 
 /** A finding with the suppression that covers it now, if any. */
@@ -102,7 +103,7 @@ export class SecurityChecks implements IAspect {
       this.unsuppressed.set(node, findings);
     }
     // The suppressions again on every visit: one may have been added since the last synth.
-    this.found.set(node, findings.map(withSuppression(node)));
+    this.found.set(node, findings.length > 0 ? findings.map(withSuppression(node)) : findings);
     // A validation only where there is something to say (a 1000-node stack has tens of thousands).
     if (findings.length > 0 && !this.validated.has(node)) {
       this.validated.add(node);
