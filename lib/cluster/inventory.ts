@@ -518,8 +518,17 @@ function normalize(input: InventoryInput, baseDir: string): Inventory {
   };
 }
 
+/** Each network's parse, once per CIDR: every host's address is checked against the same few. */
+const parsedCidrs = new Map<string, [ipaddr.IPv4 | ipaddr.IPv6, number]>();
+const edgeAddresses = new Map<string, { network: string; broadcast: string }>();
+
 function inNetwork(address: string, cidr: string): boolean {
-  const [network, bits] = ipaddr.parseCIDR(cidr);
+  let range = parsedCidrs.get(cidr);
+  if (!range) {
+    range = ipaddr.parseCIDR(cidr);
+    parsedCidrs.set(cidr, range);
+  }
+  const [network, bits] = range;
   const parsed = ipaddr.parse(address);
   return parsed.kind() === network.kind() && parsed.match(network, bits);
 }
@@ -529,8 +538,15 @@ function inNetwork(address: string, cidr: string): boolean {
  * the network's own address and its broadcast address are no host's.
  */
 function edgeAddressProblem(address: string, cidr: string, networkName: string): string | undefined {
-  const network = ipaddr.IPv4.networkAddressFromCIDR(cidr).toString();
-  const broadcast = ipaddr.IPv4.broadcastAddressFromCIDR(cidr).toString();
+  let edges = edgeAddresses.get(cidr);
+  if (!edges) {
+    edges = {
+      network: ipaddr.IPv4.networkAddressFromCIDR(cidr).toString(),
+      broadcast: ipaddr.IPv4.broadcastAddressFromCIDR(cidr).toString(),
+    };
+    edgeAddresses.set(cidr, edges);
+  }
+  const { network, broadcast } = edges;
   if (address !== network && address !== broadcast) return undefined;
   return `an address inside the ${networkName} network ${cidr} other than its network address ${network} and broadcast address ${broadcast}`;
 }
@@ -578,10 +594,11 @@ function checkTopology(inv: Inventory, source: string): void {
     }
     const edge = edgeAddressProblem(host.address, cidr, "management");
     if (edge) fail(`hosts[${i}].address`, host.address, edge);
-    const clash = seenAddresses.get(normalizedAddress(host.address));
+    const address = normalizedAddress(host.address);
+    const clash = seenAddresses.get(address);
     if (clash !== undefined)
       fail(`hosts[${i}].address`, host.address, `an address not used before (hosts[${clash}])`);
-    seenAddresses.set(normalizedAddress(host.address), i);
+    seenAddresses.set(address, i);
     if (host.tunnelAddress !== undefined) {
       if (!inv.tunnel) {
         fail(
@@ -621,10 +638,11 @@ function checkTopology(inv: Inventory, source: string): void {
   const seenTunnels = new Map<string, number>();
   inv.hosts.forEach((host, i) => {
     if (host.tunnelAddress === undefined) return;
-    const clash = seenTunnels.get(normalizedAddress(host.tunnelAddress));
+    const address = normalizedAddress(host.tunnelAddress);
+    const clash = seenTunnels.get(address);
     if (clash !== undefined)
       fail(`hosts[${i}].tunnelAddress`, host.tunnelAddress, `an address not used before (hosts[${clash}])`);
-    seenTunnels.set(normalizedAddress(host.tunnelAddress), i);
+    seenTunnels.set(address, i);
   });
 
   const controllers = inv.hosts.filter((h) => h.roles.includes("controller"));

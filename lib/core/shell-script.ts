@@ -453,8 +453,9 @@ function checkTag(tag: string): void {
 
 /** A heredoc delimiter that does not occur as a line of the content. */
 function heredocDelimiter(content: string): string {
-  const lines = new Set(content.split("\n"));
+  // A search of the text, not a set of its lines: a file can be large, and the default fits.
+  const text = `\n${content}\n`;
   let delimiter = "OSC_EOF";
-  for (let n = 1; lines.has(delimiter); n++) delimiter = `OSC_EOF_${n}`;
+  for (let n = 1; text.includes(`\n${delimiter}\n`); n++) delimiter = `OSC_EOF_${n}`;
   return delimiter;
 }

@@ -58,18 +58,30 @@ function formatOf(file: string): Format {
   return "ini";
 }
 
-const fileCache = new WeakMap<WrittenFile | LineEdit, readonly Setting[]>();
-const stepCache = new WeakMap<Step, readonly Setting[]>();
-const commandCache = new WeakMap<Step, string>();
+/**
+ * A value of the last step asked for. The rules read one step after another, each rule the same
+ * step's settings and commands, so one step's are kept: all of a large stack's would stay in
+ * memory to no use. The step itself is held weakly: a stack is not kept alive by its last step.
+ */
+class LastStepValue<T> {
+  private step?: WeakRef<Step>;
+  private value?: T;
+
+  get(step: Step, make: () => T): T {
+    if (this.step?.deref() !== step || this.value === undefined) {
+      this.value = make();
+      this.step = new WeakRef(step);
+    }
+    return this.value;
+  }
+}
+
+const lastSettings = new LastStepValue<readonly Setting[]>();
+const lastCommands = new LastStepValue<string>();
 
 /** The settings of a file a step writes whole. */
 export function fileSettings(file: WrittenFile): readonly Setting[] {
-  let settings = fileCache.get(file);
-  if (!settings) {
-    settings = parse(file.path, file.content);
-    fileCache.set(file, settings);
-  }
-  return settings;
+  return parse(file.path, file.content);
 }
 
 /**
@@ -77,12 +89,7 @@ export function fileSettings(file: WrittenFile): readonly Setting[] {
  * format as a written file is; the package's other lines are not known here.
  */
 export function lineEditSettings(edit: LineEdit): readonly Setting[] {
-  let settings = fileCache.get(edit);
-  if (!settings) {
-    settings = parse(edit.path, `${edit.lines.join("\n")}\n`);
-    fileCache.set(edit, settings);
-  }
-  return settings;
+  return parse(edit.path, `${edit.lines.join("\n")}\n`);
 }
 
 /** The setting a `setIniKey` makes. */
@@ -92,16 +99,11 @@ export function editSetting(edit: IniKeyEdit): Setting {
 
 /** Every setting a step makes: its files', then its key edits', then its replaced lines'. */
 export function stepSettings(step: Step): readonly Setting[] {
-  let settings = stepCache.get(step);
-  if (!settings) {
-    settings = [
-      ...step.files.flatMap((f) => fileSettings(f)),
-      ...step.iniEdits.map(editSetting),
-      ...step.lineEdits.flatMap((e) => lineEditSettings(e)),
-    ];
-    stepCache.set(step, settings);
-  }
-  return settings;
+  return lastSettings.get(step, () => [
+    ...step.files.flatMap((f) => fileSettings(f)),
+    ...step.iniEdits.map(editSetting),
+    ...step.lineEdits.flatMap((e) => lineEditSettings(e)),
+  ]);
 }
 
 /**
@@ -110,8 +112,10 @@ export function stepSettings(step: Step): readonly Setting[] {
  * cover). One text, so that a rule runs each pattern once per step.
  */
 export function stepCommands(step: Step): string {
-  const cached = commandCache.get(step);
-  if (cached) return cached;
+  return lastCommands.get(step, () => commandsOf(step));
+}
+
+function commandsOf(step: Step): string {
   const out: string[] = [];
   let delimiter: string | undefined;
   for (const line of step.scriptBody.split("\n")) {
@@ -125,9 +129,7 @@ export function stepCommands(step: Step): string {
     const start = line.trimStart();
     if (start !== "" && !start.startsWith("#")) out.push(line);
   }
-  const text = out.join("\n");
-  commandCache.set(step, text);
-  return text;
+  return out.join("\n");
 }
 
 /** `/etc/x.conf [section] key`, to name a setting in a finding. */
