@@ -61,18 +61,19 @@ function formatOf(file: string): Format {
 /**
  * A value of the last step asked for. The rules read one step after another, each rule the same
  * step's settings and commands, so one step's are kept: all of a large stack's would stay in
- * memory to no use. The step itself is held weakly: a stack is not kept alive by its last step.
+ * memory to no use. A WeakMap of one entry, so that the last step does not keep its stack alive
+ * (a WeakRef would, until the synchronous run that made it ends: a whole synth).
  */
 class LastStepValue<T> {
-  private step?: WeakRef<Step>;
-  private value?: T;
+  private last = new WeakMap<Step, T>();
 
   get(step: Step, make: () => T): T {
-    if (this.step?.deref() !== step || this.value === undefined) {
-      this.value = make();
-      this.step = new WeakRef(step);
+    let value = this.last.get(step);
+    if (value === undefined) {
+      value = make();
+      this.last = new WeakMap([[step, value]]);
     }
-    return this.value;
+    return value;
   }
 }
 
