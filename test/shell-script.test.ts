@@ -638,7 +638,10 @@ describe("a run cut short (Terraform killed, the host's power lost) and run agai
     const second = scriptFile(newScript("next").raw(`echo second >>${order}`));
     const env = scriptEnv({});
     const a = execFileAsync("bash", [first], { env });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The second starts once the first holds the lock (its body has begun), not after a guess:
+    // a fixed head start lost the race on a loaded machine.
+    const started = () => fs.existsSync(order) && fs.readFileSync(order, "utf8").includes("first-start");
+    while (!started()) await new Promise((resolve) => setTimeout(resolve, 20));
     const b = execFileAsync("bash", [second], { env });
     await Promise.all([a, b]);
     expect(fs.readFileSync(order, "utf8")).toBe("first-start\nfirst-end\nsecond\n");
