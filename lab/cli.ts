@@ -1,6 +1,6 @@
 /**
  * The lab: real Debian 12 hosts on this machine for any inventory.
- *   npm run lab -- up|deploy|verify|failover|status|down [inventory]
+ *   npm run lab -- up|deploy|verify|failover|status|save-logs|down [inventory]
  *   npm run lab -- stop-host|start-host <name> [inventory]
  *   npm run lab -- soak [inventory] --runs N [--interrupt kill|power|mixed] [--seed S] [--keep]
  *   npm run lab -- tempest [inventory] [--regex R]
@@ -12,6 +12,7 @@ import { DEFAULT_INVENTORY } from "./config";
 import { deploy } from "./deploy";
 import { failover } from "./checks/failover";
 import { routerFailover } from "./checks/router-failover";
+import { saveHostLogs } from "./host-logs";
 import { down, status, up } from "./lifecycle";
 import { startHost, stopHost } from "./power";
 import { INTERRUPT_MODES, InterruptMode, soak } from "./soak";
@@ -174,6 +175,18 @@ program
   .description("hosts (pid, ssh, memory, disk), bridges and proxy")
   .argument(...inventoryArg)
   .action(action((file) => status(loadInventory(file))));
+program
+  .command("save-logs")
+  .description("copy every host's /var/log into the lab's log directory (e2e does it when it fails)")
+  .argument(...inventoryArg)
+  .action(
+    action(async (file) => {
+      const saved = saveHostLogs(loadInventory(file).cluster);
+      console.log(saved.dir ? `hosts' /var/log saved in ${saved.dir}` : "no lab host to save logs from");
+      for (const p of saved.problems) console.error(`not saved: ${p}`);
+      return saved.problems.length === 0;
+    }),
+  );
 program
   .command("down")
   .description("stop everything the lab started and remove its network; keeps the caches")

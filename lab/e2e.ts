@@ -7,8 +7,8 @@
  * new), down. `verify` runs once, after the failovers: it proves the deploy and the recovery
  * together (CI's budget has no room for a second whole verify).
  *   npm run test:e2e [-- inventory] [--keep] [--tempest full|ci]
- * On failure it names the e2e step and the generated scripts' `FAILED step=… host=…` lines;
- * with --keep the hosts stay up for a look (then `npm run lab -- down`). A step during which the
+ * On failure it names the e2e step and the generated scripts' `FAILED step=… host=…` lines,
+ * and keeps each host's /var/log in the lab's log directory (lab/host-logs.ts); with --keep the hosts stay up for a look (then `npm run lab -- down`). A step during which the
  * machine itself was paused (its wall clock jumped past its monotonic clock) says so beside its
  * result (lab/machine-pause.ts).
  */
@@ -18,6 +18,7 @@ import { loadInventory } from "../lib/cluster/inventory";
 import { DEFAULT_INVENTORY } from "./config";
 import { failover } from "./checks/failover";
 import { deploy, secondApplyChangesNothing } from "./deploy";
+import { saveHostLogs } from "./host-logs";
 import { down, up } from "./lifecycle";
 import { PauseWatch } from "./machine-pause";
 import { secretsLeakCheck } from "./checks/secrets";
@@ -104,6 +105,12 @@ async function main(inventoryArg: string | undefined, opts: E2eOptions): Promise
   }
 
   const keep = opts.keep === true;
+  // The hosts' own logs, before down removes them: what the services wrote explains a failure.
+  if (failure) {
+    const saved = saveHostLogs(inv.cluster);
+    if (saved.dir) console.log(`\nhosts' /var/log saved in ${saved.dir}`);
+    for (const p of saved.problems) console.log(`  not saved: ${p}`);
+  }
   if (!keep) {
     console.log("\n=== e2e: down");
     try {

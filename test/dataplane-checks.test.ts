@@ -1,3 +1,4 @@
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -13,8 +14,10 @@ import {
   pingUserData,
 } from "../lab/checks/guest-image";
 import {
+  FIP_DIAGNOSIS_SCRIPT,
   fixedIps,
   judgeConsole,
+  parseFipDiagnosis,
   vmLifecycle,
   portDevices,
   presentDevices,
@@ -196,6 +199,93 @@ describe("what a VM leaves behind", () => {
     expect(fixedIps({ ID: "p", "Fixed IP Addresses": "ip_address='10.0.0.5', subnet_id='s'" })).toEqual([
       "10.0.0.5",
     ]);
+  });
+});
+
+describe("the floating IP's diagnosis", () => {
+  const router = "653beaca-1111-2222-3333-444455556666";
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "fip-diagnosis-"));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test("is shellcheck-clean", () => {
+    const file = path.join(dir, "diagnosis.sh");
+    fs.writeFileSync(file, `#!/bin/bash\n${FIP_DIAGNOSIS_SCRIPT}`);
+    const check = spawnSync("shellcheck", ["--format=gcc", "--severity=style", file], { encoding: "utf8" });
+    expect(`${check.stdout}${check.stderr}`).toBe("");
+    expect(check.status).toBe(0);
+  });
+
+  test("reads the namespace, the gateway port's VLAN and the agents' logs into facts", () => {
+    // ip (and what it runs in the namespace) and ovs-vsctl stubbed: a router whose gateway port the OVS agent
+    // never bound (VLAN 4095) and whose floating IP the L3 agent never added.
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(bin, { recursive: true });
+    const stub = (name: string, body: string) =>
+      fs.writeFileSync(path.join(bin, name), `#!/bin/bash\n${body}\n`, { mode: 0o755 });
+    stub(
+      "ip",
+      [
+        'case "$*" in',
+        `  "netns list") echo "qrouter-${router} (id: 3)" ;;`,
+        '  *"link show") echo "1: lo: <LOOPBACK,UP>"; echo "14: qg-2468cd43-f2: <BROADCAST,UP>"; echo "15: qr-1234: <UP>" ;;',
+        '  *"-4 addr show") echo "14: qg-2468cd43-f2    inet 10.212.0.120/24 brd 10.212.0.255 scope global qg-2468cd43-f2" ;;',
+        '  *"route show default") echo "default via 10.212.0.1 dev qg-2468cd43-f2" ;;',
+        '  *"iptables-save -t nat") echo "-A neutron-l3-agent-PREROUTING -d 10.212.0.150/32 -j DNAT" ;;',
+        '  *"ping -n -q -c1 -W1 10.212.0.1") exit 0 ;;',
+        "  *ping*) exit 1 ;;",
+        '  *) echo "ip $*" ;;',
+        "esac",
+      ].join("\n"),
+    );
+    stub("ovs-vsctl", "echo 4095");
+    const l3 = path.join(dir, "l3.log");
+    fs.writeFileSync(
+      l3,
+      [
+        `2026-12-06 13:20:01.001 123 INFO neutron.agent.l3.agent [-] Starting router update for ${router}, action 3`,
+        `2026-12-06 13:20:02.001 123 INFO neutron.agent.l3.agent [-] Finished a router update for ${router}, update_id 1`,
+        "2026-12-06 13:21:00.001 123 ERROR oslo.messaging._drivers.impl_rabbit [-] Connection failed",
+        "",
+      ].join("\n"),
+    );
+    const ovs = path.join(dir, "ovs.log");
+    fs.writeFileSync(ovs, "2026-12-06 13:20:00.001 99 INFO neutron [-] Agent out of sync\n");
+    const r = spawnSync(
+      "bash",
+      ["-c", FIP_DIAGNOSIS_SCRIPT, "bash", router, "10.212.0.150", "192.168.201.27"],
+      {
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          PATH: `${bin}:${process.env.PATH}`,
+          OSC_L3_AGENT_LOG: l3,
+          OSC_OVS_AGENT_LOG: ovs,
+        },
+      },
+    );
+    expect(r.stderr).toBe("");
+    expect(parseFipDiagnosis(r.stdout)).toEqual({
+      "gateway-port": "qg-2468cd43-f2",
+      "gateway-port-vlan": "4095",
+      "fip-on-gateway-port": "no",
+      "fip-nat-rules": "1",
+      "default-via": "10.212.0.1",
+      "ping-vm": "no",
+      "ping-gateway": "ok",
+      "l3-router-updates": "2",
+      "l3-last-router-update": `2026-12-06 13:20:02.001 123 INFO neutron.agent.l3.agent [-] Finished a router update for ${router}, update_id 1`,
+      "l3-errors": "1",
+      "l3-last-error":
+        "2026-12-06 13:21:00.001 123 ERROR oslo.messaging._drivers.impl_rabbit [-] Connection failed",
+      "ovs-errors": "0",
+      "ovs-last-error": "",
+    });
+    // The full sections follow the facts.
+    expect(r.stdout).toContain(`--- qrouter-${router}`);
+    expect(r.stdout).toContain("--- l3 agent, last 60 lines");
   });
 });
 

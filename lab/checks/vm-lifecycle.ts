@@ -31,12 +31,14 @@
 import { createHash } from "crypto";
 import { spawn } from "child_process";
 import * as fs from "fs";
+import * as path from "path";
 import { runAsync } from "../exec";
 import { HostPlan } from "../plan";
 import { sshArgs } from "../ssh";
 import { computeHosts, networkHosts } from "./dataplane";
 import { guestImage, imageCreateArgs, parseGuestConsole, pingUserData } from "./guest-image";
-import { controllers, remote } from "./platform";
+import { LOG_DIR } from "../config";
+import { bashCommand, controllers, remote } from "./platform";
 import { poll, s1 } from "./poll";
 import {
   cliHost,
@@ -438,7 +440,9 @@ export function vmLifecycleWith(extra?: ExtraPhase): Check {
           (await phase("vm-boot", () => boot(osc, dayOne.flavor.name, run)));
         if (ok) {
           await phase("vm-console", () => consoleCheck(osc, run));
-          const reachable = await phase("vm-floating-ip", () => floatingIp(osc, dayOne.external.name, run));
+          const reachable = await phase("vm-floating-ip", () =>
+            floatingIp(ctx, osc, dayOne.external.name, run),
+          );
           if (reachable && extra) await optional(extra);
           if (reachable && !extra) await phase("vm-security-group", () => firewall(osc, run));
           // The server is ACTIVE and its console read: the volume phase needs no network.
@@ -602,18 +606,133 @@ async function consoleCheck(osc: Osc, run: Run): Promise<Verdict> {
   return { ok: v.ok, detail: `${v.detail} (ready ${s1(Date.now() - t0)} after ACTIVE)` };
 }
 
-async function floatingIp(osc: Osc, external: string, run: Run): Promise<Verdict> {
+async function floatingIp(ctx: CheckContext, osc: Osc, external: string, run: Run): Promise<Verdict> {
   const fip = await osc.json<{ id: string; floating_ip_address: string }>([
     "floating", "ip", "create", "--description", NAMES.fip, external,
   ]); // prettier-ignore
   run.fip = fip.floating_ip_address;
   const t0 = Date.now();
   const set = await osc.one(["floating", "ip", "set", "--port", run.portId as string, fip.id]);
-  const first = await pingUntil(fip.floating_ip_address, true, 1, FIRST_PING_TIMEOUT_MS, t0);
+  let first: Awaited<ReturnType<typeof pingUntil>>;
+  try {
+    first = await pingUntil(fip.floating_ip_address, true, 1, FIRST_PING_TIMEOUT_MS, t0);
+  } catch (err) {
+    // Where the path stops, while the router still exists: the cleanup removes it next.
+    throw new Error(`${(err as Error).message}; ${await floatingIpDiagnosis(ctx, osc, run, fip.id)}`);
+  }
   return {
     ok: true,
     detail: `${fip.floating_ip_address} -> ${run.portIp}: first ping answer from the lab machine ${s1(first.doneMs)} after the association began (the API call took ${s1(set.ms)}; ${first.attempts} ping(s) after the CLI returned)`,
   };
+}
+
+/**
+ * On each network host, in its qrouter namespace, and from the API: the floating IP's state
+ * along its path (the L3 agent's work, the gateway port's VLAN tag from the OVS agent, the
+ * NAT rules, pings both ways out of the namespace) and the agents' logs, as one line. The
+ * full output goes to the lab's log directory.
+ */
+export const FIP_DIAGNOSIS_SCRIPT = `set -u
+r=$1 fip=$2 fixed=$3
+ns=qrouter-$r
+l3=\${OSC_L3_AGENT_LOG:-/var/log/neutron/neutron-l3-agent.log}
+ovs=\${OSC_OVS_AGENT_LOG:-/var/log/neutron/neutron-openvswitch-agent.log}
+if ip netns list | grep -q "^$ns"; then
+  qg=$(ip netns exec "$ns" ip -o link show | awk -F': ' '$2 ~ /^qg-/ {sub(/@.*/, "", $2); print $2; exit}')
+  echo "gateway-port=\${qg:-none}"
+  if [ -n "$qg" ]; then echo "gateway-port-vlan=$(ovs-vsctl get port "$qg" tag 2>&1)"; fi
+  if ip netns exec "$ns" ip -o -4 addr show | grep -qF " $fip/"; then echo "fip-on-gateway-port=yes"; else echo "fip-on-gateway-port=no"; fi
+  echo "fip-nat-rules=$(ip netns exec "$ns" iptables-save -t nat | grep -cF -- "$fip/32")"
+  gw=$(ip netns exec "$ns" ip -4 route show default | awk '{print $3; exit}')
+  echo "default-via=\${gw:-none}"
+  if ip netns exec "$ns" ping -n -q -c1 -W1 "$fixed" >/dev/null 2>&1; then echo "ping-vm=ok"; else echo "ping-vm=no"; fi
+  if [ -n "$gw" ]; then
+    if ip netns exec "$ns" ping -n -q -c1 -W1 "$gw" >/dev/null 2>&1; then echo "ping-gateway=ok"; else echo "ping-gateway=no"; fi
+  fi
+else
+  echo "namespace=absent"
+fi
+echo "l3-router-updates=$(grep -c "router update for $r" "$l3")"
+echo "l3-last-router-update=$(grep "router update for $r" "$l3" | tail -n 1 | cut -c1-200)"
+echo "l3-errors=$(grep -cE ' (ERROR|CRITICAL) ' "$l3")"
+echo "l3-last-error=$(grep -E ' (ERROR|CRITICAL) ' "$l3" | tail -n 1 | cut -c1-300)"
+echo "ovs-errors=$(grep -cE ' (ERROR|CRITICAL) ' "$ovs")"
+echo "ovs-last-error=$(grep -E ' (ERROR|CRITICAL) ' "$ovs" | tail -n 1 | cut -c1-300)"
+echo "--- $ns"
+ip netns exec "$ns" ip -o addr show 2>&1
+ip netns exec "$ns" ip route show 2>&1
+ip netns exec "$ns" ip neigh show 2>&1
+ip netns exec "$ns" iptables-save -t nat 2>&1
+echo "--- l3 agent, last 60 lines"
+tail -n 60 "$l3"
+echo "--- ovs agent, last 30 lines"
+tail -n 30 "$ovs"
+`;
+
+/** The `key=value` lines of FIP_DIAGNOSIS_SCRIPT's output, up to its first `---` section. */
+export function parseFipDiagnosis(out: string): Record<string, string> {
+  const facts: Record<string, string> = {};
+  for (const line of out.split("\n")) {
+    if (line.startsWith("---")) break;
+    const eq = line.indexOf("=");
+    if (eq > 0) facts[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return facts;
+}
+
+async function floatingIpDiagnosis(ctx: CheckContext, osc: Osc, run: Run, fipId: string): Promise<string> {
+  const parts: string[] = [];
+  const full: string[] = [];
+  const router = run.routerIds[run.routerIds.length - 1];
+  try {
+    const cmds: OscCommand[] = [
+      { name: "fip", argv: ["floating", "ip", "show", "-f", "json", fipId] },
+      { name: "router", argv: ["router", "show", "-f", "json", router] },
+      { name: "ports", argv: ["port", "list", "--router", router, "--long", "-f", "json"] },
+      { name: "agents", argv: ["network", "agent", "list", "--router", router, "-f", "json"] },
+    ];
+    const r = await osc.all(cmds, 60_000);
+    const get = (name: string) => r.find((c) => c.name === name);
+    const obj = (name: string): Record<string, unknown> | undefined => {
+      const c = get(name);
+      return c?.rc === 0 ? (JSON.parse(c.out) as Record<string, unknown>) : undefined;
+    };
+    parts.push(`API: floating IP status ${String(obj("fip")?.status ?? "?")}`);
+    parts.push(`router status ${String(obj("router")?.status ?? "?")}`);
+    const ports =
+      (obj("ports") as unknown as { Status?: string; "Device Owner"?: string }[] | undefined) ?? [];
+    parts.push(`router ports ${ports.map((p) => `${p["Device Owner"]}:${p.Status}`).join(",") || "?"}`);
+    const agents = (obj("agents") as unknown as { Host?: string; Alive?: unknown }[] | undefined) ?? [];
+    parts.push(`L3 agents ${agents.map((a) => `${a.Host}(alive ${String(a.Alive)})`).join(",") || "none"}`);
+    full.push(...r.map((c) => `--- openstack ${c.name} (exit ${c.rc})\n${c.out}${c.err}`));
+  } catch (err) {
+    parts.push(`API: ${(err as Error).message}`);
+  }
+  for (const host of networkHosts(ctx)) {
+    const res = await ctx.ssh(
+      host,
+      bashCommand(FIP_DIAGNOSIS_SCRIPT, router, run.fip as string, run.portIp as string),
+      60_000,
+    );
+    full.push(`=== ${host.name} (exit ${res.code})\n${res.stdout}${res.stderr}`);
+    const facts = parseFipDiagnosis(res.stdout);
+    parts.push(
+      `${host.name}: ${
+        Object.entries(facts)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" ") || `exit ${res.code}`
+      }`,
+    );
+  }
+  const local = await runAsync("ip", ["neigh", "show", run.fip as string], 5_000);
+  parts.push(`lab machine's neighbour entry: ${local.stdout.trim() || "none"}`);
+  fs.mkdirSync(LOG_DIR, { recursive: true });
+  const file = path.join(
+    LOG_DIR,
+    `${ctx.inventory.cluster}-fip-diagnosis-${new Date().toISOString().replace(/[:.]/g, "-")}.log`,
+  );
+  fs.writeFileSync(file, `${parts.join("\n")}\n\n${full.join("\n")}\n`);
+  return `${parts.join("; ")} (all of it in ${file})`;
 }
 
 async function firewall(osc: Osc, run: Run): Promise<Verdict> {
