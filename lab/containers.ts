@@ -100,7 +100,25 @@ export function prepareRoot(host: HostPlan, base: string, authorizedKey: string,
   fs.writeFileSync(path.join(sshDir, "authorized_keys"), `${authorizedKey}\n`, { mode: 0o600 });
   recordHostKey(host.address, fs.readFileSync(path.join(etc, "ssh", "ssh_host_ed25519_key.pub"), "utf8"));
   keepRootUserManager(root);
+  dpkgWithoutFsync(root);
   return root;
+}
+
+/** Where dpkgWithoutFsync writes dpkg's option. */
+export const DPKG_UNSAFE_IO = "etc/dpkg/dpkg.cfg.d/openstack-cdktf-lab-unsafe-io";
+
+/**
+ * dpkg without its fsync per unpacked file (`force-unsafe-io`, as Debian's container images
+ * ship it). A lab host's disk is this machine's page cache and its power cut kills processes,
+ * not this kernel, so the syncs protect nothing here, while four hosts installing at once wait
+ * on them: `apt-get install python3-nova python3-neutron` in a chroot took 521 s with them and
+ * 288 s without, for the same CPU time (209 and 230 CPU-s). The deploy's scripts are unchanged;
+ * a server keeps dpkg's default.
+ */
+export function dpkgWithoutFsync(root: string): void {
+  const file = path.join(root, DPKG_UNSAFE_IO);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, "# Written by the openstack-cdktf lab (lab/containers.ts).\nforce-unsafe-io\n");
 }
 
 /**

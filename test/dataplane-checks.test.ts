@@ -252,7 +252,10 @@ describe("the floating IP's diagnosis", () => {
       ].join("\n"),
     );
     const ovs = path.join(dir, "ovs.log");
-    fs.writeFileSync(ovs, "2026-12-06 13:20:00.001 99 INFO neutron [-] Agent out of sync\n");
+    fs.writeFileSync(
+      ovs,
+      "2026-12-06 13:20:00.001 99 WARNING neutron.agent.rpc [-] Device Port(id=2468cd43) is not bound.\n",
+    );
     const r = spawnSync(
       "bash",
       ["-c", FIP_DIAGNOSIS_SCRIPT, "bash", router, "10.212.0.150", "192.168.201.27"],
@@ -280,6 +283,7 @@ describe("the floating IP's diagnosis", () => {
       "l3-errors": "1",
       "l3-last-error":
         "2026-12-06 13:21:00.001 123 ERROR oslo.messaging._drivers.impl_rabbit [-] Connection failed",
+      "ovs-ports-not-bound": "1",
       "ovs-errors": "0",
       "ovs-last-error": "",
     });

@@ -345,7 +345,7 @@ describe("api-cold-start judges the probe's lines", () => {
     expect(verdict).toEqual({
       ok: true,
       detail:
-        "after a restart, 3 APIs each answered 8 concurrent requests: identity ≤1.9 s, network ≤4.2 s, image ≤0.6 s",
+        "3 APIs each answered 8 concurrent first requests: identity ≤1.9 s, network ≤4.2 s, image ≤0.6 s",
     });
   });
   it("fails on hung or refused requests and on an API the probe never reported (as seen before threads = 1)", () => {

@@ -656,6 +656,7 @@ echo "l3-router-updates=$(grep -c "router update for $r" "$l3")"
 echo "l3-last-router-update=$(grep "router update for $r" "$l3" | tail -n 1 | cut -c1-200)"
 echo "l3-errors=$(grep -cE ' (ERROR|CRITICAL) ' "$l3")"
 echo "l3-last-error=$(grep -E ' (ERROR|CRITICAL) ' "$l3" | tail -n 1 | cut -c1-300)"
+echo "ovs-ports-not-bound=$(grep -c ' is not bound' "$ovs")"
 echo "ovs-errors=$(grep -cE ' (ERROR|CRITICAL) ' "$ovs")"
 echo "ovs-last-error=$(grep -E ' (ERROR|CRITICAL) ' "$ovs" | tail -n 1 | cut -c1-300)"
 echo "--- $ns"
@@ -700,8 +701,25 @@ async function floatingIpDiagnosis(ctx: CheckContext, osc: Osc, run: Run, fipId:
     parts.push(`API: floating IP status ${String(obj("fip")?.status ?? "?")}`);
     parts.push(`router status ${String(obj("router")?.status ?? "?")}`);
     const ports =
-      (obj("ports") as unknown as { Status?: string; "Device Owner"?: string }[] | undefined) ?? [];
+      (obj("ports") as unknown as { ID: string; Status?: string; "Device Owner"?: string }[] | undefined) ??
+      [];
     parts.push(`router ports ${ports.map((p) => `${p["Device Owner"]}:${p.Status}`).join(",") || "?"}`);
+    // The gateway port's binding: where, as what, at which revision (an OVS agent whose cache
+    // holds an older, unbound revision leaves the port on the dead VLAN).
+    const gateway = ports.find((p) => p["Device Owner"] === "network:router_gateway");
+    if (gateway) {
+      const [shown] = await osc.all(
+        [{ name: "gateway", argv: ["port", "show", "-f", "json", gateway.ID] }],
+        60_000,
+      );
+      full.push(`--- openstack port show ${gateway.ID} (exit ${shown.rc})\n${shown.out}${shown.err}`);
+      if (shown.rc === 0) {
+        const g = JSON.parse(shown.out) as Record<string, unknown>;
+        parts.push(
+          `gateway port bound to ${String(g.binding_host_id ?? "?")} as ${String(g.binding_vif_type ?? "?")}, revision ${String(g.revision_number ?? "?")}`,
+        );
+      }
+    }
     const agents = (obj("agents") as unknown as { Host?: string; Alive?: unknown }[] | undefined) ?? [];
     parts.push(`L3 agents ${agents.map((a) => `${a.Host}(alive ${String(a.Alive)})`).join(",") || "none"}`);
     full.push(...r.map((c) => `--- openstack ${c.name} (exit ${c.rc})\n${c.out}${c.err}`));
