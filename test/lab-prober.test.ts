@@ -42,6 +42,17 @@ describe("Prober", () => {
     ]);
   });
 
+  test("stop() returns once a probe that ignores EOF is killed: not running afterwards", async () => {
+    const p = new Prober(host, "exec sleep 30", { name: "deaf", stopGraceMs: 50 });
+    expect(p.running).toBe(true);
+    const t0 = Date.now();
+    await p.stop();
+    expect(p.running).toBe(false);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    await p.stop(); // a second stop: nothing left to kill, returns at once
+    expect(p.running).toBe(false);
+  });
+
   test("a stopped probe fails the wait at once, quoting its stderr; a timeout names the last attempt", async () => {
     const dead = new Prober(host, "echo first >&2; echo last >&2; exit 3", {
       name: "the API prober on controller2",

@@ -110,7 +110,13 @@ export class Prober {
   async stop(): Promise<void> {
     this.child.stdin!.end();
     const code = await Promise.race([this.exited, sleep(this.opts.stopGraceMs).then(() => undefined)]);
-    if (code === undefined && this.child.pid !== undefined) this.child.kill("SIGKILL");
+    if (code === undefined && this.child.pid !== undefined && this.running) {
+      const exit = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+      this.child.kill("SIGKILL");
+      // Node reports the exit later: without this wait, a caller just after stop() (a loaded
+      // machine made EOF slower than the grace) still saw it running.
+      await exit;
+    }
   }
 
   private stoppedBecause(): string {
