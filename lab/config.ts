@@ -11,6 +11,11 @@ export const STATE_DIR = "/var/lib/openstack-cdktf-lab";
 export const STATE_FILE = path.join(STATE_DIR, "state.json");
 export const HOSTS_DIR = path.join(STATE_DIR, "hosts");
 export const LOG_DIR = path.join(STATE_DIR, "logs");
+
+/** `<cluster>-<what>-<time>`: a lab log's name in LOG_DIR (or its directory's), sorted by time. */
+export function logName(cluster: string, what: string, now = new Date()): string {
+  return `${cluster}-${what}-${now.toISOString().replace(/[:.]/g, "-")}`;
+}
 export const KNOWN_HOSTS = path.join(STATE_DIR, "known_hosts");
 /**
  * Terraform state of deploys onto the lab's hosts. It describes hosts that live only as long

@@ -7,7 +7,7 @@ import { ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { Inventory } from "../lib/cluster/inventory";
-import { labTfState, LOG_DIR, REPO_ROOT, TF_STATE_DIR } from "./config";
+import { labTfState, LOG_DIR, logName, REPO_ROOT, TF_STATE_DIR } from "./config";
 import { runStreaming } from "./exec";
 
 const TS_NODE = path.join(REPO_ROOT, "node_modules", ".bin", "ts-node");
@@ -46,8 +46,7 @@ export function secretsFile(inv: Inventory): string {
 
 function logFile(inv: Inventory, what: string): string {
   fs.mkdirSync(LOG_DIR, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  return path.join(LOG_DIR, `${inv.cluster}-${what}-${stamp}.log`);
+  return path.join(LOG_DIR, `${logName(inv.cluster, what)}.log`);
 }
 
 /** Runs one phase, timing it, appending its output to `log` and collecting FAILED lines. */

@@ -7,7 +7,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { HOSTS_DIR, LOG_DIR } from "./config";
+import { HOSTS_DIR, LOG_DIR, logName } from "./config";
 import { tryRun } from "./exec";
 
 /**
@@ -24,8 +24,7 @@ export function saveHostLogs(
     ? fs.readdirSync(hostsDir).filter((h) => fs.existsSync(path.join(hostsDir, h, "upper", "var", "log")))
     : [];
   if (hosts.length === 0) return { problems: [] };
-  const stamp = (where.now ?? new Date()).toISOString().replace(/[:.]/g, "-");
-  const dir = path.join(where.logDir ?? LOG_DIR, `${cluster}-hostlogs-${stamp}`);
+  const dir = path.join(where.logDir ?? LOG_DIR, logName(cluster, "hostlogs", where.now));
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const problems: string[] = [];
   for (const host of hosts.sort()) {

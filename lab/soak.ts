@@ -14,7 +14,7 @@ import { ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { Inventory } from "../lib/cluster/inventory";
-import { LOG_DIR } from "./config";
+import { LOG_DIR, logName } from "./config";
 import { ApplyHooks, deploy, DeployOutcome, secondApplyChangesNothing, stackDir } from "./deploy";
 import { sleep } from "./exec";
 import { down, up } from "./lifecycle";
@@ -381,8 +381,7 @@ export async function soak(inv: Inventory, file: string, opts: SoakOptions): Pro
   if (!opts.keep) await down();
   const table = soakTable(reports, header);
   fs.mkdirSync(LOG_DIR, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  const summary = path.join(LOG_DIR, `${inv.cluster}-soak-${stamp}.txt`);
+  const summary = path.join(LOG_DIR, `${logName(inv.cluster, "soak")}.txt`);
   fs.writeFileSync(summary, table + "\n");
   console.log(`\n${table}\n(summary kept in ${summary})`);
   return reports.every((r) => r.ok);

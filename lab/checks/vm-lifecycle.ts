@@ -37,7 +37,7 @@ import { HostPlan } from "../plan";
 import { sshArgs } from "../ssh";
 import { computeHosts, networkHosts } from "./dataplane";
 import { guestImage, imageCreateArgs, parseGuestConsole, pingUserData } from "./guest-image";
-import { LOG_DIR } from "../config";
+import { LOG_DIR, logName } from "../config";
 import { bashCommand, controllers, remote } from "./platform";
 import { poll, s1 } from "./poll";
 import {
@@ -693,9 +693,8 @@ async function floatingIpDiagnosis(ctx: CheckContext, osc: Osc, run: Run, fipId:
       { name: "agents", argv: ["network", "agent", "list", "--router", router, "-f", "json"] },
     ];
     const r = await osc.all(cmds, 60_000);
-    const get = (name: string) => r.find((c) => c.name === name);
     const obj = (name: string): Record<string, unknown> | undefined => {
-      const c = get(name);
+      const c = r.find((x) => x.name === name);
       return c?.rc === 0 ? (JSON.parse(c.out) as Record<string, unknown>) : undefined;
     };
     parts.push(`API: floating IP status ${String(obj("fip")?.status ?? "?")}`);
@@ -745,10 +744,7 @@ async function floatingIpDiagnosis(ctx: CheckContext, osc: Osc, run: Run, fipId:
   const local = await runAsync("ip", ["neigh", "show", run.fip as string], 5_000);
   parts.push(`lab machine's neighbour entry: ${local.stdout.trim() || "none"}`);
   fs.mkdirSync(LOG_DIR, { recursive: true });
-  const file = path.join(
-    LOG_DIR,
-    `${ctx.inventory.cluster}-fip-diagnosis-${new Date().toISOString().replace(/[:.]/g, "-")}.log`,
-  );
+  const file = path.join(LOG_DIR, `${logName(ctx.inventory.cluster, "fip-diagnosis")}.log`);
   fs.writeFileSync(file, `${parts.join("\n")}\n\n${full.join("\n")}\n`);
   return `${parts.join("; ")} (all of it in ${file})`;
 }

@@ -17,7 +17,7 @@ import * as path from "path";
 import { Inventory } from "../../lib/cluster/inventory";
 import { secretVariableName } from "../../lib/core/secrets-file";
 import { KEYSTONE_API } from "../../lib/services/keystone";
-import { CACHE_DIR, LOG_DIR, TEMPEST_DIR } from "../config";
+import { CACHE_DIR, LOG_DIR, logName, TEMPEST_DIR } from "../config";
 import { secretsFile } from "../deploy";
 import { run, runStreaming } from "../exec";
 import { serviceAddress } from "../checks/platform";
@@ -176,9 +176,9 @@ export async function tempest(
   fs.rmSync(TEMPEST_DIR, { recursive: true, force: true });
   fs.mkdirSync(path.join(TEMPEST_DIR, "etc"), { recursive: true, mode: 0o700 });
   fs.mkdirSync(LOG_DIR, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  const log = path.join(LOG_DIR, `${inv.cluster}-tempest-${stamp}.log`);
-  const debugLog = `${inv.cluster}-tempest-debug-${stamp}.log`;
+  const now = new Date();
+  const log = path.join(LOG_DIR, `${logName(inv.cluster, "tempest", now)}.log`);
+  const debugLog = `${logName(inv.cluster, "tempest-debug", now)}.log`;
   // Tempest appends to its debug log; created here so that it is root-only like the rest.
   fs.closeSync(fs.openSync(path.join(LOG_DIR, debugLog), "a", 0o600));
   const conf = path.join(TEMPEST_DIR, "etc", "tempest.conf");
