@@ -11,7 +11,12 @@ import { MysqlHaPair } from "../lib/platform/mysql-ha-pair";
 import { RabbitMq } from "../lib/platform/rabbitmq";
 import { ControlPlaneContext } from "../lib/services/control-plane-context";
 import { KeystoneService } from "../lib/services/keystone";
-import { dhcpAgentsPerNetwork, NEUTRON_SERVER_UNIT_PATH, NeutronService } from "../lib/services/neutron";
+import {
+  dhcpAgentsPerNetwork,
+  NEUTRON_SERVER_UNIT_PATH,
+  NeutronService,
+  OVO_PUSH_PLUGIN,
+} from "../lib/services/neutron";
 import { NovaService } from "../lib/services/nova";
 import { ini, LAB_SMALL_EXAMPLE, readYaml, SEED_EXAMPLE, StackJson, tempDir } from "./support";
 
@@ -297,7 +302,7 @@ describe("Nova and Neutron in the small lab layout", () => {
     const conf = ini(content);
     expect(conf.DEFAULT).toMatchObject({
       core_plugin: "ml2",
-      service_plugins: "router",
+      service_plugins: `router,${OVO_PUSH_PLUGIN}`,
       auth_strategy: "keystone",
       transport_url: `rabbit://openstack:{{secret:rabbitmq_password}}@${VIP}:5672/`,
       notify_nova_on_port_status_changes: "true",
@@ -357,6 +362,24 @@ describe("Nova and Neutron in the small lab layout", () => {
     );
     expect(unit.content).toContain("\nUser=neutron\n");
     expect(text).toMatch(/\nif osc_changed neutron; then\n {2}systemctl daemon-reload\nfi\n/);
+  });
+
+  it("installs the plugin that restarts ML2's push threads in each forked worker, on the server's Python path", () => {
+    const text = step("controller1_neutron");
+    const module = fileIn(text, "/usr/local/lib/openstack-cdktf/python/openstack_cdktf_neutron_ovo_push.py");
+    expect(module.head).toBe(
+      "osc_install_file neutron /usr/local/lib/openstack-cdktf/python/openstack_cdktf_neutron_ovo_push.py root root 0644 <<'OSC_EOF'",
+    );
+    expect(module.content).toContain("\nclass OvoPushAfterFork(base.ServicePluginBase):\n");
+    const dropIn = fileIn(text, "/etc/systemd/system/neutron-server.service.d/openstack-cdktf-ovo-push.conf");
+    expect(dropIn.content).toBe("[Service]\nEnvironment=PYTHONPATH=/usr/local/lib/openstack-cdktf/python\n");
+    // Both before the restart, and systemd reloads the drop-in first.
+    const restart = text.indexOf("\nosc_restart_if_changed neutron neutron-server\n");
+    expect(text.indexOf(dropIn.head)).toBeLessThan(restart);
+    const reload = text.indexOf("\n  systemctl daemon-reload\n", text.indexOf(dropIn.head));
+    expect(reload).toBeGreaterThan(-1);
+    expect(reload).toBeLessThan(restart);
+    expect(OVO_PUSH_PLUGIN).toBe("openstack_cdktf_neutron_ovo_push.OvoPushAfterFork");
   });
 
   it("re-runs a step when a secret it uses changes, and only those", () => {
@@ -506,7 +529,14 @@ describe("Nova and Neutron used on their own", () => {
     expect(neutron.serverSteps[0].scriptText).not.toContain("uwsgi");
     // Ubuntu's package runs the eventlet neutron-server itself: no unit of ours, nothing masked.
     expect(neutron.serverSteps[0].scriptText).not.toMatch(/\nosc_mask_units /);
-    expect(neutron.serverSteps[0].scriptText).not.toContain(NEUTRON_SERVER_UNIT_PATH);
+    expect(neutron.serverSteps[0].scriptText).not.toContain(
+      `osc_install_file neutron ${NEUTRON_SERVER_UNIT_PATH} `,
+    );
+    // Its eventlet (0.35) loses green threads in a fork too: the push plugin, by a drop-in for its unit.
+    expect(neutron.serverSteps[0].scriptText).toContain(
+      "\nosc_install_file neutron /etc/systemd/system/neutron-server.service.d/openstack-cdktf-ovo-push.conf ",
+    );
+    expect(neutron.serverSteps[0].scriptText).toContain(`service_plugins = router,${OVO_PUSH_PLUGIN}\n`);
   });
 
   it("refuses a bad physnet, no network node, odd VNI ranges, a negative discovery interval", () => {

@@ -7,6 +7,8 @@ import { ApiRelease, ApiService, ApiServiceProps } from "./api-service";
 import { IniFile, IniValue } from "../core/ini-file";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
+import * as fs from "fs";
+import * as path from "path";
 import { join as quote } from "shlex";
 import { ADMIN_OPENRC } from "./keystone";
 import { Host } from "../hosts/host";
@@ -87,7 +89,8 @@ export const NEUTRON_SERVER_UNIT_PATH = `/etc/systemd/system/${NEUTRON_SERVER_UN
  * (the Port with its security groups, the agents' cache) from a green thread that runs only
  * while that uwsgi process serves a request. An idle process held them: in the lab a security
  * group swap reached the agent 5 to 10 s late, once more than 60 s late, until some other API
- * request happened to land on that process.
+ * request happened to land on that process. (In the eventlet server those threads do not
+ * reliably survive its fork either: `OVO_PUSH_PLUGIN` restarts them in each worker.)
  */
 export function neutronServerUnit(release: ReleaseProfile): string {
   const args = [
@@ -127,7 +130,16 @@ export const SECURITY_GROUP_SETTINGS: Readonly<Record<string, IniValue>> = {
   firewall_driver: "iptables_hybrid",
 };
 
-/** Neutron's secrets, for the secret catalog: its database user's, and its Keystone user's. */
+/**
+ * A service plugin of ours that starts ML2's resource-push threads in every forked
+ * neutron-server worker (neutron-ovo-push.py says why), on the server's Python path by a
+ * drop-in, loaded through `service_plugins`.
+ */
+const OVO_PUSH_MODULE = fs.readFileSync(path.join(__dirname, "neutron-ovo-push.py"), "utf8");
+const OVO_PUSH_DIR = "/usr/local/lib/openstack-cdktf/python";
+export const OVO_PUSH_PLUGIN = "openstack_cdktf_neutron_ovo_push.OvoPushAfterFork";
+const OVO_PUSH_DROP_IN = "/etc/systemd/system/neutron-server.service.d/openstack-cdktf-ovo-push.conf";
+
 /** How one release runs Neutron's server: upstream's eventlet `neutron-server`, the API and its RPC workers in one service. */
 export interface NeutronRelease extends ApiRelease {
   /**
@@ -136,12 +148,23 @@ export interface NeutronRelease extends ApiRelease {
    * server; `neutronServerUnit` says why). @default none
    */
   readonly replaces?: readonly string[];
+  /**
+   * Whether the server forks its workers under an eventlet older than 0.40, whose green threads
+   * do not reliably survive a fork: then our service plugin restarts ML2's push threads in each
+   * worker (`OVO_PUSH_PLUGIN`). @default false
+   */
+  readonly pushThreadsLostInFork?: boolean;
 }
 
 export const NEUTRON_RELEASES: ByRelease<NeutronRelease> = {
   // The package neutron-server is a metapackage: the API under uwsgi (:9696) and the RPC server.
-  "debian-12-zed": { units: ["neutron-server"], replaces: ["neutron-api", "neutron-rpc-server"] },
-  "ubuntu-2404-caracal": { units: ["neutron-server"] },
+  // eventlet 0.33 (Debian 12), 0.35 (Ubuntu 24.04).
+  "debian-12-zed": {
+    units: ["neutron-server"],
+    replaces: ["neutron-api", "neutron-rpc-server"],
+    pushThreadsLostInFork: true,
+  },
+  "ubuntu-2404-caracal": { units: ["neutron-server"], pushThreadsLostInFork: true },
 };
 
 /** Neutron's server packages. */
@@ -258,7 +281,12 @@ export class NeutronService extends ApiService {
     return new IniFile({
       DEFAULT: {
         core_plugin: "ml2",
-        service_plugins: "router",
+        service_plugins: [
+          "router",
+          ...(forRelease("neutron", NEUTRON_RELEASES, host.release).pushThreadsLostInFork
+            ? [OVO_PUSH_PLUGIN]
+            : []),
+        ].join(","),
         allow_overlapping_ips: true,
         transport_url: context.messaging.transportUrl,
         auth_strategy: "keystone",
@@ -450,6 +478,16 @@ export class NeutronService extends ApiService {
         )
         .maskUnits(replaced)
         .writeUnit(NEUTRON_SERVER_UNIT, neutronServerUnit(host.release), "neutron");
+    }
+    if (forRelease("neutron", NEUTRON_RELEASES, host.release).pushThreadsLostInFork) {
+      const module = `${OVO_PUSH_DIR}/${OVO_PUSH_PLUGIN.split(".")[0]}.py`;
+      script
+        .comment("ML2's resource pushes from every forked worker (neutron-ovo-push.py says why).")
+        .writeFile(module, OVO_PUSH_MODULE, { mode: "0644", changeTag: "neutron" })
+        .writeFile(OVO_PUSH_DROP_IN, `[Service]\nEnvironment=PYTHONPATH=${OVO_PUSH_DIR}\n`, {
+          changeTag: "neutron",
+        })
+        .ifChanged("neutron", "systemctl daemon-reload");
     }
   }
 }
