@@ -1,7 +1,8 @@
 /**
  * neutron-ovo-push.py, the service plugin that restarts ML2's resource-push threads in each
  * forked neutron-server worker, run by python3 against stand-ins for the neutron and
- * neutron-lib modules it imports: it instantiates as a service plugin (both abstract methods),
+ * neutron-lib modules it imports: it instantiates as a service plugin (both abstract methods,
+ * and filter validation supported, so that loading it leaves the API's filter-validation on),
  * subscribes to the worker's PROCESS AFTER_INIT, and on it starts one thread per push handler
  * that runs that handler's dispatch loop (which here sends what its queue holds). The real
  * thing is proven in the lab (lab/README.md, "A router's gateway port left on the dead VLAN").
@@ -68,6 +69,8 @@ module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 plugin = module.OvoPushAfterFork()
 print("type", plugin.get_plugin_type())
+# neutron.api.api_common.is_filter_validation_supported: else the manager drops filter-validation.
+print("filter validation", getattr(plugin, "_%s__filter_validation_support" % type(plugin).__name__, False))
 assert len(registry.SUBSCRIBED) == 1, registry.SUBSCRIBED
 callback, resource, event = registry.SUBSCRIBED[0]
 print("subscribed", resource, event)
@@ -93,6 +96,7 @@ describe("neutron-ovo-push.py", () => {
     });
     expect(out.trim().split("\n")).toEqual([
       "type openstack-cdktf-ovo-push",
+      "filter validation True",
       "subscribed process after_init",
       "sent network network-1 ObjectChangeHandler[network] after fork",
       "sent port port-1 ObjectChangeHandler[port] after fork",

@@ -26,6 +26,9 @@ from neutron_lib.services import base
 
 class OvoPushAfterFork(base.ServicePluginBase):
     supported_extension_aliases = []
+    # It has no API: without this, neutron's manager would switch the core plugin's
+    # filter-validation extension off (every service plugin must support it).
+    __filter_validation_support = True
 
     def __init__(self):
         super().__init__()
