@@ -157,8 +157,8 @@ export interface NeutronRelease extends ApiRelease {
 }
 
 export const NEUTRON_RELEASES: ByRelease<NeutronRelease> = {
-  // The package neutron-server is a metapackage: the API under uwsgi (:9696) and the RPC server.
-  // eventlet 0.33 (Debian 12), 0.35 (Ubuntu 24.04).
+  // The package neutron-server is a metapackage: the API under uwsgi (:9696) and the RPC
+  // server. Debian 12's eventlet is 0.33, Ubuntu 24.04's 0.35.
   "debian-12-zed": {
     units: ["neutron-server"],
     replaces: ["neutron-api", "neutron-rpc-server"],
