@@ -271,6 +271,21 @@ describe("writeFile", () => {
     expect(runScript(script).stdout).toBe("");
   });
 
+  it("writeDropIn puts a unit's drop-in under UNIT.d and reloads systemd only when it changed", () => {
+    const body = new ShellScript({ step: "s", host: "h" })
+      .writeDropIn("tgt.service", "[Service]\nX=1\n", "tgt")
+      .writeDropIn("neutron-server.service", "[Service]\nY=2\n", "neutron", "push")
+      .renderBody();
+    expect(body).toContain(
+      "osc_install_file tgt /etc/systemd/system/tgt.service.d/openstack-cdktf.conf root root ",
+    );
+    expect(body).toContain(
+      "osc_install_file neutron /etc/systemd/system/neutron-server.service.d/push.conf root root ",
+    );
+    expect(body).toMatch(/\nif osc_changed tgt; then\n {2}systemctl daemon-reload\nfi\n/);
+    expect(body).toMatch(/\nif osc_changed neutron; then\n {2}systemctl daemon-reload\nfi\n/);
+  });
+
   it("picks a heredoc delimiter that no line of the content equals", () => {
     const tricky = ["OSC_EOF", "OSC_EOF_1", " OSC_EOF", "OSC_EOF_2x", "after"].join("\n");
     const file = path.join(freshDir("heredoc"), "tricky");

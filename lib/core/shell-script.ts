@@ -356,6 +356,17 @@ export class ShellScript {
     );
   }
 
+  /**
+   * Writes a drop-in of ours for a unit (`/etc/systemd/system/UNIT.d/NAME.conf`; UNIT with its
+   * suffix, `tgt.service`) and has systemd reload it when anything under `changeTag` changed.
+   */
+  writeDropIn(unit: string, content: string, changeTag: string, name = "openstack-cdktf"): this {
+    return this.writeFile(`/etc/systemd/system/${unit}.d/${name}.conf`, content, { changeTag }).ifChanged(
+      changeTag,
+      "systemctl daemon-reload",
+    );
+  }
+
   /** Stops and masks units unless they are masked already (a package's daemons another unit replaces). */
   maskUnits(units: readonly string[]): this {
     if (units.length > 0) this.lines.push(quote(["osc_mask_units", ...units]));

@@ -342,14 +342,7 @@ export class CinderService extends ApiService {
         .comment("tgtd reads the target files the tgtadm helper writes (the package's own snippet, kept).")
         .writeFile(cinderRelease(release).tgtTargets, `include ${VOLUMES_DIR}/*\n`, { changeTag: "tgt" })
         .comment("tgtd's portal on the management address (Cinder's target_ip_address, my_ip) only.")
-        .writeFile(
-          `/etc/systemd/system/${cinderRelease(release).tgtUnit}.service.d/openstack-cdktf.conf`,
-          tgtDropIn(host.address),
-          {
-            changeTag: "tgt",
-          },
-        )
-        .ifChanged("tgt", "systemctl daemon-reload")
+        .writeDropIn(`${cinderRelease(release).tgtUnit}.service`, tgtDropIn(host.address), "tgt")
         // Restarted only when its files changed: a restart drops the instances' iSCSI sessions.
         .restartIfChanged([cinderRelease(release).tgtUnit], "tgt")
         .listen(cinderRelease(release).tgtUnit, host.address, ISCSI_PORT);

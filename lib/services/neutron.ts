@@ -137,8 +137,8 @@ export const SECURITY_GROUP_SETTINGS: Readonly<Record<string, IniValue>> = {
  */
 const OVO_PUSH_MODULE = fs.readFileSync(path.join(__dirname, "neutron-ovo-push.py"), "utf8");
 const OVO_PUSH_DIR = "/usr/local/lib/openstack-cdktf/python";
-export const OVO_PUSH_PLUGIN = "openstack_cdktf_neutron_ovo_push.OvoPushAfterFork";
-const OVO_PUSH_DROP_IN = "/etc/systemd/system/neutron-server.service.d/openstack-cdktf-ovo-push.conf";
+const OVO_PUSH_MODULE_NAME = "openstack_cdktf_neutron_ovo_push";
+export const OVO_PUSH_PLUGIN = `${OVO_PUSH_MODULE_NAME}.OvoPushAfterFork`;
 
 /** How one release runs Neutron's server: upstream's eventlet `neutron-server`, the API and its RPC workers in one service. */
 export interface NeutronRelease extends ApiRelease {
@@ -470,7 +470,8 @@ export class NeutronService extends ApiService {
       changeTag: "neutron",
     });
     script.run("install", "-d", "-o", "neutron", "-g", "neutron", "-m", "0750", LOCK_PATH);
-    const replaced = forRelease("neutron", NEUTRON_RELEASES, host.release).replaces ?? [];
+    const release = forRelease("neutron", NEUTRON_RELEASES, host.release);
+    const replaced = release.replaces ?? [];
     if (replaced.length > 0) {
       script
         .comment(
@@ -479,15 +480,19 @@ export class NeutronService extends ApiService {
         .maskUnits(replaced)
         .writeUnit(NEUTRON_SERVER_UNIT, neutronServerUnit(host.release), "neutron");
     }
-    if (forRelease("neutron", NEUTRON_RELEASES, host.release).pushThreadsLostInFork) {
-      const module = `${OVO_PUSH_DIR}/${OVO_PUSH_PLUGIN.split(".")[0]}.py`;
+    if (release.pushThreadsLostInFork) {
       script
         .comment("ML2's resource pushes from every forked worker (neutron-ovo-push.py says why).")
-        .writeFile(module, OVO_PUSH_MODULE, { mode: "0644", changeTag: "neutron" })
-        .writeFile(OVO_PUSH_DROP_IN, `[Service]\nEnvironment=PYTHONPATH=${OVO_PUSH_DIR}\n`, {
+        .writeFile(`${OVO_PUSH_DIR}/${OVO_PUSH_MODULE_NAME}.py`, OVO_PUSH_MODULE, {
+          mode: "0644",
           changeTag: "neutron",
         })
-        .ifChanged("neutron", "systemctl daemon-reload");
+        .writeDropIn(
+          `${NEUTRON_SERVER_UNIT}.service`,
+          `[Service]\nEnvironment=PYTHONPATH=${OVO_PUSH_DIR}\n`,
+          "neutron",
+          "openstack-cdktf-ovo-push",
+        );
     }
   }
 }
