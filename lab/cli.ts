@@ -4,12 +4,15 @@
  *   npm run lab -- stop-host|start-host <name> [inventory]
  *   npm run lab -- soak [inventory] --runs N [--interrupt kill|power|mixed] [--seed S] [--keep]
  *   npm run lab -- tempest [inventory] [--regex R]
+ *   npm run lab -- critical-path <deploy log> [inventory]
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import * as path from "path";
 import { loadInventory } from "../lib/cluster/inventory";
 import { DEFAULT_INVENTORY } from "./config";
-import { deploy } from "./deploy";
+import * as fs from "fs";
+import { criticalPath, describeCriticalPath, spansFromLog, stackDependencies } from "./critical-path";
+import { deploy, stackDir } from "./deploy";
 import { failover } from "./checks/failover";
 import { routerFailover } from "./checks/router-failover";
 import { saveHostLogs } from "./host-logs";
@@ -187,6 +190,19 @@ program
       return saved.problems.length === 0;
     }),
   );
+program
+  .command("critical-path")
+  .description(
+    "the critical path of a saved deploy log (durations from Terraform's lines; deploy prints it measured)",
+  )
+  .argument("<log>", "a deploy log from the lab's log directory")
+  .argument(...inventoryArg)
+  .action((log: string, inventoryFile: string | undefined) => {
+    const inv = loadInventory(path.resolve(inventoryFile ?? DEFAULT_INVENTORY));
+    const deps = stackDependencies(path.join(stackDir(inv), "cdk.tf.json"));
+    const cp = criticalPath(spansFromLog(fs.readFileSync(log, "utf8"), deps), deps);
+    console.log(cp ? describeCriticalPath(cp).join("\n") : `no completed step in ${log}`);
+  });
 program
   .command("down")
   .description("stop everything the lab started and remove its network; keeps the caches")

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Inventory } from "../lib/cluster/inventory";
 import { labTfState, LOG_DIR, logName, REPO_ROOT, TF_STATE_DIR } from "./config";
+import { ApplyTimeline, criticalPath, describeCriticalPath, stackDependencies } from "./critical-path";
 import { runStreaming } from "./exec";
 
 const TS_NODE = path.join(REPO_ROOT, "node_modules", ".bin", "ts-node");
@@ -112,13 +113,22 @@ export async function deploy(
       [`-chdir=${stack}`, "apply", "-auto-approve", "-input=false", "-no-color", `-var-file=${secrets}`],
     ],
   ];
+  const timeline = new ApplyTimeline();
+  const timed: ApplyHooks = {
+    ...applyHooks,
+    onLine: (line) => {
+      timeline.onLine(line);
+      applyHooks.onLine?.(line);
+    },
+  };
   for (const [name, cmd, args] of steps) {
-    const result = await phase(name, cmd, args, log, failedSteps, name === "apply" ? applyHooks : {});
+    const result = await phase(name, cmd, args, log, failedSteps, name === "apply" ? timed : {});
     phases.push(result);
     if (result.code !== 0) break;
   }
   const ok = phases.length === steps.length && phases.every((p) => p.code === 0);
   printSummary(phases, failedSteps, log, ok);
+  printCriticalPath(timeline, stack, log);
   const failed = phases.find((p) => p.code !== 0);
   const detail = failed ? `phase ${failed.phase} exited ${failed.code}; full log ${log}` : `full log ${log}`;
   return { ok, phases, failedSteps, log, detail };
@@ -130,6 +140,17 @@ function printSummary(phases: PhaseResult[], failedSteps: string[], log: string,
     console.log(`  ${p.phase.padEnd(8)} ${p.seconds.toFixed(1).padStart(7)} s  exit ${p.code}`);
   for (const line of new Set(failedSteps)) console.log(`  ${line}`);
   console.log(`full log: ${log}`);
+}
+
+/** The apply's critical path (lab/critical-path.ts), on the console and in the log. */
+function printCriticalPath(timeline: ApplyTimeline, stack: string, log: string): void {
+  const spans = timeline.spans();
+  if (spans.length === 0) return;
+  const cp = criticalPath(spans, stackDependencies(path.join(stack, "cdk.tf.json")));
+  if (!cp) return;
+  const lines = describeCriticalPath(cp);
+  console.log(lines.join("\n"));
+  fs.appendFileSync(log, `\n${lines.join("\n")}\n`);
 }
 
 /**

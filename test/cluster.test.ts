@@ -113,11 +113,13 @@ describe("the seed cluster (examples/furyu-8-node.yaml)", () => {
       // /etc/hosts in a step of its own: a new member re-runs only this one on the others.
       `${h}_hosts_file`,
       `${h}_base`,
-      ...(h.startsWith("controller") ? platform.map((p) => `${h}_${p}`) : []),
+      // Every package of the controller, early: both controllers install in parallel.
+      ...(h.startsWith("controller")
+        ? [`${h}_controller_packages`, ...platform.map((p) => `${h}_${p}`)]
+        : []),
       ...(h.startsWith("controller")
         ? services.flatMap((s) => [...(h === "controller1" ? s.first : []), s.step].map((id) => `${h}_${id}`))
         : []),
-      // After the services: the compute hosts mapped into cell1, from the first controller.
       // After the services: every agent alive, and the compute hosts mapped into cell1.
       ...(h === "controller1" ? [`${h}_neutron_agents_alive`, `${h}_nova_discover_hosts`] : []),
       // The data plane: nova-compute and the agents on compute hosts, the agents on network hosts,

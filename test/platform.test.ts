@@ -45,7 +45,9 @@ describe("the platform layer of the small lab layout", () => {
     }
     const json = JSON.parse(Testing.synth(cluster.node.scope as TerraformStack));
     const dependsOn = (id: string) => json.resource.terraform_data[id].depends_on;
-    expect(dependsOn("controller1_heartbeat")).toContain("terraform_data.controller1_base");
+    // The controller's packages first (ControllerNode.preinstallPackages), then the platform.
+    expect(dependsOn("controller1_controller_packages")).toEqual(["terraform_data.controller1_base"]);
+    expect(dependsOn("controller1_heartbeat")).toContain("terraform_data.controller1_controller_packages");
     expect(dependsOn("controller1_mysql")).toContain("terraform_data.controller1_heartbeat");
     expect(dependsOn("controller1_rabbitmq")).toContain("terraform_data.controller1_mysql");
     expect(dependsOn("controller1_memcached")).toContain("terraform_data.controller1_rabbitmq");
@@ -208,5 +210,68 @@ describe("platform constructs on their own", () => {
     expect(cluster.heartbeat).toBeUndefined();
     expect(cluster.messaging.transportUrl).toContain("@10.211.0.11:5672/");
     expect(cluster.steps.map((s) => s.logicalId)).not.toContain("controller1_heartbeat");
+  });
+});
+
+describe("the controllers' packages, early", () => {
+  /** The packages of every `osc_apt_install` line of a step's own commands. */
+  const installs = (body: string) =>
+    body
+      .split("\n")
+      .filter((l) => l.startsWith("osc_apt_install "))
+      .flatMap((l) =>
+        l
+          .split(" ")
+          .slice(1)
+          .filter((w) => w !== "--start"),
+      );
+
+  it("installs every package a controller's later steps install (day one's client aside), after the debconf answers", () => {
+    for (const release of ["debian-12-zed", "ubuntu-2404-caracal"]) {
+      const data = readYaml(LAB_SMALL_EXAMPLE) as Record<string, unknown>;
+      const cluster = clusterOf({ ...data, release });
+      for (const name of ["controller1", "controller2"]) {
+        const steps = cluster.steps.filter((s) => s.logicalId.startsWith(`${name}_`));
+        const early = steps.find((s) => s.logicalId === `${name}_controller_packages`)!;
+        const ids = steps.map((s) => s.logicalId);
+        // Right after the base system, before the platform's first step.
+        expect(ids.indexOf(`${name}_controller_packages`)).toBe(ids.indexOf(`${name}_base`) + 1);
+        const earlyPackages = new Set(installs(early.scriptBody));
+        const later = steps
+          .slice(ids.indexOf(`${name}_controller_packages`) + 1)
+          .filter((s) => s.logicalId !== `${name}_day_one`)
+          .flatMap((s) => installs(s.scriptBody));
+        expect(later.length).toBeGreaterThan(20);
+        expect(later.filter((p) => !earlyPackages.has(p))).toEqual([]);
+        // The controllers are Ceph monitors and managers here.
+        expect([...earlyPackages]).toEqual(expect.arrayContaining(["ceph-mon", "ceph-mgr", "heartbeat"]));
+        if (release === "debian-12-zed") {
+          expect(early.scriptBody).toMatch(
+            /debconf-set-selections <<<'nova-consoleproxy nova-consoleproxy\/daemon_type select novnc'\nosc_apt_install /,
+          );
+        }
+      }
+    }
+  });
+
+  it("leaves out what the cluster does not build: Heartbeat with ha: single, Ceph without its section", () => {
+    const data = readYaml(LAB_SMALL_EXAMPLE) as {
+      ha: string;
+      networks: { management: Record<string, unknown> };
+      hosts: unknown[];
+      ceph?: unknown;
+      volumeBackends?: unknown;
+    };
+    data.ha = "single";
+    delete data.networks.management.vip;
+    delete data.networks.management.vipName;
+    data.hosts.splice(1, 1);
+    delete data.ceph;
+    delete data.volumeBackends;
+    const early = installs(script(clusterOf(data), "controller1_controller_packages"));
+    expect(early).toEqual(
+      expect.arrayContaining(["mariadb-server", "rabbitmq-server", "keystone", "neutron-server"]),
+    );
+    for (const absent of ["heartbeat", "ceph-mon", "ceph-mgr"]) expect(early).not.toContain(absent);
   });
 });

@@ -2,6 +2,8 @@ import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
 import { orderByNeeds } from "./service-order";
 import { releaseProfile } from "../core/releases";
+import { forRelease } from "../core/releases/packages";
+import { ReleaseProfile } from "../core/releases/profile";
 import { Role } from "../core/roles";
 import { declareSecrets } from "../core/secret-catalog";
 import { Step } from "../core/step";
@@ -19,7 +21,7 @@ import { MysqlHaPair } from "../platform/mysql-ha-pair";
 import { RabbitMq } from "../platform/rabbitmq";
 import { ControlPlaneContext } from "../services/control-plane-context";
 import { DayOne } from "../services/day-one";
-import { CEPH_COMPONENT, CephCluster } from "../platform/ceph-cluster";
+import { CEPH_COMPONENT, CephCluster, chooseMonitors } from "../platform/ceph-cluster";
 import { CINDER_COMPONENT, CinderService, cinderRelease } from "../services/cinder";
 import { GLANCE_COMPONENT, GlanceService } from "../services/glance";
 import { HORIZON_COMPONENT, HorizonDashboard } from "../services/horizon";
@@ -36,6 +38,34 @@ import { Inventory } from "./inventory";
 export interface OpenStackClusterProps {
   /** A validated inventory (`loadInventory` or `parseInventory`). */
   readonly inventory: Inventory;
+}
+
+/**
+ * What a controller installs early: the platform the cluster builds on it (the database, the
+ * broker, the cache, Heartbeat with a VIP) and every registered service's controller packages
+ * (Ceph's where the controller is a monitor), with the debconf answers they read.
+ */
+function controllerPackages(
+  inv: Inventory,
+  release: ReleaseProfile,
+  cephMonitor: boolean,
+): { packages: string[]; debconf: string[] } {
+  const platform = release.packages;
+  const components = SERVICES.map((s) => s.component).filter((c) => c !== CEPH_COMPONENT || cephMonitor);
+  return {
+    packages: [
+      ...platform.database,
+      ...(inv.ha === "heartbeat" ? platform.heartbeat : []),
+      ...platform.rabbitmq,
+      ...platform.memcached,
+      ...components.flatMap((c) =>
+        c.controllerPackages ? forRelease(`${c.name} packages`, c.controllerPackages, release) : [],
+      ),
+    ],
+    debconf: components.flatMap((c) =>
+      c.debconf ? forRelease(`${c.name} debconf`, c.debconf, release) : [],
+    ),
+  };
 }
 
 const ROLE_CONSTRUCTS: Record<Role, new (scope: Construct, id: string, props: { host: Host }) => RoleNode> = {
@@ -125,6 +155,16 @@ export class OpenStackCluster extends Construct implements ServiceScope {
       baseSteps.set(host.hostName, base.step);
     }
     this.baseSteps = baseSteps;
+    // Each controller's packages, early, in parallel (ControllerNode.preinstallPackages).
+    const cephMonitors = inv.ceph
+      ? chooseMonitors(this.hostsWithRole("controller"), this.hostsWithRole("storage"))
+      : [];
+    for (const node of roleNodes) {
+      if (node instanceof ControllerNode) {
+        const early = controllerPackages(inv, release, cephMonitors.includes(node.host));
+        node.preinstallPackages(early.packages, early.debconf);
+      }
+    }
 
     // The platform layer on the controllers: the VIP (services bind to it), the database pair,
     // the message broker and the cache, all reached through the VIP.

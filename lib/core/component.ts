@@ -1,4 +1,4 @@
-import type { PackagesByRelease } from "./releases/packages";
+import type { ByRelease, PackagesByRelease } from "./releases/packages";
 import type { SecretSpec } from "./secret-spec";
 
 /**
@@ -28,6 +28,17 @@ export interface ComponentDeclaration {
   readonly needs?: readonly string[];
   /** Package tables by the name a release profile's `packages` gives them (`glance`, `novaCompute`). @default none */
   readonly packages?: Readonly<Record<string, PackagesByRelease>>;
+  /**
+   * Its packages on a controller, installed early: every controller installs all components'
+   * in one step of its own after the base system (`controller_packages`), in parallel with the
+   * other hosts, and the component's own steps then find them installed. @default none
+   */
+  readonly controllerPackages?: PackagesByRelease;
+  /**
+   * debconf answers (`debconf-set-selections` lines) its packages' maintainer scripts read,
+   * given before they install, wherever that is. @default none
+   */
+  readonly debconf?: ByRelease<readonly string[]>;
   /**
    * The API it registers in Keystone's catalog (type and port); the lab's checks must ask each
    * one (test/lab-checks.test.ts). @default none

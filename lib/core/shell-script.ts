@@ -178,6 +178,17 @@ export class ShellScript {
     return this;
   }
 
+  /** A debconf answer (a `debconf-set-selections` line) for packages installed after it. */
+  debconfSet(selection: string): this {
+    if (/[\n\r]/.test(selection)) {
+      throw new Error(
+        `debconfSet: got ${JSON.stringify(selection)}: expected one debconf-set-selections line`,
+      );
+    }
+    this.lines.push(`debconf-set-selections <<<${quote([selection])}`);
+    return this;
+  }
+
   /** Installs the packages that are missing; services stay stopped unless `start` is true. */
   aptInstall(packages: readonly string[], options: { start?: boolean } = {}): this {
     if (packages.length === 0) return this;

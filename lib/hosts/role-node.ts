@@ -36,10 +36,15 @@ export abstract class RoleNode extends Construct {
  * the controllers install theirs. The services' own steps install the same list, which is then
  * already done.
  */
-export function preinstall(node: RoleNode, name: string, packages: readonly string[]): Step {
-  const script = node.host
-    .script(name)
-    .comment(`The ${node.role} role's packages, early.`)
-    .aptInstall(packages);
+export function preinstall(
+  node: RoleNode,
+  name: string,
+  packages: readonly string[],
+  /** debconf answers their maintainer scripts read (`debconf-set-selections` lines). */
+  debconf: readonly string[] = [],
+): Step {
+  const script = node.host.script(name).comment(`The ${node.role} role's packages, early.`);
+  for (const selection of debconf) script.debconfSet(selection);
+  script.aptInstall([...new Set(packages)]);
   return node.host.addStep(name, script, { owner: node });
 }

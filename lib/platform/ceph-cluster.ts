@@ -5,7 +5,7 @@ import { v5 as uuidV5 } from "uuid";
 import { ComponentDeclaration } from "../core/component";
 import { Endpoint } from "../core/endpoint";
 import { secretPlaceholder } from "../core/ini-file";
-import { PackagesByRelease, packagesFor } from "../core/releases/packages";
+import { mapReleases, PackagesByRelease, packagesFor } from "../core/releases/packages";
 import { SecretSpec } from "../core/secret-spec";
 import { hostSecretFile, ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
@@ -62,6 +62,11 @@ export const CEPH_COMPONENT: ComponentDeclaration = {
     cephOsd: CEPH_OSD_PACKAGES,
     cephQemu: CEPH_QEMU_PACKAGES,
   },
+  // A controller that is a monitor is a manager too (`chooseMonitors`, the cluster's managers).
+  controllerPackages: mapReleases(CEPH_MON_PACKAGES, (mon, release) => [
+    ...mon,
+    ...CEPH_MGR_PACKAGES[release],
+  ]),
 };
 
 /**

@@ -169,6 +169,7 @@ export const CINDER_COMPONENT: ComponentDeclaration = {
     cinderLio: CINDER_LIO_PACKAGES,
     cinderRbd: CINDER_RBD_PACKAGES,
   },
+  controllerPackages: CINDER_PACKAGES,
   api: CINDER_API,
 };
 

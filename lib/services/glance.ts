@@ -60,6 +60,7 @@ export const GLANCE_COMPONENT: ComponentDeclaration = {
   needs: ["keystone", "swift"],
   secrets: GLANCE_SECRETS,
   packages: { glance: GLANCE_PACKAGES },
+  controllerPackages: GLANCE_PACKAGES,
   api: GLANCE_API,
 };
 

@@ -88,6 +88,7 @@ export const HORIZON_COMPONENT: ComponentDeclaration = {
   needs: ["keystone"],
   secrets: HORIZON_SECRETS,
   packages: { horizon: HORIZON_PACKAGES },
+  controllerPackages: HORIZON_PACKAGES,
 };
 
 /**

@@ -88,6 +88,7 @@ export const KEYSTONE_COMPONENT: ComponentDeclaration = {
   name: "keystone",
   secrets: KEYSTONE_SECRETS,
   packages: { keystone: KEYSTONE_PACKAGES },
+  controllerPackages: KEYSTONE_PACKAGES,
   api: KEYSTONE_API,
 };
 

@@ -201,6 +201,7 @@ export const NEUTRON_COMPONENT: ComponentDeclaration = {
     neutronOvsAgent: NEUTRON_OVS_AGENT_PACKAGES,
     neutronNetworkAgents: NEUTRON_NETWORK_AGENT_PACKAGES,
   },
+  controllerPackages: NEUTRON_SERVER_PACKAGES,
   api: NEUTRON_API,
 };
 

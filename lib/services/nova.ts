@@ -8,7 +8,13 @@ import { keystoneUser, SecretSpec, serviceSecrets, ServiceUser } from "../core/s
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
-import { ByRelease, forRelease, PackagesByRelease, packagesFor } from "../core/releases/packages";
+import {
+  ByRelease,
+  forRelease,
+  mapReleases,
+  PackagesByRelease,
+  packagesFor,
+} from "../core/releases/packages";
 import { ReleaseProfile } from "../core/releases";
 import { ApiRelease, ApiService, ApiServiceProps } from "./api-service";
 import { GLANCE_API } from "./glance";
@@ -87,6 +93,9 @@ export const NOVA_RELEASES: ByRelease<NovaRelease> = {
   "ubuntu-2404-caracal": { units: ["nova-api", "nova-conductor", "nova-scheduler", "nova-novncproxy"] },
 };
 
+/** The debconf answers of each release, wherever Nova's controller packages install. */
+const NOVA_DEBCONF = mapReleases(NOVA_RELEASES, (r) => r.debconf ?? []);
+
 /** Nova on `release` (its `NOVA_RELEASES` entry). */
 export function novaRelease(release: ReleaseProfile): NovaRelease {
   return forRelease("nova", NOVA_RELEASES, release);
@@ -152,6 +161,8 @@ export const NOVA_COMPONENT: ComponentDeclaration = {
   needs: ["keystone", "placement", "glance"],
   secrets: NOVA_SECRETS,
   packages: { novaController: NOVA_PACKAGES, novaCompute: NOVA_COMPUTE_PACKAGES },
+  controllerPackages: NOVA_PACKAGES,
+  debconf: NOVA_DEBCONF,
   api: NOVA_API,
 };
 
@@ -447,9 +458,8 @@ export class NovaService extends ApiService implements INovaForNetwork {
 
   /** debconf answers the package's maintainer scripts read. */
   protected beforeInstall(script: ShellScript, host: Host): void {
-    for (const selection of novaRelease(host.release).debconf ?? []) {
-      script.raw(`debconf-set-selections <<<${quote([selection])}`);
-    }
+    for (const selection of forRelease("nova debconf", NOVA_DEBCONF, host.release))
+      script.debconfSet(selection);
   }
 
   /** Debian's ini files: the compute API's and the metadata API's (`nova-api-metadata-uwsgi.ini`). */

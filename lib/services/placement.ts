@@ -42,6 +42,7 @@ export const PLACEMENT_COMPONENT: ComponentDeclaration = {
   needs: ["keystone"],
   secrets: PLACEMENT_SECRETS,
   packages: { placement: PLACEMENT_PACKAGES },
+  controllerPackages: PLACEMENT_PACKAGES,
   api: PLACEMENT_API,
 };
 

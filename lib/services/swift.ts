@@ -81,6 +81,7 @@ export const SWIFT_COMPONENT: ComponentDeclaration = {
   needs: ["keystone"],
   secrets: SWIFT_SECRETS,
   packages: { swiftProxy: SWIFT_PROXY_PACKAGES, swiftStorage: SWIFT_STORAGE_PACKAGES },
+  controllerPackages: SWIFT_PROXY_PACKAGES,
   api: SWIFT_API,
 };
 

@@ -30,3 +30,13 @@ export function packagesFor(
 ): readonly string[] {
   return forRelease(`${what} packages`, table, release);
 }
+
+/** `table` with `f` applied to each release's entry. */
+export function mapReleases<T, U>(
+  table: ByRelease<T>,
+  f: (entry: T, release: ReleaseName) => U,
+): ByRelease<U> {
+  return Object.fromEntries(
+    Object.entries(table).map(([name, entry]) => [name, f(entry as T, name as ReleaseName)]),
+  ) as ByRelease<U>;
+}
