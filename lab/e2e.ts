@@ -1,6 +1,6 @@
 /**
- * End-to-end test: up, deploy, failover (destructive: Heartbeat stop and power cuts on the
- * controllers, each brought back; MariaDB writes and the OpenStack APIs through the VIP
+ * End-to-end test: up, deploy, failover (destructive: a Heartbeat switchover, then a power cut
+ * of the active controller, brought back; MariaDB writes and the OpenStack APIs through the VIP
  * measured; then every check of `verify`), Tempest (the upstream API test suite from the lab
  * machine, lab/tempest/: the `full` selection by default, `--tempest ci` in CI), a second
  * apply that must change nothing, the secrets search once more (the second apply's log is

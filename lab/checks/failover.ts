@@ -1,15 +1,15 @@
 /**
  * The destructive platform check (`lab failover`, and a phase of the e2e): a client on a host
  * that is no controller INSERTs a row through the VIP every ~0.2 s throughout, while
- *   round 1: Heartbeat is stopped on the active controller (the VIP must move to the other),
- *            then that controller loses power, then it is booted again and must catch up;
+ *   round 1: a switchover: Heartbeat is stopped on the active controller (the VIP must move to
+ *            the other), then started again (the node rejoins; the VIP stays where it is);
  *   round 2: the now active controller loses power outright (a crash: the survivor takes the
  *            VIP after Heartbeat's deadtime), then it is booted again and must catch up.
  * Meanwhile the surviving controller runs `openstack token issue` + `openstack image list`
  * through the VIP (a new attempt every second, apiProber in lab/checks/services/client.ts,
- * lab/checks/py/api_prober.py): after each power cut
- * (and after the Heartbeat stop) they must work again within a minute; a returned controller's
- * units must be active and its nova-conductor, nova-scheduler and cinder-scheduler report up.
+ * lab/checks/py/api_prober.py): after the Heartbeat stop and the power cut they must work again
+ * within a minute; the returned controller's units must be active and its nova-conductor,
+ * nova-scheduler and cinder-scheduler report up.
  * Measured: time for the VIP to move, time no INSERT succeeded through the VIP, time until the
  * API calls worked again, rows written before/while/after, boot, catch-up and service times. At the end every acknowledged row must be on
  * both controllers and both must hold the same table (row count and CHECKSUM TABLE). After
@@ -187,13 +187,14 @@ async function watchVip(
 
 /**
  * One failover: `how` takes the active controller's VIP away, the VIP must reach the standby,
- * writes must resume there, then the old active is powered off (if `how` has not), booted
- * again, and must catch up. Always tries to leave the old active running.
+ * writes must resume there. After a switchover (Heartbeat stopped, as for maintenance) the old
+ * active's Heartbeat starts again and must rejoin without taking the VIP back; after a power cut
+ * it is booted again and must catch up. Always tries to leave the old active running.
  */
 async function round(
   rc: RoundContext,
   label: string,
-  how: "heartbeat-stop" | "power-cut",
+  how: "switchover" | "power-cut",
   active: HostPlan,
   standby: HostPlan,
   /** Runs while `active` is off, once the APIs answer through the VIP again. */
@@ -201,7 +202,7 @@ async function round(
 ): Promise<void> {
   const { ctx, inv, writer, run } = rc;
   console.log(
-    `\n--- failover ${label}: ${how === "heartbeat-stop" ? `stop Heartbeat on ${active.name}, then power it off` : `power cut on ${active.name}`} (VIP ${rc.vip} ${active.name} -> ${standby.name})`,
+    `\n--- failover ${label}: ${how === "switchover" ? `switchover: stop Heartbeat on ${active.name}, then start it again` : `power cut on ${active.name}`} (VIP ${rc.vip} ${active.name} -> ${standby.name})`,
   );
   await writer.waitFor(
     (ev) => ev.filter((e) => e.ok && e.info === active.name).length >= 25,
@@ -209,6 +210,7 @@ async function round(
     `25 successful INSERTs through the VIP on ${active.name} before the failover`,
   );
   let poweredOff = false;
+  let heartbeatStopped = false;
   let offAt = 0;
   let lateRows: WriteEvent[] = [];
   // The OpenStack APIs through the VIP, asked from the controller that survives.
@@ -223,7 +225,8 @@ async function round(
     const trigger = Date.now();
     // The VIP is watched while the trigger runs (`systemctl stop heartbeat` takes seconds).
     let triggered: Promise<number>;
-    if (how === "heartbeat-stop") {
+    if (how === "switchover") {
+      heartbeatStopped = true;
       triggered = remote(ctx, active, "systemctl stop heartbeat", { timeoutMs: 120_000 }).then(() =>
         Date.now(),
       );
@@ -235,7 +238,7 @@ async function round(
     triggered.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
     const vip = await watchVip(rc, active, standby, trigger);
     const triggerDone = await triggered;
-    const what = how === "heartbeat-stop" ? "`systemctl stop heartbeat`" : "the power cut";
+    const what = how === "switchover" ? "`systemctl stop heartbeat`" : "the power cut";
     note(
       rc,
       `${label}: VIP gone from ${active.name} ${secs(vip.leftMs)} and on ${standby.name} alone ${secs(vip.arrivedMs)} after ${what} began (${what} took ${secs(triggerDone - trigger)})`,
@@ -267,34 +270,28 @@ async function round(
         .slice(0, 5)
         .map((e) => e.seq)
         .join(", ")}${missing.length > 5 ? ", ..." : ""})`;
-      if (how === "heartbeat-stop") problem(rc, text);
+      if (how === "switchover") problem(rc, text);
       else note(rc, `${text}: not replicated before the crash; must come back with ${active.name}`);
       lateRows = missing;
     }
 
-    if (!poweredOff) {
-      await sleep(2000);
-      offAt = Date.now();
-      poweredOff = true;
-      await stopHost(inv, active.name);
-    }
-    // Writes go on while the old active is off: these are what it must catch up on.
-    await writer.waitFor(
-      (ev) => ev.filter((e) => e.ok && e.end > offAt).length >= 15,
-      30_000,
-      `INSERTs through the VIP while ${active.name} is off (since ${offAt})`,
-    );
-    if (how === "heartbeat-stop") {
-      await apiRecovered(rc, label, api, offAt, offAt, `the power cut of ${active.name}`);
-      // The standby's power cut must not disturb writes on the new active.
-      const whileOff = outage(writer.events, offAt, Date.now());
-      note(
-        rc,
-        `${label}: ${active.name} off; ${writer.events.filter((e) => e.ok && e.end > offAt).length} rows written meanwhile, longest pause ${secs(whileOff.longestGapMs)}, ${whileOff.failedAttempts} failed`,
+    if (how === "switchover") {
+      heartbeatStopped = false;
+      await heartbeatBack(rc, label, active, standby, api);
+    } else {
+      // Writes go on while the old active is off: these are what it must catch up on.
+      await writer.waitFor(
+        (ev) => ev.filter((e) => e.ok && e.end > offAt).length >= 15,
+        30_000,
+        `INSERTs through the VIP while ${active.name} is off (since ${offAt})`,
       );
+      if (whileOff) await whileOff();
     }
-    if (whileOff) await whileOff();
   } finally {
+    if (heartbeatStopped)
+      await remote(ctx, active, "systemctl start heartbeat", { timeoutMs: 120_000 }).catch((err: Error) =>
+        problem(rc, `${label}: starting Heartbeat again on ${active.name}: ${err.message}`),
+      );
     if (poweredOff)
       await bringBack(rc, label, active, standby, offAt, lateRows, api).catch((err: Error) =>
         problem(rc, `${label}: ${err.message}`),
@@ -415,24 +412,7 @@ async function bringBack(
       : undefined;
   });
   note(rc, `${label}: replication IO/SQL Yes on both ${secs(Date.now() - dbAt)} after MariaDB came up`);
-  const hb = await poll(`Heartbeat on ${host.name} seeing ${active.name}`, 120_000, async () =>
-    (await ctx.ssh(host, `cl_status nodestatus ${active.name}`, 10_000)).stdout.trim() === "active"
-      ? true
-      : undefined,
-  );
-  // auto_failback off: the VIP must stay where it is once the returned node has joined.
-  const joinedAt = Date.now();
-  while (Date.now() - joinedAt < 10_000) {
-    const h = holdersOf(ctx, rc.vip);
-    if (h.length !== 1 || h[0] !== active) {
-      problem(
-        rc,
-        `${label}: after ${host.name} rejoined the VIP is on ${h.map((x) => x.name).join(", ") || "no controller"}, expected ${active.name} alone (auto_failback off)`,
-      );
-      break;
-    }
-    await sleep(250);
-  }
+  const hb = await heartbeatSeesPeer(rc, label, host, active);
   note(
     rc,
     `${label}: Heartbeat on ${host.name} sees ${active.name} ${secs(hb.ms)} after that; the VIP stayed on ${active.name} for the next 10 s (no failback)`,
@@ -448,6 +428,71 @@ async function bringBack(
   note(
     rc,
     `${label}: while ${host.name} rejoined, openstack token issue + image list through the VIP: ${r.failed} attempts failed${r.lastError ? ` (last: ${r.lastError})` : ""}, longest gap between successes ${secs(o.longestGapMs)}`,
+  );
+}
+
+/**
+ * Waits until Heartbeat on `host` sees `active`, then requires the VIP to stay on `active`
+ * alone for 10 s (auto_failback off: a node that rejoins never takes it back). Returns the wait.
+ */
+async function heartbeatSeesPeer(
+  rc: RoundContext,
+  label: string,
+  host: HostPlan,
+  active: HostPlan,
+): Promise<{ ms: number }> {
+  const { ctx } = rc;
+  const hb = await poll(`Heartbeat on ${host.name} seeing ${active.name}`, 120_000, async () =>
+    (await ctx.ssh(host, `cl_status nodestatus ${active.name}`, 10_000)).stdout.trim() === "active"
+      ? true
+      : undefined,
+  );
+  const joinedAt = Date.now();
+  while (Date.now() - joinedAt < 10_000) {
+    const h = holdersOf(ctx, rc.vip);
+    if (h.length !== 1 || h[0] !== active) {
+      problem(
+        rc,
+        `${label}: after ${host.name} rejoined the VIP is on ${h.map((x) => x.name).join(", ") || "no controller"}, expected ${active.name} alone (auto_failback off)`,
+      );
+      break;
+    }
+    await sleep(250);
+  }
+  return hb;
+}
+
+/**
+ * The end of a switchover: Heartbeat starts again on the old active (`host`), which must see
+ * its peer and leave the VIP where it is; replication must still run both ways (MariaDB never
+ * stopped); what the APIs through the VIP did meanwhile is reported.
+ */
+async function heartbeatBack(
+  rc: RoundContext,
+  label: string,
+  host: HostPlan,
+  active: HostPlan,
+  api: Prober,
+): Promise<void> {
+  const { ctx } = rc;
+  const t = Date.now();
+  await remote(ctx, host, "systemctl start heartbeat", { timeoutMs: 120_000 });
+  const startedMs = Date.now() - t;
+  const hb = await heartbeatSeesPeer(rc, label, host, active);
+  const status = await Promise.all([slaveStatus(ctx, host), slaveStatus(ctx, active)]);
+  const running = status.every((s) => s.Slave_IO_Running === "Yes" && s.Slave_SQL_Running === "Yes");
+  if (!running)
+    problem(
+      rc,
+      `${label}: replication not running both ways after the switchover (${[host, active]
+        .map((h, i) => `${h.name}: IO ${status[i].Slave_IO_Running}, SQL ${status[i].Slave_SQL_Running}`)
+        .join("; ")})`,
+    );
+  const r = recovery(api.events, t, Date.now());
+  const o = outage(api.events, t, Date.now());
+  note(
+    rc,
+    `${label}: Heartbeat started again on ${host.name} (${secs(startedMs)}); it sees ${active.name} ${secs(hb.ms)} later; the VIP stayed on ${active.name} for the next 10 s (no failback); replication IO/SQL ${running ? "Yes" : "not Yes"} on both; meanwhile openstack token issue + image list through the VIP: ${r.failed} attempts failed${r.lastError ? ` (last: ${r.lastError})` : ""}, longest gap between successes ${secs(o.longestGapMs)}`,
   );
 }
 
@@ -558,7 +603,7 @@ export async function failover(inv: Inventory): Promise<FailoverOutcome> {
     // both controllers, and verify asks each controller's APIs on its own address), and the
     // round's probers already ask Keystone and Glance through the VIP on the survivor; the
     // verify after the failovers covers the rest.
-    await round(rc, "round 1", "heartbeat-stop", first, second);
+    await round(rc, "round 1", "switchover", first, second);
     if (report.problems.length === 0) {
       // Image data must not live on the controller that took the upload (Glance on Swift).
       const image = await uploadImage(ctx, first);
