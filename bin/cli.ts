@@ -5,13 +5,15 @@
  */
 import * as path from "path";
 import { Command } from "commander";
-import { InventoryError, loadInventory } from "../lib/cluster/inventory";
+import { loadInventory } from "../lib/cluster/inventory";
 import { initSecretsFile } from "../lib/cluster/components";
+import { printable } from "../lib/core/field-rules";
 import { defaultSecretsFile } from "../lib/core/secrets-file";
-import { formatFinding, SECURITY_RULES, SecurityCheckError } from "../lib/security";
+import { formatFinding, SECURITY_RULES } from "../lib/security";
 import {
   checkInventory,
   DEFAULT_INVENTORY,
+  errorLines,
   stepScript,
   synthesizeInventory,
   validateInventory,
@@ -19,6 +21,7 @@ import {
 
 const program = new Command("openstack-cdktf")
   .description("Build a highly available OpenStack cloud from one inventory")
+  .option("--debug", "on an unexpected error, print its stack trace too")
   .showHelpAfterError();
 
 program
@@ -28,7 +31,7 @@ program
   .option("-o, --out <dir>", "output directory", "cdktf.out")
   .action((inventory: string, options: { out: string }) => {
     const result = synthesizeInventory(inventory, options.out);
-    console.log(`${result.summary}\nwrote ${result.stackFile}`);
+    console.log(`${result.summary}\nwrote ${printable(result.stackFile)}`);
   });
 
 program
@@ -37,7 +40,9 @@ program
   .argument("<inventory>", "inventory YAML file")
   .action((inventory: string) => {
     const inv = validateInventory(inventory).cluster.inventory;
-    console.log(`${inventory}: valid: cluster ${inv.cluster}, ${inv.hosts.length} hosts, ${inv.release}`);
+    console.log(
+      `${printable(inventory)}: valid: cluster ${inv.cluster}, ${inv.hosts.length} hosts, ${inv.release}`,
+    );
   });
 
 program
@@ -76,14 +81,14 @@ secrets
     const file = path.resolve(options.file ?? defaultSecretsFile(inv.cluster));
     const result = initSecretsFile(file);
     const removed = result.removed.length ? `, ${result.removed.length} obsolete removed` : "";
-    console.log(`${result.file}: ${result.added.length} generated, ${result.kept.length} kept${removed}`);
+    console.log(
+      `${printable(result.file)}: ${result.added.length} generated, ${result.kept.length} kept${removed}`,
+    );
   });
 
 try {
   program.parse();
 } catch (err) {
-  if (!(err instanceof InventoryError) && !(err instanceof SecurityCheckError)) throw err;
-  // One line per problem (a SecurityCheckError has one per finding).
-  for (const line of err.message.split("\n")) console.error(`error: ${line}`);
+  for (const line of errorLines(err, program.opts<{ debug?: boolean }>().debug === true)) console.error(line);
   process.exit(1);
 }

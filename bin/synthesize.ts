@@ -4,6 +4,9 @@ import * as path from "path";
 import { AnnotationMetadataEntryType, App, TerraformStack } from "cdktf";
 import { Inventory, InventoryError, loadInventory } from "../lib/cluster/inventory";
 import { OpenStackStack } from "../lib/cluster/openstack-stack";
+import { printable } from "../lib/core/field-rules";
+import { makeDirs } from "../lib/core/make-dirs";
+import { SecretsFileError } from "../lib/core/secrets-file";
 import { StepIdCollisionError } from "../lib/core/step";
 import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
 import { SecurityCheckError, SecurityChecks, SecurityFinding } from "../lib/security";
@@ -30,7 +33,7 @@ export function synthesizeInventory(file: string, outdir?: string): SynthResult 
   const stacksDir = path.join(dir, "stacks");
   let created = fs.existsSync(stacksDir) ? undefined : stacksDir;
   try {
-    created = fs.mkdirSync(dir, { recursive: true }) ?? created;
+    created = makeDirs(dir) ?? created;
     // Stack traces cost a captured call stack per construct and are of no use in our output.
     const app = new App({ stackTraces: false, outdir: dir });
     const { stack, findings } = buildCheckedStack(app, inventory, file);
@@ -191,4 +194,22 @@ function summarize(stack: OpenStackStack): string {
   }
   lines.push(`${cluster.hosts.length} hosts, ${steps.length} steps`);
   return lines.join("\n");
+}
+
+/**
+ * What the CLI prints for an error, one line per problem and never a stack trace unless asked:
+ * an inventory's or a secrets file's problem is one line (a newline in it belongs to a value,
+ * and is escaped), a SecurityCheckError one line per finding; anything else is a bug of ours,
+ * said as such, with its stack only when `debug`.
+ */
+export function errorLines(err: unknown, debug: boolean): string[] {
+  if (err instanceof InventoryError || err instanceof SecretsFileError)
+    return [`error: ${printable(err.message)}`];
+  if (err instanceof SecurityCheckError)
+    return err.message.split("\n").map((line) => `error: ${printable(line)}`);
+  const message = err instanceof Error ? err.message.split("\n")[0] : String(err);
+  return [
+    `error: ${printable(message)} (unexpected: please report it with the command that gave it; --debug prints the stack)`,
+    ...(debug && err instanceof Error && err.stack ? [err.stack] : []),
+  ];
 }

@@ -17,8 +17,16 @@ import { CONTROL_CHARACTER } from "../lib/core/field-rules";
 import { DEBIAN_12_ZED } from "../lib/core/releases";
 import { BaseSystem } from "../lib/hosts/base-system";
 import { Host, HostSteps } from "../lib/hosts/host";
-import { validateInventory } from "../bin/synthesize";
-import { LAB_SMALL_EXAMPLE, SEED_EXAMPLE, buildStack, runCli, synthJson, tempDir } from "./support";
+import { errorLines, validateInventory } from "../bin/synthesize";
+import {
+  LAB_SMALL_EXAMPLE,
+  REPO as REPO_ROOT,
+  SEED_EXAMPLE,
+  buildStack,
+  runCli,
+  synthJson,
+  tempDir,
+} from "./support";
 
 type Data = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -688,9 +696,29 @@ describe("YAML's own limits", () => {
       `cluster: ${"[".repeat(40)}${"]".repeat(40)}\n`,
       ": cluster[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]: got data nested deeper than 16 levels: expected an inventory",
     ],
+    [
+      // The parser recurses once per level: found in the text before it runs.
+      "60,000 nested [ (the parser's stack)",
+      `cluster: ${"[".repeat(60000)}${"]".repeat(60000)}\n`,
+      ": line 1 column 74: got YAML lists or maps nested deeper than 64 levels: expected an inventory",
+    ],
+    [
+      "a bracket in quotes and comments does not count",
+      `cluster: x # ${"[".repeat(100)}\nrelease: '${"{".repeat(100)}'\nha: "${"[".repeat(100)}\\""\n`,
+      `: release: got "${"{".repeat(60)}"… (100 characters): expected `,
+    ],
+    [
+      "a merge key",
+      "cluster: x\n<<: {bogus: 1}\n",
+      ': ["<<"]: got a YAML merge key (<<): expected the keys written out (merge keys are YAML 1.1, not 1.2)',
+    ],
+    ["a value of .inf", "cluster: .inf\n", ": cluster: got .inf: expected "],
+    ["a value of .nan", "cluster: .nan\n", ": cluster: got .nan: expected "],
   ])("%s: one line", (_name, text, expected) => {
     const file = write(text);
-    expect(loadError(file)).toBe(`${file}${expected}`);
+    const message = loadError(file);
+    if (expected.endsWith("expected ")) expect(message.startsWith(`${file}${expected}`)).toBe(true);
+    else expect(message).toBe(`${file}${expected}`);
   });
 
   it("refuses a file over 1 MiB before reading it, a folder, and bytes that are not UTF-8", () => {
@@ -699,6 +727,23 @@ describe("YAML's own limits", () => {
     expect(loadError(dir)).toBe(`${dir}: cannot read the inventory: not a regular file`);
     const latin1 = write(Buffer.from("cluster: caf\xe9\n", "latin1"));
     expect(loadError(latin1)).toBe(`${latin1}: got bytes that are not UTF-8: expected a UTF-8 text file`);
+  });
+
+  it("reads no empty file, nor a /proc file (which says 0 bytes): its text could be the environment", () => {
+    const empty = write("");
+    expect(loadError(empty)).toBe(`${empty}: got an empty file (0 bytes): expected an inventory`);
+    const environ = path.join(dir, "environ.yaml");
+    fs.symlinkSync("/proc/self/environ", environ);
+    expect(loadError(environ)).toBe(`${environ}: got an empty file (0 bytes): expected an inventory`);
+  });
+
+  it("prints a file name's newline and escape sequence escaped: no forged line, no colours", () => {
+    const file = path.join(dir, "a\nerror: forged\u001b[31m.yaml");
+    fs.writeFileSync(file, "cluster: [x]\n");
+    const message = loadError(file);
+    expect(message).toBe(
+      `${dir}/a\\u000aerror: forged\\u001b[31m.yaml: cluster: got ["x"]: expected string, received array`,
+    );
   });
 });
 
@@ -803,6 +848,64 @@ describe("the CLI on inventories that only break when loaded or built", () => {
       else expect(fs.existsSync(path.dirname(out))).toBe(false);
     },
   );
+
+  /** One line on stderr, exit 1, no stack trace, within 60 s. */
+  function oneLineFailure(args: string[]): string {
+    const result = runCli(args, REPO_ROOT, 60_000);
+    expect(result.signal).toBeNull();
+    expect(result.status).toBe(1);
+    const lines = result.stderr.split("\n").filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    return lines[0];
+  }
+
+  it("escapes a file name's newline and escape sequence in what it prints, error or not", () => {
+    const file = path.join(dir, "lab\nerror: forged\u001b[31m.yaml");
+    fs.writeFileSync(file, lab);
+    const shown = `${dir}/lab\\u000aerror: forged\\u001b[31m.yaml`;
+    expect(runCli(["validate", file]).stdout).toBe(
+      `${shown}: valid: cluster labsmall, 4 hosts, debian-12-zed\n`,
+    );
+    fs.writeFileSync(file, "cluster: [x]\n");
+    expect(oneLineFailure(["validate", file])).toBe(
+      `error: ${shown}: cluster: got ["x"]: expected string, received array`,
+    );
+  });
+
+  it("refuses a secrets file or an output folder under /proc in one line (Node's recursive mkdir spun there forever)", () => {
+    expect(oneLineFailure(["secrets", "init", LAB_SMALL_EXAMPLE, "--file", "/proc/osc-none/s.json"])).toBe(
+      "error: /proc/osc-none/s.json: cannot write the secrets file (ENOENT)",
+    );
+    expect(oneLineFailure(["synth", LAB_SMALL_EXAMPLE, "-o", "/proc/osc-none/out"])).toMatch(
+      /^error: \/proc\/osc-none\/out: cannot write the stack: ENOENT/,
+    );
+  });
+
+  it("refuses a malformed secrets file in one line that names no value", () => {
+    const secrets = path.join(dir, "bad-secrets.json");
+    fs.writeFileSync(secrets, '{"secret_x": "hunter2"');
+    expect(oneLineFailure(["secrets", "init", LAB_SMALL_EXAMPLE, "--file", secrets])).toBe(
+      `error: ${secrets}: not valid JSON (at position 22): expected a secrets file`,
+    );
+    fs.writeFileSync(secrets, '{"secret_mysql_replication_password": 42}');
+    expect(oneLineFailure(["secrets", "init", LAB_SMALL_EXAMPLE, "--file", secrets])).toBe(
+      `error: ${secrets}: secret_mysql_replication_password: got number: expected a non-empty string`,
+    );
+  });
+
+  it("says an unexpected error is one, in one line, with its stack only under --debug", () => {
+    const bug = new TypeError("cannot read x\nof undefined");
+    expect(errorLines(bug, false)).toEqual([
+      "error: cannot read x (unexpected: please report it with the command that gave it; --debug prints the stack)",
+    ]);
+    const debug = errorLines(bug, true);
+    expect(debug).toHaveLength(2);
+    expect(debug[1]).toMatch(/^TypeError: cannot read x\nof undefined\n\s+at /);
+    expect(errorLines(new InventoryError("f\u001b: x: got 1: expected 2"), true)).toEqual([
+      "error: f\\u001b: x: got 1: expected 2",
+    ]);
+  });
 
   it("validate writes nothing and says valid for an example (an App would make ./cdktf.out)", () => {
     const cwd = tempDir("cli-cwd");

@@ -161,11 +161,13 @@ export function listFiles(dir: string): string[] {
 }
 
 /** Runs the project's CLI the way `npx ts-node --transpile-only bin/cli.ts` does, without npm's own output. */
-export function runCli(args: readonly string[], cwd = REPO): SpawnSyncReturns<string> {
+export function runCli(args: readonly string[], cwd = REPO, timeoutMs?: number): SpawnSyncReturns<string> {
   const tsNode = path.join(REPO, "node_modules", ".bin", "ts-node");
   const result = spawnSync(tsNode, ["--transpile-only", path.join(REPO, "bin", "cli.ts"), ...args], {
     cwd,
     encoding: "utf8",
+    // A run that would never end (one did, under /proc) fails the test instead of hanging it.
+    timeout: timeoutMs,
     env: { ...process.env, TS_NODE_PROJECT: path.join(REPO, "tsconfig.json") },
   });
   if (result.error) throw new Error(`cannot run the CLI: ${result.error.message}`);

@@ -3,7 +3,7 @@ import * as path from "path";
 import * as ipaddr from "ipaddr.js";
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
-import { CONTROL_CHARACTER, quote } from "../core/field-rules";
+import { CONTROL_CHARACTER, printable, quote } from "../core/field-rules";
 import { ReleaseName, releaseProfile } from "../core/releases";
 import { cinderRelease } from "../services/cinder";
 import { Role } from "../core/roles";
@@ -121,56 +121,111 @@ const MAX_ALIAS_COUNT = 100;
 
 /** Reads, parses and validates an inventory file. Throws `InventoryError` on the first problem. */
 export function loadInventory(file: string): Inventory {
-  const text = readInventoryText(file);
+  // The name as it is printed: a newline or an escape sequence in it cannot forge output.
+  const shown = printable(file);
+  const text = readInventoryText(file, shown);
+  const nesting = flowNestingProblem(text);
+  if (nesting) throw new InventoryError(`${shown}: ${nesting}`);
   // `linePos` is only filled in with prettyErrors, which also adds lines of context: count lines here.
   const lineCounter = new LineCounter();
-  // stringKeys: a list or map as a key is an error (as JS object keys they would be mangled).
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter, stringKeys: true });
-  // A warning (an unknown tag such as `!foo`, dropped) is refused too: nothing is silently ignored.
-  const problem = doc.errors[0] ?? doc.warnings[0];
-  if (problem) {
-    const line = lineCounter.linePos(problem.pos[0]);
-    const where = `line ${line.line} column ${line.col}`;
-    throw new InventoryError(`${file}: ${where}: ${oneLine(problem.message)}`);
-  }
   let data: unknown;
   try {
+    // stringKeys: a list or map as a key is an error (as JS object keys they would be mangled).
+    const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter, stringKeys: true });
+    // A warning (an unknown tag such as `!foo`, dropped) is refused too: nothing is silently ignored.
+    const problem = doc.errors[0] ?? doc.warnings[0];
+    if (problem) {
+      const line = lineCounter.linePos(problem.pos[0]);
+      const where = `line ${line.line} column ${line.col}`;
+      throw new InventoryError(`${shown}: ${where}: ${oneLine(problem.message)}`);
+    }
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
-    // toJS throws for an alias bomb, and for an alias of an anchor that is not set yet.
+    if (err instanceof InventoryError) throw err;
+    // toJS throws for an alias bomb, and for an alias of an anchor that is not set yet; the
+    // parser's recursion, for block nesting deeper than the flow check sees (a safety net).
     const message = (err as Error).message;
+    if (err instanceof RangeError) {
+      throw new InventoryError(`${shown}: got YAML nested too deeply to parse: expected an inventory`);
+    }
     if (/alias count/i.test(message)) {
       throw new InventoryError(
-        `${file}: got YAML aliases that expand too far (a "billion laughs"): expected at most ${MAX_ALIAS_COUNT} nodes made by aliases`,
+        `${shown}: got YAML aliases that expand too far (a "billion laughs"): expected at most ${MAX_ALIAS_COUNT} nodes made by aliases`,
       );
     }
-    throw new InventoryError(`${file}: YAML: ${oneLine(message)}`);
+    throw new InventoryError(`${shown}: YAML: ${oneLine(message)}`);
   }
-  return parseInventory(data, file, path.dirname(path.resolve(file)));
+  return parseInventory(data, shown, path.dirname(path.resolve(file)));
 }
 
-/** The file's text: a regular file, at most MAX_INVENTORY_BYTES, UTF-8. */
-function readInventoryText(file: string): string {
+/**
+ * How deep `[` and `{` may nest in the text: far below where the parser's recursion overflows
+ * (about 800 levels), far above any inventory (MAX_DEPTH refuses what is deeper than 16 once parsed).
+ */
+const MAX_FLOW_NESTING = 64;
+
+/**
+ * Flow collections (`[`, `{`) nested deeper than MAX_FLOW_NESTING, found by a scan of the text
+ * before the parser, which recurses once per level (60,000 `[` overflow its stack). Quoted scalars and
+ * comments are skipped; a bracket inside a plain scalar counts, which only makes the check
+ * stricter for text no inventory has. Returns the problem, with where it is, or undefined.
+ */
+function flowNestingProblem(text: string): string | undefined {
+  let depth = 0;
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "\n") {
+      line++;
+      lineStart = i + 1;
+    } else if (c === "#" && (i === 0 || /\s/.test(text[i - 1]))) {
+      while (i + 1 < text.length && text[i + 1] !== "\n") i++;
+    } else if (c === "'" || c === '"') {
+      // To the closing quote ('' is an escaped ' inside single quotes; \ escapes inside double).
+      for (i++; i < text.length; i++) {
+        if (text[i] === "\n") {
+          line++;
+          lineStart = i + 1;
+        } else if (c === '"' && text[i] === "\\") i++;
+        else if (text[i] === c && !(c === "'" && text[i + 1] === "'")) break;
+        else if (text[i] === c) i++;
+      }
+    } else if (c === "[" || c === "{") {
+      if (++depth > MAX_FLOW_NESTING) {
+        return `line ${line} column ${i - lineStart + 1}: got YAML lists or maps nested deeper than ${MAX_FLOW_NESTING} levels: expected an inventory`;
+      }
+    } else if ((c === "]" || c === "}") && depth > 0) depth--;
+  }
+  return undefined;
+}
+
+/** The file's text: a regular file, not empty, at most MAX_INVENTORY_BYTES, UTF-8. */
+function readInventoryText(file: string, shown: string): string {
   let bytes: Buffer;
   try {
     const stat = fs.statSync(file);
     if (!stat.isFile()) {
-      throw new InventoryError(`${file}: cannot read the inventory: not a regular file`);
+      throw new InventoryError(`${shown}: cannot read the inventory: not a regular file`);
     }
     if (stat.size > MAX_INVENTORY_BYTES) {
       throw new InventoryError(
-        `${file}: got ${stat.size} bytes: expected an inventory of at most ${MAX_INVENTORY_BYTES} bytes`,
+        `${shown}: got ${stat.size} bytes: expected an inventory of at most ${MAX_INVENTORY_BYTES} bytes`,
       );
+    }
+    // Also what /proc and /sys files report: they are never read (their text could be secret).
+    if (stat.size === 0) {
+      throw new InventoryError(`${shown}: got an empty file (0 bytes): expected an inventory`);
     }
     bytes = fs.readFileSync(file);
   } catch (err) {
     if (err instanceof InventoryError) throw err;
-    throw new InventoryError(`${file}: cannot read the inventory: ${oneLine((err as Error).message)}`);
+    throw new InventoryError(`${shown}: cannot read the inventory: ${oneLine((err as Error).message)}`);
   }
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
-    throw new InventoryError(`${file}: got bytes that are not UTF-8: expected a UTF-8 text file`);
+    throw new InventoryError(`${shown}: got bytes that are not UTF-8: expected a UTF-8 text file`);
   }
 }
 
@@ -239,6 +294,12 @@ function checkPlainData(data: unknown, source: string): void {
     }
     for (const [key, item] of Object.entries(value)) {
       checkString(key, [...at, key], "the key ");
+      // YAML 1.1's merge key: not part of YAML 1.2, so the parser keeps it as a key named "<<".
+      if (key === "<<") {
+        throw new InventoryError(
+          `${source}: ${formatPath([...at, key])}: got a YAML merge key (<<): expected the keys written out (merge keys are YAML 1.1, not 1.2)`,
+        );
+      }
       // An object's own `__proto__` (YAML makes one), which the schema's checks pass over.
       if (key === "__proto__") {
         throw new InventoryError(

@@ -121,6 +121,10 @@ const QUOTED_JSON = 80;
  * short, so a huge value is not echoed whole (`"aaaa…"… (5000 characters)`).
  */
 export function quote(value: unknown): string {
+  // YAML's .inf and .nan, which JSON would print as null.
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    return Number.isNaN(value) ? ".nan" : value > 0 ? ".inf" : "-.inf";
+  }
   if (typeof value === "string") {
     if (value.length <= QUOTED_PREFIX) return escapeInvisible(JSON.stringify(value));
     return `${escapeInvisible(JSON.stringify(value.slice(0, QUOTED_PREFIX)))}… (${value.length} characters)`;
@@ -132,6 +136,15 @@ export function quote(value: unknown): string {
     text = Array.isArray(value) ? "a list" : "an object"; // a cycle (a YAML alias inside its own anchor)
   }
   return text.length <= QUOTED_JSON ? text : `${text.slice(0, QUOTED_JSON)}… (${text.length} characters)`;
+}
+
+/**
+ * `text` for a terminal, on one line: every control or invisible character (a newline, an
+ * escape sequence's ESC, a bidi override) as `\uXXXX`, so a file name cannot forge a second
+ * line of output or change the terminal's colours.
+ */
+export function printable(text: string): string {
+  return escapeInvisible(text);
 }
 
 /** JSON escapes C0 control characters only: the others (DEL, C1, bidi overrides, U+2028…) as `\uXXXX` too. */

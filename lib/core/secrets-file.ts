@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { makeDirs } from "./make-dirs";
 import { SecretKind, SecretSpec } from "./secret-spec";
 
 /** Terraform's name for the input variable that carries a secret. */
@@ -54,6 +55,14 @@ export interface SecretsInitResult {
   readonly removed: readonly string[];
 }
 
+/** A secrets file that cannot be read or written as one: the message names the file, never a value. */
+export class SecretsFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SecretsFileError";
+  }
+}
+
 /**
  * Creates or completes a secrets file (Terraform variables JSON, mode 0600) for `catalog`:
  * existing values are kept, missing ones are generated, and `secret_*` entries the catalog no
@@ -69,12 +78,12 @@ export function completeSecretsFile(file: string, catalog: readonly SecretSpec[]
     } catch (err) {
       // Only the position: the parser's message quotes the text around it, which can be a secret.
       const at = /at position \d+/.exec((err as Error).message)?.[0];
-      throw new Error(`${file}: not valid JSON${at ? ` (${at})` : ""}: expected a secrets file`);
+      throw new SecretsFileError(`${file}: not valid JSON${at ? ` (${at})` : ""}: expected a secrets file`);
     }
     if (existing === null || typeof existing !== "object" || Array.isArray(existing)) {
       // The type only, never the content.
       const got = existing === null ? "null" : Array.isArray(existing) ? "an array" : typeof existing;
-      throw new Error(`${file}: got ${got}: expected a JSON object of secrets`);
+      throw new SecretsFileError(`${file}: got ${got}: expected a JSON object of secrets`);
     }
   }
   const values: Record<string, string> = {};
@@ -82,7 +91,7 @@ export function completeSecretsFile(file: string, catalog: readonly SecretSpec[]
   const kept: string[] = [];
   for (const [key, value] of Object.entries(existing)) {
     if (typeof value !== "string" || value.length === 0) {
-      throw new Error(`${file}: ${key}: got ${typeof value}: expected a non-empty string`);
+      throw new SecretsFileError(`${file}: ${key}: got ${typeof value}: expected a non-empty string`);
     }
     values[key] = value;
   }
@@ -98,11 +107,16 @@ export function completeSecretsFile(file: string, catalog: readonly SecretSpec[]
       added.push(spec.name);
     }
   }
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, `${JSON.stringify(values, null, 2)}\n`, { mode: 0o600 });
-  fs.renameSync(tmp, file);
-  fs.chmodSync(file, 0o600);
+  try {
+    makeDirs(path.dirname(path.resolve(file)), 0o700);
+    const tmp = `${file}.tmp-${process.pid}`;
+    fs.writeFileSync(tmp, `${JSON.stringify(values, null, 2)}\n`, { mode: 0o600 });
+    fs.renameSync(tmp, file);
+    fs.chmodSync(file, 0o600);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SecretsFileError(`${file}: cannot write the secrets file${code ? ` (${code})` : ""}`);
+  }
   return { file, added, kept, removed: removed.map((key) => key.slice("secret_".length)) };
 }
 
