@@ -184,7 +184,7 @@ describe("DayOne on its own", () => {
     [
       "the same name for both networks",
       (s) => (s.tenant.name = "external"),
-      'DayOne tenant.name: got "external": expected a name other than the external network\'s (external.name)',
+      'DayOne tenant.name: got "external": expected a name other than the external network\'s (external.name "external"), compared without case',
     ],
     [
       "no RAM",

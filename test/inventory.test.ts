@@ -290,12 +290,12 @@ describe("defaults and normalization", () => {
       router: { name: "router" },
     });
     d.dayOne.flavor = { name: "m1.nano", ramMiB: 96 };
-    d.dayOne.tenant = { name: "demo-net", cidr: "10.0.0.0/24" };
+    d.dayOne.tenant = { name: "demo-net", cidr: "10.9.0.0/24" };
     d.dayOne.router = { name: "demo-router" };
     d.dayOne.external.name = "public1";
     const inv = parseInventory(d);
     expect(inv.dayOne?.flavor).toEqual({ name: "m1.nano", vcpus: 1, ramMiB: 96, diskGiB: 1 });
-    expect(inv.dayOne?.tenant).toEqual({ name: "demo-net", cidr: "10.0.0.0/24" });
+    expect(inv.dayOne?.tenant).toEqual({ name: "demo-net", cidr: "10.9.0.0/24" });
     expect([inv.dayOne?.router.name, inv.dayOne?.external.name]).toEqual(["demo-router", "public1"]);
   });
 
@@ -319,7 +319,7 @@ const LVM: Data = { name: "lvm-1", driver: "lvm", volumeGroup: "cinder-volumes" 
 const NAME_EXPECTED =
   "a backend name of letters, digits, '_' and '-', starting with a letter or digit, at most 63 characters";
 const RESERVED_EXPECTED =
-  "a backend name that is not one of cinder.conf's own sections (DEFAULT, backend, backend_defaults, barbican, coordination, cors, database, fc-zone-manager, glance, healthcheck, key_manager, keystone_authtoken, nova, os_brick, privsep, profiler, service_user, ssl, vault, oslo_*)";
+  "a backend name that is not one of cinder.conf's own sections (DEFAULT, backend, backend_defaults, barbican, cinder_sys_admin, coordination, cors, database, fc-zone-manager, glance, healthcheck, key_manager, keystone_authtoken, nova, os_brick, privsep, profiler, service_user, ssl, vault, oslo_*, privsep_*)";
 const VG_EXPECTED =
   "a volume group name of letters, digits and '+_.-', not starting with '-', not '.' or '..', at most 127 characters";
 
@@ -1010,7 +1010,7 @@ const BAD: [string, () => Data | string, string][] = [
       d.dayOne.tenant = { name: "external" };
       return d;
     },
-    'dayOne.tenant.name: got "external": expected a name other than the external network\'s (external.name)',
+    'dayOne.tenant.name: got "external": expected a name other than the external network\'s (external.name "external"), compared without case',
   ],
   [
     "a management network given by one of its addresses (MariaDB's grants would match no client)",

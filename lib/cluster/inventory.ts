@@ -3,7 +3,7 @@ import * as path from "path";
 import * as ipaddr from "ipaddr.js";
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
-import { CONTROL_CHARACTER, printable, quote } from "../core/field-rules";
+import { cidrsOverlap, CONTROL_CHARACTER, printable, quote } from "../core/field-rules";
 import { ReleaseName, releaseProfile } from "../core/releases";
 import { cinderRelease } from "../services/cinder";
 import { Role } from "../core/roles";
@@ -12,7 +12,9 @@ import { DatapathType, ImageStore, InventoryInput, inventorySchema, VirtType } f
 import { CephOsdSpec } from "../platform/ceph-cluster";
 import { HOSTS_FILE_OWN_NAMES } from "../hosts/base-system";
 import { CLUSTER_PART_IDS } from "./part-ids";
+import { agentInterfacesProblem } from "../services/neutron-agents";
 import {
+  backendNameClash,
   resolveVolumeBackends,
   TargetHelper,
   VolumeBackend,
@@ -247,6 +249,7 @@ export function parseInventory(data: unknown, source = "inventory", baseDir = pr
   checkInput(parsed.data, source);
   const inventory = normalize(parsed.data, baseDir);
   checkTopology(inventory, source);
+  checkRelations(parsed.data, inventory, source);
   return inventory;
 }
 
@@ -758,6 +761,82 @@ function checkTopology(inv: Inventory, source: string): void {
       `hosts[${providerless}].interfaces.provider`,
       undefined,
       "a provider interface for a network host (set networks.provider.interface or the host's interfaces.provider)",
+    );
+  }
+}
+
+/**
+ * Fields that are each valid but wrong together (after checkTopology): a host's interfaces, the
+ * networks against each other, and backend names across hosts. Each rule lives with the fields
+ * it relates (`agentInterfacesProblem`, `backendNameClash`); here they are named as the
+ * inventory spells them, including the defaults nobody wrote down.
+ */
+function checkRelations(input: InventoryInput, inv: Inventory, source: string): void {
+  const fail = (field: string, value: unknown, expected: string): never => {
+    throw new InventoryError(`${source}: ${field}: got ${quote(value)}: expected ${expected}`);
+  };
+  inv.hosts.forEach((host, i) => {
+    if (!host.roles.some((r) => r === "compute" || r === "network")) return;
+    const problem = agentInterfacesProblem({ ...host.interfaces, datapathType: host.datapathType });
+    if (!problem) return;
+    // Where the refused value was written: the host's own interfaces, or the network's default.
+    const own = input.hosts[i].interfaces?.[problem.field] !== undefined;
+    const field = own ? `hosts[${i}].interfaces.${problem.field}` : `networks.${problem.field}.interface`;
+    const managementDefault =
+      problem.other === "management" &&
+      input.hosts[i].interfaces?.management === undefined &&
+      input.networks.management.interface === undefined
+        ? ` (${host.interfaces.management} is the default of networks.management.interface)`
+        : "";
+    fail(field, problem.value, `on ${host.name} (hosts[${i}]), ${problem.expected}${managementDefault}`);
+  });
+
+  // Networks that must not share an address, each with why.
+  const management = { field: "networks.management.cidr", cidr: inv.management.cidr };
+  const tunnel = inv.tunnel && { field: "networks.tunnel.cidr", cidr: inv.tunnel.cidr };
+  const external = inv.dayOne && { field: "dayOne.external.cidr", cidr: inv.dayOne.external.cidr };
+  const tenant = inv.dayOne && {
+    field:
+      input.dayOne?.tenant?.cidr !== undefined ? "dayOne.tenant.cidr" : "dayOne.tenant.cidr (its default)",
+    cidr: inv.dayOne.tenant.cidr,
+  };
+  const apart: [typeof management | undefined, typeof management | undefined, string][] = [
+    [
+      tunnel,
+      management,
+      "its route would capture management addresses, and a tunnel address could be a host's or the VIP",
+    ],
+    [
+      external,
+      management,
+      "Neutron would hand out the VIP and the hosts' addresses as router gateways and floating IPs",
+    ],
+    [
+      external,
+      tunnel,
+      "Neutron would hand out the hosts' tunnel addresses as router gateways and floating IPs",
+    ],
+    [
+      tenant,
+      management,
+      "the guests' route to their own network would hide the management network (the cloud's APIs)",
+    ],
+  ];
+  for (const [a, b, why] of apart) {
+    if (a && b && cidrsOverlap(a.cidr, b.cidr)) {
+      fail(a.field, a.cidr, `a network that does not overlap ${b.field} ${b.cidr}: ${why}`);
+    }
+  }
+
+  const storage = inv.hosts.filter((h) => h.volumeBackends.length > 0);
+  const clash = backendNameClash(storage.map((h) => ({ name: h.name, backends: h.volumeBackends })));
+  if (clash) {
+    const i = inv.hosts.indexOf(storage[clash.host]);
+    const own = input.hosts[i].volumeBackends !== undefined;
+    fail(
+      `${own ? `hosts[${i}].volumeBackends` : "volumeBackends"}${clash.field}`,
+      clash.value,
+      `on ${inv.hosts[i].name}, ${clash.expected}`,
     );
   }
 }

@@ -1,4 +1,5 @@
 import * as net from "net";
+import * as ipaddr from "ipaddr.js";
 
 /**
  * Rules for values that land in config files, shell words and Terraform's JSON, shared by the
@@ -101,6 +102,8 @@ export function proxyUrlProblem(value: string): string | undefined {
     return `${expected}, without a user or password (apt.conf.d and the step's script are readable by all)`;
   }
   if (url.search || url.hash) return `${expected}, without a query or fragment`;
+  // The parser keeps port 0 (it refuses above 65535); apt would connect to no proxy at all.
+  if (url.port === "0") return `${expected}, with a port from 1 to 65535`;
   // Like every address in the inventory (see IPV6_NOT_SUPPORTED in the schema).
   if (url.hostname.startsWith("["))
     return `${expected}, with a hostname or IPv4 address (IPv6 is not supported yet)`;
@@ -153,4 +156,11 @@ function escapeInvisible(json: string): string {
     new RegExp(CONTROL_CHARACTER.source, "gu"),
     (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`,
   );
+}
+
+/** Whether two IPv4 networks in CIDR form share an address (one holds the other, or they are one). */
+export function cidrsOverlap(a: string, b: string): boolean {
+  const [na, ba] = ipaddr.IPv4.parseCIDR(a);
+  const [nb, bb] = ipaddr.IPv4.parseCIDR(b);
+  return na.match(nb, bb) || nb.match(na, ba);
 }

@@ -84,6 +84,7 @@ const RESERVED_SECTIONS = [
   "backend",
   "backend_defaults",
   "barbican",
+  "cinder_sys_admin",
   "coordination",
   "cors",
   "database",
@@ -100,7 +101,18 @@ const RESERVED_SECTIONS = [
   "ssl",
   "vault",
 ];
-const RESERVED_EXPECTED = `a backend name that is not one of cinder.conf's own sections (${RESERVED_SECTIONS.join(", ")}, oslo_*)`;
+/**
+ * Prefixes of sections that are reserved as a family: oslo's libraries, and oslo.privsep's
+ * contexts (os-brick's `privsep_osbrick`, Cinder's own `cinder_sys_admin`).
+ */
+const RESERVED_PREFIXES = ["oslo_", "privsep_"];
+const RESERVED_EXPECTED = `a backend name that is not one of cinder.conf's own sections (${RESERVED_SECTIONS.join(", ")}, ${RESERVED_PREFIXES.map((p) => `${p}*`).join(", ")})`;
+
+/**
+ * Pools Ceph makes for itself: the manager's (`device_health_metrics` on Pacific; Reef's `.mgr`
+ * is outside RBD_POOL already). A backend there would hand Cinder the manager's data.
+ */
+const CEPH_OWN_POOLS = ["device_health_metrics"];
 
 /** LVM's rule for a volume group's name (lvm(8), "VALID NAMES"). */
 const VOLUME_GROUP = /^[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,126}$/;
@@ -129,6 +141,7 @@ export function volumeBackendsProblem(
 ): VolumeBackendProblem | undefined {
   const names = new Map<string, number>();
   const groups = new Map<string, number>();
+  const pools = new Map<string, number>();
   for (const [i, backend] of backends.entries()) {
     const at = (key: string) => `[${i}].${key}`;
     const { name, driver } = backend;
@@ -153,6 +166,24 @@ export function volumeBackendsProblem(
       if (backend.pool !== undefined && (typeof backend.pool !== "string" || !RBD_POOL.test(backend.pool))) {
         return { field: at("pool"), value: backend.pool, expected: RBD_POOL_EXPECTED };
       }
+      const pool = backend.pool ?? DEFAULT_RBD_POOL;
+      if (CEPH_OWN_POOLS.includes(pool)) {
+        return {
+          field: at("pool"),
+          value: pool,
+          expected: `a pool other than Ceph's own (${CEPH_OWN_POOLS.join(", ")})`,
+        };
+      }
+      // Each backend reports the whole pool's capacity as its own: the scheduler counts it twice.
+      const sharing = pools.get(pool);
+      if (sharing !== undefined) {
+        return {
+          field: at("pool"),
+          value: pool,
+          expected: `a pool no other backend of this host uses ([${sharing}] has it)`,
+        };
+      }
+      pools.set(pool, i);
       continue;
     }
     const { volumeGroup, targetHelper } = backend;
@@ -204,5 +235,51 @@ export function resolveVolumeBackends(
 
 function isReservedSection(name: string): boolean {
   const lower = name.toLowerCase();
-  return lower.startsWith("oslo_") || RESERVED_SECTIONS.some((s) => s.toLowerCase() === lower);
+  return (
+    RESERVED_PREFIXES.some((p) => lower.startsWith(p)) ||
+    RESERVED_SECTIONS.some((s) => s.toLowerCase() === lower)
+  );
+}
+
+/** A backend name on two hosts that do not mean the same backend: where, and what was expected. */
+export interface BackendNameClash {
+  /** The index of the host (in the list given) whose backend clashes with an earlier one. */
+  readonly host: number;
+  readonly field: string;
+  readonly value: string;
+  readonly expected: string;
+}
+
+/**
+ * Across the cluster's storage hosts, one backend name is one backend: a volume type selects
+ * hosts by `volume_backend_name` (and Cinder's database compares names without case), so the
+ * same name must be spelt the same and name the same driver, and for RBD the same pool.
+ */
+export function backendNameClash(
+  hosts: readonly { readonly name: string; readonly backends: readonly VolumeBackend[] }[],
+): BackendNameClash | undefined {
+  const first = new Map<string, { host: string; backend: VolumeBackend }>();
+  for (const [h, { name: hostName, backends }] of hosts.entries()) {
+    for (const [i, backend] of backends.entries()) {
+      const earlier = first.get(backend.name.toLowerCase());
+      if (!earlier) {
+        first.set(backend.name.toLowerCase(), { host: hostName, backend });
+        continue;
+      }
+      const other = earlier.backend;
+      const same =
+        other.name === backend.name &&
+        other.driver === backend.driver &&
+        (backend.driver !== "rbd" || (other.driver === "rbd" && other.pool === backend.pool));
+      if (!same) {
+        return {
+          host: h,
+          field: `[${i}]`,
+          value: `${backend.name} (${backend.driver}${backend.driver === "rbd" ? ` pool ${backend.pool}` : ""})`,
+          expected: `the backend that name is on ${earlier.host} (${other.name}, ${other.driver}${other.driver === "rbd" ? ` pool ${other.pool}` : ""}), or another name: a volume type picks hosts by backend name, compared without case`,
+        };
+      }
+    }
+  }
+  return undefined;
 }

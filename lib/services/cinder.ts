@@ -14,7 +14,7 @@ import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { TargetHelper } from "../hosts/volume-backends";
 import { CephCluster } from "../platform/ceph-cluster";
-import { describeVolumeBackend, RBD_CLIENT, volumeBackendSection } from "./volume-backends";
+import { backendNameClash, describeVolumeBackend, RBD_CLIENT, volumeBackendSection } from "./volume-backends";
 
 export interface CinderServiceProps extends ApiServiceProps {
   /** Glance's API, for `[DEFAULT] glance_api_servers` where cinder-volume runs. @default `http://VIP:9292` */
@@ -291,6 +291,14 @@ export class CinderService extends ApiService {
     if (backends.length === 0) {
       throw new Error(
         `CinderService.volumeHost ${host.hostName}: volumeBackends: got none: expected at least one backend (a storage host without backends runs no cinder-volume)`,
+      );
+    }
+    const clash = backendNameClash(
+      [...this.volumeSteps.keys(), host].map((h) => ({ name: h.hostName, backends: h.volumeBackends })),
+    );
+    if (clash) {
+      throw new Error(
+        `CinderService.volumeHost ${host.hostName}: volumeBackends${clash.field}: got ${clash.value}: expected ${clash.expected}`,
       );
     }
     const release = host.release;

@@ -1,4 +1,5 @@
 import * as ipaddr from "ipaddr.js";
+import { cidrsOverlap } from "../core/field-rules";
 
 /**
  * What the day-one content is made of (kolla-ansible's init-runonce, opt-in): a flavor, an
@@ -75,12 +76,13 @@ export function dayOneProblem(settings: DayOneSettings): DayOneProblem | undefin
       return { field, value, expected: DAY_ONE_NAME_EXPECTED };
     }
   }
-  // The script finds each network by its name in the admin project.
-  if (tenant.name === external.name) {
+  // The script finds each network by its name in the admin project, and Neutron's database
+  // compares names without case: `Tenant` and `tenant` are one network there.
+  if (tenant.name.toLowerCase() === external.name.toLowerCase()) {
     return {
       field: "tenant.name",
       value: tenant.name,
-      expected: "a name other than the external network's (external.name)",
+      expected: `a name other than the external network's (external.name ${JSON.stringify(external.name)}), compared without case`,
     };
   }
   for (const key of ["vcpus", "ramMiB", "diskGiB"] as const) {
@@ -129,7 +131,7 @@ export function dayOneProblem(settings: DayOneSettings): DayOneProblem | undefin
     };
   }
   // The router joins both subnets, and Neutron refuses a router on two overlapping ones.
-  if (overlap(external.cidr, tenant.cidr)) {
+  if (cidrsOverlap(external.cidr, tenant.cidr)) {
     return {
       field: "tenant.cidr",
       value: tenant.cidr,
@@ -163,12 +165,6 @@ function usableAddress(address: string, cidr: string): boolean {
     address !== ipaddr.IPv4.networkAddressFromCIDR(cidr).toString() &&
     address !== ipaddr.IPv4.broadcastAddressFromCIDR(cidr).toString()
   );
-}
-
-function overlap(a: string, b: string): boolean {
-  const [na, ba] = ipaddr.IPv4.parseCIDR(a);
-  const [nb, bb] = ipaddr.IPv4.parseCIDR(b);
-  return na.match(nb, bb) || nb.match(na, ba);
 }
 
 function toNumber(address: string): number {

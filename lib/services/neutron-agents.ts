@@ -31,6 +31,57 @@ export const TUNNEL_BRIDGE = "br-tunnel";
 export const TUNNEL_BRIDGE_SCRIPT = "/usr/local/sbin/openstack-cdktf-tunnel-bridge";
 export const TUNNEL_BRIDGE_UNIT = "openstack-cdktf-tunnel-bridge";
 
+/** An agent host's interfaces, as `agentInterfacesProblem` relates them. */
+export interface AgentInterfaces {
+  readonly management: string;
+  readonly provider?: string;
+  readonly tunnel?: string;
+  readonly datapathType: "system" | "netdev";
+}
+
+/** One interface of an agent host that cannot be the one it names. */
+export interface AgentInterfaceProblem {
+  readonly field: "provider" | "tunnel";
+  /** The interface it may not be. */
+  readonly other: "management" | "provider";
+  readonly value: string;
+  readonly expected: string;
+}
+
+/**
+ * Interfaces that must differ on a compute or network host: an interface made a port of an OVS
+ * bridge (the provider interface always, the tunnel interface with the userspace datapath)
+ * stops carrying its own address, so the management link (SSH, every API) or the tunnel
+ * address on it would go mid-apply.
+ */
+export function agentInterfacesProblem(i: AgentInterfaces): AgentInterfaceProblem | undefined {
+  if (i.provider !== undefined && i.provider === i.management) {
+    return {
+      field: "provider",
+      other: "management",
+      value: i.provider,
+      expected: `an interface other than the management interface ${i.management}: the provider interface becomes a port of ${PROVIDER_BRIDGE} and its address stops working (the host would lose its management link)`,
+    };
+  }
+  if (i.tunnel !== undefined && i.tunnel === i.provider) {
+    return {
+      field: "tunnel",
+      other: "provider",
+      value: i.tunnel,
+      expected: `an interface other than the provider interface ${i.provider}: the provider interface becomes a port of ${PROVIDER_BRIDGE}, where the tunnel address stops working`,
+    };
+  }
+  if (i.datapathType === "netdev" && i.tunnel !== undefined && i.tunnel === i.management) {
+    return {
+      field: "tunnel",
+      other: "management",
+      value: i.tunnel,
+      expected: `an interface other than the management interface ${i.management}: the userspace datapath makes the tunnel interface a port of ${TUNNEL_BRIDGE} (the host would lose its management link)`,
+    };
+  }
+  return undefined;
+}
+
 /** neutron-rootwrap through the sudoers rule Debian's and Ubuntu's packages install. */
 const ROOT_HELPER = "sudo /usr/bin/neutron-rootwrap /etc/neutron/rootwrap.conf";
 const LOCK_PATH = "/var/lib/neutron/tmp";

@@ -17,6 +17,7 @@ import {
   NETWORK_AGENT_TYPES,
   OVS_AGENT_TYPE,
   AGENT_ROOT_HELPER,
+  agentInterfacesProblem,
   agentNeutronConf,
   DHCP_AGENT_INI,
   dhcpAgentConfig,
@@ -338,6 +339,17 @@ export class NeutronService extends ApiService {
     if (network && !host.providerInterface) {
       throw new Error(
         `NeutronService agents ${host.hostName}: providerInterface: got none: expected the interface on the provider network (network hosts carry the routers' gateways)`,
+      );
+    }
+    const interfaces = agentInterfacesProblem({
+      management: host.managementInterface,
+      provider: host.providerInterface,
+      tunnel: host.tunnelInterface,
+      datapathType: host.datapathType,
+    });
+    if (interfaces) {
+      throw new Error(
+        `NeutronService agents ${host.hostName}: ${interfaces.field}Interface: got ${JSON.stringify(interfaces.value)}: expected ${interfaces.expected}`,
       );
     }
     const script = host.script("neutron_agents");
