@@ -12,7 +12,7 @@ import { parseInventory } from "../lib/cluster/inventory";
 import { OpenStackCluster } from "../lib/cluster/openstack-cluster";
 import { DEBIAN_12_ZED } from "../lib/core/releases";
 import { Host } from "../lib/hosts/host";
-import { CephCluster, chooseMonitors } from "../lib/platform/ceph-cluster";
+import { CephCluster, CephClusterProps, chooseMonitors, osdBlockClaim } from "../lib/platform/ceph-cluster";
 import { dependsOn, fileIn, iniSection, installLine, labSmall, stepScript } from "./service-helpers";
 import { EXAMPLES_DIR, LAB_SMALL_EXAMPLE, readYaml, StackJson, tempDir } from "./support";
 
@@ -240,7 +240,8 @@ describe("CephCluster's own refusals", () => {
     clients: [{ name: "cinder", secret: "ceph_cinder_key", pools: ["volumes"] }],
   });
 
-  it.each([
+  type Refusal = [string, (h: ReturnType<typeof hosts>) => Partial<CephClusterProps>, RegExp];
+  it.each<Refusal>([
     [
       "two monitors",
       (h: ReturnType<typeof hosts>) => ({ monitors: [h.a, h.b] }),
@@ -257,6 +258,20 @@ describe("CephCluster's own refusals", () => {
       (h: ReturnType<typeof hosts>) => ({ osds: [{ host: h.b, osd: { file: "/x/$(id)", sizeGiB: 4 } }] }),
       /osd of b: file: got "\/x\/\$\(id\)": expected an absolute file path/,
     ],
+    ...[
+      "/etc/shadow",
+      "/etc/ceph/ceph.conf",
+      "/var/lib/ceph/osd/ceph-0/block",
+      "/srv/node/swift/osd.img",
+      "/dev/vda",
+    ].map(
+      (file) =>
+        [
+          `an OSD file at ${file}, where the library may not format`,
+          (h: ReturnType<typeof hosts>) => ({ osds: [{ host: h.b, osd: { file, sizeGiB: 4 } }] }),
+          /osd of b: file: got ".*": expected .* under \/var\/lib\/ceph\/ \(outside its daemons' folders/,
+        ] as Refusal,
+    ),
     [
       "a pool name with a capability in it",
       () => ({ pools: ["volumes, allow *"] }),
@@ -285,5 +300,98 @@ describe("CephCluster's own refusals", () => {
     expect(ceph.place()).toBe(first);
     expect(ceph.poolsStep).toBe(first.pools);
     expect(h.b.steps.map((s) => s.logicalId)).toEqual(expect.arrayContaining(["b_ceph_osd"]));
+  });
+});
+
+describe("the OSD's disk guard, run by bash as the ceph_osd step runs it", () => {
+  /** Runs the guard for `osd` with `root` as /var/lib/ceph/osd; returns the exit code and stderr. */
+  function guard(
+    root: string,
+    osd: Parameters<typeof osdBlockClaim>[1],
+  ): { code: number | null; stderr: string } {
+    const script = `set -euo pipefail\n${osdBlockClaim("cmp1", osd, root)}\necho guarded\n`;
+    const run = spawnSync("bash", ["-c", script], { encoding: "utf8" });
+    if (run.status === 0) expect(run.stdout).toBe("guarded\n");
+    return { code: run.status, stderr: run.stderr };
+  }
+  const claimOf = (root: string) => fs.readFileSync(path.join(root, "openstack-cdktf-osd.block"), "utf8");
+
+  it("claims a file that is not there yet, and a re-run (the file made since) keeps its claim", () => {
+    const root = tempDir("osd-root");
+    const file = path.join(root, "..", `${path.basename(root)}-osd.img`);
+    expect(guard(root, { file, sizeGiB: 2 })).toEqual({ code: 0, stderr: "" });
+    expect(claimOf(root)).toBe(`${file}\n`);
+    fs.writeFileSync(file, "BlueStore made here");
+    expect(guard(root, { file, sizeGiB: 2 })).toEqual({ code: 0, stderr: "" });
+  });
+
+  it("refuses a file that exists and was never claimed, and leaves it as it was", () => {
+    const root = tempDir("osd-root");
+    const file = path.join(tempDir("someone"), "shadow");
+    fs.writeFileSync(file, "root:$y$...:19000:0:99999:7:::\n");
+    const result = guard(root, { file, sizeGiB: 2 });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `Ceph OSD of cmp1: file ${file}: exists and was not made by openstack-cdktf: expected a path where nothing is (remove it by hand if its data may go)\n`,
+    );
+    expect(fs.readFileSync(file, "utf8")).toBe("root:$y$...:19000:0:99999:7:::\n");
+    expect(fs.existsSync(path.join(root, "openstack-cdktf-osd.block"))).toBe(false);
+  });
+
+  it("adopts the file an OSD of a cloud built before the claim links to, and refuses moving the OSD", () => {
+    const root = tempDir("osd-root");
+    const file = path.join(tempDir("ceph"), "osd-block.img");
+    fs.writeFileSync(file, "BlueStore");
+    fs.mkdirSync(path.join(root, "ceph-3"));
+    fs.symlinkSync(file, path.join(root, "ceph-3", "block"));
+    expect(guard(root, { file, sizeGiB: 8 })).toEqual({ code: 0, stderr: "" });
+    expect(claimOf(root)).toBe(`${file}\n`);
+    const moved = guard(root, { file: `${file}.new`, sizeGiB: 8 });
+    expect(moved.code).toBe(1);
+    expect(moved.stderr).toBe(
+      `Ceph OSD of cmp1: file ${file}.new: this host's OSD is on ${file}: expected the same (moving an OSD would leave its data behind)\n`,
+    );
+  });
+
+  describe("on real block devices (loop devices over files)", () => {
+    const attached: string[] = [];
+    /** A loop device over a 16 MiB file; `mkfs` puts an ext4 filesystem on it first. */
+    function loopDevice(mkfs: boolean): string {
+      const image = path.join(tempDir("disk"), "disk.img");
+      fs.writeFileSync(image, Buffer.alloc(16 * 1024 * 1024));
+      if (mkfs) expect(spawnSync("mkfs.ext4", ["-q", "-F", image]).status).toBe(0);
+      const losetup = spawnSync("losetup", ["--find", "--show", image], { encoding: "utf8" });
+      expect(losetup.stderr).toBe("");
+      const device = losetup.stdout.trim();
+      attached.push(device);
+      return device;
+    }
+    afterAll(() => {
+      for (const device of attached) spawnSync("losetup", ["-d", device]);
+    });
+
+    it("refuses a disk with a filesystem, claims an empty one, and refuses what is no block device", () => {
+      const used = loopDevice(true);
+      const root = tempDir("osd-root");
+      const refused = guard(root, { device: used });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(
+        new RegExp(`^Ceph OSD of cmp1: device ${used}: holds data \\(blkid -p finds`),
+      );
+      expect(fs.existsSync(path.join(root, "openstack-cdktf-osd.block"))).toBe(false);
+
+      const empty = loopDevice(false);
+      expect(guard(root, { device: empty })).toEqual({ code: 0, stderr: "" });
+      expect(claimOf(root)).toBe(`${empty}\n`);
+      // Once BlueStore is on it (blkid would now find it), the claim is what lets the re-run through.
+      expect(guard(root, { device: empty })).toEqual({ code: 0, stderr: "" });
+
+      const notBlock = guard(tempDir("osd-root"), { device: "/dev/null" });
+      expect(notBlock).toEqual({
+        code: 1,
+        stderr:
+          "Ceph OSD of cmp1: device /dev/null: not a block device: expected the disk the inventory names\n",
+      });
+    });
   });
 });

@@ -269,7 +269,18 @@ const ROWS: Record<string, Row> = {
       return d;
     },
     ok: "/srv/osd.img",
-    bad: ["relative.img", "/var/lib/../etc/passwd", "/var/lib/$(id)"],
+    bad: [
+      "relative.img",
+      "/var/lib/../etc/passwd",
+      "/var/lib/$(id)",
+      // Places the step would format: a system file, a disk, the cluster's own config, an OSD's data, Swift's device.
+      "/etc/shadow",
+      "/dev/vda",
+      "/etc/ceph/ceph.conf",
+      "/var/lib/ceph/osd/ceph-0/block",
+      "/var/lib/ceph/bootstrap-osd/ceph.keyring",
+      "/srv/node/swift/osd.img",
+    ],
   },
   "ceph.osd.sizeGiB": { at: "ceph.osd.sizeGiB", base: withRbd, ok: 16, bad: [1, 65537, 2.5, "8"] },
   "ceph.osdMemoryTargetMiB": { at: "ceph.osdMemoryTargetMiB", base: withRbd, ok: 2048, bad: [512, "4096"] },
@@ -423,7 +434,7 @@ const ROWS: Record<string, Row> = {
     at: "hosts[2].cephOsd.file",
     base: withRbd,
     ok: "/srv/ceph/osd.img",
-    bad: ["/srv/osd img"],
+    bad: ["/srv/osd img", "/root/.ssh/authorized_keys", "/srv/node"],
   },
   "hosts[].cephOsd.sizeGiB": { at: "hosts[2].cephOsd.sizeGiB", base: withRbd, ok: 2, bad: [0, 70000] },
   "dayOne.flavor.name": {

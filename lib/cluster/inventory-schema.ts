@@ -21,9 +21,9 @@ import {
   CEPH_MEMORY_EXPECTED,
   CEPH_OSD_DEVICE,
   CEPH_OSD_DEVICE_EXPECTED,
-  CEPH_OSD_FILE,
   CEPH_OSD_FILE_EXPECTED,
   CEPH_OSD_SIZE_EXPECTED,
+  isCephOsdFile,
 } from "../platform/ceph-cluster";
 import { DAY_ONE_NAME, DAY_ONE_NAME_EXPECTED, FLAVOR_NUMBER_EXPECTED } from "../services/day-one-settings";
 import {
@@ -212,8 +212,8 @@ const cephOsdSchema = z.union(
       device: z.string().regex(CEPH_OSD_DEVICE, CEPH_OSD_DEVICE_EXPECTED),
     }),
     z.strictObject({
-      /** Absolute, plain characters (a word in the OSD script), no `.` or `..` part. */
-      file: z.string().regex(CEPH_OSD_FILE, CEPH_OSD_FILE_EXPECTED),
+      /** Absolute, plain characters (a word in the OSD script), no `.` or `..` part, where the library may format (isCephOsdFile). */
+      file: z.string().refine(isCephOsdFile, CEPH_OSD_FILE_EXPECTED),
       /** A number in the script's truncate(1). */
       sizeGiB: z
         .int({ error: CEPH_OSD_SIZE_EXPECTED })

@@ -135,9 +135,21 @@ export const CEPH_OSD_DEVICE = /^\/dev(\/(?!\.\.?(\/|$))[A-Za-z0-9._-]+)+$/;
 export const CEPH_OSD_DEVICE_EXPECTED =
   "a block device path under /dev/ of letters, digits and '._-', without '.' or '..' parts";
 /** An OSD's file: absolute, plain characters, no `.` or `..` segment. */
-export const CEPH_OSD_FILE = /^(\/(?!\.\.?(\/|$))[A-Za-z0-9._-]+)+$/;
+const CEPH_OSD_FILE = /^(\/(?!\.\.?(\/|$))[A-Za-z0-9._-]+)+$/;
+/**
+ * Where an OSD's file may be made (and formatted): Ceph's own folder outside its daemons' data,
+ * or /srv outside Swift's devices. Anywhere else it could be a system file (`/etc/shadow`), the
+ * cluster's own config (`/etc/ceph/ceph.conf`) or a disk (`/dev/vda`), each formatted by the step.
+ */
+const CEPH_OSD_FILE_PLACES =
+  /^\/(var\/lib\/ceph\/(?!(osd|mon|mgr|mds|tmp|crash|radosgw|bootstrap-[^/]*)(\/|$))|srv\/(?!node(\/|$)))[^/]/;
 export const CEPH_OSD_FILE_EXPECTED =
-  "an absolute file path of letters, digits and '._-', without '.' or '..' parts";
+  "an absolute file path of letters, digits and '._-', without '.' or '..' parts, under /var/lib/ceph/ (outside its daemons' folders osd, mon, mgr, mds, tmp, crash, radosgw, bootstrap-*) or /srv/ (outside Swift's /srv/node)";
+
+/** Whether an OSD's file may be there (CEPH_OSD_FILE_EXPECTED). */
+export function isCephOsdFile(file: string): boolean {
+  return CEPH_OSD_FILE.test(file) && CEPH_OSD_FILE_PLACES.test(file);
+}
 export const CEPH_OSD_SIZE_EXPECTED = "a whole number of GiB from 2 to 65536";
 export const CEPH_MEMORY_EXPECTED = "a whole number of MiB from 896 (Ceph's least) to 1048576";
 
@@ -148,12 +160,60 @@ export function cephOsdProblem(osd: CephOsdSpec): string | undefined {
       ? undefined
       : `device: got ${JSON.stringify(osd.device)}: expected ${CEPH_OSD_DEVICE_EXPECTED}`;
   }
-  if (!CEPH_OSD_FILE.test(osd.file))
+  if (!isCephOsdFile(osd.file))
     return `file: got ${JSON.stringify(osd.file)}: expected ${CEPH_OSD_FILE_EXPECTED}`;
   if (!Number.isInteger(osd.sizeGiB) || osd.sizeGiB < 2 || osd.sizeGiB > 65536) {
     return `sizeGiB: got ${JSON.stringify(osd.sizeGiB)}: expected ${CEPH_OSD_SIZE_EXPECTED}`;
   }
   return undefined;
+}
+
+/** Where a host records the block (file or device) its OSD was made on, once claimed. */
+const OSD_ROOT = "/var/lib/ceph/osd";
+const OSD_BLOCK_CLAIM = "openstack-cdktf-osd.block";
+
+/**
+ * The guard before an OSD's block is formatted: the block this host's OSD claimed (recorded in
+ * `OSD_BLOCK_CLAIM`, or, on a cloud built before the record, the one an OSD here links to) is
+ * the only one it uses; an inventory that moves it is refused (the old OSD's data would be left
+ * behind). An unclaimed file must not exist yet (it would be someone's); an unclaimed device must
+ * be a block device that holds nothing blkid recognises (no partition table, filesystem, LVM or
+ * BlueStore label). The claim is recorded before the file is made, so a step cut short never
+ * refuses its own file. `osdRoot` is for the unit test.
+ */
+export function osdBlockClaim(hostName: string, osd: CephOsdSpec, osdRoot = OSD_ROOT): string {
+  const block = "device" in osd ? osd.device : osd.file;
+  const claim = `${osdRoot}/${OSD_BLOCK_CLAIM}`;
+  const what = `Ceph OSD of ${hostName}: ${"device" in osd ? "device" : "file"} ${block}`;
+  const refuse = (why: string) => `{ echo ${quote([`${what}: ${why}`])} >&2; exit 1; }`;
+  const unclaimed =
+    "device" in osd
+      ? [
+          `  osd_probe=0; blkid -p "$osd_block" >/dev/null 2>&1 || osd_probe=$?`,
+          `  [ "$osd_probe" = 2 ] || ${refuse("holds data (blkid -p finds a partition table, filesystem or label, or cannot read it): expected an empty disk; wipe it by hand (wipefs -a) if its data may go")}`,
+        ]
+      : [
+          `  if [ -e "$osd_block" ] || [ -L "$osd_block" ]; then ${refuse("exists and was not made by openstack-cdktf: expected a path where nothing is (remove it by hand if its data may go)")}; fi`,
+        ];
+  return [
+    `# The OSD's block, claimed once (${claim}): never a file or disk that holds someone's data.`,
+    `osd_block=${quote([block])}`,
+    ...("device" in osd
+      ? [`[ -b "$osd_block" ] || ${refuse("not a block device: expected the disk the inventory names")}`]
+      : []),
+    `if [ ! -s ${quote([claim])} ]; then`,
+    `  for osd_link in ${quote([osdRoot])}/ceph-*/block; do`,
+    `    if [ -L "$osd_link" ] && [ "$(readlink "$osd_link")" = "$osd_block" ]; then printf '%s\\n' "$osd_block" >${quote([claim])}; fi`,
+    "  done",
+    "fi",
+    `if [ -s ${quote([claim])} ]; then`,
+    `  osd_claimed=$(cat ${quote([claim])})`,
+    `  [ "$osd_claimed" = "$osd_block" ] || { echo "${what}: this host's OSD is on $osd_claimed: expected the same (moving an OSD would leave its data behind)" >&2; exit 1; }`,
+    "else",
+    ...unclaimed,
+    `  printf '%s\\n' "$osd_block" >${quote([`${claim}.tmp`])} && mv ${quote([`${claim}.tmp`, claim])}`,
+    "fi",
+  ].join("\n");
 }
 
 /**
@@ -457,13 +517,9 @@ export class CephCluster extends Construct {
         secrets: true,
         changeTag: "ceph_osd",
       });
-    let block: string;
-    if ("device" in osd) {
-      block = osd.device;
-      const missing = `Ceph OSD of ${host.hostName}: ${osd.device} is not a block device: expected the disk the inventory names`;
-      script.raw(`[ -b ${quote([osd.device])} ] || { echo ${quote([missing])} >&2; exit 1; }`);
-    } else {
-      block = osd.file;
+    const block = "device" in osd ? osd.device : osd.file;
+    script.raw(osdBlockClaim(host.hostName, osd));
+    if ("file" in osd) {
       script
         .comment("A sparse file, made once and never resized (BlueStore keeps its size in its label).")
         .raw(
