@@ -19,6 +19,9 @@ import {
   validateInventory,
 } from "./synthesize";
 
+const SECRETS_OPTION = "-s, --secrets <file>";
+const SECRETS_OPTION_HELP = "secrets file to check (default: secrets/<cluster>.tfvars.json, where it exists)";
+
 const program = new Command("openstack-cdktf")
   .description("Build a highly available OpenStack cloud from one inventory")
   .option("--debug", "on an unexpected error, print its stack trace too")
@@ -29,8 +32,9 @@ program
   .description("validate the inventory and write its Terraform JSON stack")
   .argument("[inventory]", "inventory YAML file", process.env.OPENSTACK_INVENTORY ?? DEFAULT_INVENTORY)
   .option("-o, --out <dir>", "output directory", "cdktf.out")
-  .action((inventory: string, options: { out: string }) => {
-    const result = synthesizeInventory(inventory, options.out);
+  .option(SECRETS_OPTION, SECRETS_OPTION_HELP)
+  .action((inventory: string, options: { out: string; secrets?: string }) => {
+    const result = synthesizeInventory(inventory, options.out, options.secrets);
     console.log(`${result.summary}\nwrote ${printable(result.stackFile)}`);
   });
 
@@ -38,8 +42,9 @@ program
   .command("validate")
   .description("check the inventory and build its stack in memory, as synth does; writes nothing")
   .argument("<inventory>", "inventory YAML file")
-  .action((inventory: string) => {
-    const inv = validateInventory(inventory).cluster.inventory;
+  .option(SECRETS_OPTION, SECRETS_OPTION_HELP)
+  .action((inventory: string, options: { secrets?: string }) => {
+    const inv = validateInventory(inventory, options.secrets).cluster.inventory;
     console.log(
       `${printable(inventory)}: valid: cluster ${inv.cluster}, ${inv.hosts.length} hosts, ${inv.release}`,
     );

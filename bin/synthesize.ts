@@ -6,7 +6,8 @@ import { Inventory, InventoryError, loadInventory } from "../lib/cluster/invento
 import { OpenStackStack } from "../lib/cluster/openstack-stack";
 import { printable } from "../lib/core/field-rules";
 import { makeDirs } from "../lib/core/make-dirs";
-import { SecretsFileError } from "../lib/core/secrets-file";
+import { defaultSecretsFile, SecretsFileError } from "../lib/core/secrets-file";
+import { checkSecretsFile } from "../lib/cluster/components";
 import { StepIdCollisionError } from "../lib/core/step";
 import { invokeAspects } from "cdktf/lib/synthesize/synthesizer";
 import { SecurityCheckError, SecurityChecks, SecurityFinding } from "../lib/security";
@@ -25,8 +26,9 @@ export interface SynthResult {
  * writes nothing and an earlier output directory is left as it was (one that did not exist is
  * not left behind).
  */
-export function synthesizeInventory(file: string, outdir?: string): SynthResult {
+export function synthesizeInventory(file: string, outdir?: string, secretsFile?: string): SynthResult {
   const inventory = loadInventory(file);
+  const secrets = checkSecrets(inventory, secretsFile);
   // As App resolves it: the option, else cdktf's CLI's variable, else its default.
   const dir = outdir ?? process.env.CDKTF_OUTDIR ?? "cdktf.out";
   // What this makes (the first new folder on the way, else App's stacks/) is removed again on failure.
@@ -41,7 +43,8 @@ export function synthesizeInventory(file: string, outdir?: string): SynthResult 
     const stackFile = path.join(app.outdir, "stacks", inventory.cluster, "cdk.tf.json");
     const suppressed = findings.length;
     const security = `security checks: no findings${suppressed ? `, ${suppressed} suppressed (npm run cli -- check)` : ""}`;
-    return { stackFile, summary: `${summarize(stack)}\n${security}` };
+    const checked = secrets ? `\nsecrets: ${printable(secrets)}: every value valid for its kind` : "";
+    return { stackFile, summary: `${summarize(stack)}\n${security}${checked}` };
   } catch (err) {
     if (created) fs.rmSync(created, { recursive: true, force: true });
     if (err instanceof InventoryError || err instanceof SecurityCheckError) throw err;
@@ -54,9 +57,22 @@ export function synthesizeInventory(file: string, outdir?: string): SynthResult 
  * Everything `synthesizeInventory` checks, without writing: the inventory, then its stack built
  * and checked in memory. Returns the stack (its app's folder is a scratch one, already removed).
  */
-export function validateInventory(file: string): OpenStackStack {
+export function validateInventory(file: string, secretsFile?: string): OpenStackStack {
   const inventory = loadInventory(file);
+  checkSecrets(inventory, secretsFile);
   return withScratchApp((app) => buildCheckedStack(app, inventory, file).stack);
+}
+
+/**
+ * Checks the secrets file that `synth` and `validate` are given, else the cluster's default one
+ * (secrets/<cluster>.tfvars.json) where it exists (before `secrets init` there is none). Returns
+ * the file checked, or undefined; throws `SecretsFileError` naming the key, never the value.
+ */
+export function checkSecrets(inventory: Inventory, secretsFile?: string): string | undefined {
+  const file = path.resolve(secretsFile ?? defaultSecretsFile(inventory.cluster));
+  if (secretsFile === undefined && !fs.existsSync(file)) return undefined;
+  checkSecretsFile(file);
+  return file;
 }
 
 /** What the security checks find on an inventory's stack, suppressed ones too; writes nothing. */

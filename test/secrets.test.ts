@@ -11,7 +11,14 @@ import {
 import { SecretKind } from "../lib/core/secret-catalog";
 import { GLANCE_SECRETS } from "../lib/services/glance";
 import { NOVA_SECRETS } from "../lib/services/nova";
-import { defaultSecretsFile, generateSecret, secretVariableName } from "../lib/core/secrets-file";
+import {
+  defaultSecretsFile,
+  generateSecret,
+  SecretsFileError,
+  secretValueProblem,
+  secretVariableName,
+} from "../lib/core/secrets-file";
+import { synthesizeInventory, validateInventory } from "../bin/synthesize";
 import {
   inventoryWithKey,
   LAB_SMALL_EXAMPLE,
@@ -199,6 +206,73 @@ describe("initSecretsFile", () => {
     fs.writeFileSync(file, content);
     expect(() => initSecretsFile(file)).toThrow(`${file}: ${message}`);
     expect(fs.readFileSync(file, "utf8")).toBe(content);
+  });
+
+  it.each([
+    ["a quote, which ends SQL's and the shell's quoted string", "operator's-password-1"],
+    ["a newline, which adds a line to a config file", "operator-password\n[DEFAULT]x=1"],
+    ["a shell expansion", "${HOME}-operator-password"],
+    ["URL delimiters, which move the host in a database URL", "p@ss/w#rd?x=1-operator"],
+    ["a space", "operator password one"],
+    ["a letter outside ASCII", "pässwordpässwordpässword"],
+    ["too few characters", "short-pass"],
+    ["too many characters", "a".repeat(129)],
+  ])("refuses a kept password with %s, names the key, quotes nothing, writes nothing", (_what, value) => {
+    const file = path.join(tempDir("secrets-value"), "c.tfvars.json");
+    initSecretsFile(file);
+    const content = JSON.stringify({ ...readSecrets(file), secret_nova_db_password: value });
+    fs.writeFileSync(file, content);
+    let error: unknown;
+    try {
+      initSecretsFile(file);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(SecretsFileError);
+    const message = (error as Error).message;
+    expect(message).toBe(
+      `${file}: secret_nova_db_password: got a value (${value.length} characters) outside the rule: expected 16 to 128 letters, digits, '.', '_', '~' or '-' (a password lands unescaped in SQL, the shell, config files and URLs)`,
+    );
+    expect(fs.readFileSync(file, "utf8")).toBe(content);
+  });
+
+  it("takes every value it generates, and refuses each kind's malformed values", () => {
+    for (const spec of SECRET_CATALOG) {
+      for (let i = 0; i < 20; i++)
+        expect(secretValueProblem(spec.kind, generateSecret(spec.kind))).toBeUndefined();
+    }
+    const cephx = generateSecret("cephx");
+    const wrongType = Buffer.from(cephx, "base64");
+    wrongType.writeUInt16LE(2, 0);
+    const malformed: [SecretKind, string][] = [
+      ["fernet", generateSecret("fernet").slice(1)],
+      ["fernet", generateSecret("fernet").replace(/^./, "+")],
+      ["cookie", "SHORTCOOKIE"],
+      ["cookie", "COOKIE-WITH-DASHES-X"],
+      ["hex", generateSecret("hex").toUpperCase().replace(/^./, "G")],
+      ["cephx", cephx.slice(0, -4)],
+      ["cephx", wrongType.toString("base64")],
+    ];
+    for (const [kind, value] of malformed)
+      expect([kind, secretValueProblem(kind, value)]).toEqual([kind, expect.any(String)]);
+  });
+
+  it("synth and validate check the secrets file they are given, before anything is written", () => {
+    const dir = tempDir("secrets-synth");
+    const file = path.join(dir, "c.tfvars.json");
+    initSecretsFile(file);
+    expect(() => validateInventory(LAB_SMALL_EXAMPLE, file)).not.toThrow();
+    fs.writeFileSync(file, JSON.stringify({ ...readSecrets(file), secret_rabbitmq_password: "it's" }));
+    const out = path.join(dir, "out");
+    expect(() => synthesizeInventory(LAB_SMALL_EXAMPLE, out, file)).toThrow(
+      new SecretsFileError(
+        `${file}: secret_rabbitmq_password: got a value (4 characters) outside the rule: expected 16 to 128 letters, digits, '.', '_', '~' or '-' (a password lands unescaped in SQL, the shell, config files and URLs)`,
+      ),
+    );
+    expect(fs.existsSync(out)).toBe(false);
+    expect(() => validateInventory(LAB_SMALL_EXAMPLE, path.join(dir, "none.json"))).toThrow(
+      `${path.join(dir, "none.json")}: cannot read the secrets file (ENOENT)`,
+    );
   });
 
   it("keeps the default file under secrets/, which git ignores", () => {

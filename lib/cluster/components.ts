@@ -8,7 +8,7 @@
 import { ComponentDeclaration } from "../core/component";
 import type { ReleaseName } from "../core/releases";
 import { SecretSpec } from "../core/secret-spec";
-import { completeSecretsFile, SecretsInitResult } from "../core/secrets-file";
+import { completeSecretsFile, readSecretsFile, SecretsInitResult } from "../core/secrets-file";
 import { HEARTBEAT_COMPONENT } from "../platform/heartbeat";
 import { MYSQL_COMPONENT } from "../platform/mysql-ha-pair";
 import { RABBITMQ_COMPONENT } from "../platform/rabbitmq";
@@ -82,4 +82,9 @@ export function secretSpec(name: string): SecretSpec {
 /** Creates or completes a cluster's secrets file with every secret of the catalog (`completeSecretsFile`). */
 export function initSecretsFile(file: string): SecretsInitResult {
   return completeSecretsFile(file, SECRET_CATALOG);
+}
+
+/** Checks a secrets file as `initSecretsFile` would before keeping its values; writes nothing. */
+export function checkSecretsFile(file: string): void {
+  readSecretsFile(file, SECRET_CATALOG);
 }
