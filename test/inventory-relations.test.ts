@@ -9,6 +9,12 @@ import { InventoryError, parseInventory } from "../lib/cluster/inventory";
 import { CONTROL_CHARACTER } from "../lib/core/field-rules";
 import { agentInterfacesProblem } from "../lib/services/neutron-agents";
 import { backendNameClash, volumeBackendsProblem } from "../lib/services/volume-backends";
+import { TerraformStack, Testing } from "cdktf";
+import { DEBIAN_12_ZED } from "../lib/core/releases";
+import { Host } from "../lib/hosts/host";
+import { MysqlHaPair } from "../lib/platform/mysql-ha-pair";
+import { KeystoneService } from "../lib/services/keystone";
+import { standaloneControlPlane } from "./service-helpers";
 import { buildStack } from "./support";
 
 type Data = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -313,6 +319,62 @@ describe("the rules themselves, as the constructs use them", () => {
     );
     expect(() => buildStack({ ...inventory, hosts })).toThrow(
       /CinderService.volumeHost cmp2: volumeBackends\[0\]: got ceph \(rbd pool fast\): expected the backend that name is on cmp1/,
+    );
+  });
+});
+
+describe("constructs built in TypeScript refuse what the inventory refuses", () => {
+  const stack = () => new TerraformStack(Testing.app(), "own");
+  const host = (scope: TerraformStack, name: string, address: string) =>
+    new Host(scope, name, { name, address, release: DEBIAN_12_ZED });
+
+  it.each([
+    ["10.0.0.5", "10.0.0.5"],
+    ["fd00::5", "fd00:0::5"],
+  ])("two hosts of one stack at one address (%s, %s): the second is refused", (first, second) => {
+    const s = stack();
+    host(s, "a", first);
+    expect(() => host(s, "b", second)).toThrow(
+      `Host b address: got "${second}": expected an address no other host of the stack has (Host a has it)`,
+    );
+    // Another stack is another cloud.
+    expect(() => host(stack(), "b", second)).not.toThrow();
+  });
+
+  it.each([
+    [
+      "a single address",
+      "10.0.0.1",
+      'MysqlHaPair managementCidr: got "10.0.0.1": expected an IPv4 network in CIDR form',
+    ],
+    [
+      "a /32",
+      "10.0.0.11/32",
+      'MysqlHaPair managementCidr: got "10.0.0.11/32": expected an IPv4 network in CIDR form with a prefix from /8 to /30',
+    ],
+    ["a host's address, not the network's", "10.0.0.11/24", "expected its network address (10.0.0.0/24)"],
+    ["an IPv6 network (MariaDB's grant would be '%': every host)", "fd00::/64", "IPv6 is not supported yet"],
+    ["the whole Internet", "0.0.0.0/0", "with a prefix from /8 to /30"],
+    [
+      "a network without the controllers",
+      "10.9.0.0/24",
+      'MysqlHaPair a address: got "10.0.0.11": expected an address inside managementCidr 10.9.0.0/24',
+    ],
+  ])("MysqlHaPair refuses %s as managementCidr", (_what, managementCidr, message) => {
+    const s = stack();
+    const controllers = [host(s, "a", "10.0.0.11"), host(s, "b", "10.0.0.12")];
+    const vip = { address: "10.0.0.10", readyFor: () => [] };
+    expect(
+      () => new MysqlHaPair(s, "db", { controllers, managementCidr, clientAddress: "10.0.0.10", vip }),
+    ).toThrow(message);
+  });
+
+  it("a control plane's context with a management network that holds no controller is refused by its first service", () => {
+    const { stack: s, context } = standaloneControlPlane(DEBIAN_12_ZED);
+    expect(
+      () => new KeystoneService(s, "keystone2", { context: { ...context, managementCidr: "10.8.0.0/24" } }),
+    ).toThrow(
+      'ControlPlaneContext ctl1 address: got "10.9.0.1": expected an address inside managementCidr 10.8.0.0/24',
     );
   });
 });

@@ -337,7 +337,8 @@ function withCeph(...backends: Data[]): Data {
 function cephCases(): [string, () => Data, string][] {
   const POOL_EXPECTED =
     "a pool name of lowercase letters, digits, '_' and '-', starting with a letter, at most 63 characters";
-  const FILE_EXPECTED = "an absolute file path of letters, digits and '._-', without '.' or '..' parts";
+  const FILE_EXPECTED =
+    "an absolute file path of letters, digits and '._-', without '.' or '..' parts, under /var/lib/ceph/ (outside its daemons' folders osd, mon, mgr, mds, tmp, crash, radosgw, bootstrap-*) or /srv/ (outside Swift's /srv/node)";
   const DEVICE_EXPECTED =
     "a block device path under /dev/ of letters, digits and '._-', without '.' or '..' parts";
   const badPool = (pool: string): [string, () => Data, string] => [

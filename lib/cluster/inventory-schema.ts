@@ -1,8 +1,9 @@
 import * as net from "net";
-import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
 import {
   HOST_OR_IPV4_EXPECTED,
+  hostNetworkProblem,
+  IPV6_NOT_SUPPORTED,
   INTERFACE_NAME,
   INTERFACE_NAME_EXPECTED,
   isHostOrIPv4,
@@ -56,13 +57,6 @@ import {
  * into the steps' scripts, files that Terraform uploads as they are.
  */
 
-/**
- * Heartbeat's haresources splits the VIP at `::`, ha.cf's `ucast` takes IPv4 only, and MariaDB's
- * grants would open to every host for an IPv6 network: refused until they are done.
- */
-const IPV6_NOT_SUPPORTED =
-  "IPv6 is not supported yet: Heartbeat's haresources, ha.cf's ucast and MariaDB's grants take IPv4 only";
-
 /** A zod string refined by a rule that returns what was expected, or undefined when the value is fine. */
 function checkedString(problem: (value: string) => string | undefined) {
   return z.string().superRefine((value, ctx) => {
@@ -81,34 +75,12 @@ const ipv4Address = checkedString((value) => {
   return net.isIPv6(value) ? `an IPv4 address (${IPV6_NOT_SUPPORTED})` : "an IPv4 address";
 });
 
-/** Networks that cannot hold a cluster: "this network", loopback, multicast, class E. */
-const NOT_HOST_NETWORKS = ["0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4"].map((c) =>
-  ipaddr.IPv4.parseCIDR(c),
-);
-
 /**
- * A network of the cluster's hosts. The management network is opened in MariaDB's grants
- * (`user@'10.0.0.0/255.255.255.0'`), chrony's `allow`, rsync's `hosts allow` and Ceph's
- * `public_network`; the tunnel network's prefix is each tunnel address's netmask. So: written as
- * its network address (MariaDB matches no client against `10.0.0.5/255.255.255.0`), a prefix
- * from /8 (a shorter one opens the database to much of the Internet, `0.0.0.0/0` to all of it)
- * to /30 (room for two hosts), not loopback, multicast or reserved space.
+ * A network of the cluster's hosts (hostNetworkProblem): the management network is opened in
+ * MariaDB's grants, chrony's `allow`, rsync's `hosts allow` and Ceph's `public_network`; the
+ * tunnel network's prefix is each tunnel address's netmask.
  */
-const hostNetwork = checkedString((value) => {
-  const expected = "an IPv4 network in CIDR form with a prefix from /8 to /30, such as 10.20.0.0/24";
-  const [address, bits, ...rest] = value.split("/");
-  if (address !== undefined && net.isIPv6(address)) return `${expected} (${IPV6_NOT_SUPPORTED})`;
-  if (rest.length > 0 || !net.isIPv4(address) || !/^[0-9]{1,2}$/.test(bits ?? "")) return expected;
-  const prefix = Number(bits);
-  if (prefix < 8 || prefix > 30) return expected;
-  const network = ipaddr.IPv4.networkAddressFromCIDR(value).toString();
-  if (network !== address) return `its network address (${network}/${prefix})`;
-  const parsed = ipaddr.IPv4.parse(address);
-  if (NOT_HOST_NETWORKS.some(([n, b]) => parsed.match(n, b))) {
-    return `${expected}, outside 0.0.0.0/8, 127.0.0.0/8 (loopback), 224.0.0.0/4 (multicast) and 240.0.0.0/4`;
-  }
-  return undefined;
-});
+const hostNetwork = checkedString(hostNetworkProblem);
 
 /**
  * A host's name (the cluster's and the VIP's too): its hostname, a line in every /etc/hosts, a

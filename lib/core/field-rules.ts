@@ -164,3 +164,65 @@ export function cidrsOverlap(a: string, b: string): boolean {
   const [nb, bb] = ipaddr.IPv4.parseCIDR(b);
   return na.match(nb, bb) || nb.match(na, ba);
 }
+
+/**
+ * Heartbeat's haresources splits the VIP at `::`, ha.cf's `ucast` takes IPv4 only, and MariaDB's
+ * grants would open to every host for an IPv6 network: refused until they are done.
+ */
+export const IPV6_NOT_SUPPORTED =
+  "IPv6 is not supported yet: Heartbeat's haresources, ha.cf's ucast and MariaDB's grants take IPv4 only";
+
+/** Networks that cannot hold a cluster: "this network", loopback, multicast, class E. */
+const NOT_HOST_NETWORKS = ["0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4"].map((c) =>
+  ipaddr.IPv4.parseCIDR(c),
+);
+
+/**
+ * What is wrong with a network of the cluster's hosts, or undefined. The management network is opened in MariaDB's grants
+ * (`user@'10.0.0.0/255.255.255.0'`), chrony's `allow`, rsync's `hosts allow` and Ceph's
+ * `public_network`; the tunnel network's prefix is each tunnel address's netmask. So: written as
+ * its network address (MariaDB matches no client against `10.0.0.5/255.255.255.0`), a prefix
+ * from /8 (a shorter one opens the database to much of the Internet, `0.0.0.0/0` to all of it)
+ * to /30 (room for two hosts), not loopback, multicast or reserved space.
+ */
+export function hostNetworkProblem(value: string): string | undefined {
+  const expected = "an IPv4 network in CIDR form with a prefix from /8 to /30, such as 10.20.0.0/24";
+  const [address, bits, ...rest] = value.split("/");
+  if (address !== undefined && net.isIPv6(address)) return `${expected} (${IPV6_NOT_SUPPORTED})`;
+  if (rest.length > 0 || !net.isIPv4(address) || !/^[0-9]{1,2}$/.test(bits ?? "")) return expected;
+  const prefix = Number(bits);
+  if (prefix < 8 || prefix > 30) return expected;
+  const network = ipaddr.IPv4.networkAddressFromCIDR(value).toString();
+  if (network !== address) return `its network address (${network}/${prefix})`;
+  const parsed = ipaddr.IPv4.parse(address);
+  if (NOT_HOST_NETWORKS.some(([n, b]) => parsed.match(n, b))) {
+    return `${expected}, outside 0.0.0.0/8, 127.0.0.0/8 (loopback), 224.0.0.0/4 (multicast) and 240.0.0.0/4`;
+  }
+  return undefined;
+}
+
+/** Whether an address lies in an IPv4 network in CIDR form (an IPv6 address never does). */
+export function inIPv4Network(address: string, cidr: string): boolean {
+  if (!net.isIPv4(address)) return false;
+  const [network, bits] = ipaddr.IPv4.parseCIDR(cidr);
+  return ipaddr.IPv4.parse(address).match(network, bits);
+}
+
+/**
+ * The problem with a construct's management network and the hosts that must be in it, as one
+ * line (`what` names the construct), or undefined: the rule the inventory applies to
+ * `networks.management.cidr` and its hosts' addresses.
+ */
+export function managementNetworkProblem(
+  what: string,
+  cidr: string,
+  hosts: readonly { readonly hostName: string; readonly address: string }[],
+): string | undefined {
+  const problem = hostNetworkProblem(cidr);
+  if (problem) return `${what} managementCidr: got ${quote(cidr)}: expected ${problem}`;
+  const outside = hosts.find((h) => !inIPv4Network(h.address, cidr));
+  if (outside) {
+    return `${what} ${outside.hostName} address: got ${quote(outside.address)}: expected an address inside managementCidr ${cidr} (whose hosts alone its grants admit)`;
+  }
+  return undefined;
+}

@@ -1,6 +1,7 @@
 import * as net from "net";
+import * as ipaddr from "ipaddr.js";
 import { Construct } from "constructs";
-import { ITerraformDependable, SSHProvisionerConnection } from "cdktf";
+import { ITerraformDependable, SSHProvisionerConnection, TerraformStack } from "cdktf";
 import { join as quote } from "shlex";
 import { ClusterSecrets } from "../core/cluster-secrets";
 import { ReleaseProfile } from "../core/releases";
@@ -180,6 +181,27 @@ function checkConnectionProps(props: HostProps): void {
   }
 }
 
+/** The hosts of each stack by address (one spelling per address: `::1` and `0:0::1` are one). */
+const addressesByStack = new WeakMap<TerraformStack, Map<string, string>>();
+
+/** Two hosts of one stack at one address would each be the other's SSH target: refused. */
+function claimAddress(host: Construct, name: string, address: string): void {
+  const stack = TerraformStack.of(host);
+  let taken = addressesByStack.get(stack);
+  if (!taken) {
+    taken = new Map();
+    addressesByStack.set(stack, taken);
+  }
+  const key = ipaddr.parse(address).toNormalizedString();
+  const other = taken.get(key);
+  if (other !== undefined) {
+    throw new Error(
+      `Host ${name} address: got ${quoteValue(address)}: expected an address no other host of the stack has (Host ${other} has it)`,
+    );
+  }
+  taken.set(key, name);
+}
+
 /** Where secrets (and other uploads) land before the root-only install moves them into place. */
 export function uploadDir(user: string): string {
   return user === "root" ? "/root/.openstack-cdktf-upload" : `/home/${user}/.openstack-cdktf-upload`;
@@ -228,6 +250,7 @@ export class Host extends Construct implements StepTarget {
       throw new Error(`Host ${props.name} address: got ${quoteValue(props.address)}: expected an IP address`);
     }
     checkConnectionProps(props);
+    claimAddress(this, props.name, props.address);
     this.hostName = props.name;
     this.address = props.address;
     this.release = props.release;

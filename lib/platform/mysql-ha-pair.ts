@@ -1,8 +1,8 @@
 import { declareSecrets } from "../core/secret-catalog";
-import * as net from "net";
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
 import { IniFile, secretPlaceholder } from "../core/ini-file";
+import { hostNetworkProblem, managementNetworkProblem } from "../core/field-rules";
 import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { DATABASE_NAME } from "../core/shell-script";
 import { Step } from "../core/step";
@@ -85,6 +85,9 @@ export class MysqlHaPair extends Construct implements IDatabase {
         `MysqlHaPair controllers: got ${props.controllers.length}: expected 1 (single) or 2 (replicated pair)`,
       );
     }
+    // The grants admit the management network: a /32 or an IPv6 network would admit one host or all.
+    const network = managementNetworkProblem("MysqlHaPair", props.managementCidr, props.controllers);
+    if (network) throw new Error(network);
     const client =
       props.client ?? ClientAddress.resolve("MysqlHaPair", props.controllers, props.clientAddress, props.vip);
     this.props = { ...props, client };
@@ -224,10 +227,14 @@ export class MysqlHaPair extends Construct implements IDatabase {
   }
 }
 
-/** MariaDB's host pattern for a network: `10.0.0.0/255.255.255.0`; IPv6 has none, so `%`. */
+/**
+ * MariaDB's host pattern for a network: `10.0.0.0/255.255.255.0`. IPv6 has none (only `%`, every
+ * host), so it is refused rather than opened to all.
+ */
 export function userHostPattern(cidr: string): string {
+  const problem = hostNetworkProblem(cidr);
+  if (problem) throw new Error(`userHostPattern: got ${JSON.stringify(cidr)}: expected ${problem}`);
   const [address, bits] = cidr.split("/");
-  if (!net.isIPv4(address)) return "%";
   const prefix = Number(bits);
   const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
   const octets = [24, 16, 8, 0].map((shift) => (mask >>> shift) & 255);

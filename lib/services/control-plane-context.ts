@@ -1,4 +1,5 @@
 import { Endpoint } from "../core/endpoint";
+import { managementNetworkProblem } from "../core/field-rules";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
@@ -55,6 +56,13 @@ export interface ResolvedControlPlane extends ControlPlaneContext {
 /** Resolves the context's defaults (region, API workers); a resolved context is returned as it is. */
 export function resolveControlPlane(context: ControlPlaneContext): ResolvedControlPlane {
   if ("endpoint" in context && context.endpoint instanceof Endpoint) return context as ResolvedControlPlane;
+  // Swift's rsync and the services' own allow lists admit the management network only.
+  const network = managementNetworkProblem(
+    "ControlPlaneContext",
+    context.managementCidr,
+    context.controllers,
+  );
+  if (network) throw new Error(network);
   const client = clientOf(context);
   return {
     ...context,
