@@ -6,6 +6,7 @@
  * their own props.
  */
 import { InventoryError, parseInventory } from "../lib/cluster/inventory";
+import { MAX_HOSTS } from "../lib/cluster/inventory-schema";
 import { CONTROL_CHARACTER } from "../lib/core/field-rules";
 import { agentInterfacesProblem } from "../lib/services/neutron-agents";
 import { backendNameClash, volumeBackendsProblem } from "../lib/services/volume-backends";
@@ -376,6 +377,26 @@ describe("constructs built in TypeScript refuse what the inventory refuses", () 
     ).toThrow(
       'ControlPlaneContext ctl1 address: got "10.9.0.1": expected an address inside managementCidr 10.8.0.0/24',
     );
+  });
+});
+
+describe("inventories larger than the library supports", () => {
+  it(`refuses more than MAX_HOSTS (${MAX_HOSTS}) hosts in one line, by their count, before anything is built`, () => {
+    const d = valid();
+    const extra = MAX_HOSTS - d.hosts.length + 1;
+    for (let i = 0; i < extra; i++) {
+      d.hosts.push({
+        name: `c${i}`,
+        address: `10.0.${16 + Math.floor(i / 250)}.${1 + (i % 250)}`,
+        roles: ["storage"],
+      });
+    }
+    d.networks.management.cidr = "10.0.0.0/16";
+    expect(refusal(d)).toBe(
+      `inventory: hosts: got ${MAX_HOSTS + 1} items: expected at most ${MAX_HOSTS} hosts (the largest cluster the benchmark proves; a larger one is not supported yet)`,
+    );
+    d.hosts.pop();
+    expect(refusal(d)).toBeUndefined();
   });
 });
 

@@ -283,6 +283,14 @@ export const dayOneSchema = z.strictObject({
   router: z.strictObject({ name: dayOneName.optional() }).optional(),
 });
 
+/**
+ * The most hosts an inventory may list: what `npm run bench` proves (2 controllers, a network
+ * host and 3,000 compute+storage hosts synthesize and plan in bounded memory), with room. A
+ * larger list is refused in one line before anything is built, never a heap crash.
+ */
+export const MAX_HOSTS = 3500;
+const MAX_HOSTS_EXPECTED = `at most ${MAX_HOSTS} hosts (the largest cluster the benchmark proves; a larger one is not supported yet)`;
+
 export const inventorySchema = z.strictObject({
   /** The stack's name and folder, the secrets file's name, the seed of Ceph's fsid: see `hostname`. */
   cluster: hostname,
@@ -357,7 +365,7 @@ export const inventorySchema = z.strictObject({
       .optional(),
     tunnel: z.strictObject({ cidr: hostNetwork, interface: interfaceName }).optional(),
   }),
-  hosts: z.array(hostSchema).min(1, "at least one host"),
+  hosts: z.array(hostSchema).min(1, "at least one host").max(MAX_HOSTS, MAX_HOSTS_EXPECTED),
   dayOne: dayOneSchema.optional(),
 });
 

@@ -342,7 +342,9 @@ function describeIssue(source: string, data: unknown, unionIssue: z.core.$ZodIss
     return `${source}: ${fieldPath}: missing: expected ${expected.replace(/^Invalid (input|option): expected /, "")}`;
   }
   const cleaned = expected.replace(/^Invalid (input|option): expected /, "").replace(/^Invalid /, "a valid ");
-  return `${source}: ${fieldPath}: got ${quote(value)}: expected ${cleaned}`;
+  // A list that is too long is said by its length, not quoted.
+  const got = issue.code === "too_big" && Array.isArray(value) ? `${value.length} items` : quote(value);
+  return `${source}: ${fieldPath}: got ${got}: expected ${cleaned}`;
 }
 
 /** `hosts[2].interfaces.management`; a key that is not a plain word is quoted: `ssh["a b"]`. */
