@@ -3,7 +3,7 @@ import * as path from "path";
 import * as ipaddr from "ipaddr.js";
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
-import { cidrsOverlap, CONTROL_CHARACTER, printable, quote } from "../core/field-rules";
+import { cidrsOverlap, CONTROL_CHARACTER, inIPv4Network, printable, quote } from "../core/field-rules";
 import { ReleaseName, releaseProfile } from "../core/releases";
 import { cinderRelease } from "../services/cinder";
 import { Role } from "../core/roles";
@@ -584,20 +584,8 @@ function normalize(input: InventoryInput, baseDir: string): Inventory {
   };
 }
 
-/** Each network's parse, once per CIDR: every host's address is checked against the same few. */
-const parsedCidrs = new Map<string, [ipaddr.IPv4 | ipaddr.IPv6, number]>();
+/** Each network's edge addresses, once per CIDR: every host's address is checked against the same few. */
 const edgeAddresses = new Map<string, { network: string; broadcast: string }>();
-
-function inNetwork(address: string, cidr: string): boolean {
-  let range = parsedCidrs.get(cidr);
-  if (!range) {
-    range = ipaddr.parseCIDR(cidr);
-    parsedCidrs.set(cidr, range);
-  }
-  const [network, bits] = range;
-  const parsed = ipaddr.parse(address);
-  return parsed.kind() === network.kind() && parsed.match(network, bits);
-}
 
 /**
  * Undefined for an address a host may have in the network, else what it should be instead:
@@ -655,7 +643,7 @@ function checkTopology(inv: Inventory, source: string): void {
     if (host.name === inv.management.vipName) {
       fail(`hosts[${i}].name`, host.name, `a name other than the VIP's name (networks.management.vipName)`);
     }
-    if (!inNetwork(host.address, cidr)) {
+    if (!inIPv4Network(host.address, cidr)) {
       fail(`hosts[${i}].address`, host.address, `an address inside the management network ${cidr}`);
     }
     const edge = edgeAddressProblem(host.address, cidr, "management");
@@ -672,7 +660,7 @@ function checkTopology(inv: Inventory, source: string): void {
           host.tunnelAddress,
           "no tunnelAddress unless networks.tunnel is set",
         );
-      } else if (!inNetwork(host.tunnelAddress, inv.tunnel.cidr)) {
+      } else if (!inIPv4Network(host.tunnelAddress, inv.tunnel.cidr)) {
         fail(
           `hosts[${i}].tunnelAddress`,
           host.tunnelAddress,
@@ -723,7 +711,7 @@ function checkTopology(inv: Inventory, source: string): void {
   }
   if (inv.ha === "heartbeat") {
     if (vip === undefined) fail("networks.management.vip", vip, "a virtual IP for ha: heartbeat");
-    if (!inNetwork(vip as string, cidr)) {
+    if (!inIPv4Network(vip as string, cidr)) {
       fail("networks.management.vip", vip, `an address inside the management network ${cidr}`);
     }
     const vipEdge = edgeAddressProblem(vip as string, cidr, "management");

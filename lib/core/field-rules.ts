@@ -201,11 +201,18 @@ export function hostNetworkProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** Each network's parse, once per CIDR: a large inventory checks every host against the same few. */
+const parsedNetworks = new Map<string, [ipaddr.IPv4, number]>();
+
 /** Whether an address lies in an IPv4 network in CIDR form (an IPv6 address never does). */
 export function inIPv4Network(address: string, cidr: string): boolean {
   if (!net.isIPv4(address)) return false;
-  const [network, bits] = ipaddr.IPv4.parseCIDR(cidr);
-  return ipaddr.IPv4.parse(address).match(network, bits);
+  let network = parsedNetworks.get(cidr);
+  if (!network) {
+    network = ipaddr.IPv4.parseCIDR(cidr);
+    parsedNetworks.set(cidr, network);
+  }
+  return ipaddr.IPv4.parse(address).match(network[0], network[1]);
 }
 
 /**

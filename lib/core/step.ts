@@ -181,17 +181,27 @@ export class StepIdCollisionError extends Error {
   }
 }
 
+/**
+ * The map `registry` keeps for `scope`'s stack (made on first use): what the stack's constructs
+ * have claimed that no other construct of the stack may claim again.
+ */
+export function stackClaims<K, V>(registry: WeakMap<TerraformStack, Map<K, V>>, scope: Construct): Map<K, V> {
+  const stack = TerraformStack.of(scope);
+  let claims = registry.get(stack);
+  if (!claims) {
+    claims = new Map();
+    registry.set(stack, claims);
+  }
+  return claims;
+}
+
 /** Per stack: each logical id taken, and the host of the step that took it. */
 const claimedIds = new WeakMap<TerraformStack, Map<string, string>>();
 
 /** Two steps with one logical id would silently merge into one resource: refuse the second. */
 function claimLogicalId(scope: Construct, logicalId: string, hostName: string): void {
   const stack = TerraformStack.of(scope);
-  let ids = claimedIds.get(stack);
-  if (!ids) {
-    ids = new Map();
-    claimedIds.set(stack, ids);
-  }
+  const ids = stackClaims(claimedIds, scope);
   const other = ids.get(logicalId);
   if (other !== undefined) {
     throw new StepIdCollisionError(

@@ -22,7 +22,15 @@ import {
   UNIX_USER_EXPECTED,
 } from "../core/field-rules";
 import { LateValue } from "../core/late-value";
-import { inputsHash, Step, StepProps, StepResourceKind, StepTarget, stepLogicalId } from "../core/step";
+import {
+  inputsHash,
+  stackClaims,
+  Step,
+  StepProps,
+  StepResourceKind,
+  StepTarget,
+  stepLogicalId,
+} from "../core/step";
 import {
   resolveVolumeBackends,
   TargetHelper,
@@ -186,12 +194,7 @@ const addressesByStack = new WeakMap<TerraformStack, Map<string, string>>();
 
 /** Two hosts of one stack at one address would each be the other's SSH target: refused. */
 function claimAddress(host: Construct, name: string, address: string): void {
-  const stack = TerraformStack.of(host);
-  let taken = addressesByStack.get(stack);
-  if (!taken) {
-    taken = new Map();
-    addressesByStack.set(stack, taken);
-  }
+  const taken = stackClaims(addressesByStack, host);
   const key = ipaddr.parse(address).toNormalizedString();
   const other = taken.get(key);
   if (other !== undefined) {
