@@ -253,19 +253,17 @@ export interface BackendNameClash {
 /**
  * Across the cluster's storage hosts, one backend name is one backend: a volume type selects
  * hosts by `volume_backend_name` (and Cinder's database compares names without case), so the
- * same name must be spelt the same and name the same driver, and for RBD the same pool.
+ * same name must be spelt the same and name the same driver, and for RBD the same pool. Hosts
+ * are added one by one (`CinderService` as it places them), each checked against the earlier.
  */
-export function backendNameClash(
-  hosts: readonly { readonly name: string; readonly backends: readonly VolumeBackend[] }[],
-): BackendNameClash | undefined {
-  const first = new Map<string, { host: string; backend: VolumeBackend }>();
-  for (const [h, { name: hostName, backends }] of hosts.entries()) {
+export class BackendNames {
+  private readonly first = new Map<string, { host: string; backend: VolumeBackend }>();
+
+  /** The first of `backends` that clashes with an earlier host's (`host` left 0), else adds them. */
+  add(hostName: string, backends: readonly VolumeBackend[]): BackendNameClash | undefined {
     for (const [i, backend] of backends.entries()) {
-      const earlier = first.get(backend.name.toLowerCase());
-      if (!earlier) {
-        first.set(backend.name.toLowerCase(), { host: hostName, backend });
-        continue;
-      }
+      const earlier = this.first.get(backend.name.toLowerCase());
+      if (!earlier || earlier.host === hostName) continue;
       const other = earlier.backend;
       const same =
         other.name === backend.name &&
@@ -273,13 +271,30 @@ export function backendNameClash(
         (backend.driver !== "rbd" || (other.driver === "rbd" && other.pool === backend.pool));
       if (!same) {
         return {
-          host: h,
+          host: 0,
           field: `[${i}]`,
           value: `${backend.name} (${backend.driver}${backend.driver === "rbd" ? ` pool ${backend.pool}` : ""})`,
           expected: `the backend that name is on ${earlier.host} (${other.name}, ${other.driver}${other.driver === "rbd" ? ` pool ${other.pool}` : ""}), or another name: a volume type picks hosts by backend name, compared without case`,
         };
       }
     }
+    for (const backend of backends) {
+      if (!this.first.has(backend.name.toLowerCase())) {
+        this.first.set(backend.name.toLowerCase(), { host: hostName, backend });
+      }
+    }
+    return undefined;
+  }
+}
+
+/** `BackendNames` over a whole list of hosts: the first clash, `host` its index in the list. */
+export function backendNameClash(
+  hosts: readonly { readonly name: string; readonly backends: readonly VolumeBackend[] }[],
+): BackendNameClash | undefined {
+  const names = new BackendNames();
+  for (const [h, host] of hosts.entries()) {
+    const clash = names.add(host.name, host.backends);
+    if (clash) return { ...clash, host: h };
   }
   return undefined;
 }

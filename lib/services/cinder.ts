@@ -14,7 +14,7 @@ import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { TargetHelper } from "../hosts/volume-backends";
 import { CephCluster } from "../platform/ceph-cluster";
-import { backendNameClash, describeVolumeBackend, RBD_CLIENT, volumeBackendSection } from "./volume-backends";
+import { BackendNames, describeVolumeBackend, RBD_CLIENT, volumeBackendSection } from "./volume-backends";
 
 export interface CinderServiceProps extends ApiServiceProps {
   /** Glance's API, for `[DEFAULT] glance_api_servers` where cinder-volume runs. @default `http://VIP:9292` */
@@ -188,6 +188,8 @@ export class CinderService extends ApiService {
   private readonly glanceUrl: string;
   private readonly ceph?: CephCluster;
   private readonly volumeSteps = new Map<Host, Step>();
+  /** The backends' names across the volume hosts placed so far (one name, one backend). */
+  private readonly backendNames = new BackendNames();
 
   constructor(scope: Construct, id: string, props: CinderServiceProps) {
     // Its secrets join the stack's catalog (a stack of one's own has no other), before its steps use them.
@@ -293,9 +295,7 @@ export class CinderService extends ApiService {
         `CinderService.volumeHost ${host.hostName}: volumeBackends: got none: expected at least one backend (a storage host without backends runs no cinder-volume)`,
       );
     }
-    const clash = backendNameClash(
-      [...this.volumeSteps.keys(), host].map((h) => ({ name: h.hostName, backends: h.volumeBackends })),
-    );
+    const clash = this.backendNames.add(host.hostName, host.volumeBackends);
     if (clash) {
       throw new Error(
         `CinderService.volumeHost ${host.hostName}: volumeBackends${clash.field}: got ${clash.value}: expected ${clash.expected}`,
