@@ -159,6 +159,30 @@ describe("Step", () => {
     expect(json.resource.terraform_data.controller1_mysql_install.depends_on).toBeUndefined();
   });
 
+  it("names steps it depends on by address, as the resource's own list: no override in the stack's metadata", () => {
+    // An override per resource made cdktf copy a list of them all for each one: quadratic.
+    const { json } = synthToDir((scope) => {
+      const install = new Step(scope, "mysql_install", {
+        target: target("controller1"),
+        script: script("a"),
+      });
+      const other = new Step(scope, "base", { target: target("controller2"), script: script("b") });
+      new Step(scope, "mysql_config", {
+        target: target("controller1"),
+        script: script("c"),
+        dependsOn: [install, other],
+      });
+    });
+    expect(json.resource.terraform_data.controller1_mysql_config.depends_on).toEqual([
+      "terraform_data.controller1_mysql_install",
+      "terraform_data.controller2_base",
+    ]);
+    const metadata = (json as unknown as Record<string, { metadata: Record<string, unknown> }>)["//"]
+      .metadata;
+    expect(metadata.stackName).toBe("steps");
+    expect(metadata.overrides).toBeUndefined();
+  });
+
   it("runs pre-provisioners before the script", () => {
     const json = synth(
       (scope) =>

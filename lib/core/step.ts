@@ -148,11 +148,10 @@ export class Step extends Construct implements ITerraformDependable {
       this.resource = new TerraformData(this, "resource", { ...common, triggersReplace: triggers });
     }
     this.resource.overrideLogicalId(this.logicalId);
+    // Set as the resource's own list, not with addOverride: every override is also listed in the
+    // stack's metadata, a list cdktf copies whole for each resource (quadratic in the steps).
     if (onlySteps && dependencies.length > 0) {
-      this.resource.addOverride(
-        "depends_on",
-        dependencies.map((d) => (d as Step).address),
-      );
+      this.resource.dependsOn = dependencies.map((d) => (d as Step).address);
     }
   }
 

@@ -1,7 +1,7 @@
 import * as net from "net";
 import * as ipaddr from "ipaddr.js";
 import { Construct } from "constructs";
-import { ITerraformDependable, SSHProvisionerConnection, TerraformStack } from "cdktf";
+import { ITerraformDependable, SSHProvisionerConnection, TerraformStack, Token } from "cdktf";
 import { join as quote } from "shlex";
 import { ClusterSecrets } from "../core/cluster-secrets";
 import { ReleaseProfile } from "../core/releases";
@@ -333,10 +333,7 @@ export class Host extends Construct implements StepTarget {
         () => `\${sha256(join(",", [${this.chain.map((s) => `${s.address}.id`).join(", ")}]))}`,
       ),
     });
-    step.resource.addOverride(
-      "depends_on",
-      LateValue.any(() => this.chain.map((s) => s.address)),
-    );
+    step.resource.dependsOn = Token.asList(LateValue.any(() => this.chain.map((s) => s.address)));
     return step;
   }
 
