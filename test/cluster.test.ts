@@ -454,7 +454,7 @@ describe("constructs used on their own", () => {
     const stack = new TerraformStack(app, "c");
     const host = new Host(stack, "c1", {
       name: "cmp-1",
-      address: "fd00::21",
+      address: "10.0.0.21",
       release: DEBIAN_12_ZED,
       user: "ops",
     });
@@ -467,7 +467,7 @@ describe("constructs used on their own", () => {
 
   it.each([
     [{ name: "Bad_Name", address: "10.0.0.1" }, 'Host name: got "Bad_Name": expected a hostname'],
-    [{ name: "ok", address: "10.0.0.300" }, 'Host ok address: got "10.0.0.300": expected an IP address'],
+    [{ name: "ok", address: "10.0.0.300" }, 'Host ok address: got "10.0.0.300": expected an IPv4 address'],
     [
       { name: "ok", address: "10.0.0.1", user: "Root" },
       'Host ok user: got "Root": expected a Unix user name',

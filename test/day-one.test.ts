@@ -199,7 +199,7 @@ describe("DayOne on its own", () => {
     [
       "a physnet with a space",
       (s) => (s.external.physnet = "pro vider"),
-      'DayOne external.physnet: got "pro vider": expected a physical network name such as provider',
+      "DayOne external.physnet: got \"pro vider\": expected a physical network name such as provider: lowercase letters, digits, '_' and '-', starting with a letter, at most 64 characters",
     ],
     [
       "a CIDR with host bits",

@@ -329,17 +329,17 @@ describe("constructs built in TypeScript refuse what the inventory refuses", () 
   const host = (scope: TerraformStack, name: string, address: string) =>
     new Host(scope, name, { name, address, release: DEBIAN_12_ZED });
 
-  it.each([
-    ["10.0.0.5", "10.0.0.5"],
-    ["fd00::5", "fd00:0::5"],
-  ])("two hosts of one stack at one address (%s, %s): the second is refused", (first, second) => {
+  it("two hosts of one stack at one address: the second is refused; an IPv6 address is refused as the inventory does", () => {
     const s = stack();
-    host(s, "a", first);
-    expect(() => host(s, "b", second)).toThrow(
-      `Host b address: got "${second}": expected an address no other host of the stack has (Host a has it)`,
+    host(s, "a", "10.0.0.5");
+    expect(() => host(s, "b", "10.0.0.5")).toThrow(
+      'Host b address: got "10.0.0.5": expected an address no other host of the stack has (Host a has it)',
     );
     // Another stack is another cloud.
-    expect(() => host(stack(), "b", second)).not.toThrow();
+    expect(() => host(stack(), "b", "10.0.0.5")).not.toThrow();
+    expect(() => host(stack(), "c", "fd00::5")).toThrow(
+      'Host c address: got "fd00::5": expected an IPv4 address (IPv6 is not supported yet',
+    );
   });
 
   it.each([

@@ -72,7 +72,7 @@ describe("the VIP comes before the servers that bind to it, by the wiring", () =
     expect(
       () =>
         new MysqlHaPair(stack, "db2", { controllers, vip, clientAddress: "10.0.0.7", managementCidr: CIDR }),
-    ).toThrow(/MysqlHaPair vip: got 10.0.0.100: expected the client address 10.0.0.7/);
+    ).toThrow(/MysqlHaPair vip: got "10.0.0.100": expected the client address 10.0.0.7/);
   });
 
   it("a VIP brought up on another host is waited for through depends_on", () => {
@@ -251,7 +251,7 @@ describe("one client address, built once and passed by reference", () => {
       client: ClientAddress.of("10.0.0.9", true),
     };
     expect(() => clientOf(context as unknown as ControlPlaneContext)).toThrow(
-      "ControlPlaneContext client: got 10.0.0.9: expected the client address 10.0.0.1",
+      'ControlPlaneContext client: got "10.0.0.9": expected the client address 10.0.0.1',
     );
   });
 });

@@ -14,6 +14,7 @@ import { MYSQL_COMPONENT } from "../platform/mysql-ha-pair";
 import { RABBITMQ_COMPONENT } from "../platform/rabbitmq";
 import { DAY_ONE_COMPONENT } from "../services/day-one";
 import { SERVICES } from "./services";
+import { quote } from "../core/field-rules";
 
 /**
  * Every component, in the secret catalog's order: the platform the cluster builds before its
@@ -75,7 +76,7 @@ export function secretCatalog(): readonly SecretSpec[] {
 /** The catalog entry for a name; throws when the name is unknown. */
 export function secretSpec(name: string): SecretSpec {
   const spec = SECRET_CATALOG.find((s) => s.name === name);
-  if (!spec) throw new Error(`secret: got ${JSON.stringify(name)}: expected a name from SECRET_CATALOG`);
+  if (!spec) throw new Error(`secret: got ${quote(name)}: expected a name from SECRET_CATALOG`);
   return spec;
 }
 

@@ -2,12 +2,17 @@ import * as net from "net";
 import { z } from "zod";
 import {
   HOST_OR_IPV4_EXPECTED,
+  HOSTNAME,
+  HOSTNAME_EXPECTED,
   hostNetworkProblem,
+  ipv4AddressProblem,
   IPV6_NOT_SUPPORTED,
   INTERFACE_NAME,
   INTERFACE_NAME_EXPECTED,
   isHostOrIPv4,
   isSshPublicKey,
+  PHYSNET,
+  PHYSNET_EXPECTED,
   proxyUrlProblem,
   SSH_PUBLIC_KEY_EXPECTED,
   SSH_TIMEOUT,
@@ -65,15 +70,8 @@ function checkedString(problem: (value: string) => string | undefined) {
   });
 }
 
-/**
- * A cluster member's or the cluster's address: in /etc/hosts, ha.cf, haresources, every config
- * file and URL, and the SSH connection. Dotted-quad IPv4 (Node's `net.isIPv4`: four decimal
- * numbers, no leading zeros, ASCII digits only).
- */
-const ipv4Address = checkedString((value) => {
-  if (net.isIPv4(value)) return undefined;
-  return net.isIPv6(value) ? `an IPv4 address (${IPV6_NOT_SUPPORTED})` : "an IPv4 address";
-});
+/** A cluster member's or the cluster's address (ipv4AddressProblem). */
+const ipv4Address = checkedString(ipv4AddressProblem);
 
 /**
  * A network of the cluster's hosts (hostNetworkProblem): the management network is opened in
@@ -82,18 +80,8 @@ const ipv4Address = checkedString((value) => {
  */
 const hostNetwork = checkedString(hostNetworkProblem);
 
-/**
- * A host's name (the cluster's and the VIP's too): its hostname, a line in every /etc/hosts, a
- * word in ha.cf, haresources, Ceph's and Nova's configs and the scripts, part of the steps'
- * Terraform ids and construct paths, the stack's folder. One lowercase DNS label that starts
- * with a letter: a name of digits (`10`, `0x10`) is read as an address by resolvers.
- */
-const hostname = z
-  .string()
-  .regex(
-    /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/,
-    "a hostname: lowercase letters, digits and '-', 1 to 63 characters, starting with a letter, not ending with '-'",
-  );
+/** A host's name (the cluster's and the VIP's too): see HOSTNAME. */
+const hostname = z.string().regex(HOSTNAME, HOSTNAME_EXPECTED);
 
 /** A TCP port: a number in the SSH connection (Terraform's JSON). */
 const port = z
@@ -355,12 +343,7 @@ export const inventorySchema = z.strictObject({
       .strictObject({
         interface: interfaceName,
         /** ML2's flat_networks and bridge_mappings (`physnet:br-provider`), Neutron's API: Neutron's length limit. */
-        physnet: z
-          .string()
-          .regex(
-            /^[a-z][a-z0-9_-]{0,63}$/,
-            "a physical network name such as provider: lowercase letters, digits, '_' and '-', starting with a letter, at most 64 characters",
-          ),
+        physnet: z.string().regex(PHYSNET, PHYSNET_EXPECTED),
       })
       .optional(),
     tunnel: z.strictObject({ cidr: hostNetwork, interface: interfaceName }).optional(),

@@ -3,14 +3,20 @@ import * as path from "path";
 import * as ipaddr from "ipaddr.js";
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
-import { cidrsOverlap, CONTROL_CHARACTER, inIPv4Network, printable, quote } from "../core/field-rules";
+import {
+  cidrsOverlap,
+  CONTROL_CHARACTER,
+  HOSTS_FILE_OWN_NAMES,
+  inIPv4Network,
+  printable,
+  quote,
+} from "../core/field-rules";
 import { ReleaseName, releaseProfile } from "../core/releases";
 import { cinderRelease } from "../services/cinder";
 import { Role } from "../core/roles";
 import { DAY_ONE_DEFAULTS, DayOneSettings, dayOneProblem } from "../services/day-one-settings";
 import { DatapathType, ImageStore, InventoryInput, inventorySchema, VirtType } from "./inventory-schema";
 import { CephOsdSpec } from "../platform/ceph-cluster";
-import { HOSTS_FILE_OWN_NAMES } from "../hosts/base-system";
 import { CLUSTER_PART_IDS } from "./part-ids";
 import { agentInterfacesProblem } from "../services/neutron-agents";
 import {

@@ -1,4 +1,5 @@
 import * as net from "net";
+import { quote } from "./field-rules";
 
 /**
  * An address that clients reach a service at (a VIP, a controller, a broker), and the one place
@@ -13,7 +14,7 @@ export class Endpoint {
 
   private constructor(readonly address: string) {
     if (address.length === 0 || /[\s/@[\]]/.test(address)) {
-      throw new Error(`Endpoint: got ${JSON.stringify(address)}: expected an IP address or a hostname`);
+      throw new Error(`Endpoint: got ${quote(address)}: expected an IP address or a hostname`);
     }
   }
 

@@ -233,3 +233,66 @@ export function managementNetworkProblem(
   }
   return undefined;
 }
+
+/**
+ * A host's name (and the VIP's): its hostname, a line in every /etc/hosts, a word in ha.cf,
+ * haresources, Ceph's and Nova's configs and the scripts, part of the steps' Terraform ids. One
+ * lowercase DNS label that starts with a letter: a name of digits (`10`, `0x10`) is read as an
+ * address by resolvers.
+ */
+export const HOSTNAME = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const HOSTNAME_EXPECTED =
+  "a hostname: lowercase letters, digits and '-', 1 to 63 characters, starting with a letter, not ending with '-'";
+
+/** The lines Debian's /etc/hosts has for loopback and IPv6 multicast; BaseSystem keeps them. */
+export const OWN_HOSTS_LINES: readonly (readonly [string, readonly string[]])[] = [
+  ["127.0.0.1", ["localhost"]],
+  ["::1", ["localhost", "ip6-localhost", "ip6-loopback"]],
+  ["ff02::1", ["ip6-allnodes"]],
+  ["ff02::2", ["ip6-allrouters"]],
+];
+
+/** Names /etc/hosts already gives to other addresses: no member or VIP may take one. */
+export const HOSTS_FILE_OWN_NAMES: readonly string[] = [
+  ...new Set(OWN_HOSTS_LINES.flatMap(([, names]) => names)),
+];
+
+/** What a host's (or the VIP's) name must be, or undefined when it is one. */
+export function hostNameProblem(name: unknown): string | undefined {
+  if (typeof name !== "string" || !HOSTNAME.test(name)) return HOSTNAME_EXPECTED;
+  if (HOSTS_FILE_OWN_NAMES.includes(name)) {
+    return `a name that /etc/hosts does not already give to another address (${HOSTS_FILE_OWN_NAMES.join(", ")})`;
+  }
+  return undefined;
+}
+
+/**
+ * A cluster member's or the cluster's address: in /etc/hosts, ha.cf, haresources, every config
+ * file and URL, and the SSH connection. Dotted-quad IPv4 (Node's `net.isIPv4`: four decimal
+ * numbers, no leading zeros, ASCII digits only).
+ */
+export function ipv4AddressProblem(value: unknown): string | undefined {
+  if (typeof value === "string" && net.isIPv4(value)) return undefined;
+  return typeof value === "string" && net.isIPv6(value)
+    ? `an IPv4 address (${IPV6_NOT_SUPPORTED})`
+    : "an IPv4 address";
+}
+
+/**
+ * Why an address cannot be a host's in its network (`cidr`, or the address with a prefix
+ * length): the network's own address and its broadcast address are no host's. Undefined when it
+ * can, or when the prefix leaves no such edge (/31, /32).
+ */
+export function networkEdgeProblem(address: string, cidr: string, networkName: string): string | undefined {
+  const [, bits] = cidr.split("/");
+  if (Number(bits) > 30) return undefined;
+  const network = ipaddr.IPv4.networkAddressFromCIDR(cidr).toString();
+  const broadcast = ipaddr.IPv4.broadcastAddressFromCIDR(cidr).toString();
+  if (address !== network && address !== broadcast) return undefined;
+  return `an address inside the ${networkName} network ${network}/${bits} other than its network address ${network} and broadcast address ${broadcast}`;
+}
+
+/** ML2's flat_networks and bridge_mappings (`physnet:br-provider`), Neutron's API: Neutron's length limit. */
+export const PHYSNET = /^[a-z][a-z0-9_-]{0,63}$/;
+export const PHYSNET_EXPECTED =
+  "a physical network name such as provider: lowercase letters, digits, '_' and '-', starting with a letter, at most 64 characters";

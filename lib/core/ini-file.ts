@@ -1,3 +1,5 @@
+import { quote } from "./field-rules";
+
 /** A value of one key; an array renders as the same key repeated (oslo.config MultiStrOpt). */
 export type IniValue = string | number | boolean | readonly (string | number | boolean)[];
 
@@ -11,7 +13,7 @@ const SECTION = /^[A-Za-z0-9_.\-: ]+$/;
  */
 export function secretPlaceholder(name: string): string {
   if (!/^[a-z0-9_]+$/.test(name)) {
-    throw new Error(`secret name: got ${JSON.stringify(name)}: expected lowercase letters, digits and '_'`);
+    throw new Error(`secret name: got ${quote(name)}: expected lowercase letters, digits and '_'`);
   }
   return `{{secret:${name}}}`;
 }
@@ -35,9 +37,8 @@ export class IniFile {
   /** Sets a key; a later call for the same key replaces the value. */
   set(section: string, key: string, value: IniValue): this {
     if (!SECTION.test(section))
-      throw new Error(`INI section: got ${JSON.stringify(section)}: expected a section name`);
-    if (!KEY.test(key))
-      throw new Error(`INI key [${section}]: got ${JSON.stringify(key)}: expected a key name`);
+      throw new Error(`INI section: got ${quote(section)}: expected a section name`);
+    if (!KEY.test(key)) throw new Error(`INI key [${section}]: got ${quote(key)}: expected a key name`);
     for (const item of Array.isArray(value) ? value : [value]) {
       if (/[\r\n]/.test(String(item))) {
         throw new Error(`INI value [${section}] ${key}: got a value with a line break: expected one line`);

@@ -8,6 +8,7 @@
 import * as net from "net";
 import { Endpoint } from "./endpoint";
 import { ShellScript } from "./shell-script";
+import { quote } from "./field-rules";
 
 /** systemd's TCP relay (Debian 12's and Ubuntu 24.04's `systemd` package; /lib is /usr/lib on both). */
 export const SOCKET_PROXYD = "/lib/systemd/systemd-socket-proxyd";
@@ -18,9 +19,7 @@ export const APACHE = "apache2";
 /** The unit names of a VIP socket of ours: `openstack-cdktf-vip-NAME.socket` and `.service`. */
 export function vipForwardUnit(name: string): string {
   if (!/^[a-z][a-z0-9-]*$/.test(name)) {
-    throw new Error(
-      `VIP forward name: got ${JSON.stringify(name)}: expected lowercase letters, digits and '-'`,
-    );
+    throw new Error(`VIP forward name: got ${quote(name)}: expected lowercase letters, digits and '-'`);
   }
   return `openstack-cdktf-vip-${name}`;
 }
@@ -171,7 +170,7 @@ export function apachePortsConf(addresses: readonly string[]): string {
 export function erlangAddress(address: string): string {
   if (net.isIPv4(address)) return `{${address.split(".").map(Number).join(",")}}`;
   if (!net.isIPv6(address) || address.includes(".")) {
-    throw new Error(`erlangAddress: got ${JSON.stringify(address)}: expected an IPv4 or IPv6 address`);
+    throw new Error(`erlangAddress: got ${quote(address)}: expected an IPv4 or IPv6 address`);
   }
   const [head, tail] = address.includes("::") ? address.split("::") : [address, undefined];
   const left = head ? head.split(":") : [];

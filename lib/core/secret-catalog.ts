@@ -1,6 +1,7 @@
 import { IConstruct } from "constructs";
 import { TerraformStack } from "cdktf";
 import { SecretSpec } from "./secret-spec";
+import { quote } from "./field-rules";
 
 export { ALL_ROLES, CONTROLLER_ONLY, serviceSecrets } from "./secret-spec";
 export type { SecretKind, SecretSpec } from "./secret-spec";
@@ -38,7 +39,7 @@ export function declaredSecret(scope: IConstruct, name: string): SecretSpec {
   const spec = declared.get(TerraformStack.of(scope))?.get(name);
   if (!spec) {
     throw new Error(
-      `secret: got ${JSON.stringify(name)}: expected a secret declared by a component of stack ${TerraformStack.of(scope).node.id} (the secret catalog)`,
+      `secret: got ${quote(name)}: expected a secret declared by a component of stack ${TerraformStack.of(scope).node.id} (the secret catalog)`,
     );
   }
   return spec;

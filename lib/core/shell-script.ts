@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { join as quote } from "shlex";
+import { quote as quoteValue } from "./field-rules";
 
 const PRELUDE = fs.readFileSync(path.join(__dirname, "prelude.sh"), "utf8");
 
@@ -16,7 +17,7 @@ export const HOST_SECRETS_DIR = "/etc/openstack-cdktf/secrets";
  */
 export function hostSecretFile(name: string): string {
   if (!/^[a-z0-9_]+$/.test(name)) {
-    throw new Error(`secret name: got ${JSON.stringify(name)}: expected lowercase letters, digits and '_'`);
+    throw new Error(`secret name: got ${quoteValue(name)}: expected lowercase letters, digits and '_'`);
   }
   return `"$OSC_SECRETS_DIR/${name}"`;
 }
@@ -181,9 +182,7 @@ export class ShellScript {
   /** A debconf answer (a `debconf-set-selections` line) for packages installed after it. */
   debconfSet(selection: string): this {
     if (/[\n\r]/.test(selection)) {
-      throw new Error(
-        `debconfSet: got ${JSON.stringify(selection)}: expected one debconf-set-selections line`,
-      );
+      throw new Error(`debconfSet: got ${quoteValue(selection)}: expected one debconf-set-selections line`);
     }
     this.lines.push(`debconf-set-selections <<<${quote([selection])}`);
     return this;
@@ -276,7 +275,7 @@ export class ShellScript {
     protocol: "tcp" | "udp" = "tcp",
   ): this {
     if (!/^[A-Za-z0-9][A-Za-z0-9@._-]*$/.test(daemon)) {
-      throw new Error(`listen daemon: got ${JSON.stringify(daemon)}: expected a unit or daemon name`);
+      throw new Error(`listen daemon: got ${quoteValue(daemon)}: expected a unit or daemon name`);
     }
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
       throw new Error(`listen ${daemon} port: got ${port}: expected a port from 1 to 65535`);
@@ -286,7 +285,7 @@ export class ShellScript {
     for (const address of list) {
       // Wildcards pass here: OSC-NET1 refuses them, and a suppression may accept one.
       if (net.isIP(address) === 0 && address !== "" && address !== "*") {
-        throw new Error(`listen ${daemon} address: got ${JSON.stringify(address)}: expected an IP address`);
+        throw new Error(`listen ${daemon} address: got ${quoteValue(address)}: expected an IP address`);
       }
       this.declaredListeners.push({ daemon, address, port, protocol });
     }
@@ -469,7 +468,7 @@ export function scriptSha256(head: string, body: string): string {
 
 function checkTag(tag: string): void {
   if (!SAFE_TAG.test(tag)) {
-    throw new Error(`change tag: got ${JSON.stringify(tag)}: expected lowercase letters, digits and '_'`);
+    throw new Error(`change tag: got ${quoteValue(tag)}: expected lowercase letters, digits and '_'`);
   }
 }
 

@@ -4,6 +4,7 @@ import { Construct } from "constructs";
 import { TerraformStack } from "cdktf";
 // cdktf's own hook for constructs that write files beside the stack (TerraformAsset uses it).
 import { addCustomSynthesis } from "cdktf/lib/synthesize/synthesizer";
+import { quote } from "./field-rules";
 
 /** The folder, beside a stack's cdk.tf.json, that holds its steps' scripts. */
 export const SCRIPTS_DIR = "scripts";
@@ -52,7 +53,7 @@ export class StepScripts extends Construct {
    */
   addData(name: string, text: string): string {
     if (!/^[a-z0-9_]+\.txt$/.test(name)) {
-      throw new Error(`StepScripts data file: got ${JSON.stringify(name)}: expected NAME.txt (a-z, 0-9, _)`);
+      throw new Error(`StepScripts data file: got ${quote(name)}: expected NAME.txt (a-z, 0-9, _)`);
     }
     const existing = this.dataFiles.get(name);
     if (existing !== undefined && existing !== text) {

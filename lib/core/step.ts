@@ -24,6 +24,7 @@ import {
 } from "./shell-script";
 import { StepScripts } from "./step-scripts";
 import { TerraformData } from "./terraform-data";
+import { quote } from "./field-rules";
 
 /** Which Terraform resource carries the steps. */
 export type StepResourceKind = "terraform_data" | "null_resource";
@@ -105,7 +106,7 @@ export class Step extends Construct implements ITerraformDependable {
   constructor(scope: Construct, name: string, props: StepProps) {
     super(scope, name);
     if (!/^[a-z][a-z0-9_]*$/.test(name)) {
-      throw new Error(`Step name: got ${JSON.stringify(name)}: expected lowercase letters, digits and '_'`);
+      throw new Error(`Step name: got ${quote(name)}: expected lowercase letters, digits and '_'`);
     }
     this.logicalId = stepLogicalId(props.target.hostName, name);
     claimLogicalId(this, this.logicalId, props.target.hostName);

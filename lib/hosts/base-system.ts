@@ -1,7 +1,14 @@
-import * as net from "net";
 import { join as shellQuote } from "shlex";
 import { Construct } from "constructs";
-import { isDnsName, proxyUrlProblem, quote } from "../core/field-rules";
+import {
+  HOST_OR_IPV4_EXPECTED,
+  OWN_HOSTS_LINES,
+  hostNameProblem,
+  ipv4AddressProblem,
+  isHostOrIPv4,
+  proxyUrlProblem,
+  quote,
+} from "../core/field-rules";
 import { sha256Hex, Step } from "../core/step";
 import { StepScripts } from "../core/step-scripts";
 import { Host, uploadDir } from "./host";
@@ -53,12 +60,11 @@ export class BaseSystem extends Construct {
       throw new Error(`BaseSystem aptProxy: got ${quote(props.aptProxy)}: expected ${proxyProblem}`);
     }
     // Each is a word of its own `server` line in chrony.conf.
-    const badServer = props.timeServers.find((s) => !isDnsName(s) && net.isIP(s) === 0);
+    const badServer = props.timeServers.find((s) => !isHostOrIPv4(s));
     if (badServer !== undefined) {
-      throw new Error(
-        `BaseSystem timeServers: got ${quote(badServer)}: expected a hostname or an IP address`,
-      );
+      throw new Error(`BaseSystem timeServers: got ${quote(badServer)}: expected ${HOST_OR_IPV4_EXPECTED}`);
     }
+    checkMembers(props.members, props.vip);
     const release = host.release;
     this.hostsFileStep = hostsFileStep(this, host, props.members, props.vip);
 
@@ -96,18 +102,25 @@ export class BaseSystem extends Construct {
   }
 }
 
-/** The lines every /etc/hosts starts with (Debian's own): loopback and IPv6 multicast names. */
-const OWN_HOSTS_LINES: readonly (readonly [string, readonly string[]])[] = [
-  ["127.0.0.1", ["localhost"]],
-  ["::1", ["localhost", "ip6-localhost", "ip6-loopback"]],
-  ["ff02::1", ["ip6-allnodes"]],
-  ["ff02::2", ["ip6-allrouters"]],
-];
-
-/** Names /etc/hosts already gives to other addresses: no member or VIP may take one. */
-export const HOSTS_FILE_OWN_NAMES: readonly string[] = [
-  ...new Set(OWN_HOSTS_LINES.flatMap(([, names]) => names)),
-];
+/**
+ * Each member and the VIP is a line of /etc/hosts: a name the rule for hosts' names allows, none
+ * taken twice (a second line for a name is never read), at an IPv4 address.
+ */
+function checkMembers(members: readonly ClusterMember[], vip: ClusterMember | undefined): void {
+  const named = new Map<string, string>();
+  const entries: [string, ClusterMember][] = members.map((m, i) => [`members[${i}]`, m]);
+  if (vip) entries.push(["vip", vip]);
+  for (const [field, member] of entries) {
+    const problem =
+      hostNameProblem(member.name) ??
+      (named.has(member.name) ? `a name not used before (${named.get(member.name)})` : undefined);
+    if (problem) throw new Error(`BaseSystem ${field}.name: got ${quote(member.name)}: expected ${problem}`);
+    named.set(member.name, field);
+    const address = ipv4AddressProblem(member.address);
+    if (address)
+      throw new Error(`BaseSystem ${field}.address: got ${quote(member.address)}: expected ${address}`);
+  }
+}
 
 /** The file each cluster's members render to, and its hash: once per list (not once per host). */
 const renderedHosts = new WeakMap<readonly ClusterMember[], Map<string, HostsFile>>();

@@ -1,4 +1,3 @@
-import * as net from "net";
 import * as ipaddr from "ipaddr.js";
 import { Construct } from "constructs";
 import { ITerraformDependable, SSHProvisionerConnection, TerraformStack, Token } from "cdktf";
@@ -12,8 +11,12 @@ import {
   CONTROL_CHARACTER,
   INTERFACE_NAME,
   INTERFACE_NAME_EXPECTED,
-  isDnsName,
+  HOST_OR_IPV4_EXPECTED,
+  hostNameProblem,
+  ipv4AddressProblem,
+  isHostOrIPv4,
   isSshPublicKey,
+  networkEdgeProblem,
   quote as quoteValue,
   SSH_PUBLIC_KEY_EXPECTED,
   SSH_TIMEOUT,
@@ -53,7 +56,7 @@ export interface BastionProps {
 export interface HostProps {
   /** The hostname the server gets; also its name in /etc/hosts and in step ids. */
   readonly name: string;
-  /** Management address (IPv4 or IPv6); SSH and every service use it. */
+  /** Management address (IPv4: see IPV6_NOT_SUPPORTED); SSH and every service use it. */
   readonly address: string;
   /** The distribution + OpenStack release the server runs. */
   readonly release: ReleaseProfile;
@@ -175,9 +178,7 @@ function checkConnectionProps(props: HostProps): void {
   }
   const bastion = props.bastion;
   if (bastion) {
-    if (!isDnsName(bastion.host) && net.isIP(bastion.host) === 0) {
-      bad("bastion.host", bastion.host, "a hostname or an IP address");
-    }
+    if (!isHostOrIPv4(bastion.host)) bad("bastion.host", bastion.host, HOST_OR_IPV4_EXPECTED);
     if (bastion.user !== undefined && !UNIX_USER.test(bastion.user)) {
       bad("bastion.user", bastion.user, UNIX_USER_EXPECTED);
     }
@@ -241,16 +242,18 @@ export class Host extends Construct implements StepTarget {
 
   constructor(scope: Construct, id: string, props: HostProps) {
     super(scope, id);
-    if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(props.name)) {
-      throw new Error(`Host name: got ${JSON.stringify(props.name)}: expected a hostname (a-z, 0-9, '-')`);
-    }
+    const nameProblem = hostNameProblem(props.name);
+    if (nameProblem) throw new Error(`Host name: got ${quoteValue(props.name)}: expected ${nameProblem}`);
     if (props.user !== undefined && !UNIX_USER.test(props.user)) {
       throw new Error(
         `Host ${props.name} user: got ${quoteValue(props.user)}: expected ${UNIX_USER_EXPECTED}`,
       );
     }
-    if (net.isIP(props.address) === 0) {
-      throw new Error(`Host ${props.name} address: got ${quoteValue(props.address)}: expected an IP address`);
+    const addressProblem = ipv4AddressProblem(props.address);
+    if (addressProblem) {
+      throw new Error(
+        `Host ${props.name} address: got ${quoteValue(props.address)}: expected ${addressProblem}`,
+      );
     }
     checkConnectionProps(props);
     claimAddress(this, props.name, props.address);
@@ -264,14 +267,28 @@ export class Host extends Construct implements StepTarget {
     this.tunnelInterface = props.tunnelInterface;
     this.tunnelAddress = props.tunnelAddress ?? props.address;
     this.tunnelPrefixLength = props.tunnelPrefixLength ?? 24;
-    const maxPrefix = net.isIPv6(this.tunnelAddress) ? 128 : 32;
     if (
       !Number.isInteger(this.tunnelPrefixLength) ||
-      this.tunnelPrefixLength < 1 ||
-      this.tunnelPrefixLength > maxPrefix
+      this.tunnelPrefixLength < 8 ||
+      this.tunnelPrefixLength > 32
     ) {
       throw new Error(
-        `Host ${props.name} tunnelPrefixLength: got ${props.tunnelPrefixLength}: expected a whole number from 1 to ${maxPrefix}`,
+        `Host ${props.name} tunnelPrefixLength: got ${quoteValue(props.tunnelPrefixLength)}: expected a whole number from 8 to 32`,
+      );
+    }
+    // The management address stands in for a tunnel address nobody gave: checked as the address above.
+    const tunnelProblem =
+      props.tunnelAddress === undefined
+        ? undefined
+        : (ipv4AddressProblem(props.tunnelAddress) ??
+          networkEdgeProblem(
+            props.tunnelAddress,
+            `${props.tunnelAddress}/${this.tunnelPrefixLength}`,
+            "tunnel",
+          ));
+    if (tunnelProblem) {
+      throw new Error(
+        `Host ${props.name} tunnelAddress: got ${quoteValue(this.tunnelAddress)}: expected ${tunnelProblem}`,
       );
     }
     this.virtType = props.virtType ?? "auto";
@@ -281,7 +298,7 @@ export class Host extends Construct implements StepTarget {
     const problem = volumeBackendsProblem(backends, targetHelper);
     if (problem) {
       throw new Error(
-        `Host ${props.name} volumeBackends${problem.field}: got ${JSON.stringify(problem.value)}: expected ${problem.expected}`,
+        `Host ${props.name} volumeBackends${problem.field}: got ${quoteValue(problem.value)}: expected ${problem.expected}`,
       );
     }
     this.volumeBackends = resolveVolumeBackends(backends, targetHelper);

@@ -10,6 +10,7 @@ import { SecretSpec } from "../core/secret-spec";
 import { hostSecretFile, ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
+import { quote as quoteValue } from "../core/field-rules";
 
 /** Monitors and managers: the managers are on the controllers, which are monitors too. */
 export const CEPH_MON_PACKAGES: PackagesByRelease = {
@@ -158,12 +159,12 @@ export function cephOsdProblem(osd: CephOsdSpec): string | undefined {
   if ("device" in osd) {
     return CEPH_OSD_DEVICE.test(osd.device)
       ? undefined
-      : `device: got ${JSON.stringify(osd.device)}: expected ${CEPH_OSD_DEVICE_EXPECTED}`;
+      : `device: got ${quoteValue(osd.device)}: expected ${CEPH_OSD_DEVICE_EXPECTED}`;
   }
   if (!isCephOsdFile(osd.file))
-    return `file: got ${JSON.stringify(osd.file)}: expected ${CEPH_OSD_FILE_EXPECTED}`;
+    return `file: got ${quoteValue(osd.file)}: expected ${CEPH_OSD_FILE_EXPECTED}`;
   if (!Number.isInteger(osd.sizeGiB) || osd.sizeGiB < 2 || osd.sizeGiB > 65536) {
-    return `sizeGiB: got ${JSON.stringify(osd.sizeGiB)}: expected ${CEPH_OSD_SIZE_EXPECTED}`;
+    return `sizeGiB: got ${quoteValue(osd.sizeGiB)}: expected ${CEPH_OSD_SIZE_EXPECTED}`;
   }
   return undefined;
 }
@@ -283,7 +284,13 @@ export class CephCluster extends Construct {
     }
     const pgNum = props.pgNum ?? 32;
     if (!Number.isInteger(pgNum) || pgNum < 1 || pgNum > 4096 || (pgNum & (pgNum - 1)) !== 0) {
-      throw new Error(`${where}: pgNum: got ${pgNum}: expected a power of two from 1 to 4096`);
+      throw new Error(`${where}: pgNum: got ${quoteValue(pgNum)}: expected a power of two from 1 to 4096`);
+    }
+    const memory = props.osdMemoryTargetMiB;
+    if (memory !== undefined && (!Number.isInteger(memory) || memory < 896 || memory > 1048576)) {
+      throw new Error(
+        `${where}: osdMemoryTargetMiB: got ${quoteValue(memory)}: expected ${CEPH_MEMORY_EXPECTED}`,
+      );
     }
     this.props = { ...props, pgNum };
     this.fsid = uuidV5(`openstack-cdktf:ceph:${props.clusterName}`, UUID_NAMESPACE);

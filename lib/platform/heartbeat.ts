@@ -6,6 +6,7 @@ import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { IVirtualAddress, readyOn } from "./interfaces";
+import { quote } from "../core/field-rules";
 
 /** Heartbeat's secrets, for the secret catalog. */
 export const HEARTBEAT_SECRETS: readonly SecretSpec[] = [
@@ -55,7 +56,7 @@ export class Heartbeat extends Construct implements IVirtualAddress {
       throw new Error(`Heartbeat controllers: got ${props.controllers.length}: expected exactly 2`);
     }
     if (net.isIP(props.vip) === 0) {
-      throw new Error(`Heartbeat vip: got ${JSON.stringify(props.vip)}: expected an IP address`);
+      throw new Error(`Heartbeat vip: got ${quote(props.vip)}: expected an IP address`);
     }
     this.address = props.vip;
     this.controllers = props.controllers;

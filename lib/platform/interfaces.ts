@@ -1,6 +1,7 @@
 import { Endpoint } from "../core/endpoint";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
+import { quote } from "../core/field-rules";
 
 /**
  * The wiring between constructs, in the style of the AWS CDK: a service takes these interfaces,
@@ -80,7 +81,7 @@ export function checkClientAddress(
 ): string {
   const address = clientAddress ?? vip?.address ?? controllers[0].address;
   if (vip && vip.address !== address) {
-    throw new Error(`${what} vip: got ${vip.address}: expected the client address ${address}`);
+    throw new Error(`${what} vip: got ${quote(vip.address)}: expected the client address ${address}`);
   }
   if (!vip && !controllers.some((h) => h.address === address)) {
     throw new Error(

@@ -3,6 +3,7 @@ import { Step } from "../core/step";
 import { Endpoint } from "../core/endpoint";
 import { Host } from "../hosts/host";
 import { ICache, readyOn } from "./interfaces";
+import { quote } from "../core/field-rules";
 
 const PORT = 11211;
 
@@ -29,7 +30,9 @@ export class Memcached extends Construct implements ICache {
     super(scope, id);
     const memory = props.memoryMb ?? 64;
     if (!Number.isInteger(memory) || memory < 16) {
-      throw new Error(`Memcached memoryMb: got ${memory}: expected a whole number of MiB, at least 16`);
+      throw new Error(
+        `Memcached memoryMb: got ${quote(memory)}: expected a whole number of MiB, at least 16`,
+      );
     }
     this.controllers = props.controllers;
     this.servers = props.controllers.map((h) => Endpoint.of(h.address).hostPort(PORT)).join(",");

@@ -2,7 +2,14 @@ import { declareSecrets } from "../core/secret-catalog";
 import { Construct } from "constructs";
 import { ComponentDeclaration } from "../core/component";
 import { IniFile, secretPlaceholder } from "../core/ini-file";
-import { hostNetworkProblem, managementNetworkProblem } from "../core/field-rules";
+import {
+  hostNetworkProblem,
+  inIPv4Network,
+  ipv4AddressProblem,
+  managementNetworkProblem,
+  networkEdgeProblem,
+  quote,
+} from "../core/field-rules";
 import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { DATABASE_NAME } from "../core/shell-script";
 import { Step } from "../core/step";
@@ -88,6 +95,8 @@ export class MysqlHaPair extends Construct implements IDatabase {
     // The grants admit the management network: a /32 or an IPv6 network would admit one host or all.
     const network = managementNetworkProblem("MysqlHaPair", props.managementCidr, props.controllers);
     if (network) throw new Error(network);
+    const clientProblem = clientAddressProblem(props);
+    if (clientProblem) throw new Error(clientProblem);
     const client =
       props.client ?? ClientAddress.resolve("MysqlHaPair", props.controllers, props.clientAddress, props.vip);
     this.props = { ...props, client };
@@ -107,9 +116,7 @@ export class MysqlHaPair extends Construct implements IDatabase {
    */
   database(name: string, user: string, secretName: string): DatabaseHandle {
     if (!DATABASE_NAME.test(name) || !/^[a-z][a-z0-9_]{0,31}$/.test(user)) {
-      throw new Error(
-        `MysqlHaPair.database: got ${JSON.stringify({ name, user })}: expected lowercase identifiers`,
-      );
+      throw new Error(`MysqlHaPair.database: got ${quote({ name, user })}: expected lowercase identifiers`);
     }
     const existing = this.databases.get(name);
     if (existing) return existing;
@@ -233,10 +240,25 @@ export class MysqlHaPair extends Construct implements IDatabase {
  */
 export function userHostPattern(cidr: string): string {
   const problem = hostNetworkProblem(cidr);
-  if (problem) throw new Error(`userHostPattern: got ${JSON.stringify(cidr)}: expected ${problem}`);
+  if (problem) throw new Error(`userHostPattern: got ${quote(cidr)}: expected ${problem}`);
   const [address, bits] = cidr.split("/");
   const prefix = Number(bits);
   const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
   const octets = [24, 16, 8, 0].map((shift) => (mask >>> shift) & 255);
   return `${address}/${octets.join(".")}`;
+}
+
+/**
+ * Where clients reach the database must be a host of the management network its grants admit:
+ * an IPv4 address inside `managementCidr`, neither its network nor its broadcast address.
+ */
+function clientAddressProblem(props: MysqlHaPairProps): string | undefined {
+  const address = props.clientAddress ?? props.client?.address ?? props.vip?.address;
+  if (address === undefined) return undefined;
+  const problem =
+    ipv4AddressProblem(address) ??
+    (inIPv4Network(address, props.managementCidr)
+      ? networkEdgeProblem(address, props.managementCidr, "management")
+      : `an address inside managementCidr ${props.managementCidr}`);
+  return problem && `MysqlHaPair clientAddress: got ${quote(address)}: expected ${problem}`;
 }

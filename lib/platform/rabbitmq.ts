@@ -10,6 +10,7 @@ import { erlangAddress } from "../core/listen";
 import { Host } from "../hosts/host";
 import { ClientAddress } from "./client-address";
 import { IMessageBus, IVirtualAddress, readyOn } from "./interfaces";
+import { quote } from "../core/field-rules";
 
 export interface RabbitMqProps {
   readonly controllers: readonly Host[];
@@ -113,7 +114,7 @@ export class RabbitMq extends Construct implements IMessageBus {
     super(scope, id);
     this.user = props.user ?? "openstack";
     if (!/^[a-z][a-z0-9_-]*$/.test(this.user)) {
-      throw new Error(`RabbitMq user: got ${JSON.stringify(this.user)}: expected a lowercase name`);
+      throw new Error(`RabbitMq user: got ${quote(this.user)}: expected a lowercase name`);
     }
     const client =
       props.client ?? ClientAddress.resolve("RabbitMq", props.controllers, props.clientAddress, props.vip);

@@ -1,5 +1,5 @@
 import { Endpoint } from "../core/endpoint";
-import { managementNetworkProblem } from "../core/field-rules";
+import { managementNetworkProblem, quote } from "../core/field-rules";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
@@ -89,7 +89,7 @@ export function clientOf(context: ControlPlaneContext): ClientAddress {
   if (context.client) {
     if (context.client.address !== context.clientAddress) {
       throw new Error(
-        `ControlPlaneContext client: got ${context.client.address}: expected the client address ${context.clientAddress}`,
+        `ControlPlaneContext client: got ${quote(context.client.address)}: expected the client address ${context.clientAddress}`,
       );
     }
     return context.client;
@@ -153,7 +153,7 @@ export function uwsgiDefaults(addresses: readonly string[]): string {
 /** The unit (and init script, and /etc/default file) of a Debian uwsgi ini file: `/etc/nova/nova-api-uwsgi.ini` → `nova-api`. */
 export function uwsgiUnit(ini: string): string {
   const match = /\/([a-z][a-z0-9-]*)-uwsgi\.ini$/.exec(ini);
-  if (!match) throw new Error(`uwsgi ini: got ${JSON.stringify(ini)}: expected /etc/SERVICE/UNIT-uwsgi.ini`);
+  if (!match) throw new Error(`uwsgi ini: got ${quote(ini)}: expected /etc/SERVICE/UNIT-uwsgi.ini`);
   return match[1];
 }
 

@@ -1,5 +1,5 @@
 import * as ipaddr from "ipaddr.js";
-import { cidrsOverlap } from "../core/field-rules";
+import { cidrsOverlap, PHYSNET, PHYSNET_EXPECTED } from "../core/field-rules";
 
 /**
  * What the day-one content is made of (kolla-ansible's init-runonce, opt-in): a flavor, an
@@ -45,7 +45,6 @@ export const DAY_ONE_NAME_EXPECTED =
 const MAX_FLAVOR_NUMBER = 2147483647;
 export const FLAVOR_NUMBER_EXPECTED = `a whole number from 1 to ${MAX_FLAVOR_NUMBER}`;
 /** As Neutron's ML2 accepts it (and `NeutronService` checks it). */
-const PHYSNET = /^[a-z][a-z0-9_-]*$/;
 
 /** One problem with day-one settings, its field relative to them (`external.gateway`). */
 export interface DayOneProblem {
@@ -95,7 +94,7 @@ export function dayOneProblem(settings: DayOneSettings): DayOneProblem | undefin
     return {
       field: "external.physnet",
       value: external.physnet,
-      expected: "a physical network name such as provider",
+      expected: PHYSNET_EXPECTED,
     };
   }
   const cidrProblem =

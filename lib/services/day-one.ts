@@ -7,6 +7,7 @@ import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { DayOneSettings, dayOneProblem, firstAddress } from "./day-one-settings";
 import { ADMIN_OPENRC } from "./keystone";
+import { quote } from "../core/field-rules";
 
 const DAY_ONE_SCRIPT = fs.readFileSync(path.join(__dirname, "day-one.py"), "utf8");
 const SCRIPT_PATH = "/usr/local/lib/openstack-cdktf/day-one.py";
@@ -54,9 +55,7 @@ export class DayOne extends Construct {
     const settings = props.settings;
     const problem = dayOneProblem(settings);
     if (problem) {
-      throw new Error(
-        `DayOne ${problem.field}: got ${JSON.stringify(problem.value)}: expected ${problem.expected}`,
-      );
+      throw new Error(`DayOne ${problem.field}: got ${quote(problem.value)}: expected ${problem.expected}`);
     }
     this.settings = settings;
     this.flavorName = settings.flavor.name;

@@ -10,6 +10,7 @@ import { IniFile, secretPlaceholder } from "../core/ini-file";
 import { ShellScript } from "../core/shell-script";
 import { Step } from "../core/step";
 import { Host } from "../hosts/host";
+import { quote as quoteValue } from "../core/field-rules";
 
 export interface GlanceServiceProps extends ApiServiceProps {
   /**
@@ -109,7 +110,7 @@ export class GlanceService extends ApiService {
     this.usesObjectStore = props.objectStore !== undefined;
     const dataDir = props.dataDir ?? "/var/lib/glance/images/";
     if (!path.isAbsolute(dataDir) || /[\r\n]/.test(dataDir)) {
-      throw new Error(`GlanceService dataDir: got ${JSON.stringify(dataDir)}: expected an absolute path`);
+      throw new Error(`GlanceService dataDir: got ${quoteValue(dataDir)}: expected an absolute path`);
     }
     this.dataDir = dataDir;
     this.deploy();

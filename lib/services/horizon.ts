@@ -13,6 +13,7 @@ import { Host } from "../hosts/host";
 import { apachePortsConf } from "../core/listen";
 import { ControlPlaneContext, listenAddresses, vipReady } from "./control-plane-context";
 import { IIdentity } from "./identity";
+import { quote as quoteValue } from "../core/field-rules";
 
 export interface HorizonDashboardProps {
   readonly context: ControlPlaneContext;
@@ -352,7 +353,7 @@ function allowedHostsOf(entries: readonly string[]): string[] {
     else if (HOSTNAME.test(entry)) value = entry.toLowerCase();
     else {
       throw new Error(
-        `HorizonDashboard allowedHosts: got ${JSON.stringify(entry)}: expected a hostname or an IP address (no wildcards)`,
+        `HorizonDashboard allowedHosts: got ${quoteValue(entry)}: expected a hostname or an IP address (no wildcards)`,
       );
     }
     if (!out.includes(value)) out.push(value);

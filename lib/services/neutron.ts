@@ -37,6 +37,7 @@ import {
   tunnelBridgeScript,
 } from "./neutron-agents";
 import { INovaForNetwork, NOVA_METADATA_PORT, NOVA_METADATA_SECRET, NOVA_USER } from "./nova";
+import { PHYSNET, PHYSNET_EXPECTED, quote as quoteValue } from "../core/field-rules";
 
 export interface NeutronServiceProps extends ApiServiceProps {
   /** The physical network name of the provider (external) network. @default "provider" */
@@ -246,22 +247,22 @@ export class NeutronService extends ApiService {
       vipForwards: () => [{ name: "neutron-server", port: NEUTRON_API.port }],
     });
     this.providerPhysnet = props.providerPhysnet ?? "provider";
-    if (!/^[a-z][a-z0-9_-]*$/.test(this.providerPhysnet)) {
+    if (!PHYSNET.test(this.providerPhysnet)) {
       throw new Error(
-        `NeutronService providerPhysnet: got ${JSON.stringify(this.providerPhysnet)}: expected a physical network name such as provider`,
+        `NeutronService providerPhysnet: got ${quoteValue(this.providerPhysnet)}: expected ${PHYSNET_EXPECTED}`,
       );
     }
     const networkNodes = props.networkNodes ?? 1;
     if (!Number.isInteger(networkNodes) || networkNodes < 1) {
       throw new Error(
-        `NeutronService networkNodes: got ${networkNodes}: expected a whole number, at least 1`,
+        `NeutronService networkNodes: got ${quoteValue(networkNodes)}: expected a whole number, at least 1`,
       );
     }
     this.ha = networkNodes >= 2;
     this.vniRanges = props.vniRanges ?? "1:1000";
     if (!/^\d+:\d+(,\d+:\d+)*$/.test(this.vniRanges)) {
       throw new Error(
-        `NeutronService vniRanges: got ${JSON.stringify(this.vniRanges)}: expected ranges such as 1:1000`,
+        `NeutronService vniRanges: got ${quoteValue(this.vniRanges)}: expected ranges such as 1:1000`,
       );
     }
     this.nova = props.nova ?? {
@@ -349,7 +350,7 @@ export class NeutronService extends ApiService {
     });
     if (interfaces) {
       throw new Error(
-        `NeutronService agents ${host.hostName}: ${interfaces.field}Interface: got ${JSON.stringify(interfaces.value)}: expected ${interfaces.expected}`,
+        `NeutronService agents ${host.hostName}: ${interfaces.field}Interface: got ${quoteValue(interfaces.value)}: expected ${interfaces.expected}`,
       );
     }
     const script = host.script("neutron_agents");

@@ -20,6 +20,7 @@ import { ApiRelease, ApiService, ApiServiceProps } from "./api-service";
 import { GLANCE_API } from "./glance";
 import { uwsgiUnit } from "./control-plane-context";
 import { PLACEMENT_USER } from "./placement";
+import { quote as quoteValue } from "../core/field-rules";
 
 export interface NovaServiceProps extends ApiServiceProps {
   /** Glance's API, for `[glance] api_servers` (the cluster passes `glance.url`). @default `http://VIP:9292` */
@@ -220,7 +221,7 @@ export class NovaService extends ApiService implements INovaForNetwork {
     const interval = props.discoverHostsInterval ?? 300;
     if (!Number.isInteger(interval) || interval < 0) {
       throw new Error(
-        `NovaService discoverHostsInterval: got ${interval}: expected a whole number of seconds, 0 to turn it off`,
+        `NovaService discoverHostsInterval: got ${quoteValue(interval)}: expected a whole number of seconds, 0 to turn it off`,
       );
     }
     this.discoverInterval = interval;

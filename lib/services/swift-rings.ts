@@ -37,6 +37,7 @@ import { join as quote } from "shlex";
 import { Endpoint } from "../core/endpoint";
 import { ShellScript } from "../core/shell-script";
 import { sha256Hex } from "../core/step";
+import { quote as quoteValue } from "../core/field-rules";
 
 export const SWIFT_DIR = "/etc/swift";
 export const SWIFT_RINGS_SPEC = `${SWIFT_DIR}/rings.spec`;
@@ -79,13 +80,11 @@ export class SwiftRings {
   ) {
     if (devices.length === 0) throw new Error("SwiftRings: devices: got none: expected at least one");
     if (!Number.isInteger(partPower) || partPower < 6 || partPower > 22) {
-      throw new Error(`SwiftRings partPower: got ${partPower}: expected an integer from 6 to 22`);
+      throw new Error(`SwiftRings partPower: got ${quoteValue(partPower)}: expected an integer from 6 to 22`);
     }
     for (const d of devices) {
       if (!SWIFT_DEVICE_NAME.test(d.device) || net.isIP(d.address) === 0) {
-        throw new Error(
-          `SwiftRings device: got ${JSON.stringify(d)}: expected an IP address and a device name`,
-        );
+        throw new Error(`SwiftRings device: got ${quoteValue(d)}: expected an IP address and a device name`);
       }
     }
     this.replicas = Math.min(3, devices.length);

@@ -9,7 +9,15 @@ import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { readyOn } from "../platform/interfaces";
 import { ApiService, ApiServiceProps } from "./api-service";
-import { SWIFT_DIR, SWIFT_STORAGE_PORTS, SwiftRingDevice, SwiftRings } from "./swift-rings";
+import {
+  SWIFT_DEVICE_EXPECTED,
+  SWIFT_DEVICE_NAME,
+  SWIFT_DIR,
+  SWIFT_STORAGE_PORTS,
+  SwiftRingDevice,
+  SwiftRings,
+} from "./swift-rings";
+import { quote } from "../core/field-rules";
 
 /** Swift's storage daemons, as Debian's and Ubuntu's swift-account/-container/-object name them (sharding, sync and erasure coding unused). */
 export const SWIFT_STORAGE_UNITS: readonly string[] = ["account", "container", "object"].flatMap((kind) => [
@@ -162,6 +170,13 @@ export class SwiftService extends ApiService {
         `SwiftService ${this.node.path}: storage: got none: expected at least one storage host`,
       );
     }
+    props.storage.forEach((s, i) => {
+      if (typeof s.device !== "string" || !SWIFT_DEVICE_NAME.test(s.device)) {
+        throw new Error(
+          `SwiftService storage[${i}].device: got ${quote(s.device)}: expected ${SWIFT_DEVICE_EXPECTED}`,
+        );
+      }
+    });
     this.storage = props.storage;
     this.mountCheck = props.mountCheck ?? false;
     this.rings = new SwiftRings(
