@@ -1,17 +1,17 @@
 /**
  * The app that `cdktf synth|diff|deploy` runs (see cdktf.json). The inventory comes from the
- * first argument, else OPENSTACK_INVENTORY, else the seed's eight servers.
+ * first argument, else OPENSTACK_INVENTORY, else the seed's eight servers. The secrets file
+ * checked is OPENSTACK_SECRETS, else secrets/<cluster>.tfvars.json where it exists: the file
+ * given to `--var-file` belongs there, so that a bad value stops the deploy before any host.
+ * Errors are one line each, as the CLI prints them (OPENSTACK_CDKTF_DEBUG=1 adds the stack).
  */
-import { InventoryError } from "../lib/cluster/inventory";
-import { SecurityCheckError } from "../lib/security";
-import { DEFAULT_INVENTORY, synthesizeInventory } from "./synthesize";
+import { DEFAULT_INVENTORY, errorLines, synthesizeInventory } from "./synthesize";
 
 const file = process.argv[2] ?? process.env.OPENSTACK_INVENTORY ?? DEFAULT_INVENTORY;
 try {
-  const result = synthesizeInventory(file);
+  const result = synthesizeInventory(file, undefined, process.env.OPENSTACK_SECRETS);
   console.log(`${result.summary}\nwrote ${result.stackFile}`);
 } catch (err) {
-  if (!(err instanceof InventoryError) && !(err instanceof SecurityCheckError)) throw err;
-  for (const line of err.message.split("\n")) console.error(`error: ${line}`);
+  for (const line of errorLines(err, process.env.OPENSTACK_CDKTF_DEBUG === "1")) console.error(line);
   process.exit(1);
 }

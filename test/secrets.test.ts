@@ -1,3 +1,4 @@
+import { spawnSync } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -23,6 +24,7 @@ import {
   inventoryWithKey,
   LAB_SMALL_EXAMPLE,
   listFiles,
+  REPO,
   sshKey,
   StackJson,
   synthToDir,
@@ -273,6 +275,34 @@ describe("initSecretsFile", () => {
     expect(() => validateInventory(LAB_SMALL_EXAMPLE, path.join(dir, "none.json"))).toThrow(
       `${path.join(dir, "none.json")}: cannot read the secrets file (ENOENT)`,
     );
+  });
+
+  it("cdktf's app (bin/app.ts) checks the file OPENSTACK_SECRETS names: one line, exit 1, nothing written", () => {
+    const dir = tempDir("secrets-app");
+    const file = path.join(dir, "c.tfvars.json");
+    initSecretsFile(file);
+    fs.writeFileSync(file, JSON.stringify({ ...readSecrets(file), secret_keystone_db_password: "short" }));
+    const out = path.join(dir, "out");
+    const result = spawnSync(
+      path.join(REPO, "node_modules", ".bin", "ts-node"),
+      ["--transpile-only", path.join(REPO, "bin", "app.ts"), LAB_SMALL_EXAMPLE],
+      {
+        cwd: dir,
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          OPENSTACK_SECRETS: file,
+          CDKTF_OUTDIR: out,
+          TS_NODE_PROJECT: path.join(REPO, "tsconfig.json"),
+        },
+      },
+    );
+    expect([result.status, result.stdout, result.stderr]).toEqual([
+      1,
+      "",
+      `error: ${file}: secret_keystone_db_password: got a value (5 characters) outside the rule: expected 16 to 128 letters, digits, '.', '_', '~' or '-' (a password lands unescaped in SQL, the shell, config files and URLs)\n`,
+    ]);
+    expect(fs.existsSync(out)).toBe(false);
   });
 
   it("keeps the default file under secrets/, which git ignores", () => {
