@@ -102,11 +102,19 @@ export class BaseSystem extends Construct {
   }
 }
 
+/** The member lists (and VIPs) already checked. */
+const checkedMembers = new WeakMap<readonly ClusterMember[], Set<string>>();
+
 /**
  * Each member and the VIP is a line of /etc/hosts: a name the rule for hosts' names allows, none
  * taken twice (a second line for a name is never read), at an IPv4 address.
  */
 function checkMembers(members: readonly ClusterMember[], vip: ClusterMember | undefined): void {
+  // Every host of a cluster gets the same list: checked once per list and VIP, not once per host.
+  const key = vip ? `${vip.name} ${vip.address}` : "";
+  const checked = checkedMembers.get(members) ?? new Set<string>();
+  checkedMembers.set(members, checked);
+  if (checked.has(key)) return;
   const named = new Map<string, string>();
   const entries: [string, ClusterMember][] = members.map((m, i) => [`members[${i}]`, m]);
   if (vip) entries.push(["vip", vip]);
@@ -120,6 +128,7 @@ function checkMembers(members: readonly ClusterMember[], vip: ClusterMember | un
     if (address)
       throw new Error(`BaseSystem ${field}.address: got ${quote(member.address)}: expected ${address}`);
   }
+  checked.add(key);
 }
 
 /** The file each cluster's members render to, and its hash: once per list (not once per host). */
