@@ -16,9 +16,9 @@ export interface PlanFigures {
 }
 
 /**
- * Terraform reads each connection's key file at plan time (`~/.ssh/id_ed25519` in the generated
- * inventories): a HOME of our own holds a placeholder, so the plan never touches the user's keys
- * and never fails for want of one (an error per resource would be timed instead).
+ * The floor's connections read `~/.ssh/id_ed25519` with a plain `file()`, which Terraform
+ * evaluates at plan time (ours read it at apply only): a HOME of our own holds a placeholder, so
+ * the floor's plan never touches the user's keys and never fails for want of one.
  */
 function benchHome(): string {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "osc-bench-home-"));

@@ -77,7 +77,10 @@ describe("every field of the inventory against hostile values", () => {
         const { json } = synthJson(inventory);
         const connection = json.resource.terraform_data.cmp1_base.connection as Record<string, unknown>;
         const file = value.startsWith("~") || path.isAbsolute(value) ? value : path.resolve(BASE_DIR, value);
-        expect(connection[row.lands ?? "private_key"]).toBe(`\${file(pathexpand(${escapedLiteral(file)}))}`);
+        const variable = row.lands === "bastion_private_key" ? "ssh_bastion_private_key" : "ssh_private_key";
+        expect(connection[row.lands ?? "private_key"]).toBe(
+          `\${var.${variable} != null ? var.${variable} : file(pathexpand(${escapedLiteral(file)}))}`,
+        );
       }
     },
   );

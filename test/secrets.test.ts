@@ -353,7 +353,7 @@ describe("secret values never reach the plan or the files Terraform writes (cana
 
   it("declares every secret as a sensitive, non-null string variable", () => {
     const expected = SECRET_CATALOG.map((s) => secretVariableName(s.name)).sort();
-    expect(Object.keys(json.variable ?? {}).sort()).toEqual(expected);
+    expect(Object.keys(json.variable ?? {}).sort()).toEqual([...expected, "ssh_private_key"].sort());
     for (const name of expected) {
       expect(json.variable?.[name]).toMatchObject({ type: "string", sensitive: true, nullable: false });
     }

@@ -1,17 +1,22 @@
 /**
  * `terraform validate` over the stack of every example (those that use terraform_data, which
- * needs no provider download). Keys must exist for `file()`: `~` paths find a key in a temporary
- * HOME, other paths are replaced by a temporary key.
+ * needs no provider download), and `validate` and `plan` with no key on disk (a key is read at
+ * apply only). The examples' keys are found anyway: `~` paths in a temporary HOME, other paths
+ * replaced by a temporary key.
  */
 import * as fs from "fs";
 import * as path from "path";
+import { App, TerraformStack } from "cdktf";
 import { Inventory } from "../lib/cluster/inventory";
+import { DEBIAN_12_ZED } from "../lib/core/releases";
+import { Host } from "../lib/hosts/host";
 import {
   EXAMPLES,
   exampleInventory,
   inventoryWithKey,
   SEED_EXAMPLE,
   sshKey,
+  StackJson,
   synthToDir,
   tempDir,
   terraform,
@@ -75,16 +80,57 @@ describe("terraform validate", () => {
     },
   );
 
-  it("fails when a key file is missing (validation evaluates file())", () => {
+  it("validates and plans with no key file at all (a CI runner): a key is read at apply only", () => {
     const { stackDir } = synthToDir(
       exampleInventory(SEED_EXAMPLE),
       path.join(tempDir("validate-nokey"), "out"),
     );
+    const json = JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8")) as StackJson;
     const emptyHome = tempDir("empty-home");
     const result = validate(stackDir, { HOME: emptyHome });
-    expect(result.valid).toBe(false);
-    expect(result.diagnostics.map((d) => d.detail ?? "").join("\n")).toContain(
-      `no file exists at "${path.join(emptyHome, ".ssh", "id_ed25519")}"`,
+    expect(result.diagnostics).toEqual([]);
+    expect(result.valid).toBe(true);
+    // Placeholders for the secrets (a plan hashes them into triggers); ssh_private_key not given.
+    const vars = Object.keys(json.variable ?? {}).filter((name) => name.startsWith("secret_"));
+    fs.writeFileSync(
+      path.join(stackDir, "ci.auto.tfvars.json"),
+      JSON.stringify(Object.fromEntries(vars.map((name) => [name, `placeholder-${name}`]))),
     );
+    expect(terraform(["init", "-input=false", "-no-color"], stackDir, { HOME: emptyHome }).status).toBe(0);
+    const plan = terraform(["plan", "-input=false", "-lock=false", "-refresh=false", "-no-color"], stackDir, {
+      HOME: emptyHome,
+    });
+    expect([plan.status, plan.stderr]).toEqual([0, ""]);
+    expect(plan.stdout).toContain(`Plan: ${Object.keys(json.resource.terraform_data).length} to add`);
+  });
+
+  it("at apply, reads the key file (a missing one is named) or takes the key from TF_VAR_ssh_private_key", () => {
+    // One host at 127.0.0.1: the key is read (and parsed) before any connection is made.
+    const outdir = path.join(tempDir("apply-nokey"), "out");
+    const app = new App({ outdir, stackTraces: false });
+    const stack = new TerraformStack(app, "keys");
+    const host = new Host(stack, "h", {
+      name: "h1",
+      address: "127.0.0.1",
+      release: DEBIAN_12_ZED,
+      privateKeyFile: "~/.ssh/absent_key",
+      timeout: "5s",
+    });
+    host.addStep("probe", host.script("probe").raw("true"));
+    app.synth();
+    const dir = path.join(outdir, "stacks", "keys");
+    const emptyHome = tempDir("apply-home");
+    expect(terraform(["init", "-input=false", "-no-color"], dir, { HOME: emptyHome }).status).toBe(0);
+    const apply = (env: Record<string, string>) =>
+      terraform(["apply", "-auto-approve", "-input=false", "-no-color"], dir, { HOME: emptyHome, ...env });
+    const missing = apply({});
+    expect(missing.status).toBe(1);
+    // Terraform wraps its message: compared with its line breaks as spaces.
+    expect(missing.stderr.replace(/\s+/g, " ")).toContain(
+      `no file exists at "${path.join(emptyHome, ".ssh", "absent_key")}"`,
+    );
+    const given = apply({ TF_VAR_ssh_private_key: "not a key" });
+    expect(given.status).toBe(1);
+    expect(given.stderr.replace(/\s+/g, " ")).toContain("Failed to read ssh private key: no key found");
   });
 });

@@ -107,7 +107,7 @@ export type ImageStore = (typeof IMAGE_STORES)[number];
 const unixUser = z.string().regex(UNIX_USER, UNIX_USER_EXPECTED);
 
 /**
- * A private key's path: Terraform reads it at plan time through `${file(pathexpand("…"))}`,
+ * A private key's path: Terraform reads it at apply through `${file(pathexpand("…"))}`,
  * the path written by `hclString` (JSON-quoted, `${` and `%{` escaped), so any path without
  * control characters is safe; at most PATH_MAX.
  */

@@ -17,7 +17,8 @@ export interface TerraformDataConfig extends Omit<TerraformResourceConfig, "terr
  * Terraform's built-in `terraform_data` resource. cdktf's own `DataResource` adds a validation
  * that runs `terraform version` once per resource at synth time: a child process per step
  * (3 s for 60 steps) and a synth that fails on a machine without Terraform. This class
- * synthesizes the same JSON without it; Terraform >= 1.4 is checked where it runs.
+ * synthesizes the same JSON without it; Terraform >= 1.4 is checked where it runs (the stack
+ * needs 1.10: see SshKeys).
  */
 export class TerraformData extends TerraformResource {
   /** The resource type, as cdktf's generated classes carry it (its `toHaveResource` matcher reads it). */

@@ -1,6 +1,12 @@
 import * as ipaddr from "ipaddr.js";
 import { Construct } from "constructs";
-import { ITerraformDependable, SSHProvisionerConnection, TerraformStack, Token } from "cdktf";
+import {
+  ITerraformDependable,
+  SSHProvisionerConnection,
+  TerraformStack,
+  TerraformVariable,
+  Token,
+} from "cdktf";
 import { join as quote } from "shlex";
 import { ClusterSecrets } from "../core/cluster-secrets";
 import { ReleaseProfile } from "../core/releases";
@@ -65,7 +71,7 @@ export interface HostProps {
   /** @default 22 */
   readonly port?: number;
   /**
-   * Private key file; `~` is expanded by Terraform at plan time.
+   * Private key file; `~` is expanded by Terraform, which reads it at apply (see SshKeys).
    * @default "~/.ssh/id_ed25519", unless `agent` is true
    */
   readonly privateKeyFile?: string;
@@ -137,10 +143,39 @@ export interface AddStepOptions {
   readonly preProvisioners?: StepProps["preProvisioners"];
 }
 
-/** Terraform reads the key at plan time; the key's content never enters the plan's JSON. */
-function readKeyFile(file: string): string {
-  return `\${file(pathexpand(${hclString(file)}))}`;
+/**
+ * The stack's SSH keys as Terraform variables: `ssh_private_key` for the hosts, and
+ * `ssh_bastion_private_key` for a jump host with a key file of its own. Each is null unless
+ * given (`TF_VAR_ssh_private_key="$(cat key)"`, from a vault or a CI secret), and then the key
+ * file is read, at apply only: `terraform validate` and `plan` never read a key, so a machine
+ * without one (a CI runner) can run them. Ephemeral (Terraform >= 1.10): a key given is never
+ * written into a plan file or the state.
+ */
+export class SshKeys extends Construct {
+  /** The stack's instance, created on first use. */
+  static of(scope: Construct): SshKeys {
+    const stack = TerraformStack.of(scope);
+    return (stack.node.tryFindChild(SSH_KEYS_ID) as SshKeys | undefined) ?? new SshKeys(stack, SSH_KEYS_ID);
+  }
+
+  /** The connection field's value: the variable when given, else the file's content. */
+  key(variable: "ssh_private_key" | "ssh_bastion_private_key", file: string): string {
+    if (!this.node.tryFindChild(variable)) {
+      const declared = new TerraformVariable(this, variable, {
+        type: "string",
+        sensitive: true,
+        nullable: true,
+        description: `An SSH private key's content; when null, ${variable === "ssh_private_key" ? "each host's" : "the jump host's"} key file is read at apply`,
+      });
+      declared.overrideLogicalId(variable);
+      // cdktf's config has neither: a default of null (not given) and `ephemeral`.
+      declared.addOverride("default", null);
+      declared.addOverride("ephemeral", true);
+    }
+    return `\${var.${variable} != null ? var.${variable} : file(pathexpand(${hclString(file)}))}`;
+  }
 }
+const SSH_KEYS_ID = "ssh_keys";
 
 /**
  * The connection's fields reach Terraform's JSON as they are (a key file goes through
@@ -311,14 +346,21 @@ export class Host extends Construct implements StepTarget {
       user: this.user,
       port: props.port ?? 22,
       timeout: props.timeout ?? "5m",
-      ...(keyFile ? { privateKey: readKeyFile(keyFile) } : { agent: "true" }),
+      ...(keyFile ? { privateKey: SshKeys.of(this).key("ssh_private_key", keyFile) } : { agent: "true" }),
       ...(props.hostKey ? { hostKey: props.hostKey } : {}),
       ...(bastion
         ? {
             bastionHost: bastion.host,
             bastionUser: bastion.user ?? this.user,
             bastionPort: bastion.port ?? 22,
-            ...(bastionKey ? { bastionPrivateKey: readKeyFile(bastionKey) } : {}),
+            ...(bastionKey
+              ? {
+                  bastionPrivateKey: SshKeys.of(this).key(
+                    bastion.privateKeyFile === undefined ? "ssh_private_key" : "ssh_bastion_private_key",
+                    bastionKey,
+                  ),
+                }
+              : {}),
             ...(bastion.hostKey ? { bastionHostKey: bastion.hostKey } : {}),
           }
         : {}),

@@ -3,7 +3,7 @@ import { TerraformVariable } from "cdktf";
 import { SecurityRule } from "../rule";
 import { isSecretKey } from "./secret-placeholders";
 
-/** OSC-SEC3: a secret's Terraform variable is sensitive and has no default. */
+/** OSC-SEC3: a secret's Terraform variable is sensitive and has no default (null, "not given", is none). */
 export const SECRET_VARIABLES: SecurityRule = {
   id: "OSC-SEC3",
   name: "SecretVariable",
@@ -16,7 +16,8 @@ export const SECRET_VARIABLES: SecurityRule = {
     if (!name.startsWith("secret_") && !isSecretKey(name)) return [];
     const out: string[] = [];
     if (node.sensitive !== true) out.push(`variable ${name} is not sensitive`);
-    if (node.default !== undefined) out.push(`variable ${name} has a default: a value in the Terraform JSON`);
+    if (node.default !== undefined && node.default !== null)
+      out.push(`variable ${name} has a default: a value in the Terraform JSON`);
     return out;
   },
 };
