@@ -136,6 +136,16 @@ describe("the packed library in a user's cdktf app", () => {
         shipped: false,
       });
     }
+    // The root's curated names, and the rest behind the internal subpath.
+    const names = run(
+      "node",
+      [
+        "-e",
+        'const a = require("openstack-cdktf"), b = require("openstack-cdktf/internal"); console.log(typeof a.Host, typeof a.hclString, typeof b.hclString)',
+      ],
+      appDir,
+    ).stdout;
+    expect(names.trim()).toBe("function undefined function");
     const cli = run("node", [path.join(installed, "dist/bin/cli.js"), "--help"], appDir).stdout;
     expect(cli).toContain("Usage: openstack-cdktf");
   });
