@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Command line: `synth` an inventory's stack, `secrets init` its secrets file, `validate` it,
- * `check` its security, print one step's `script`.
+ * `check` its security, print one step's `script`, draw its `diagram`.
  */
 import * as path from "path";
 import { Command } from "commander";
@@ -10,10 +10,12 @@ import { initSecretsFile } from "../lib/cluster/components";
 import { printable } from "../lib/core/field-rules";
 import { defaultSecretsFile } from "../lib/core/secrets-file";
 import { formatFinding, SECURITY_RULES } from "../lib/security";
+import { clusterDiagram } from "./diagram";
 import {
   checkInventory,
   DEFAULT_INVENTORY,
   errorLines,
+  inventoryStack,
   stepScript,
   synthesizeInventory,
   validateInventory,
@@ -73,6 +75,16 @@ program
   .argument("[inventory]", "inventory YAML file", process.env.OPENSTACK_INVENTORY ?? DEFAULT_INVENTORY)
   .action((stepId: string, inventory: string) => {
     process.stdout.write(stepScript(inventory, stepId));
+  });
+
+program
+  .command("diagram")
+  .description(
+    "print the cluster as Mermaid flowchart source: hosts, roles, what runs where, networks and the VIP",
+  )
+  .argument("[inventory]", "inventory YAML file", process.env.OPENSTACK_INVENTORY ?? DEFAULT_INVENTORY)
+  .action((inventory: string) => {
+    process.stdout.write(clusterDiagram(inventoryStack(inventory)));
   });
 
 const secrets = program.command("secrets").description("the cluster's passwords and keys");

@@ -75,6 +75,12 @@ export function checkSecrets(inventory: Inventory, secretsFile?: string): string
   return file;
 }
 
+/** The inventory's stack, built in memory (no checks beyond the inventory's): writes nothing. */
+export function inventoryStack(file: string): OpenStackStack {
+  const inventory = loadInventory(file);
+  return withScratchApp((app) => buildStack(app, inventory, file));
+}
+
 /** What the security checks find on an inventory's stack, suppressed ones too; writes nothing. */
 export function checkInventory(file: string): { cluster: string; findings: SecurityFinding[] } {
   const inventory = loadInventory(file);
