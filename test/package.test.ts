@@ -1,16 +1,18 @@
 /**
  * The library as a platform team uses it: `npm pack`, install the tarball into a fresh cdktf
- * app (beside cdktf, constructs and the null provider at the versions this repo uses), compile
- * the app's TypeScript against the package's types, synthesize a stack holding one host with
- * the database and Keystone, then `terraform validate` it and shellcheck its scripts. Any file
- * the package needs at run time but does not ship (the shell prelude, the Python helper) makes
- * the synth fail here.
+ * app (beside cdktf, constructs and the null provider at the versions this repo uses), copy in
+ * the example app (examples/own-stack: one controller with the database, Keystone and Glance),
+ * compile its TypeScript against the package's types, run its jest test (cdktf's matchers and
+ * the snapshot committed beside it: the packed library synthesizes what lib/ does), synthesize
+ * it, then `terraform validate` it with no SSH key on the machine and shellcheck its scripts.
+ * Any file the package needs at run time but does not ship (the shell prelude, the Python
+ * helper) makes the synth fail here.
  */
 import { spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { SECRET_CATALOG } from "../lib/cluster/components";
-import { remoteExecScripts, REPO, sshKey, tempDir, terraform } from "./support";
+import { remoteExecScripts, REPO, tempDir, terraform } from "./support";
 
 function run(
   cmd: string,
@@ -32,45 +34,12 @@ const version = (name: string): string =>
     }
   ).version;
 
-/** A user's app: one controller with its base system, the database, the broker, the cache and Keystone. */
-const app = (keyFile: string): string => `
-import { App, LocalBackend, TerraformStack } from "cdktf";
-import { Construct } from "constructs";
-import {
-  BaseSystem, DEBIAN_12_ZED, Host, KeystoneService, Memcached, MysqlHaPair, RabbitMq,
-} from "openstack-cdktf";
-
-class IdentityStack extends TerraformStack {
-  constructor(scope: Construct, id: string, keyFile: string) {
-    super(scope, id);
-    new LocalBackend(this, { path: "terraform.tfstate" });
-    const host = new Host(this, "ctl", {
-      name: "ctl1", address: "10.0.0.5", release: DEBIAN_12_ZED, privateKeyFile: keyFile,
-    });
-    new BaseSystem(host, "base_system", {
-      members: [{ name: "ctl1", address: "10.0.0.5" }], timeServers: [], serveTimeTo: ["10.0.0.0/24"],
-    });
-    const controllers = [host];
-    const clientAddress = "10.0.0.5";
-    const managementCidr = "10.0.0.0/24";
-    new KeystoneService(this, "keystone", {
-      context: {
-        controllers, clientAddress, managementCidr,
-        database: new MysqlHaPair(this, "database", { controllers, clientAddress, managementCidr }),
-        messaging: new RabbitMq(this, "messaging", { controllers, clientAddress }),
-        cache: new Memcached(this, "cache", { controllers }),
-      },
-    });
-  }
-}
-
-const app = new App({ outdir: "cdktf.out" });
-new IdentityStack(app, "identity", ${JSON.stringify(keyFile)});
-app.synth();
-`;
+const EXAMPLE = path.join(REPO, "examples", "own-stack");
 
 describe("the packed library in a user's cdktf app", () => {
   const work = tempDir("package");
+  // No SSH key anywhere: synth, validate and the tests need none (a CI runner's machine).
+  const emptyHome = tempDir("package-home");
   const appDir = path.join(work, "app");
   let stackDir = "";
 
@@ -97,7 +66,10 @@ describe("the packed library in a user's cdktf app", () => {
       ],
       appDir,
     );
-    fs.writeFileSync(path.join(appDir, "main.ts"), app(sshKey(tempDir("package-key"))));
+    for (const file of ["main.ts", "main.test.ts", "__snapshots__/main.test.ts.snap"]) {
+      fs.mkdirSync(path.dirname(path.join(appDir, file)), { recursive: true });
+      fs.copyFileSync(path.join(EXAMPLE, file), path.join(appDir, file));
+    }
     // The app's TypeScript is checked against the package's declarations (its "types").
     run(
       path.join(REPO, "node_modules", ".bin", "tsc"),
@@ -110,11 +82,16 @@ describe("the packed library in a user's cdktf app", () => {
         "--moduleResolution",
         "node",
         "--skipLibCheck",
+        // Node's types, as a cdktf app has them (the template's devDependencies).
+        "--typeRoots",
+        path.join(REPO, "node_modules", "@types"),
+        "--types",
+        "node",
         "main.ts",
       ],
       appDir,
     );
-    run("node", ["main.js"], appDir);
+    run("node", ["main.js"], appDir, { HOME: emptyHome });
     stackDir = path.join(appDir, "cdktf.out", "stacks", "identity");
   }, 240_000);
 
@@ -150,12 +127,33 @@ describe("the packed library in a user's cdktf app", () => {
     expect(cli).toContain("Usage: openstack-cdktf");
   });
 
+  it("passes the example app's own jest test: cdktf's matchers, and the snapshot committed beside it", () => {
+    const config = {
+      testEnvironment: "node",
+      testMatch: ["<rootDir>/main.test.ts"],
+      transform: {
+        "^.+\\.ts$": [
+          path.join(REPO, "node_modules", "ts-jest"),
+          { diagnostics: false, isolatedModules: true },
+        ],
+      },
+    };
+    const jest = spawnSync(
+      path.join(REPO, "node_modules", ".bin", "jest"),
+      ["--ci", "--rootDir", appDir, "--config", JSON.stringify(config)],
+      { cwd: appDir, encoding: "utf8", env: { ...process.env, HOME: emptyHome } },
+    );
+    expect(jest.stderr).toContain("Tests:       3 passed, 3 total");
+    expect(jest.stderr).toContain("Snapshots:   1 passed, 1 total");
+    expect(jest.status).toBe(0);
+  }, 120_000);
+
   it("synthesizes a stack with the host's base, database and Keystone steps", () => {
     const json = JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8")) as {
       resource: { terraform_data: Record<string, unknown> };
     };
     const steps = Object.keys(json.resource.terraform_data);
-    for (const id of ["ctl1_base", "ctl1_mysql", "ctl1_keystone", "ctl1_converged"])
+    for (const id of ["ctl1_base", "ctl1_mysql", "ctl1_keystone", "ctl1_glance", "ctl1_converged"])
       expect(steps).toContain(id);
   });
 
@@ -177,10 +175,11 @@ describe("the packed library in a user's cdktf app", () => {
     for (const v of Object.values(json.variable)) expect(v.sensitive).toBe(true);
   });
 
-  it("passes terraform validate", () => {
-    const init = terraform(["init", "-backend=false", "-input=false", "-no-color"], stackDir);
+  it("passes terraform validate with no SSH key on the machine", () => {
+    const env = { HOME: emptyHome };
+    const init = terraform(["init", "-backend=false", "-input=false", "-no-color"], stackDir, env);
     expect(init.status).toBe(0);
-    const validate = JSON.parse(terraform(["validate", "-json", "-no-color"], stackDir).stdout) as {
+    const validate = JSON.parse(terraform(["validate", "-json", "-no-color"], stackDir, env).stdout) as {
       valid: boolean;
       diagnostics: unknown[];
     };
