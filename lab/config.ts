@@ -1,6 +1,6 @@
 /**
  * Fixed facts of the lab: where it keeps things and which addresses it may use.
- * The lab only ever creates and talks to addresses inside these ranges (see README.md).
+ * The lab only ever creates and talks to addresses inside these ranges (see lab/README.md).
  */
 import * as path from "path";
 

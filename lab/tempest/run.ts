@@ -35,7 +35,7 @@ export const EXCLUDE_LIST = path.join(__dirname, "exclude.txt");
  *
  * `full`, the acceptance selection: every smoke test, and the identity, image and network API
  * suites (527 tests, about 31 minutes on a 2-core lab machine). It proves a release or a change
- * to a service before its issue resolves (`npm run test:e2e`, README "Contributing").
+ * to a service before its issue resolves (`npm run test:e2e`, docs/lab.md "Contributing").
  *
  * `ci`, for CI's 35-minute budget: the smoke tests that boot no guest, in their IPv4 classes
  * (73 tests; 94 with the IPv6 classes took 415 s, the IPv6 classes 344 s of the 1523 s of
