@@ -37,6 +37,7 @@ export default tseslint.config(
       "node_modules/",
       "cdktf.out/",
       "dist/",
+      "docs/api/",
       "coverage/",
       ".lab/",
       "scratch/",

@@ -352,4 +352,5 @@ export const inventorySchema = z.strictObject({
   dayOne: dayOneSchema.optional(),
 });
 
+/** An inventory as written, once the schema accepted it: no default filled in yet (`Inventory` has them). */
 export type InventoryInput = z.infer<typeof inventorySchema>;

@@ -30,32 +30,66 @@ import {
 
 /** SSH settings of one host, after the inventory's defaults were applied. */
 export interface SshSettings {
+  /** The user Terraform logs in as; any user but root needs passwordless sudo. @default "root" */
   readonly user: string;
+  /** @default 22 */
   readonly port: number;
   /** Key file path (absolute, or starting with `~`); absent when `agent` is true. */
   readonly privateKeyFile?: string;
+  /** Authenticate with the running ssh-agent instead of a key file. @default false */
   readonly agent: boolean;
+  /**
+   * The host's pinned public key (`<type> <base64>`); Terraform refuses any other.
+   * @default none (not checked)
+   */
   readonly hostKey?: string;
+  /** Terraform's SSH connection timeout, such as `5m`. @default "5m" */
   readonly timeout: string;
+  /** A jump host Terraform connects through. @default none */
   readonly bastion?: {
+    /** The jump host's hostname or IPv4 address. */
     readonly host: string;
+    /** @default the host's `user` */
     readonly user: string;
+    /** @default 22 */
     readonly port: number;
+    /** Key file for the jump host (absolute, or starting with `~`). @default the host's key */
     readonly privateKeyFile?: string;
+    /** The jump host's pinned public key. @default none (not checked) */
     readonly hostKey?: string;
   };
 }
 
+/**
+ * One host of a validated inventory, the top level's defaults filled in; `OpenStackCluster`
+ * makes a `Host` of each.
+ */
 export interface HostSpec {
+  /** The server's hostname: its line in /etc/hosts and the start of its steps' logical ids. */
   readonly name: string;
+  /** Management address (IPv4): SSH and every service use it. */
   readonly address: string;
+  /** What the host runs (each role once); one host may hold several. */
   readonly roles: readonly Role[];
+  /**
+   * Address on the tunnel network (OVS's `local_ip`); compute and network hosts need one when
+   * the inventory has a tunnel network.
+   * @default none (the management address)
+   */
   readonly tunnelAddress?: string;
+  /** The host's interface names; where the host names none, its network's `interface`. */
   readonly interfaces: {
+    /** Interface on the management network. @default the management network's `interface` */
     readonly management: string;
+    /**
+     * Interface on the provider (external) network; network hosts need one.
+     * @default the provider network's `interface`, else none
+     */
     readonly provider?: string;
+    /** Interface that carries the VXLAN tunnels. @default the tunnel network's `interface`, else none */
     readonly tunnel?: string;
   };
+  /** How Terraform reaches the host: the inventory's `ssh` defaults with the host's own over them. */
   readonly ssh: SshSettings;
   /** nova-compute's hypervisor on this host (compute hosts); `auto`: kvm where /dev/kvm exists, else qemu. */
   readonly virtType: VirtType;
@@ -71,36 +105,87 @@ export interface HostSpec {
 
 /** A validated inventory with every default filled in. */
 export interface Inventory {
+  /** The cluster's name: the stack's name and folder, the secrets file's name, the seed of Ceph's fsid. */
   readonly cluster: string;
+  /** The distribution + OpenStack release every host runs (`releaseProfile` gives its profile). */
   readonly release: ReleaseName;
   /** `heartbeat`: two controllers share a virtual IP; `single`: one controller, no VIP. */
   readonly ha: "heartbeat" | "single";
+  /**
+   * Which Terraform resource carries the steps (`null_resource` adds the null provider).
+   * @default "terraform_data"
+   */
   readonly resource: "terraform_data" | "null_resource";
+  /**
+   * An http(s) URL apt goes through on every host: `Acquire::http::Proxy` in /etc/apt/apt.conf.d.
+   * @default none
+   */
   readonly aptProxy?: string;
   /** Upstream time servers for the controllers; empty means the controllers serve their own clock. */
   readonly ntpServers: readonly string[];
+  /** The network the hosts reach each other and the cloud's APIs on. */
   readonly management: {
+    /**
+     * The network in CIDR form: every host's address and the VIP are in it; MariaDB's grants and
+     * chrony's `allow` open it.
+     */
     readonly cidr: string;
+    /** The controllers' virtual IP (Heartbeat's), every endpoint's address; absent with `ha: single`. */
     readonly vip?: string;
+    /** The VIP's name in /etc/hosts and Horizon's ALLOWED_HOSTS. @default "controller" */
     readonly vipName: string;
+    /** The hosts' default interface on it (each HostSpec has its own, resolved). @default "eth0" */
     readonly interface: string;
   };
-  readonly provider?: { readonly interface: string; readonly physnet: string };
-  readonly tunnel?: { readonly cidr: string; readonly interface: string };
+  /** The provider (external) network, a flat network Neutron's network hosts bridge to. @default none */
+  readonly provider?: {
+    /** The hosts' default interface on it (each HostSpec has its own, resolved). */
+    readonly interface: string;
+    /**
+     * Its physical network name: ML2's `flat_networks` and `bridge_mappings`, and the day-one
+     * external network's.
+     */
+    readonly physnet: string;
+  };
+  /**
+   * A network of its own for the VXLAN tunnels between compute and network hosts.
+   * @default none (they use the management network)
+   */
+  readonly tunnel?: {
+    /** The network in CIDR form; its prefix is each tunnel address's netmask. */
+    readonly cidr: string;
+    /** The hosts' default interface on it (each HostSpec has its own, resolved). */
+    readonly interface: string;
+  };
   /** The hosts' default hypervisor (each HostSpec has its own, resolved). */
   readonly virtType: VirtType;
   /** The hosts' default Open vSwitch datapath (each HostSpec has its own, resolved). */
   readonly datapathType: DatapathType;
   /** Swift's partition power (2^partPower partitions per ring) and whether devices must be mount points. */
-  readonly swift: { readonly partPower: number; readonly mountCheck: boolean };
+  readonly swift: {
+    /** A number in swift-ring-builder's create command. @default 10 (1024 partitions) */
+    readonly partPower: number;
+    /**
+     * Whether the storage servers refuse a device that is not a mount point (Swift's `mount_check`).
+     * @default false
+     */
+    readonly mountCheck: boolean;
+  };
   /** Where Glance keeps image data. */
   readonly imageStore: ImageStore;
   /** The storage hosts' default backends (each HostSpec has its own, resolved). */
   readonly volumeBackends: readonly VolumeBackend[];
   /** A Ceph cluster (each storage host's OSD is its HostSpec's `cephOsd`); absent: none. */
-  readonly ceph?: { readonly osdMemoryTargetMiB?: number };
+  readonly ceph?: {
+    /**
+     * What each OSD aims to use of memory, in MiB (`osd_memory_target` in ceph.conf).
+     * @default none (CephCluster uses 4096)
+     */
+    readonly osdMemoryTargetMiB?: number;
+  };
   /** The opt-in day-one content, every default filled in; absent: none is made. */
   readonly dayOne?: DayOneSettings;
+  /** Every host, in the inventory's order. */
   readonly hosts: readonly HostSpec[];
 }
 

@@ -35,6 +35,7 @@ import { SECRET_CATALOG } from "./components";
 import { SERVICES, ServiceScope } from "./services";
 import { Inventory } from "./inventory";
 
+/** Configures `OpenStackCluster`: the inventory it builds. */
 export interface OpenStackClusterProps {
   /** A validated inventory (`loadInventory` or `parseInventory`). */
   readonly inventory: Inventory;
@@ -80,8 +81,11 @@ const ROLE_CONSTRUCTS: Record<Role, new (scope: Construct, id: string, props: { 
  * step. Later layers (platform, services) attach their steps to the hosts this exposes.
  */
 export class OpenStackCluster extends Construct implements ServiceScope {
+  /** The inventory the cluster was built from. */
   readonly inventory: Inventory;
+  /** One `Host` per inventory host, in the inventory's order. */
   readonly hosts: readonly Host[];
+  /** Each host's `base` step (apt, hostname, time sync: `BaseSystem.step`), by host name. */
   readonly baseSteps: ReadonlyMap<string, Step>;
   /** Moves the VIP between the two controllers; absent with `ha: single`. */
   readonly heartbeat?: Heartbeat;
@@ -315,6 +319,7 @@ export class OpenStackCluster extends Construct implements ServiceScope {
     return this.service(NEUTRON_COMPONENT);
   }
 
+  /** The hosts that hold `role`, in the inventory's order. */
   hostsWithRole(role: Role): Host[] {
     return this.hosts.filter((h) => h.hasRole(role));
   }

@@ -4,7 +4,9 @@ import { addSecurityChecks } from "../security/security-checks";
 import { Inventory } from "./inventory";
 import { OpenStackCluster } from "./openstack-cluster";
 
+/** Configures `OpenStackStack`: the inventory, and whether the security checks run. */
 export interface OpenStackStackProps {
+  /** A validated inventory (`loadInventory` or `parseInventory`); its `cluster` names the stack. */
   readonly inventory: Inventory;
   /**
    * Run the security checks (lib/security/) as an Aspect at synth: an unsuppressed finding
@@ -16,6 +18,7 @@ export interface OpenStackStackProps {
 
 /** A stack that holds one cluster; its name is the inventory's `cluster`. */
 export class OpenStackStack extends TerraformStack {
+  /** The cloud the stack holds, built from the inventory. */
   readonly cluster: OpenStackCluster;
 
   constructor(scope: Construct, props: OpenStackStackProps) {

@@ -18,11 +18,21 @@ export type SecretKind =
   /** A Ceph (cephx) key, as `ceph-authtool --gen-print-key` makes it: base64 of a 16-byte AES key with its header. */
   | "cephx";
 
+/**
+ * One secret of the catalog, declared by the component that uses it: `secrets init` generates
+ * its value, and the hosts of its roles receive it.
+ */
 export interface SecretSpec {
+  /**
+   * The secret's name, such as `keystone_db_password`: Terraform's variable is `secret_<name>`,
+   * the host's file is `<name>` in its secrets directory, and files refer to it as `{{secret:<name>}}`.
+   */
   readonly name: string;
+  /** How its value is generated, and so which characters it may hold. */
   readonly kind: SecretKind;
   /** Hosts with any of these roles receive the secret in their root-only secrets directory. */
   readonly roles: readonly Role[];
+  /** What the secret is for, in a few words (`glance database user`); it starts the Terraform variable's description. */
   readonly description: string;
   /**
    * Delivered only to the hosts (of `roles`) whose steps use it, not to every host of a role:

@@ -47,9 +47,16 @@ function cephxKey(): string {
   return Buffer.concat([header, randomBytes(16)]).toString("base64");
 }
 
+/**
+ * What `completeSecretsFile` (and `initSecretsFile`) did to a secrets file, each secret named as
+ * the catalog names it.
+ */
 export interface SecretsInitResult {
+  /** The secrets file's path, as given. */
   readonly file: string;
+  /** The secrets whose values were generated in this run. */
   readonly added: readonly string[];
+  /** The secrets whose values the file already had, kept as they were. */
   readonly kept: readonly string[];
   /** `secret_*` entries the catalog no longer has; Terraform would warn about each. */
   readonly removed: readonly string[];

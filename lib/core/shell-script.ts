@@ -110,25 +110,6 @@ const MODE = /^0?[0-7]{3,4}$/;
 /** A MariaDB database name the library creates and syncs (it appears unquoted in SQL text). */
 export const DATABASE_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
-/**
- * A run cut short: a step's script may be cut at any line, by Terraform being killed or losing
- * its connection (the script may then go on running on the host, orphaned, until it next
- * writes output) or by the host losing power, and the next apply runs it again. So:
- * - one step runs at a time on a host (a lock in /run/lock): a re-run waits for an orphaned
- *   run instead of racing it (two schema syncs, two package installs);
- * - a change is recorded on disk (/var/lib/openstack-cdktf/changes/STEP/TAG) *before* it is
- *   made and forgotten only when the step ends well, so a re-run still restarts a service (or
- *   loads SQL) for a change that a cut run made but did not act on;
- * - an interrupted dpkg is finished (`dpkg --configure -a`) before the next install, a stale
- *   policy-rc.d of ours is replaced, and package lists count as fresh only after an update
- *   that completed.
- */
-
-/**
- * Builds one bash script for one step: strict mode, an error trap that names the step, host
- * and failing command, the idempotent helpers of `prelude.sh`, then the commands added here.
- * Every argument given to a helper is quoted; `raw` is the one way to add trusted shell code.
- */
 /** A file's owner, group, mode and change tag with their defaults, checked; `method` names the caller in errors. */
 function checkedFileOptions(
   method: string,
@@ -148,6 +129,24 @@ function checkedFileOptions(
   return { owner, group, mode, tag };
 }
 
+/**
+ * Builds one bash script for one step: strict mode, an error trap that names the step, host
+ * and failing command, the idempotent helpers of `prelude.sh`, then the commands added here.
+ * Every argument given to a helper is quoted; `raw` is the one way to add trusted shell code.
+ * Get one from `Host.script` and hand it to `Host.addStep`, which makes it a `Step`.
+ *
+ * A run cut short: a step's script may be cut at any line, by Terraform being killed or losing
+ * its connection (the script may then go on running on the host, orphaned, until it next
+ * writes output) or by the host losing power, and the next apply runs it again. So:
+ * - one step runs at a time on a host (a lock in /run/lock): a re-run waits for an orphaned
+ *   run instead of racing it (two schema syncs, two package installs);
+ * - a change is recorded on disk (/var/lib/openstack-cdktf/changes/STEP/TAG) *before* it is
+ *   made and forgotten only when the step ends well, so a re-run still restarts a service (or
+ *   loads SQL) for a change that a cut run made but did not act on;
+ * - an interrupted dpkg is finished (`dpkg --configure -a`) before the next install, a stale
+ *   policy-rc.d of ours is replaced, and package lists count as fresh only after an update
+ *   that completed.
+ */
 export class ShellScript {
   private readonly lines: string[] = [];
   private installsCrudini = false;

@@ -39,6 +39,7 @@ export interface StepTarget {
   readonly resourceKind?: StepResourceKind;
 }
 
+/** Configures a `Step`: the host it runs on, its script, and what must finish first. */
 export interface StepProps {
   /** The host the script runs on. */
   readonly target: StepTarget;
@@ -171,9 +172,11 @@ export class Step extends Construct implements ITerraformDependable {
 export class StepIdCollisionError extends Error {
   constructor(
     message: string,
+    /** The logical id both steps make. */
     readonly logicalId: string,
     /** The host of the step that came second, and of the one that has the id. */
     readonly hostName: string,
+    /** The host of the step that took the id first. */
     readonly otherHostName: string,
   ) {
     super(message);

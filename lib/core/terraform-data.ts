@@ -8,6 +8,10 @@ import {
   TerraformResourceConfig,
 } from "cdktf";
 
+/**
+ * Configures `TerraformData`: cdktf's usual resource settings (connection, provisioners,
+ * dependsOn) and its triggers.
+ */
 export interface TerraformDataConfig extends Omit<TerraformResourceConfig, "terraformResourceType"> {
   /** Values whose change replaces the resource, re-running its provisioners. */
   readonly triggersReplace: Record<string, string>;
@@ -35,10 +39,12 @@ export class TerraformData extends TerraformResource {
     this.triggersReplace = config.triggersReplace;
   }
 
+  /** The resource's arguments in Terraform's JSON: `triggers_replace`. */
   protected synthesizeAttributes(): Record<string, unknown> {
     return { triggers_replace: hashMapper(anyToTerraform)(this.triggersReplace) };
   }
 
+  /** The same arguments for an HCL synth (`cdktf synth --hcl`). */
   protected synthesizeHclAttributes(): Record<string, unknown> {
     return { triggers_replace: hashMapperHcl(anyToHclTerraform)(this.triggersReplace) };
   }

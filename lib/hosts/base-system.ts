@@ -16,11 +16,15 @@ import { Host, uploadDir } from "./host";
 /** NTP's port: where a time server's chronyd listens (`bindaddress`). */
 const NTP_PORT = 123;
 
+/** A name and address that every host's /etc/hosts lists: a cluster member, or the VIP. */
 export interface ClusterMember {
+  /** The host name, as /etc/hosts gives it. */
   readonly name: string;
+  /** Its IPv4 address. */
   readonly address: string;
 }
 
+/** Configures `BaseSystem`: the /etc/hosts entries, the apt proxy and time sync of a host. */
 export interface BaseSystemProps {
   /** Every member of the cluster, this host included; each gets a line in /etc/hosts (step `hosts_file`). */
   readonly members: readonly ClusterMember[];

@@ -17,6 +17,7 @@ export interface INetworkAgents {
 
 /** Runs the virtual machines: nova-compute, libvirt and the Open vSwitch agent. */
 export class ComputeNode extends RoleNode {
+  /** The role this construct gives its host: `compute`. */
   readonly role = "compute" as const;
 
   constructor(scope: Construct, id: string, props: RoleNodeProps) {

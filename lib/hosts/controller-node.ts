@@ -4,6 +4,7 @@ import { preinstall, RoleNode, RoleNodeProps } from "./role-node";
 
 /** Runs the control plane: databases, the message queue, and every API service. */
 export class ControllerNode extends RoleNode {
+  /** The role this construct gives its host: `controller`. */
   readonly role = "controller" as const;
 
   constructor(scope: Construct, id: string, props: RoleNodeProps) {

@@ -48,7 +48,9 @@ import {
   volumeBackendsProblem,
 } from "./volume-backends";
 
+/** A jump host that SSH goes through to reach the server (Terraform's `bastion_*` connection fields). */
 export interface BastionProps {
+  /** The jump host's hostname or IPv4 address. */
   readonly host: string;
   /** @default the host's SSH user */
   readonly user?: string;
@@ -56,9 +58,11 @@ export interface BastionProps {
   readonly port?: number;
   /** @default the host's key */
   readonly privateKeyFile?: string;
+  /** The jump host's pinned public host key; Terraform refuses any other. @default not checked */
   readonly hostKey?: string;
 }
 
+/** Configures a `Host`: its name and address, how SSH reaches it, its network interfaces, and its settings for Nova, Neutron and Cinder. */
 export interface HostProps {
   /** The hostname the server gets; also its name in /etc/hosts and in step ids. */
   readonly name: string;
@@ -81,6 +85,7 @@ export interface HostProps {
   readonly hostKey?: string;
   /** @default "5m" */
   readonly timeout?: string;
+  /** A jump host that SSH goes through. @default none (direct) */
   readonly bastion?: BastionProps;
   /** @default "eth0" */
   readonly managementInterface?: string;
@@ -117,6 +122,7 @@ export interface HostProps {
   readonly resourceKind?: StepResourceKind;
 }
 
+/** Options of `Host.addStep`: who owns the step, what it waits for, and the secrets it uses. */
 export interface AddStepOptions {
   /**
    * The construct the step belongs to (a service, a platform construct): the step becomes its
@@ -253,17 +259,27 @@ export function uploadDir(user: string): string {
  */
 export class Host extends Construct implements StepTarget {
   readonly hostName: string;
+  /** Management address: SSH and every service use it. */
   readonly address: string;
+  /** The distribution + OpenStack release the server runs: its packages, paths and units. */
   readonly release: ReleaseProfile;
+  /** The SSH user the steps log in as (root, or a user with passwordless sudo). */
   readonly user: string;
   readonly connection: SSHProvisionerConnection;
   readonly resourceKind: StepResourceKind;
+  /** Interface of the management network (Heartbeat puts the VIP on it). */
   readonly managementInterface: string;
+  /** Interface on the provider (external) network, bridged by Open vSwitch; undefined: none. */
   readonly providerInterface?: string;
+  /** Interface carrying VXLAN tunnels; undefined: none. */
   readonly tunnelInterface?: string;
+  /** Address on the tunnel network (the Open vSwitch agent's `local_ip`): the management address unless given. */
   readonly tunnelAddress: string;
+  /** Prefix length of the tunnel network, 8 to 32. */
   readonly tunnelPrefixLength: number;
+  /** nova-compute's hypervisor: `kvm`, `qemu`, or `auto` (decided on the host). */
   readonly virtType: "auto" | "kvm" | "qemu";
+  /** Open vSwitch's datapath (the agent's `datapath_type`): `system` (kernel) or `netdev` (userspace). */
   readonly datapathType: "system" | "netdev";
   /** Cinder's volume backends here, each target helper filled in from the release; empty: no cinder-volume. */
   readonly volumeBackends: readonly VolumeBackend[];
@@ -401,6 +417,7 @@ export class Host extends Construct implements StepTarget {
     return [...this.roleSet];
   }
 
+  /** Whether a role construct gave this host `role`. */
   hasRole(role: Role): boolean {
     return this.roleSet.has(role);
   }
@@ -459,7 +476,12 @@ export class Host extends Construct implements StepTarget {
    * (depend on it) and the inputs to add to a step's triggers, so that the step re-runs when a
    * secret's value changes.
    */
-  useSecrets(names: readonly string[]): { step: Step; inputs: Record<string, string> } {
+  useSecrets(names: readonly string[]): {
+    /** The step that delivers the secrets to this host (`secrets`); depend on it. */
+    step: Step;
+    /** Trigger inputs (`secret_NAME`: the secret's expression) that re-run a step when a value changes. */
+    inputs: Record<string, string>;
+  } {
     const secrets = ClusterSecrets.of(this);
     const inputs: Record<string, string> = {};
     for (const name of names) {

@@ -5,6 +5,7 @@ import { preinstall, RoleNode, RoleNodeProps } from "./role-node";
 
 /** Carries virtual networking: the L3, DHCP, metadata and Open vSwitch agents. */
 export class NetworkNode extends RoleNode {
+  /** The role this construct gives its host: `network`. */
   readonly role = "network" as const;
 
   constructor(scope: Construct, id: string, props: RoleNodeProps) {

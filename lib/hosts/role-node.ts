@@ -4,6 +4,7 @@ import { declaredSecrets } from "../core/secret-catalog";
 import { Step } from "../core/step";
 import { Host } from "./host";
 
+/** Configures a role construct (`ControllerNode`, `ComputeNode`, `NetworkNode`, `StorageNode`): the host it marks. */
 export interface RoleNodeProps {
   /** The server that takes the role. */
   readonly host: Host;
@@ -15,6 +16,7 @@ export interface RoleNodeProps {
  * to `host`.
  */
 export abstract class RoleNode extends Construct {
+  /** The server that holds this role; services add their steps to it. */
   readonly host: Host;
   abstract readonly role: Role;
 

@@ -26,6 +26,7 @@ export interface StorageServices {
  * the host has any.
  */
 export class StorageNode extends RoleNode {
+  /** The role this construct gives its host: `storage`. */
   readonly role = "storage" as const;
   private packagesStep?: Step;
 

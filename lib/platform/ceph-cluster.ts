@@ -75,16 +75,29 @@ export const CEPH_COMPONENT: ComponentDeclaration = {
  * the host's file system. A file is what Ceph's own test clusters use (vstart.sh); it is for a
  * lab without spare disks, where it is the only way: on a real server give a disk.
  */
-export type CephOsdSpec = { readonly device: string } | { readonly file: string; readonly sizeGiB: number };
+export type CephOsdSpec =
+  | {
+      /** A whole, empty block device under /dev/ (e.g. `/dev/vdb`); the step refuses a disk that holds data. */
+      readonly device: string;
+    }
+  | {
+      /** The file's absolute path, under /var/lib/ceph/ or /srv/ (`CEPH_OSD_FILE_EXPECTED`); made sparse once. */
+      readonly file: string;
+      /** The file's size in GiB, 2 to 65536; never resized. */
+      readonly sizeGiB: number;
+    };
 
 /** A storage host and its OSD. */
 export interface CephOsdPlacement {
+  /** The storage host that runs the OSD. */
   readonly host: Host;
+  /** Where the OSD keeps its data: a disk or a file. */
   readonly osd: CephOsdSpec;
 }
 
 /** A client of the cluster (`client.NAME`) with RBD access to some pools, its key a secret. */
 export interface CephClient {
+  /** Its name without `client.` (the keyring's section is `client.NAME`). */
   readonly name: string;
   /** The secret that holds its key. */
   readonly secret: string;
@@ -94,6 +107,7 @@ export interface CephClient {
   readonly libvirtSecretUuid: string;
 }
 
+/** Configures `CephCluster`: its name, monitors, managers, OSDs, pools and clients. */
 export interface CephClusterProps {
   /** The cluster's name in the inventory: the fsid is made from it, so it never changes. */
   readonly clusterName: string;
@@ -109,8 +123,11 @@ export interface CephClusterProps {
   readonly pools: readonly string[];
   /** Clients with RBD access, their keys imported by the `ceph_pools` step. */
   readonly clients: readonly {
+    /** The client's name without `client.` (e.g. `cinder`). */
     readonly name: string;
+    /** The secret that holds its key. */
     readonly secret: string;
+    /** Pools it reads and writes (`profile rbd`), each one of `pools`. */
     readonly pools: readonly string[];
   }[];
   /** Placement groups per pool. @default 32 */
@@ -242,7 +259,9 @@ export function chooseMonitors<T>(controllers: readonly T[], storage: readonly T
  * in userspace: no kernel RBD module anywhere.
  */
 export class CephCluster extends Construct {
+  /** The cluster's fsid: a UUID made from `clusterName`, so it never changes. */
   readonly fsid: string;
+  /** The clients the props gave, each with the UUID of its libvirt secret. */
   readonly clients: readonly CephClient[];
   private placed?: { monitors: Step[]; osds: Step[]; pools: Step };
   private readonly props: CephClusterProps;
@@ -307,7 +326,14 @@ export class CephCluster extends Construct {
    * placed: on a storage host the steps come after those, so that its OpenStack services do not
    * wait for the controllers' monitors.
    */
-  place(): { monitors: readonly Step[]; osds: readonly Step[]; pools: Step } {
+  place(): {
+    /** The `ceph_mon` steps, one per monitor. */
+    monitors: readonly Step[];
+    /** The `ceph_osd` steps, one per storage host. */
+    osds: readonly Step[];
+    /** The `ceph_pools` step, on the first manager. */
+    pools: Step;
+  } {
     if (!this.placed) {
       const monitors = this.props.monitors.map((host) => this.monitor(host));
       const osds = this.props.osds.map((placement) => this.osd(placement, monitors));

@@ -47,6 +47,7 @@ export class ClientAddress {
   readonly endpoint: Endpoint;
 
   private constructor(
+    /** The address clients use: the VIP, or a controller's own address. */
     readonly address: string,
     /** Whether the address is a virtual one (no controller's own), which servers bind besides their own. */
     readonly isVip: boolean,

@@ -24,6 +24,7 @@ export const HEARTBEAT_COMPONENT: ComponentDeclaration = {
   secrets: HEARTBEAT_SECRETS,
 };
 
+/** Configures `Heartbeat`: the two controllers, the VIP they share, and how soon a silent peer is declared dead. */
 export interface HeartbeatProps {
   /** Exactly two controllers; the first is preferred for the VIP at first start. */
   readonly controllers: readonly Host[];
@@ -43,6 +44,7 @@ export interface HeartbeatProps {
  * API services run on both controllers all the time, so nothing has to be promoted.
  */
 export class Heartbeat extends Construct implements IVirtualAddress {
+  /** The `heartbeat` steps, one per controller, in the order of `controllers`. */
   readonly steps: readonly Step[];
   /** The VIP. */
   readonly address: string;

@@ -52,6 +52,7 @@ export interface ICache {
 
 /** A virtual address that moves between hosts (Heartbeat's VIP). */
 export interface IVirtualAddress {
+  /** The virtual IP address itself. */
   readonly address: string;
   /**
    * The steps after which a server on `host` may bind to `address` (it may not be there yet:

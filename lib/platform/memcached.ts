@@ -7,7 +7,9 @@ import { quote } from "../core/field-rules";
 
 const PORT = 11211;
 
+/** Configures `Memcached`: the controllers it runs on and its memory and connection limits. */
 export interface MemcachedProps {
+  /** The controllers; each runs memcached on its management address. */
   readonly controllers: readonly Host[];
   /** Cache size in MiB. @default 64 */
   readonly memoryMb?: number;
@@ -21,6 +23,7 @@ export interface MemcachedProps {
  * controller only loses its share of the cache.
  */
 export class Memcached extends Construct implements ICache {
+  /** The `memcached` steps, one per controller, in the order of `controllers`. */
   readonly steps: readonly Step[];
   /** For services' `memcached_servers` / Django's cache LOCATION: `host:11211,host:11211`. */
   readonly servers: string;

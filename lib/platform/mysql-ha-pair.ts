@@ -20,6 +20,7 @@ import { DatabaseHandle, IDatabase, IVirtualAddress } from "./interfaces";
 
 export type { DatabaseHandle } from "./interfaces";
 
+/** Configures `MysqlHaPair`: its controllers, the address clients use, and MariaDB's limits. */
 export interface MysqlHaPairProps {
   /** One controller (no replication, clients use its address) or two (replication both ways). */
   readonly controllers: readonly Host[];

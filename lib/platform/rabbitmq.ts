@@ -12,7 +12,9 @@ import { ClientAddress } from "./client-address";
 import { IMessageBus, IVirtualAddress, readyOn } from "./interfaces";
 import { quote } from "../core/field-rules";
 
+/** Configures `RabbitMq`: its controllers, the address clients use, and the user services log in as. */
 export interface RabbitMqProps {
+  /** The controllers; each runs an independent broker. */
   readonly controllers: readonly Host[];
   /**
    * The address clients use: the Heartbeat VIP with two controllers.
@@ -101,7 +103,9 @@ export const RABBITMQ_COMPONENT: ComponentDeclaration = {
  * flight at that moment are lost, as they would be with unmirrored queues in a cluster.
  */
 export class RabbitMq extends Construct implements IMessageBus {
+  /** The `rabbitmq` steps, one per controller, in the order of `controllers`. */
   readonly steps: readonly Step[];
+  /** The RabbitMQ user services log in as (in `transportUrl`), with the password from the secret `rabbitmq_password`. */
   readonly user: string;
   /** Where clients connect. */
   readonly endpoint: Endpoint;

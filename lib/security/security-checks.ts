@@ -6,10 +6,13 @@ import { SecuritySuppression, suppressionOf } from "./suppressions";
 
 /** One rule broken by one construct. */
 export interface SecurityFinding {
+  /** The rule's id (`OSC-NET1`), which a suppression names. */
   readonly ruleId: string;
+  /** The rule's short name (`WildcardBind`). */
   readonly ruleName: string;
   /** The construct's path (`furyu/cluster/glance/controller1/glance` for a step). */
   readonly path: string;
+  /** What is wrong, in one line; never a secret's value. */
   readonly message: string;
   /** Set when a suppression covers the construct: the finding is listed, and does not fail synth. */
   readonly suppressed?: SecuritySuppression;
@@ -59,7 +62,10 @@ export function formatFinding(finding: SecurityFinding): string {
 
 /** Unsuppressed findings, one line each: what makes synth fail. */
 export class SecurityCheckError extends Error {
-  constructor(readonly findings: readonly SecurityFinding[]) {
+  constructor(
+    /** The unsuppressed findings, in tree order. */
+    readonly findings: readonly SecurityFinding[],
+  ) {
     super(findings.map((f) => `security check ${formatFinding(f)}`).join("\n"));
     this.name = "SecurityCheckError";
   }
@@ -94,7 +100,10 @@ export class SecurityChecks implements IAspect {
   private readonly found = new WeakMap<IConstruct, readonly SecurityFinding[]>();
   private readonly validated = new WeakSet<IConstruct>();
 
-  constructor(readonly rules: readonly SecurityRule[] = SECURITY_RULES) {}
+  constructor(
+    /** The rules it runs. @default SECURITY_RULES (the library's whole rule pack) */
+    readonly rules: readonly SecurityRule[] = SECURITY_RULES,
+  ) {}
 
   visit(node: IConstruct): void {
     let findings = this.unsuppressed.get(node);

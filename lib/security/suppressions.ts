@@ -6,8 +6,11 @@ const SUPPRESSION = "openstack-cdktf:security-suppression";
 /** A reason must say something: "ok" or "TODO" is not one. */
 export const MIN_REASON_LENGTH = 20;
 
+/** A rule suppressed on a construct (`suppressSecurityRule`), as a finding it covers carries it. */
 export interface SecuritySuppression {
+  /** The suppressed rule's id (`OSC-NET1`). */
   readonly ruleId: string;
+  /** Why the rule does not apply there, trimmed; `check` prints it beside the finding. */
   readonly reason: string;
   /** The construct it was added to (it covers that construct and everything under it). */
   readonly path: string;

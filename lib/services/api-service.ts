@@ -25,6 +25,7 @@ import { IIdentity } from "./identity";
  * units, and the files that say where it listens (uwsgi ini files, or the package's Apache site).
  */
 export interface ApiRelease {
+  /** The systemd units restarted when the config changes (e.g. `glance-api`, or `apache2` where Apache serves the API). */
   readonly units: readonly string[];
   /** uwsgi ini files whose sockets and processes are set. @default none (not under uwsgi) */
   readonly uwsgiConfigs?: readonly string[];
@@ -34,6 +35,7 @@ export interface ApiRelease {
 
 /** What every API service is given. */
 export interface ApiServiceProps {
+  /** The controllers the service runs on, their client address, and the database, message bus and cache. */
   readonly context: ControlPlaneContext;
   /** Registers the service's user and endpoints, and supplies the token validation settings. */
   readonly keystone: IIdentity;
@@ -53,7 +55,9 @@ export interface ApiServiceSpec {
   readonly catalog: {
     /** @default the service's name */
     readonly name?: string;
+    /** Catalog type, e.g. `image`, `volumev3`. */
     readonly type: string;
+    /** The catalog service's description, e.g. "OpenStack Image". */
     readonly description: string;
     /** @default "" */
     readonly path?: string;
@@ -90,7 +94,12 @@ export interface ApiServiceSpec {
    * address (its config says so), and a socket of ours takes its port on the VIP (`vipForward`).
    * @default none
    */
-  readonly vipForwards?: (release: ReleaseProfile) => readonly { name: string; port: number }[];
+  readonly vipForwards?: (release: ReleaseProfile) => readonly {
+    /** The daemon's name (`glance-api`): its listener, and our VIP socket's units `openstack-cdktf-vip-NAME`. */
+    name: string;
+    /** The port the daemon listens on at the management address, and our socket on the VIP. */
+    port: number;
+  }[];
   /** The ports to wait for after a restart, with their timeouts in seconds. @default [[port, 120]] */
   readonly waitForPorts?: readonly (readonly [number, number])[];
   /**
@@ -125,8 +134,11 @@ export abstract class ApiService extends Construct {
   readonly databases: readonly DatabaseHandle[];
   /** The Keystone user, service and endpoints. */
   readonly registrationStep: Step;
+  /** What the subclass said about the service (its `super` call's spec). */
   protected readonly spec: ApiServiceSpec;
+  /** The props' control plane, its defaults (region, API workers) resolved. */
   protected readonly context: ResolvedControlPlane;
+  /** The identity service it registered with; its `authtoken` keys go into the config file. */
   protected readonly keystone: IIdentity;
   private deployed?: readonly Step[];
 

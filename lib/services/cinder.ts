@@ -62,6 +62,7 @@ export interface CinderRelease extends ApiRelease {
   readonly defaultTargetHelper: TargetHelper;
 }
 
+/** How each release runs Cinder: the API under uwsgi on Debian, under Apache mod_wsgi on Ubuntu; tgtd for iSCSI on both. */
 export const CINDER_RELEASES: ByRelease<CinderRelease> = {
   "debian-12-zed": {
     units: ["cinder-api", "cinder-scheduler"],
@@ -153,7 +154,12 @@ export const CINDER_SECRETS: readonly SecretSpec[] = [
 ];
 
 /** Cinder's API in Keystone's catalog: `volumev3`, at :8776 on every controller and the VIP. */
-export const CINDER_API = { type: "volumev3", port: 8776 } as const satisfies ApiDeclaration;
+export const CINDER_API = {
+  /** The catalog type Keystone registers the service under. */
+  type: "volumev3",
+  /** The API's port, on each controller's management address and on the VIP. */
+  port: 8776,
+} as const satisfies ApiDeclaration;
 
 /** What cinder declares for the secret catalog and the release profiles (lib/cluster/components.ts), and its API. */
 export const CINDER_COMPONENT: ComponentDeclaration = {

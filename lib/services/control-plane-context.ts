@@ -32,8 +32,11 @@ export interface ControlPlaneContext {
   readonly client?: ClientAddress;
   /** The management network (CIDR). */
   readonly managementCidr: string;
+  /** The SQL server the services keep their databases in (a `MysqlHaPair`, or an existing Galera cluster). */
   readonly database: IDatabase;
+  /** The message bus services talk over, their `transport_url` (a `RabbitMq`, or an existing broker). */
   readonly messaging: IMessageBus;
+  /** The memcached servers tokens and sessions are cached in (`Memcached`, or existing servers). */
   readonly cache: ICache;
   /** @default "RegionOne" */
   readonly region?: string;

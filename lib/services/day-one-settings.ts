@@ -7,33 +7,72 @@ import { cidrsOverlap, PHYSNET, PHYSNET_EXPECTED } from "../core/field-rules";
  * them. The inventory's `dayOne:` section resolves to these settings; `DayOne` builds them.
  */
 export interface DayOneSettings {
+  /** A public flavor for first instances; one of that name that exists is left as it is, whatever its sizes. */
   readonly flavor: {
+    /** The flavor's name, e.g. `m1.tiny`. */
     readonly name: string;
+    /** Virtual CPUs. */
     readonly vcpus: number;
+    /** Memory, in MiB (Nova's `ram`). */
     readonly ramMiB: number;
+    /** Root disk, in GiB (Nova's `disk`). */
     readonly diskGiB: number;
   };
   /** Flat on `physnet`, external (routers' gateways, floating IPs), not shared, no DHCP. */
   readonly external: {
+    /** The network's name; its subnet is `<name>-subnet`. */
     readonly name: string;
+    /** The provider physical network it is flat on: Neutron's `providerPhysnet` (the inventory's `networks.provider.physnet`). */
     readonly physnet: string;
+    /** The provider LAN as an IPv4 network in CIDR form (`10.212.0.0/24`): the subnet's range. */
     readonly cidr: string;
     /** The provider network's router; inside `cidr`, outside the pool. */
     readonly gateway: string;
     /** The addresses Neutron hands out (router gateways, floating IPs): the LAN's others stay free. */
-    readonly allocationPool: { readonly start: string; readonly end: string };
+    readonly allocationPool: {
+      /** The pool's first address. */
+      readonly start: string;
+      /** The pool's last address (included). */
+      readonly end: string;
+    };
   };
   /** A network of the default tenant type (VXLAN) in the admin project; its gateway is the first address, DHCP on. */
-  readonly tenant: { readonly name: string; readonly cidr: string };
+  readonly tenant: {
+    /** The network's name (not the external one's, compared without case); its subnet is `<name>-subnet`. */
+    readonly name: string;
+    /** The subnet, an IPv4 network in CIDR form that does not overlap `external.cidr`. */
+    readonly cidr: string;
+  };
   /** HA or not as Neutron's `l3_ha` decides. */
-  readonly router: { readonly name: string };
+  readonly router: {
+    /** The router's name; it joins the tenant subnet to the external network. */
+    readonly name: string;
+  };
 }
 
 /** The defaults of everything but the external network's addresses, which only the site knows. */
 export const DAY_ONE_DEFAULTS = {
-  flavor: { name: "m1.tiny", vcpus: 1, ramMiB: 128, diskGiB: 1 },
+  /** The flavor: 1 vCPU, 128 MiB of RAM, a 1 GiB disk. */
+  flavor: {
+    /** The flavor's name. */
+    name: "m1.tiny",
+    /** Virtual CPUs. */
+    vcpus: 1,
+    /** Memory, in MiB. */
+    ramMiB: 128,
+    /** Root disk, in GiB. */
+    diskGiB: 1,
+  },
+  /** The external network's name; its addresses have no default. */
   externalName: "external",
-  tenant: { name: "tenant", cidr: "192.168.100.0/24" },
+  /** The tenant network. */
+  tenant: {
+    /** The tenant network's name. */
+    name: "tenant",
+    /** The tenant subnet (IPv4 CIDR). */
+    cidr: "192.168.100.0/24",
+  },
+  /** The router's name. */
   routerName: "router",
 } as const;
 
@@ -44,8 +83,6 @@ export const DAY_ONE_NAME_EXPECTED =
 /** Nova keeps vCPUs, RAM and disk in 32-bit integers. */
 const MAX_FLAVOR_NUMBER = 2147483647;
 export const FLAVOR_NUMBER_EXPECTED = `a whole number from 1 to ${MAX_FLAVOR_NUMBER}`;
-/** As Neutron's ML2 accepts it (and `NeutronService` checks it). */
-
 /** One problem with day-one settings, its field relative to them (`external.gateway`). */
 export interface DayOneProblem {
   readonly field: string;

@@ -25,9 +25,11 @@ export const DAY_ONE_COMPONENT: ComponentDeclaration = {
   packages: { dayOne: DAY_ONE_PACKAGES },
 };
 
+/** What `DayOne` needs: the controller it runs on, the settings, and the steps it waits for. */
 export interface DayOneProps {
   /** Where the step runs: a controller with root's admin-openrc (KeystoneService writes it on each). */
   readonly host: Host;
+  /** The flavor, networks and router to create (the inventory's `dayOne:` section, resolved); checked by `dayOneProblem`. */
   readonly settings: DayOneSettings;
   /** Steps after which Nova's and Neutron's APIs answer (and the agents run, once they exist). */
   readonly after: readonly Step[];
@@ -41,13 +43,21 @@ export interface DayOneProps {
  * openstacksdk with admin-openrc: what is missing is created, what exists is left alone.
  */
 export class DayOne extends Construct {
+  /** The flavor's name (`settings.flavor.name`). */
   readonly flavorName: string;
+  /** The external network's name (`settings.external.name`). */
   readonly externalNetworkName: string;
+  /** The external network's subnet: `<external name>-subnet`. */
   readonly externalSubnetName: string;
+  /** The tenant network's name (`settings.tenant.name`). */
   readonly tenantNetworkName: string;
+  /** The tenant network's subnet: `<tenant name>-subnet`. */
   readonly tenantSubnetName: string;
+  /** The router's name (`settings.router.name`). */
   readonly routerName: string;
+  /** The settings it was built from, checked. */
   readonly settings: DayOneSettings;
+  /** The `day_one` step on `host`, which creates what is missing; it runs after `after`. */
   readonly step: Step;
 
   constructor(scope: Construct, id: string, props: DayOneProps) {

@@ -36,7 +36,6 @@ export interface IObjectStore {
 /** Where Glance finds the Swift account it writes to (as its own user, in the `service` project). */
 const SWIFT_STORE_CONF = "/etc/glance/glance-swift-store.conf";
 
-/** Glance's secrets, for the secret catalog: its database user's, and its Keystone user's. */
 /** Glance's packages: the API, and the Swift client its Swift store uses. */
 export const GLANCE_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["glance-api", "python3-swiftclient"],
@@ -49,10 +48,16 @@ export const GLANCE_RELEASES: ByRelease<ApiRelease> = {
   "ubuntu-2404-caracal": { units: ["glance-api"] },
 };
 
+/** Glance's secrets, for the secret catalog: its database user's and its Keystone user's, on the controllers. */
 export const GLANCE_SECRETS: readonly SecretSpec[] = serviceSecrets("glance", CONTROLLER_ONLY);
 
 /** Glance's API in Keystone's catalog: `image`, at :9292 on every controller and the VIP. */
-export const GLANCE_API = { type: "image", port: 9292 } as const satisfies ApiDeclaration;
+export const GLANCE_API = {
+  /** The catalog type Keystone registers the service under. */
+  type: "image",
+  /** The API's port, on each controller's management address and on the VIP. */
+  port: 9292,
+} as const satisfies ApiDeclaration;
 
 /** What glance declares for the secret catalog and the release profiles (lib/cluster/components.ts), and its API. */
 export const GLANCE_COMPONENT: ComponentDeclaration = {

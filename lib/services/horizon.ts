@@ -15,8 +15,11 @@ import { ControlPlaneContext, listenAddresses, vipReady } from "./control-plane-
 import { IIdentity } from "./identity";
 import { quote as quoteValue } from "../core/field-rules";
 
+/** What Horizon is given: the controllers it runs on, the Keystone users sign in through, and the names browsers use. */
 export interface HorizonDashboardProps {
+  /** The controllers Horizon runs on, their client address (`OPENSTACK_HOST`) and the memcached sessions are kept in. */
   readonly context: ControlPlaneContext;
+  /** The identity service users sign in through: its `authUrl` is `OPENSTACK_KEYSTONE_URL`. */
   readonly keystone: IIdentity;
   /**
    * The names and addresses browsers may use to reach the dashboard (Django's `ALLOWED_HOSTS`):
@@ -33,6 +36,7 @@ const SECRET = "horizon_secret_key";
 export interface HorizonRelease {
   /** Apache's unit. */
   readonly unit: string;
+  /** Horizon's `local_settings.py`, written whole, readable by `group` only. */
   readonly localSettings: string;
   /**
    * Settings snippets that Horizon executes after `local_settings.py` (Debian's own set WEBROOT
@@ -47,6 +51,7 @@ export interface HorizonRelease {
   readonly apacheSite?: string;
 }
 
+/** Where each release keeps Horizon's files and how Apache runs it (Debian: in Apache's own processes; Ubuntu: a WSGI daemon). */
 export const HORIZON_RELEASES: ByRelease<HorizonRelease> = {
   "debian-12-zed": {
     unit: "apache2",
@@ -196,6 +201,7 @@ function assignments(settings: Record<string, PyValue>): string[] {
 export class HorizonDashboard extends Construct {
   /** `http://VIP/horizon/`. */
   readonly url: string;
+  /** Django's `ALLOWED_HOSTS` as written: the given entries checked and de-duplicated, names lowercased, IPv6 addresses bracketed. */
   readonly allowedHosts: readonly string[];
   /** One per controller. */
   readonly steps: readonly Step[];

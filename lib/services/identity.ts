@@ -8,6 +8,7 @@ export interface ServiceRegistration {
   readonly name: string;
   /** Catalog type, e.g. `image`, `volumev3`, `network` (the seed registered these as `compute`). */
   readonly type: string;
+  /** The catalog service's description, e.g. "OpenStack Image". */
   readonly description: string;
   /** The same URL for the public, internal and admin interfaces. */
   readonly url: string;

@@ -81,7 +81,12 @@ export const KEYSTONE_RELEASES: ByRelease<ApiRelease> = {
 };
 
 /** Keystone's own API in its catalog: `identity`, at :5000 on every controller and the VIP. */
-export const KEYSTONE_API = { type: "identity", port: 5000 } as const satisfies ApiDeclaration;
+export const KEYSTONE_API = {
+  /** The catalog type Keystone registers the service under. */
+  type: "identity",
+  /** The API's port, on each controller's management address and on the VIP. */
+  port: 5000,
+} as const satisfies ApiDeclaration;
 
 /** What keystone declares for the secret catalog and the release profiles (lib/cluster/components.ts), and its API. */
 export const KEYSTONE_COMPONENT: ComponentDeclaration = {
@@ -92,7 +97,9 @@ export const KEYSTONE_COMPONENT: ComponentDeclaration = {
   api: KEYSTONE_API,
 };
 
+/** What Keystone is given: only the control plane (the one API service that needs no `IIdentity`). */
 export interface KeystoneServiceProps {
+  /** The controllers, client address, database and memcached (its token cache) Keystone runs with; its region is the catalog's. */
   readonly context: ControlPlaneContext;
 }
 

@@ -82,6 +82,7 @@ export function dhcpAgentsPerNetwork(release: ReleaseProfile): number {
 
 /** The unit of ours that runs upstream's eventlet neutron-server where the packages run something else. */
 const NEUTRON_SERVER_UNIT = "neutron-server";
+/** Where our `neutron-server` unit (`neutronServerUnit`) is written on releases whose packages run something else. */
 export const NEUTRON_SERVER_UNIT_PATH = `/etc/systemd/system/${NEUTRON_SERVER_UNIT}.service`;
 
 /**
@@ -140,6 +141,7 @@ export const SECURITY_GROUP_SETTINGS: Readonly<Record<string, IniValue>> = {
 const OVO_PUSH_MODULE = fs.readFileSync(path.join(__dirname, "neutron-ovo-push.py"), "utf8");
 const OVO_PUSH_DIR = "/usr/local/lib/openstack-cdktf/python";
 const OVO_PUSH_MODULE_NAME = "openstack_cdktf_neutron_ovo_push";
+/** Our service plugin (module.class), added to neutron.conf's `[DEFAULT] service_plugins` where the release's `pushThreadsLostInFork` is set. */
 export const OVO_PUSH_PLUGIN = `${OVO_PUSH_MODULE_NAME}.OvoPushAfterFork`;
 
 /** How one release runs Neutron's server: upstream's eventlet `neutron-server`, the API and its RPC workers in one service. */
@@ -158,6 +160,7 @@ export interface NeutronRelease extends ApiRelease {
   readonly pushThreadsLostInFork?: boolean;
 }
 
+/** How each release runs Neutron's server: our eventlet `neutron-server` unit on Debian (in place of its uwsgi API and RPC server), the package's own on Ubuntu. */
 export const NEUTRON_RELEASES: ByRelease<NeutronRelease> = {
   // The package neutron-server is a metapackage: the API under uwsgi (:9696) and the RPC
   // server. Debian 12's eventlet is 0.33, Ubuntu 24.04's 0.35.
@@ -191,7 +194,12 @@ export const NEUTRON_NETWORK_AGENT_PACKAGES: PackagesByRelease = {
 export const NEUTRON_SECRETS: readonly SecretSpec[] = serviceSecrets("neutron", ["controller", "compute"]);
 
 /** Neutron's API in Keystone's catalog: `network`, at :9696 on every controller and the VIP. */
-export const NEUTRON_API = { type: "network", port: 9696 } as const satisfies ApiDeclaration;
+export const NEUTRON_API = {
+  /** The catalog type Keystone registers the service under. */
+  type: "network",
+  /** The API's port, on each controller's management address and on the VIP. */
+  port: 9696,
+} as const satisfies ApiDeclaration;
 
 /** What neutron declares for the secret catalog and the release profiles (lib/cluster/components.ts), and its API. */
 export const NEUTRON_COMPONENT: ComponentDeclaration = {
@@ -215,6 +223,7 @@ export const NEUTRON_COMPONENT: ComponentDeclaration = {
  * follow it. The agents on network and compute hosts come from their own constructs.
  */
 export class NeutronService extends ApiService {
+  /** The provider network's physical network name: ML2's `flat_networks` and `network_vlan_ranges`, the agents' `bridge_mappings`. */
   readonly providerPhysnet: string;
   private readonly ha: boolean;
   private readonly vniRanges: string;

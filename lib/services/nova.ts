@@ -26,7 +26,10 @@ export interface NovaServiceProps extends ApiServiceProps {
   /** Glance's API, for `[glance] api_servers` (the cluster passes `glance.url`). @default `http://VIP:9292` */
   readonly glanceUrl?: string;
   /** Placement, whose user `[placement]` authenticates as (a `PlacementService`). @default `PLACEMENT_USER` */
-  readonly placement?: { readonly credentials: ServiceUser };
+  readonly placement?: {
+    /** Placement's Keystone user and the secret holding its password. */
+    readonly credentials: ServiceUser;
+  };
   /**
    * Neutron's user, for `[neutron]` (`NEUTRON_USER` from lib/services/neutron.ts: Neutron is
    * built after Nova, and its file imports this one). @default the Keystone user `neutron`
@@ -112,10 +115,6 @@ function tableHas(name: string): string {
   return `awk -F'|' '{gsub(/ /, "", $2)} $2 == "${name}" {found = 1} END {exit !found}'`;
 }
 
-/**
- * Nova's secrets, for the secret catalog: its database user's, its Keystone user's (also on the
- * compute hosts), and the metadata proxy's, which Neutron's metadata agents share.
- */
 /** Nova's controller packages: the APIs, conductor, scheduler and console proxy. */
 export const NOVA_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["nova-api", "nova-conductor", "nova-scheduler", "nova-consoleproxy"],
@@ -128,6 +127,10 @@ export const NOVA_COMPUTE_PACKAGES: PackagesByRelease = {
   "ubuntu-2404-caracal": ["nova-compute", "qemu-kvm", "libvirt-daemon-system", "genisoimage"],
 };
 
+/**
+ * Nova's secrets, for the secret catalog: its database user's, its Keystone user's (also on the
+ * compute hosts), and the metadata proxy's, which Neutron's metadata agents share.
+ */
 export const NOVA_SECRETS: readonly SecretSpec[] = [
   ...serviceSecrets("nova", ["controller", "compute"]),
   {
@@ -146,14 +149,23 @@ export const NOVA_USER: ServiceUser = keystoneUser("nova");
  * changes as, and the metadata API the metadata agents forward instances' requests to.
  */
 export interface INovaForNetwork {
+  /** Nova's Keystone user and its secret: neutron.conf's `[nova]` authenticates as it to notify Nova. */
   readonly credentials: ServiceUser;
+  /** Where the metadata API answers (the VIP): the metadata agents' `nova_metadata_host`. */
   readonly metadataHost: string;
+  /** The metadata API's port: the metadata agents' `nova_metadata_port`. */
   readonly metadataPort: number;
+  /** The name of the secret instances' metadata requests are signed with (`metadata_proxy_shared_secret`). */
   readonly metadataSecret: string;
 }
 
 /** Nova's API in Keystone's catalog: `compute`, at :8774 on every controller and the VIP (the metadata API, :8775, is not in the catalog). */
-export const NOVA_API = { type: "compute", port: 8774 } as const satisfies ApiDeclaration;
+export const NOVA_API = {
+  /** The catalog type Keystone registers the service under. */
+  type: "compute",
+  /** The API's port, on each controller's management address and on the VIP. */
+  port: 8774,
+} as const satisfies ApiDeclaration;
 
 /** What nova declares for the secret catalog and the release profiles (lib/cluster/components.ts), and its API. */
 export const NOVA_COMPONENT: ComponentDeclaration = {
@@ -177,7 +189,9 @@ export const NOVA_COMPONENT: ComponentDeclaration = {
 export class NovaService extends ApiService implements INovaForNetwork {
   /** The address Neutron's metadata agents send instance requests to (the VIP), on `metadataPort`. */
   readonly metadataHost: string;
+  /** The metadata API's port, 8775 (`NOVA_METADATA_PORT`). */
   readonly metadataPort = NOVA_METADATA_PORT;
+  /** The metadata proxy secret's name, `metadata_proxy_secret` (`NOVA_METADATA_SECRET`). */
   readonly metadataSecret = NOVA_METADATA_SECRET;
   private readonly glanceUrl: string;
   private readonly placementUser: ServiceUser;

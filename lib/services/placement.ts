@@ -6,9 +6,9 @@ import { ByRelease, forRelease, PackagesByRelease } from "../core/releases/packa
 import { ApiRelease, ApiService, ApiServiceProps } from "./api-service";
 import { IniFile } from "../core/ini-file";
 
+/** What Placement is given: what every API service is, nothing more. */
 export type PlacementServiceProps = ApiServiceProps;
 
-/** Placement's secrets, for the secret catalog: its database user's, and its Keystone user's. */
 /** Placement's packages. */
 export const PLACEMENT_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["placement-api"],
@@ -25,6 +25,7 @@ export const PLACEMENT_RELEASES: ByRelease<ApiRelease> = {
   },
 };
 
+/** Placement's secrets, for the secret catalog: its database user's, and its Keystone user's (also on the compute hosts, for nova.conf's `[placement]`). */
 export const PLACEMENT_SECRETS: readonly SecretSpec[] = serviceSecrets("placement", [
   "controller",
   "compute",
@@ -34,7 +35,12 @@ export const PLACEMENT_SECRETS: readonly SecretSpec[] = serviceSecrets("placemen
 export const PLACEMENT_USER: ServiceUser = keystoneUser("placement");
 
 /** Placement's API in Keystone's catalog: `placement`, at :8778 on every controller and the VIP. */
-export const PLACEMENT_API = { type: "placement", port: 8778 } as const satisfies ApiDeclaration;
+export const PLACEMENT_API = {
+  /** The catalog type Keystone registers the service under. */
+  type: "placement",
+  /** The API's port, on each controller's management address and on the VIP. */
+  port: 8778,
+} as const satisfies ApiDeclaration;
 
 /** What placement declares for the secret catalog and the release profiles (lib/cluster/components.ts), and its API. */
 export const PLACEMENT_COMPONENT: ComponentDeclaration = {

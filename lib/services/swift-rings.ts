@@ -65,15 +65,28 @@ export const SWIFT_DEVICE_EXPECTED =
 
 /** One device in the rings. */
 export interface SwiftRingDevice {
+  /** The device's zone; `SwiftService` gives each storage host its own, from 1. */
   readonly zone: number;
+  /** The storage host's management address, where its account, container and object servers listen. */
   readonly address: string;
+  /** The device's name: the directory /srv/node/NAME (`SWIFT_DEVICE_NAME`). */
   readonly device: string;
 }
 
+/**
+ * Swift's account, container and object rings for a fixed list of devices, as shell commands:
+ * built once on the first controller (`build`), served by every controller (`serve`), fetched by
+ * the other Swift hosts (`fetch`). `SwiftService` makes one from its `storage`.
+ */
 export class SwiftRings {
   /** Each replica on another host while there are hosts for it; at most Swift's usual 3. */
   readonly replicas: number;
 
+  /**
+   * Checks the devices and the partition power.
+   * @param devices The devices, in a fixed order (the rings are built from this list); at least one.
+   * @param partPower The rings' partition power, 6 to 22: 2^partPower partitions.
+   */
   constructor(
     readonly devices: readonly SwiftRingDevice[],
     readonly partPower: number,

@@ -37,6 +37,7 @@ export interface SwiftRelease {
   readonly rsyncUnit: string;
 }
 
+/** Swift's units on each release: the same names on Debian 12 and Ubuntu 24.04. */
 export const SWIFT_RELEASES: ByRelease<SwiftRelease> = {
   "debian-12-zed": { proxyUnit: "swift-proxy", storageUnits: SWIFT_STORAGE_UNITS, rsyncUnit: "rsync" },
   "ubuntu-2404-caracal": { proxyUnit: "swift-proxy", storageUnits: SWIFT_STORAGE_UNITS, rsyncUnit: "rsync" },
@@ -81,7 +82,12 @@ export const SWIFT_SECRETS: readonly SecretSpec[] = [
 ];
 
 /** Swift's proxy in Keystone's catalog: `object-store`, at :8080 on every controller and the VIP. */
-export const SWIFT_API = { type: "object-store", port: 8080 } as const satisfies ApiDeclaration;
+export const SWIFT_API = {
+  /** The catalog type Keystone registers the service under. */
+  type: "object-store",
+  /** The API's port, on each controller's management address and on the VIP. */
+  port: 8080,
+} as const satisfies ApiDeclaration;
 
 /** What swift declares for the secret catalog and the release profiles (lib/cluster/components.ts), and its API. */
 export const SWIFT_COMPONENT: ComponentDeclaration = {
@@ -104,6 +110,7 @@ const RECON_CACHE = "/var/cache/swift";
 
 /** A storage host and its device. */
 export interface SwiftStorageDevice {
+  /** The storage host; its management address goes into the rings. */
   readonly host: Host;
   /** The device's name: the directory /srv/node/NAME. */
   readonly device: string;
@@ -139,7 +146,9 @@ export interface SwiftServiceProps extends ApiServiceProps {
  * on the controller's own address (`bind_ip`); the VIP's port is a socket of ours relayed to it.
  */
 export class SwiftService extends ApiService {
+  /** The rings, built from `storage`: one zone per storage host, the props' `partPower`. */
   readonly rings: SwiftRings;
+  /** Whether the storage servers refuse a device that is not a mount point (`mount_check`). */
   readonly mountCheck: boolean;
   private readonly storage: readonly SwiftStorageDevice[];
   private readonly storageSteps = new Map<Host, Step>();

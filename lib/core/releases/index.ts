@@ -7,6 +7,7 @@ export { DEBIAN_12_ZED } from "./debian-12-zed";
 export { UBUNTU_2404_CARACAL } from "./ubuntu-2404-caracal";
 
 export const RELEASE_NAMES = ["debian-12-zed", "ubuntu-2404-caracal"] as const;
+/** A supported release's name: the inventory's `release:` value, such as `debian-12-zed`. */
 export type ReleaseName = (typeof RELEASE_NAMES)[number];
 
 const PROFILES: Record<ReleaseName, ReleaseProfile> = {
