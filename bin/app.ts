@@ -5,10 +5,10 @@
  * given to `--var-file` belongs there, so that a bad value stops the deploy before any host.
  * Errors are one line each, as the CLI prints them (OPENSTACK_CDKTF_DEBUG=1 adds the stack).
  */
-import { DEFAULT_INVENTORY, errorLines, synthesizeInventory } from "./synthesize";
+import { defaultInventory, errorLines, synthesizeInventory } from "./synthesize";
 
-const file = process.argv[2] ?? process.env.OPENSTACK_INVENTORY ?? DEFAULT_INVENTORY;
 try {
+  const file = process.argv[2] ?? defaultInventory();
   const result = synthesizeInventory(file, undefined, process.env.OPENSTACK_SECRETS);
   console.log(`${result.summary}\nwrote ${result.stackFile}`);
 } catch (err) {

@@ -14,6 +14,7 @@ import { clusterDiagram } from "./diagram";
 import {
   checkInventory,
   DEFAULT_INVENTORY,
+  defaultInventory,
   errorLines,
   inventoryStack,
   stepScript,
@@ -21,6 +22,7 @@ import {
   validateInventory,
 } from "./synthesize";
 
+const INVENTORY_HELP = `inventory YAML file (default: OPENSTACK_INVENTORY, else ${DEFAULT_INVENTORY} in this repository)`;
 const SECRETS_OPTION = "-s, --secrets <file>";
 const SECRETS_OPTION_HELP = "secrets file to check (default: secrets/<cluster>.tfvars.json, where it exists)";
 
@@ -32,10 +34,11 @@ const program = new Command("openstack-cdktf")
 program
   .command("synth")
   .description("validate the inventory and write its Terraform JSON stack")
-  .argument("[inventory]", "inventory YAML file", process.env.OPENSTACK_INVENTORY ?? DEFAULT_INVENTORY)
+  .argument("[inventory]", INVENTORY_HELP)
   .option("-o, --out <dir>", "output directory", "cdktf.out")
   .option(SECRETS_OPTION, SECRETS_OPTION_HELP)
-  .action((inventory: string, options: { out: string; secrets?: string }) => {
+  .action((given: string | undefined, options: { out: string; secrets?: string }) => {
+    const inventory = given ?? defaultInventory();
     const result = synthesizeInventory(inventory, options.out, options.secrets);
     console.log(`${result.summary}\nwrote ${printable(result.stackFile)}`);
   });
@@ -57,8 +60,9 @@ program
   .description(
     "run the security checks on the inventory's stack: every finding, suppressed ones with their reason; writes nothing",
   )
-  .argument("[inventory]", "inventory YAML file", process.env.OPENSTACK_INVENTORY ?? DEFAULT_INVENTORY)
-  .action((inventory: string) => {
+  .argument("[inventory]", INVENTORY_HELP)
+  .action((given: string | undefined) => {
+    const inventory = given ?? defaultInventory();
     const { cluster, findings } = checkInventory(inventory);
     for (const finding of findings) console.log(formatFinding(finding));
     const open = findings.filter((f) => !f.suppressed).length;
@@ -72,8 +76,9 @@ program
   .command("script")
   .description("print one step's script exactly as its host will run it (for debugging a failed step)")
   .argument("<step-id>", "the step's logical id, as in FAILED step=… (e.g. controller1_keystone)")
-  .argument("[inventory]", "inventory YAML file", process.env.OPENSTACK_INVENTORY ?? DEFAULT_INVENTORY)
-  .action((stepId: string, inventory: string) => {
+  .argument("[inventory]", INVENTORY_HELP)
+  .action((stepId: string, given: string | undefined) => {
+    const inventory = given ?? defaultInventory();
     process.stdout.write(stepScript(inventory, stepId));
   });
 
@@ -82,8 +87,9 @@ program
   .description(
     "print the cluster as Mermaid flowchart source: hosts, roles, what runs where, networks and the VIP",
   )
-  .argument("[inventory]", "inventory YAML file", process.env.OPENSTACK_INVENTORY ?? DEFAULT_INVENTORY)
-  .action((inventory: string) => {
+  .argument("[inventory]", INVENTORY_HELP)
+  .action((given: string | undefined) => {
+    const inventory = given ?? defaultInventory();
     process.stdout.write(clusterDiagram(inventoryStack(inventory)));
   });
 
@@ -91,9 +97,10 @@ const secrets = program.command("secrets").description("the cluster's passwords 
 secrets
   .command("init")
   .description("create or complete the secrets file (mode 0600, outside git); keeps existing values")
-  .argument("[inventory]", "inventory YAML file", process.env.OPENSTACK_INVENTORY ?? DEFAULT_INVENTORY)
+  .argument("[inventory]", INVENTORY_HELP)
   .option("-f, --file <path>", "secrets file (default: secrets/<cluster>.tfvars.json)")
-  .action((inventory: string, options: { file?: string }) => {
+  .action((given: string | undefined, options: { file?: string }) => {
+    const inventory = given ?? defaultInventory();
     const inv = loadInventory(inventory);
     const file = path.resolve(options.file ?? defaultSecretsFile(inv.cluster));
     const result = initSecretsFile(file);

@@ -14,6 +14,19 @@ import { SecurityCheckError, SecurityChecks, SecurityFinding } from "../lib/secu
 
 export const DEFAULT_INVENTORY = "examples/furyu-8-node.yaml";
 
+/**
+ * The inventory a command was not given: OPENSTACK_INVENTORY, else the seed's example, which
+ * only this repository has (the package ships none): elsewhere, one line asking for a file.
+ */
+export function defaultInventory(): string {
+  const fromEnv = process.env.OPENSTACK_INVENTORY;
+  if (fromEnv) return fromEnv;
+  if (fs.existsSync(DEFAULT_INVENTORY)) return DEFAULT_INVENTORY;
+  throw new InventoryError(
+    `inventory: got none: expected an inventory file as the argument, or OPENSTACK_INVENTORY (the default, ${DEFAULT_INVENTORY}, is the repository's example and is not in ${printable(process.cwd())})`,
+  );
+}
+
 export interface SynthResult {
   readonly stackFile: string;
   readonly summary: string;

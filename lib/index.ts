@@ -16,6 +16,10 @@ export type { Role } from "./core/roles";
 export { Step, StepIdCollisionError, stepLogicalId } from "./core/step";
 export type { StepProps, StepResourceKind, StepTarget } from "./core/step";
 export { ShellScript } from "./core/shell-script";
+// What implementing an interface below needs: an address clients reach, a secret's placeholder.
+export { Endpoint } from "./core/endpoint";
+export { secretPlaceholder } from "./core/ini-file";
+export type { IniValue } from "./core/ini-file";
 export { TerraformData } from "./core/terraform-data";
 export type { TerraformDataConfig } from "./core/terraform-data";
 

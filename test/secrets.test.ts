@@ -25,6 +25,7 @@ import {
   LAB_SMALL_EXAMPLE,
   listFiles,
   REPO,
+  runCli,
   sshKey,
   StackJson,
   synthToDir,
@@ -303,6 +304,17 @@ describe("initSecretsFile", () => {
       `error: ${file}: secret_keystone_db_password: got a value (5 characters) outside the rule: expected 16 to 128 letters, digits, '.', '_', '~' or '-' (a password lands unescaped in SQL, the shell, config files and URLs)\n`,
     ]);
     expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it("secrets init without an inventory, outside the repository (a package user's app): one line asking for one", () => {
+    const dir = tempDir("secrets-noinv");
+    const result = runCli(["secrets", "init"], dir);
+    expect([result.status, result.stdout, result.stderr]).toEqual([
+      1,
+      "",
+      `error: inventory: got none: expected an inventory file as the argument, or OPENSTACK_INVENTORY (the default, examples/furyu-8-node.yaml, is the repository's example and is not in ${dir})\n`,
+    ]);
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 
   it("keeps the default file under secrets/, which git ignores", () => {

@@ -12,6 +12,9 @@ export class Endpoint {
     return new Endpoint(address);
   }
 
+  /**
+   * @param address The address as given (an IP address or a hostname).
+   */
   private constructor(readonly address: string) {
     if (address.length === 0 || /[\s/@[\]]/.test(address)) {
       throw new Error(`Endpoint: got ${quote(address)}: expected an IP address or a hostname`);
@@ -33,6 +36,7 @@ export class Endpoint {
     return `${scheme}://${port === undefined ? this.urlHost : this.hostPort(port)}${path}`;
   }
 
+  /** The address as given (unbracketed). */
   toString(): string {
     return this.address;
   }
