@@ -25,6 +25,7 @@ import { ROLES } from "../core/roles";
 import { SWIFT_DEVICE_EXPECTED, SWIFT_DEVICE_NAME } from "../services/swift-rings";
 import {
   CEPH_MEMORY_EXPECTED,
+  CEPH_MEMORY_MIB,
   CEPH_OSD_DEVICE,
   CEPH_OSD_DEVICE_EXPECTED,
   CEPH_OSD_FILE_EXPECTED,
@@ -323,8 +324,8 @@ export const inventorySchema = z.strictObject({
       /** A number in ceph.conf. */
       osdMemoryTargetMiB: z
         .int({ error: CEPH_MEMORY_EXPECTED })
-        .min(896, CEPH_MEMORY_EXPECTED)
-        .max(1048576, CEPH_MEMORY_EXPECTED)
+        .min(CEPH_MEMORY_MIB.min, CEPH_MEMORY_EXPECTED)
+        .max(CEPH_MEMORY_MIB.max, CEPH_MEMORY_EXPECTED)
         .optional(),
     })
     .optional(),

@@ -6,8 +6,9 @@ import { z } from "zod";
 import {
   cidrsOverlap,
   CONTROL_CHARACTER,
-  HOSTS_FILE_OWN_NAMES,
+  hostNameProblem,
   inIPv4Network,
+  networkEdgeProblem,
   printable,
   quote,
 } from "../core/field-rules";
@@ -675,32 +676,10 @@ function normalize(input: InventoryInput, baseDir: string): Inventory {
   };
 }
 
-/** Each network's edge addresses, once per CIDR: every host's address is checked against the same few. */
-const edgeAddresses = new Map<string, { network: string; broadcast: string }>();
-
-/**
- * Undefined for an address a host may have in the network, else what it should be instead:
- * the network's own address and its broadcast address are no host's.
- */
-function edgeAddressProblem(address: string, cidr: string, networkName: string): string | undefined {
-  let edges = edgeAddresses.get(cidr);
-  if (!edges) {
-    edges = {
-      network: ipaddr.IPv4.networkAddressFromCIDR(cidr).toString(),
-      broadcast: ipaddr.IPv4.broadcastAddressFromCIDR(cidr).toString(),
-    };
-    edgeAddresses.set(cidr, edges);
-  }
-  const { network, broadcast } = edges;
-  if (address !== network && address !== broadcast) return undefined;
-  return `an address inside the ${networkName} network ${cidr} other than its network address ${network} and broadcast address ${broadcast}`;
-}
-
 /** Why a member (or the VIP) cannot have this name, or undefined. */
 function reservedNameProblem(name: string, construct: boolean): string | undefined {
-  if (HOSTS_FILE_OWN_NAMES.includes(name)) {
-    return `a name that /etc/hosts does not already give to another address (${HOSTS_FILE_OWN_NAMES.join(", ")})`;
-  }
+  const own = hostNameProblem(name); // the schema checked the form: this is /etc/hosts' own names
+  if (own) return own;
   if (construct && CLUSTER_PART_IDS.includes(name)) {
     return `a name that is not one of the cluster's own parts (${CLUSTER_PART_IDS.filter((id) => !id.includes("_")).join(", ")})`;
   }
@@ -737,7 +716,7 @@ function checkTopology(inv: Inventory, source: string): void {
     if (!inIPv4Network(host.address, cidr)) {
       fail(`hosts[${i}].address`, host.address, `an address inside the management network ${cidr}`);
     }
-    const edge = edgeAddressProblem(host.address, cidr, "management");
+    const edge = networkEdgeProblem(host.address, cidr, "management");
     if (edge) fail(`hosts[${i}].address`, host.address, edge);
     const address = normalizedAddress(host.address);
     const clash = seenAddresses.get(address);
@@ -758,7 +737,7 @@ function checkTopology(inv: Inventory, source: string): void {
           `an address inside the tunnel network ${inv.tunnel.cidr}`,
         );
       } else {
-        const tunnelEdge = edgeAddressProblem(host.tunnelAddress, inv.tunnel.cidr, "tunnel");
+        const tunnelEdge = networkEdgeProblem(host.tunnelAddress, inv.tunnel.cidr, "tunnel");
         if (tunnelEdge) fail(`hosts[${i}].tunnelAddress`, host.tunnelAddress, tunnelEdge);
       }
     } else if (inv.tunnel && host.roles.some((r) => r === "compute" || r === "network")) {
@@ -805,7 +784,7 @@ function checkTopology(inv: Inventory, source: string): void {
     if (!inIPv4Network(vip as string, cidr)) {
       fail("networks.management.vip", vip, `an address inside the management network ${cidr}`);
     }
-    const vipEdge = edgeAddressProblem(vip as string, cidr, "management");
+    const vipEdge = networkEdgeProblem(vip as string, cidr, "management");
     if (vipEdge) fail("networks.management.vip", vip, vipEdge);
     const clash = seenAddresses.get(normalizedAddress(vip as string));
     if (clash !== undefined)

@@ -286,11 +286,21 @@ export function ipv4AddressProblem(value: unknown): string | undefined {
 export function networkEdgeProblem(address: string, cidr: string, networkName: string): string | undefined {
   const [, bits] = cidr.split("/");
   if (Number(bits) > 30) return undefined;
-  const network = ipaddr.IPv4.networkAddressFromCIDR(cidr).toString();
-  const broadcast = ipaddr.IPv4.broadcastAddressFromCIDR(cidr).toString();
+  let edges = edgeAddresses.get(cidr);
+  if (!edges) {
+    edges = {
+      network: ipaddr.IPv4.networkAddressFromCIDR(cidr).toString(),
+      broadcast: ipaddr.IPv4.broadcastAddressFromCIDR(cidr).toString(),
+    };
+    edgeAddresses.set(cidr, edges);
+  }
+  const { network, broadcast } = edges;
   if (address !== network && address !== broadcast) return undefined;
   return `an address inside the ${networkName} network ${network}/${bits} other than its network address ${network} and broadcast address ${broadcast}`;
 }
+
+/** Each network's edge addresses, once per CIDR: a large inventory checks every host against the same few. */
+const edgeAddresses = new Map<string, { network: string; broadcast: string }>();
 
 /** ML2's flat_networks and bridge_mappings (`physnet:br-provider`), Neutron's API: Neutron's length limit. */
 export const PHYSNET = /^[a-z][a-z0-9_-]{0,63}$/;

@@ -169,7 +169,9 @@ export function isCephOsdFile(file: string): boolean {
   return CEPH_OSD_FILE.test(file) && CEPH_OSD_FILE_PLACES.test(file);
 }
 export const CEPH_OSD_SIZE_EXPECTED = "a whole number of GiB from 2 to 65536";
-export const CEPH_MEMORY_EXPECTED = "a whole number of MiB from 896 (Ceph's least) to 1048576";
+/** The OSD memory target's bounds in MiB: Ceph's least, and 1 TiB. */
+export const CEPH_MEMORY_MIB = { min: 896, max: 1048576 } as const;
+export const CEPH_MEMORY_EXPECTED = `a whole number of MiB from ${CEPH_MEMORY_MIB.min} (Ceph's least) to ${CEPH_MEMORY_MIB.max}`;
 
 /** An OSD spec's problem, or none (the inventory's schema checks the same). */
 export function cephOsdProblem(osd: CephOsdSpec): string | undefined {
@@ -306,7 +308,10 @@ export class CephCluster extends Construct {
       throw new Error(`${where}: pgNum: got ${quoteValue(pgNum)}: expected a power of two from 1 to 4096`);
     }
     const memory = props.osdMemoryTargetMiB;
-    if (memory !== undefined && (!Number.isInteger(memory) || memory < 896 || memory > 1048576)) {
+    if (
+      memory !== undefined &&
+      (!Number.isInteger(memory) || memory < CEPH_MEMORY_MIB.min || memory > CEPH_MEMORY_MIB.max)
+    ) {
       throw new Error(
         `${where}: osdMemoryTargetMiB: got ${quoteValue(memory)}: expected ${CEPH_MEMORY_EXPECTED}`,
       );
