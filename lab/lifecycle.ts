@@ -2,6 +2,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Inventory } from "../lib/cluster/inventory";
+import { releaseProfile } from "../lib/core/releases";
 import {
   HOST_PACKAGES,
   HOSTS_DIR,
@@ -18,7 +19,7 @@ import { createHostNetwork, ensureBridges, presentLabNetwork, removeLabNetwork }
 import { ensurePackages } from "./packages";
 import { HostPlan, planHosts } from "./plan";
 import { ensureProxy, proxyStatus, stopProxy } from "./proxy";
-import { baseRootfsPath, ensureBaseRootfs } from "./rootfs";
+import { baseRootfsPath, ensureBaseRootfs, labSuite } from "./rootfs";
 import { ensureLabKey, ssh } from "./ssh";
 import { clearState, isAlive, LabState, loadState, saveState } from "./state";
 
@@ -89,7 +90,8 @@ async function bringUp(inv: Inventory, inventoryFile: string): Promise<void> {
   }
   // Leftovers of a crashed run (dead containers, namespaces, mounts) go first; the proxy may stay.
   await teardown(state, { keepProxy: true });
-  state = { ...loadState(), inventory: path.resolve(inventoryFile), cluster: inv.cluster, hosts: {} };
+  const suite = labSuite(releaseProfile(inv.release));
+  state = { ...loadState(), inventory: path.resolve(inventoryFile), cluster: inv.cluster, suite, hosts: {} };
   saveState(state);
   // Fresh hosts: a Terraform state from earlier lab hosts would make apply skip every step.
   fs.rmSync(TF_STATE_DIR, { recursive: true, force: true });
@@ -100,7 +102,7 @@ async function bringUp(inv: Inventory, inventoryFile: string): Promise<void> {
   for (const h of hosts) if (!keys.has(h.keyFile)) keys.set(h.keyFile, ensureLabKey(h.keyFile));
 
   let t = performance.now();
-  const base = ensureBaseRootfs();
+  const base = ensureBaseRootfs(suite);
   console.log(`base root filesystem ${base.built ? "built" : "cached"}: ${base.dir} (${since(t)})`);
 
   t = performance.now();
@@ -216,7 +218,7 @@ export async function status(inv: Inventory): Promise<boolean> {
       `  ${r.host.name.padEnd(12)} ${r.host.address.padEnd(12)} ${what}, PSS ${mib(r.pss)}, disk ${mib(r.disk)}`,
     );
   }
-  const base = baseRootfsPath();
+  const base = baseRootfsPath(state.suite ?? "bookworm");
   const baseDisk = fs.existsSync(base) ? mib(duKiB(base)) : "not built";
   console.log(
     `total: PSS ${mib(totalPss)}, host overlays ${mib(totalDisk)}, base ${baseDisk}; state in ${STATE_DIR}`,

@@ -68,7 +68,7 @@ export async function startHost(inv: Inventory, name: string): Promise<number> {
   const start = performance.now();
   const { plan, hs, state } = target(inv, name);
   if (isRunning(hs)) throw new Error(`${name} is running (init pid ${hs.leader?.pid}); stop-host it first`);
-  const base = baseRootfsPath();
+  const base = baseRootfsPath(state.suite ?? "bookworm");
   if (!fs.existsSync(base)) throw new Error(`base root filesystem ${base} is gone; the lab must be rebuilt`);
   createHostNetwork(plan);
   const root = mountOverlay(name, base, state);

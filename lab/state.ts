@@ -4,6 +4,7 @@
  */
 import * as fs from "fs";
 import { STATE_DIR, STATE_FILE } from "./config";
+import type { LabSuite } from "./rootfs";
 
 /** A process the lab started: pid plus the kernel's start time (field 22 of /proc/PID/stat). */
 export interface ProcRef {
@@ -28,6 +29,8 @@ export interface HostState {
 export interface LabState {
   inventory?: string;
   cluster?: string;
+  /** The Debian suite of the hosts' base root filesystem (bookworm when not recorded: labs from before trixie). */
+  suite?: LabSuite;
   bridges: string[];
   proxy?: ProcRef;
   hosts: Record<string, HostState>;

@@ -7,7 +7,14 @@
  */
 
 // Releases and roles.
-export { DEBIAN_12_ZED, UBUNTU_2404_CARACAL, RELEASE_NAMES, releaseProfile } from "./core/releases";
+export {
+  DEBIAN_12_ZED,
+  DEBIAN_13_EPOXY,
+  DEFAULT_RELEASE,
+  UBUNTU_2404_CARACAL,
+  RELEASE_NAMES,
+  releaseProfile,
+} from "./core/releases";
 export type { ReleaseName, ReleaseProfile } from "./core/releases";
 export { ROLES } from "./core/roles";
 export type { Role } from "./core/roles";

@@ -330,7 +330,7 @@ describe("the lab examples", () => {
       }
     }
     expect(EXAMPLES.filter((f) => exampleInventory(f).aptProxy).map((f) => f.slice(REPO.length + 1))).toEqual(
-      ["examples/lab-furyu-8-node.yaml", "examples/lab-small.yaml"],
+      ["examples/lab-furyu-8-node.yaml", "examples/lab-small-zed.yaml", "examples/lab-small.yaml"],
     );
   });
 });

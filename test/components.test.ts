@@ -31,7 +31,7 @@ describe("packages declared next to each service", () => {
     expect(() =>
       packagesFor("GlanceService", GLANCE_PACKAGES, { ...DEBIAN_12_ZED, name: "debian-13-flamingo" }),
     ).toThrow(
-      'GlanceService packages: got release "debian-13-flamingo": expected one of debian-12-zed, ubuntu-2404-caracal',
+      'GlanceService packages: got release "debian-13-flamingo": expected one of debian-12-zed, debian-13-epoxy, ubuntu-2404-caracal',
     );
   });
 });

@@ -269,7 +269,10 @@ describe("the data plane in the small lab layout (examples/lab-small.yaml)", () 
     );
     expect(set).toBeGreaterThan(0);
     expect(lines.slice(set - 2, set)).toEqual(["# The hypervisor (virtType qemu).", "virt_type=qemu"]);
-    expect(compute).toContain("\nosc_apt_install nova-compute qemu-kvm libvirt-daemon-system genisoimage\n");
+    // Debian 13 names the emulator's package; qemu-kvm is only a name it provides.
+    expect(compute).toContain(
+      "\nosc_apt_install nova-compute qemu-system-x86 libvirt-daemon-system genisoimage\n",
+    );
     const order = [
       "osc_apt_install nova-compute",
       "osc_install_file nova_compute /etc/nova/nova.conf",

@@ -357,7 +357,7 @@ describe("the CLI on inventories that only break when loaded or built", () => {
     fs.writeFileSync(file, lab);
     const shown = `${dir}/lab\\u000aerror: forged\\u001b[31m.yaml`;
     expect(runCli(["validate", file]).stdout).toBe(
-      `${shown}: valid: cluster labsmall, 4 hosts, debian-12-zed\n`,
+      `${shown}: valid: cluster labsmall, 4 hosts, debian-13-epoxy\n`,
     );
     fs.writeFileSync(file, "cluster: [x]\n");
     expect(oneLineFailure(["validate", file])).toBe(
@@ -403,7 +403,7 @@ describe("the CLI on inventories that only break when loaded or built", () => {
     const cwd = tempDir("cli-cwd");
     const result = runCli(["validate", LAB_SMALL_EXAMPLE], cwd);
     expect(result.stderr).toBe("");
-    expect(result.stdout).toBe(`${LAB_SMALL_EXAMPLE}: valid: cluster labsmall, 4 hosts, debian-12-zed\n`);
+    expect(result.stdout).toBe(`${LAB_SMALL_EXAMPLE}: valid: cluster labsmall, 4 hosts, debian-13-epoxy\n`);
     expect(fs.readdirSync(cwd)).toEqual([]);
   });
 });

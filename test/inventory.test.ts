@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { InventoryError, loadInventory, parseInventory } from "../lib/cluster/inventory";
+import { DEFAULT_RELEASE } from "../lib/core/releases";
 import { EXAMPLES_DIR, listFiles, REPO, runCli, tempDir } from "./support";
 
 /** A small valid inventory; each bad case below changes one thing in a fresh copy. */
@@ -83,14 +84,15 @@ function loadError(file: string): InventoryError {
 
 describe("the examples", () => {
   it.each([
-    ["furyu-8-node.yaml", "furyu", 8],
-    ["lab-furyu-8-node.yaml", "labfuryu", 8],
-    ["lab-small.yaml", "labsmall", 4],
-  ])("%s loads: cluster %s with %d hosts", (file, cluster, hosts) => {
+    ["furyu-8-node.yaml", "furyu", 8, "debian-13-epoxy"],
+    ["lab-furyu-8-node.yaml", "labfuryu", 8, "debian-13-epoxy"],
+    ["lab-small.yaml", "labsmall", 4, "debian-13-epoxy"],
+    ["lab-small-zed.yaml", "labsmall", 4, "debian-12-zed"],
+  ])("%s loads: cluster %s with %d hosts, release %s", (file, cluster, hosts, release) => {
     const inv = loadInventory(path.join(EXAMPLES_DIR, file));
     expect(inv.cluster).toBe(cluster);
     expect(inv.hosts).toHaveLength(hosts);
-    expect(inv.release).toBe("debian-12-zed");
+    expect(inv.release).toBe(release);
     expect(inv.ha).toBe("heartbeat");
     expect(inv.hosts.filter((h) => h.roles.includes("controller")).map((h) => h.name)).toEqual([
       "controller1",
@@ -100,7 +102,12 @@ describe("the examples", () => {
 
   it("every example file in examples/ is covered above and valid", () => {
     const files = fs.readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith(".yaml"));
-    expect(files.sort()).toEqual(["furyu-8-node.yaml", "lab-furyu-8-node.yaml", "lab-small.yaml"]);
+    expect(files.sort()).toEqual([
+      "furyu-8-node.yaml",
+      "lab-furyu-8-node.yaml",
+      "lab-small-zed.yaml",
+      "lab-small.yaml",
+    ]);
   });
 
   it("the seed keeps its ~ key path for Terraform to expand; the lab's relative path is taken from examples/", () => {
@@ -164,6 +171,15 @@ describe("the examples", () => {
 });
 
 describe("defaults and normalization", () => {
+  it("gives an inventory that names no release the current one, Debian 13 with Epoxy", () => {
+    const d = valid();
+    delete d.release;
+    expect(parseInventory(d, "x.yaml", "/base").release).toBe("debian-13-epoxy");
+    expect(DEFAULT_RELEASE).toBe("debian-13-epoxy");
+    // A release named is kept: an existing Zed cloud stays Zed.
+    expect(parseInventory(valid(), "x.yaml", "/base").release).toBe("debian-12-zed");
+  });
+
   it("fills in every default", () => {
     const d = valid();
     delete d.ha;
@@ -788,7 +804,7 @@ const BAD: [string, () => Data | string, string][] = [
   [
     "a bad release",
     () => ({ ...valid(), release: "debian-11-yoga" }),
-    'release: got "debian-11-yoga": expected one of "debian-12-zed"|"ubuntu-2404-caracal"',
+    'release: got "debian-11-yoga": expected one of "debian-12-zed"|"debian-13-epoxy"|"ubuntu-2404-caracal"',
   ],
   [
     "an unknown role",

@@ -7,7 +7,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { tempestRunEnv, UPSTREAM_DIR } from "../lab/tempest/run";
+import { TEMPEST_RUN_ENV, UPSTREAM_DIR } from "../lab/tempest/run";
 
 const DEBIAN_METHOD = `    def delete_subnet(self, subnet_id):
         # This avoids failures when it takes time to teardown some ports
@@ -84,7 +84,7 @@ describe("Tempest's subnet delete in the lab", () => {
   });
 
   test("`tempest run` gets the directory first on Python's path", () => {
-    expect(tempestRunEnv().PYTHONPATH).toBe(UPSTREAM_DIR);
+    expect(TEMPEST_RUN_ENV.PYTHONPATH).toBe(UPSTREAM_DIR);
   });
 
   // CI installs Debian's tempest before the tests (.ci/run); a developer machine may not have it.

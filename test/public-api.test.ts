@@ -21,6 +21,8 @@ const PUBLIC_NAMES = [
   "ControllerNode",
   "DAY_ONE_DEFAULTS",
   "DEBIAN_12_ZED",
+  "DEBIAN_13_EPOXY",
+  "DEFAULT_RELEASE",
   "DayOne",
   "Endpoint",
   "GlanceService",

@@ -4,7 +4,7 @@ import * as path from "path";
 import { TerraformStack, Testing } from "cdktf";
 import { parseInventory } from "../lib/cluster/inventory";
 import { OpenStackCluster } from "../lib/cluster/openstack-cluster";
-import { DEBIAN_12_ZED, ReleaseProfile, UBUNTU_2404_CARACAL } from "../lib/core/releases";
+import { DEBIAN_12_ZED, DEBIAN_13_EPOXY, ReleaseProfile, UBUNTU_2404_CARACAL } from "../lib/core/releases";
 import { Host } from "../lib/hosts/host";
 import { Memcached } from "../lib/platform/memcached";
 import { MysqlHaPair } from "../lib/platform/mysql-ha-pair";
@@ -425,16 +425,17 @@ describe("Nova and Neutron in the small lab layout", () => {
 describe("Neutron with two network nodes (the seed)", () => {
   const { cluster } = clusterOf(SEED_EXAMPLE);
 
-  it("makes routers HA and, on Zed, puts each network on one DHCP agent (two break: upstream bug 1953165)", () => {
+  it("makes routers HA and puts each network on two DHCP agents (the seed is on Epoxy)", () => {
     const step = cluster.neutron.serverSteps[0];
     const conf = ini(fileIn(step.scriptText, "/etc/neutron/neutron.conf").content);
     expect(conf.DEFAULT.l3_ha).toBe("true");
-    expect(conf.DEFAULT.dhcp_agents_per_network).toBe("1");
+    expect(conf.DEFAULT.dhcp_agents_per_network).toBe("2");
   });
 
-  it("keeps two DHCP agents per network on 2024.1, whose agent survives the duplicate metadata address", () => {
+  it("puts each network on one DHCP agent on Zed (two break: upstream bug 1953165), two on 2024.1 and later", () => {
     expect(dhcpAgentsPerNetwork(DEBIAN_12_ZED)).toBe(1);
     expect(dhcpAgentsPerNetwork(UBUNTU_2404_CARACAL)).toBe(2);
+    expect(dhcpAgentsPerNetwork(DEBIAN_13_EPOXY)).toBe(2);
   });
 });
 

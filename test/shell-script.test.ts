@@ -9,7 +9,9 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
+import { DEBIAN_12_ZED, DEBIAN_13_EPOXY } from "../lib/core/releases";
 import { HOST_STATE_DIR, ShellScript, STEP_LOCK } from "../lib/core/shell-script";
+import { releaseGuard } from "../lib/hosts/base-system";
 import { sha256Hex } from "../lib/core/step";
 import { SwiftRings } from "../lib/services/swift-rings";
 import { tempDir } from "./support";
@@ -927,5 +929,64 @@ describe("Swift's rings (SwiftRings.build), run with a recording swift-ring-buil
     );
     expect(fs.readFileSync(path.join(dir, "rings.spec"), "utf8")).toBe(`${rings.spec}\n`);
     expect(fs.readFileSync(log, "utf8").split("\n").filter(Boolean)).toHaveLength(12);
+  });
+});
+
+describe("the release guard (a host's first step): the host's distribution and the release it was built with", () => {
+  const guard = (release = DEBIAN_13_EPOXY) => releaseGuard(newScript("testhost_hosts_file"), release);
+  /** A host whose /etc/os-release names `codename`, and whose record (if given) says `built`. */
+  function hostFiles(name: string, codename: string, built?: string): Record<string, string> {
+    const dir = freshDir(`release-${name}`);
+    const osRelease = path.join(dir, "os-release");
+    fs.writeFileSync(osRelease, `PRETTY_NAME="Debian GNU/Linux"\nVERSION_CODENAME=${codename}\nID=debian\n`);
+    const record = path.join(dir, "etc", "openstack-cdktf", "release");
+    if (built !== undefined) {
+      fs.mkdirSync(path.dirname(record), { recursive: true });
+      fs.writeFileSync(record, `${built}\n`);
+    }
+    return { OSC_OS_RELEASE: osRelease, OSC_RELEASE_RECORD: record };
+  }
+
+  it("records the release on a new host of the right distribution, and passes again with the record", () => {
+    const env = hostFiles("new", "trixie");
+    const first = runScript(guard(), env);
+    expect(first.stderr).toBe("");
+    expect(first.status).toBe(0);
+    expect(fs.readFileSync(env.OSC_RELEASE_RECORD, "utf8")).toBe("debian-13-epoxy\n");
+    const again = runScript(guard(), env);
+    expect(again.status).toBe(0);
+    expect(fs.readFileSync(env.OSC_RELEASE_RECORD, "utf8")).toBe("debian-13-epoxy\n");
+  });
+
+  it("refuses a host built with another release, and leaves its record", () => {
+    const env = hostFiles("zed-built", "trixie", "debian-12-zed");
+    const refused = runScript(guard(), env);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain(
+      "release: testhost was built with debian-12-zed, the inventory says debian-13-epoxy: no upgrade path between releases exists; set release: debian-12-zed\n",
+    );
+    expect(fs.readFileSync(env.OSC_RELEASE_RECORD, "utf8")).toBe("debian-12-zed\n");
+  });
+
+  it("refuses a host of another distribution release (a Zed cloud from before the record, given Epoxy)", () => {
+    const env = hostFiles("bookworm", "bookworm");
+    const refused = runScript(guard(), env);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain(
+      "release: testhost runs bookworm; release debian-13-epoxy needs trixie\n",
+    );
+    expect(fs.existsSync(env.OSC_RELEASE_RECORD)).toBe(false);
+    // The same host with its own release: recorded.
+    expect(runScript(guard(DEBIAN_12_ZED), env).status).toBe(0);
+    expect(fs.readFileSync(env.OSC_RELEASE_RECORD, "utf8")).toBe("debian-12-zed\n");
+  });
+
+  it("refuses a host whose os-release names no codename", () => {
+    const env = hostFiles("unknown", "");
+    const refused = runScript(guard(), env);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain(
+      "release: testhost runs an unknown release; release debian-13-epoxy needs trixie\n",
+    );
   });
 });

@@ -177,7 +177,11 @@ class MinimalApi extends ApiService {
       databases: ["placement"],
       configFile: "/etc/placement/placement.conf",
       syncCommand: ["placement-manage", "db", "sync"],
-      packages: { "debian-12-zed": ["placement-api"], "ubuntu-2404-caracal": ["placement-api"] },
+      packages: {
+        "debian-12-zed": ["placement-api"],
+        "debian-13-epoxy": ["placement-api"],
+        "ubuntu-2404-caracal": ["placement-api"],
+      },
       units: () => ["placement-api"],
       uwsgiConfigs: (release) => forRelease("placement", PLACEMENT_RELEASES, release).uwsgiConfigs ?? [],
     });

@@ -12,7 +12,7 @@ import {
   addSecurityChecks,
   BaseSystem,
   ControllerNode,
-  DEBIAN_12_ZED,
+  DEBIAN_13_EPOXY,
   GlanceService,
   Host,
   KeystoneService,
@@ -31,7 +31,7 @@ export class IdentityStack extends TerraformStack {
     this.host = new Host(this, "ctl1", {
       name: "ctl1",
       address: "10.0.0.5",
-      release: DEBIAN_12_ZED,
+      release: DEBIAN_13_EPOXY,
       privateKeyFile: "~/.ssh/id_ed25519",
     });
     new ControllerNode(this.host, "controller", { host: this.host });

@@ -1,7 +1,10 @@
 /**
- * What Tempest's server tests boot: an image and a flavor. The flavor is the cloud's day-one
- * flavor; the image is the lab's own test guest (lab/test-image.ts), uploaded to Glance once
- * under a fixed name over the public API, the way a user would.
+ * What Tempest's server tests boot: two images and two flavors, as an operator gives Tempest
+ * (tests that filter, rebuild or resize by flavor or image need a second one that differs:
+ * with `flavor_ref_alt` equal to `flavor_ref` the list-filter tests fail). The flavor is the
+ * cloud's day-one flavor and the second one a copy with more memory (`tempest-alt`: a resize
+ * target); the images are the lab's own test guest (lab/test-image.ts), uploaded to Glance once
+ * each under a fixed name over the public API, the way a user would.
  */
 import * as fs from "fs";
 import { AdminCredentials, login } from "./facts";
@@ -10,10 +13,16 @@ import { GuestImage } from "../checks/guest-image";
 
 export interface ComputeRefs {
   readonly imageRef: string;
+  readonly imageRefAlt: string;
   readonly flavorRef: string;
+  readonly flavorRefAlt: string;
 }
 
 export const TEMPEST_IMAGE_NAME = "tempest-testvm";
+export const TEMPEST_IMAGE_ALT_NAME = "tempest-testvm-alt";
+export const TEMPEST_FLAVOR_ALT_NAME = "tempest-alt";
+/** The second flavor's extra memory: enough to be a different (larger) resize target. */
+const ALT_EXTRA_RAM_MIB = 64;
 const TIMEOUT_MS = 60_000;
 
 async function request(method: string, url: string, token: string, body?: unknown): Promise<unknown> {
@@ -38,7 +47,37 @@ interface ImageRecord {
   status: string;
 }
 
-/** The image id (uploaded now when no active image of the name exists) and the flavor's id. */
+interface FlavorRecord {
+  id: string;
+  name: string;
+  ram: number;
+  vcpus: number;
+  disk: number;
+}
+
+/** The id of the active image named `name`, uploaded now from the guest when there is none. */
+async function ensureImage(glance: string, token: string, name: string, image: GuestImage): Promise<string> {
+  const found = (await request("GET", `${glance}/v2/images?name=${name}`, token)) as {
+    images: ImageRecord[];
+  };
+  const active = found.images.find((i) => i.status === "active")?.id;
+  if (active) return active;
+  const created = (await request("POST", `${glance}/v2/images`, token, {
+    name,
+    disk_format: image.diskFormat,
+    container_format: image.containerFormat,
+    ...(image.minRamMb ? { min_ram: image.minRamMb } : {}),
+    visibility: "public",
+    ...image.properties,
+  })) as ImageRecord;
+  await request("PUT", `${glance}/v2/images/${created.id}/file`, token, fs.readFileSync(image.file));
+  const status = ((await request("GET", `${glance}/v2/images/${created.id}`, token)) as ImageRecord).status;
+  if (status !== "active")
+    throw new Error(`tempest: image ${created.id} is ${status} after its upload, expected active`);
+  return created.id;
+}
+
+/** The images' and the flavors' ids: the second flavor (`tempest-alt`) and image made now when missing. */
 export async function computeRefs(
   identityUrl: string,
   admin: AdminCredentials,
@@ -50,30 +89,26 @@ export async function computeRefs(
   const nova = publicUrls["compute"];
   if (!glance || !nova) throw new Error("tempest: no image or compute endpoint in the catalog");
 
-  const flavors = (await request("GET", `${nova}/flavors`, token)) as {
-    flavors: { id: string; name: string }[];
-  };
-  const flavor = flavors.flavors.find((f) => f.name === flavorName);
+  const flavors = ((await request("GET", `${nova}/flavors/detail`, token)) as { flavors: FlavorRecord[] })
+    .flavors;
+  const flavor = flavors.find((f) => f.name === flavorName);
   if (!flavor) throw new Error(`tempest: flavor ${flavorName} (dayOne.flavor.name): not in the cloud`);
-
-  const found = (await request("GET", `${glance}/v2/images?name=${TEMPEST_IMAGE_NAME}`, token)) as {
-    images: ImageRecord[];
-  };
-  let imageId = found.images.find((i) => i.status === "active")?.id;
-  if (!imageId) {
-    const created = (await request("POST", `${glance}/v2/images`, token, {
-      name: TEMPEST_IMAGE_NAME,
-      disk_format: image.diskFormat,
-      container_format: image.containerFormat,
-      ...(image.minRamMb ? { min_ram: image.minRamMb } : {}),
-      visibility: "public",
-      ...image.properties,
-    })) as ImageRecord;
-    await request("PUT", `${glance}/v2/images/${created.id}/file`, token, fs.readFileSync(image.file));
-    const status = ((await request("GET", `${glance}/v2/images/${created.id}`, token)) as ImageRecord).status;
-    if (status !== "active")
-      throw new Error(`tempest: image ${created.id} is ${status} after its upload, expected active`);
-    imageId = created.id;
+  let alt = flavors.find((f) => f.name === TEMPEST_FLAVOR_ALT_NAME);
+  if (!alt) {
+    const body = {
+      flavor: {
+        name: TEMPEST_FLAVOR_ALT_NAME,
+        ram: flavor.ram + ALT_EXTRA_RAM_MIB,
+        vcpus: flavor.vcpus,
+        disk: flavor.disk,
+      },
+    };
+    alt = ((await request("POST", `${nova}/flavors`, token, body)) as { flavor: FlavorRecord }).flavor;
   }
-  return { imageRef: imageId, flavorRef: flavor.id };
+  return {
+    imageRef: await ensureImage(glance, token, TEMPEST_IMAGE_NAME, image),
+    imageRefAlt: await ensureImage(glance, token, TEMPEST_IMAGE_ALT_NAME, image),
+    flavorRef: flavor.id,
+    flavorRefAlt: alt.id,
+  };
 }

@@ -7,7 +7,7 @@
  */
 import { IniFile } from "../../lib/core/ini-file";
 import { ComputeRefs } from "./compute-refs";
-import { AdminCredentials, CloudFacts } from "./facts";
+import { AdminCredentials, CloudFacts, Microversions } from "./facts";
 
 export interface TempestPaths {
   readonly logDir: string;
@@ -31,6 +31,11 @@ export function serviceAvailability(facts: CloudFacts): Record<string, boolean> 
     nova: inCatalog("compute") && facts.computeServicesUp.includes("nova-compute"),
     swift: inCatalog("object-store"),
   };
+}
+
+/** `min_microversion` and `max_microversion` for an API's section, when the API answered them. */
+function microversionRange(range: Microversions | undefined): Record<string, string> {
+  return range ? { min_microversion: range.min, max_microversion: range.max } : {};
 }
 
 export function tempestConf(
@@ -100,13 +105,19 @@ export function tempestConf(
       ...(compute
         ? {
             image_ref: compute.imageRef,
-            image_ref_alt: compute.imageRef,
+            image_ref_alt: compute.imageRefAlt,
             flavor_ref: compute.flavorRef,
-            flavor_ref_alt: compute.flavorRef,
+            flavor_ref_alt: compute.flavorRefAlt,
           }
         : {}),
+      // The cloud's range: without it every microversioned test skips.
+      ...microversionRange(facts.computeMicroversions),
     },
-    volume: { region: facts.region, catalog_type: "volumev3" },
+    volume: {
+      region: facts.region,
+      catalog_type: "volumev3",
+      ...microversionRange(facts.volumeMicroversions),
+    },
     validation: {
       // Logging in to a server needs a booted server, a floating IP and a guest Tempest can log
       // in to and run its commands on; the lab's guest is a busybox initramfs, not CirrOS, and

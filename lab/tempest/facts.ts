@@ -35,16 +35,22 @@ export interface CloudFacts {
   readonly imageImportMethods: readonly string[];
   /** Horizon's base URL when its login page answers 200. */
   readonly dashboardUrl?: string;
+  /** The compute API's microversions (Nova's version document), when the catalog has it. */
+  readonly computeMicroversions?: Microversions;
+  /** The block storage API's (Cinder's v3 version document), when the catalog has it. */
+  readonly volumeMicroversions?: Microversions;
 }
 
 const TIMEOUT_MS = 30_000;
 
-async function getJson(url: string, token: string): Promise<unknown> {
+/** `GET url` as JSON; `ok` the statuses expected (a version list answers 300 Multiple Choices). */
+async function getJson(url: string, token: string, ok: readonly number[] = [200]): Promise<unknown> {
   const r = await fetch(url, {
     headers: { "X-Auth-Token": token, Accept: "application/json" },
     signal: AbortSignal.timeout(TIMEOUT_MS),
   });
-  if (r.status !== 200) throw new Error(`GET ${url}: answered ${r.status}, expected 200`);
+  if (!ok.includes(r.status))
+    throw new Error(`GET ${url}: answered ${r.status}, expected ${ok.join(" or ")}`);
   return r.json();
 }
 
@@ -96,6 +102,30 @@ export async function login(
   return { token, publicUrls, region: [...regions][0] };
 }
 
+/** The oldest and newest microversion an API serves: `2.1` to `2.96`. */
+export interface Microversions {
+  readonly min: string;
+  readonly max: string;
+}
+
+/**
+ * The range the API at `url` serves, from the version list at its root (`GET /` of the
+ * endpoint's origin: the `CURRENT` version's `min_version` and `version`). The versioned URL
+ * itself does not do for Cinder, whose catalog URL holds the project.
+ */
+async function microversions(url: string | undefined, token: string): Promise<Microversions | undefined> {
+  if (!url) return undefined;
+  const root = `${new URL(url).origin}/`;
+  const reply = (await getJson(root, token, [200, 300])) as {
+    versions?: { status?: string; min_version?: string; version?: string }[];
+  };
+  const current = (reply.versions ?? []).find((v) => v.status === "CURRENT");
+  if (!current?.min_version || !current.version) {
+    throw new Error(`GET ${root}: no CURRENT version with min_version and version in its version list`);
+  }
+  return { min: current.min_version, max: current.version };
+}
+
 async function servicesUp(url: string | undefined, token: string): Promise<string[]> {
   if (!url) return [];
   const reply = (await getJson(`${url}/os-services`, token)) as {
@@ -119,23 +149,33 @@ export async function gatherCloudFacts(identityUrl: string, admin: AdminCredenti
   const { token, publicUrls, region } = await login(identityUrl, admin);
   const network = publicUrls["network"];
   const image = publicUrls["image"];
-  const [computeServicesUp, volumeServicesUp, extensions, networks, imports, dashboardUrl] =
-    await Promise.all([
-      servicesUp(publicUrls["compute"], token),
-      servicesUp(publicUrls["volumev3"], token),
-      network
-        ? (getJson(`${network}/v2.0/extensions`, token) as Promise<{ extensions: { alias: string }[] }>)
-        : { extensions: [] },
-      network
-        ? (getJson(`${network}/v2.0/networks?router:external=true&fields=id`, token) as Promise<{
-            networks: { id: string }[];
-          }>)
-        : { networks: [] },
-      image
-        ? (getJson(`${image}/v2/info/import`, token) as Promise<{ "import-methods": { value: string[] } }>)
-        : { "import-methods": { value: [] } },
-      dashboard(identityUrl),
-    ]);
+  const [
+    computeServicesUp,
+    volumeServicesUp,
+    extensions,
+    networks,
+    imports,
+    dashboardUrl,
+    computeMv,
+    volumeMv,
+  ] = await Promise.all([
+    servicesUp(publicUrls["compute"], token),
+    servicesUp(publicUrls["volumev3"], token),
+    network
+      ? (getJson(`${network}/v2.0/extensions`, token) as Promise<{ extensions: { alias: string }[] }>)
+      : { extensions: [] },
+    network
+      ? (getJson(`${network}/v2.0/networks?router:external=true&fields=id`, token) as Promise<{
+          networks: { id: string }[];
+        }>)
+      : { networks: [] },
+    image
+      ? (getJson(`${image}/v2/info/import`, token) as Promise<{ "import-methods": { value: string[] } }>)
+      : { "import-methods": { value: [] } },
+    dashboard(identityUrl),
+    microversions(publicUrls["compute"], token),
+    microversions(publicUrls["volumev3"], token),
+  ]);
   return {
     identityUrl,
     region,
@@ -146,5 +186,7 @@ export async function gatherCloudFacts(identityUrl: string, admin: AdminCredenti
     externalNetworks: networks.networks.map((n) => n.id).sort(),
     imageImportMethods: [...imports["import-methods"].value].sort(),
     dashboardUrl,
+    computeMicroversions: computeMv,
+    volumeMicroversions: volumeMv,
   };
 }

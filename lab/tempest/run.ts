@@ -21,15 +21,30 @@ import { CACHE_DIR, LOG_DIR, logName, TEMPEST_DIR } from "../config";
 import { secretsFile } from "../deploy";
 import { run, runStreaming } from "../exec";
 import { serviceAddress } from "../checks/platform";
-import { ensurePackages } from "../packages";
 import { labContext } from "../verify";
 import { guestImage } from "../checks/guest-image";
 import { ComputeRefs, computeRefs } from "./compute-refs";
 import { serviceAvailability, tempestConf } from "./config";
 import { AdminCredentials, gatherCloudFacts } from "./facts";
 import { parseTempestOutput, tempestPassed, TempestSummary } from "./results";
+import { tempestRunner } from "./runner";
+import { ReleaseName, releaseProfile } from "../../lib/core/releases";
 
+/** The exclusions of every release (lab limits). */
 export const EXCLUDE_LIST = path.join(__dirname, "exclude.txt");
+
+/** A release's own exclusions, beside EXCLUDE_LIST (none for a release without the file). */
+export function releaseExcludeList(release: ReleaseName): string {
+  return path.join(__dirname, `exclude-${release}.txt`);
+}
+
+/** The exclusions for a cloud of `release`: every release's, then its own. */
+export function excludeLines(release: ReleaseName): string {
+  const own = releaseExcludeList(release);
+  return [EXCLUDE_LIST, ...(fs.existsSync(own) ? [own] : [])]
+    .map((f) => fs.readFileSync(f, "utf8"))
+    .join("\n");
+}
 /**
  * Tempest's named selections (stestr regexes over test ids with their [attributes]).
  *
@@ -134,34 +149,21 @@ function identityUrl(inv: Inventory): string {
   return `http://${net.isIPv6(address) ? `[${address}]` : address}:${KEYSTONE_API.port}/v3`;
 }
 
-/** Tempest runs with Debian's python3 and nothing of the caller's Python set-up (pyenv, PYTHONPATH). */
-function tempestEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (/^(PYTHON|PYENV|VIRTUAL_ENV)|^(https?|no|all)_proxy$/i.test(k)) continue;
-    env[k] = v;
-  }
-  env.PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  env.PYTHON = "/usr/bin/python3";
-  return env;
-}
-
 /**
  * Upstream Tempest's subnet delete (./upstream/sitecustomize.py): Debian's package sleeps 10 s
  * before each one, about 35 minutes of the default selection's worker time.
  */
 export const UPSTREAM_DIR = path.join(__dirname, "upstream");
 
-/** `tempest run`'s environment: `tempestEnv()` with ./upstream first on Python's path. */
-export function tempestRunEnv(): NodeJS.ProcessEnv {
-  return { ...tempestEnv(), PYTHONPATH: UPSTREAM_DIR };
-}
+/** What `tempest run` gets in its environment beyond the runner's: ./upstream first on Python's path. */
+export const TEMPEST_RUN_ENV: Readonly<Record<string, string>> = { PYTHONPATH: UPSTREAM_DIR };
 
 export async function tempest(
   inv: Inventory,
   opts: { selection?: TempestSelection; regex?: string; workers?: number } = {},
 ): Promise<TempestOutcome> {
-  ensurePackages(["tempest"]);
+  const runner = tempestRunner(releaseProfile(inv.release));
+  console.log(`tempest: ${runner.description}`);
   const admin = adminCredentials(inv);
   const facts = await gatherCloudFacts(identityUrl(inv), admin);
   // Server tests boot the lab's guest with the day-one flavor.
@@ -197,16 +199,20 @@ export async function tempest(
     { mode: 0o600 },
   );
 
+  const excludeList = path.join(TEMPEST_DIR, "exclude.txt");
+  fs.writeFileSync(excludeList, excludeLines(inv.release), { mode: 0o600 });
   const repo = path.join(TEMPEST_DIR, ".stestr");
-  run("stestr", ["init"], { cwd: TEMPEST_DIR, env: tempestEnv() });
+  const inRunner = (cmd: string, args: readonly string[]) => {
+    const c = runner.command(cmd, args);
+    return run(c.cmd, c.args, { cwd: c.cwd, env: c.env });
+  };
+  inRunner("stestr", ["init"]);
   // A hand-written regex runs with the selection's durations (the full one's without one).
   const selection = opts.regex === undefined ? (opts.selection ?? DEFAULT_SELECTION) : opts.selection;
   const cache = timesCache(selection);
   copyTimes(fs.existsSync(cache) ? cache : TIMES_CACHE, repo);
   console.log(
-    run("/usr/bin/python3", [TIMES_PY, "import", TIMES_SEED, path.join(repo, "times.dbm")], {
-      env: tempestEnv(),
-    }).trim(),
+    inRunner("/usr/bin/python3", [TIMES_PY, "import", TIMES_SEED, path.join(repo, "times.dbm")]).trim(),
   );
 
   const regex = opts.regex ?? TEMPEST_SELECTIONS[selection ?? DEFAULT_SELECTION];
@@ -221,16 +227,17 @@ export async function tempest(
     "--regex",
     regex,
     "--exclude-list",
-    EXCLUDE_LIST,
+    excludeList,
   ];
   console.log(`tempest ${args.map((a) => (/^[\w./=-]+$/.test(a) ? a : `'${a}'`)).join(" ")}`);
   console.log(`  console log: ${log}`);
   const out = fs.openSync(log, "w", 0o600);
   let code: number;
   try {
-    code = await runStreaming("tempest", args, (line) => fs.writeSync(out, `${line}\n`), {
-      cwd: TEMPEST_DIR,
-      env: tempestRunEnv(),
+    const c = runner.command("tempest", args, { ...TEMPEST_RUN_ENV });
+    code = await runStreaming(c.cmd, c.args, (line) => fs.writeSync(out, `${line}\n`), {
+      cwd: c.cwd,
+      env: c.env,
     });
   } finally {
     fs.closeSync(out);
@@ -242,16 +249,13 @@ export async function tempest(
     const stream = path.join(TEMPEST_DIR, "last.subunit");
     const fd = fs.openSync(stream, "w", 0o600);
     try {
-      execFileSync("stestr", ["last", "--subunit"], {
-        cwd: TEMPEST_DIR,
-        env: tempestEnv(),
-        stdio: ["ignore", fd, "pipe"],
-      });
+      const c = runner.command("stestr", ["last", "--subunit"]);
+      execFileSync(c.cmd, c.args, { cwd: c.cwd, env: c.env, stdio: ["ignore", fd, "pipe"] });
     } finally {
       fs.closeSync(fd);
     }
     const balance = [TIMES_PY, "balance", stream, path.join(repo, "times.dbm")];
-    console.log(run("/usr/bin/python3", balance, { env: tempestEnv() }).trim());
+    console.log(inRunner("/usr/bin/python3", balance).trim());
   } catch (err) {
     console.log(`tempest times: class wall times not recorded: ${(err as Error).message}`);
   }

@@ -283,7 +283,8 @@ const MAX_HOSTS_EXPECTED = `at most ${MAX_HOSTS} hosts (the largest cluster the 
 export const inventorySchema = z.strictObject({
   /** The stack's name and folder, the secrets file's name, the seed of Ceph's fsid: see `hostname`. */
   cluster: hostname,
-  release: z.enum(RELEASE_NAMES),
+  /** @default DEFAULT_RELEASE */
+  release: z.enum(RELEASE_NAMES).optional(),
   ha: z.enum(["heartbeat", "single"]).optional(),
   resource: z.enum(["terraform_data", "null_resource"]).optional(),
   /** `Acquire::http::Proxy "<url>";` in apt.conf.d: see proxyUrlProblem. */

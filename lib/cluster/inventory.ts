@@ -12,7 +12,7 @@ import {
   printable,
   quote,
 } from "../core/field-rules";
-import { ReleaseName, releaseProfile } from "../core/releases";
+import { DEFAULT_RELEASE, ReleaseName, releaseProfile } from "../core/releases";
 import { cinderRelease } from "../services/cinder";
 import { Role } from "../core/roles";
 import { DAY_ONE_DEFAULTS, DayOneSettings, dayOneProblem } from "../services/day-one-settings";
@@ -108,7 +108,7 @@ export interface HostSpec {
 export interface Inventory {
   /** The cluster's name: the stack's name and folder, the secrets file's name, the seed of Ceph's fsid. */
   readonly cluster: string;
-  /** The distribution + OpenStack release every host runs (`releaseProfile` gives its profile). */
+  /** The distribution + OpenStack release every host runs (`releaseProfile` gives its profile); `DEFAULT_RELEASE` when the file names none. */
   readonly release: ReleaseName;
   /** `heartbeat`: two controllers share a virtual IP; `single`: one controller, no VIP. */
   readonly ha: "heartbeat" | "single";
@@ -468,7 +468,7 @@ function resolveKeyFile(file: string | undefined, baseDir: string): string | und
 
 /** The target helper of an LVM backend that names none, on the inventory's release. */
 function defaultTargetHelper(input: InventoryInput): TargetHelper {
-  return cinderRelease(releaseProfile(input.release)).defaultTargetHelper;
+  return cinderRelease(releaseProfile(input.release ?? DEFAULT_RELEASE)).defaultTargetHelper;
 }
 
 /** Refuses a list of backends that one host could not hold; `field` names the list. */
@@ -649,7 +649,7 @@ function normalize(input: InventoryInput, baseDir: string): Inventory {
   });
   return {
     cluster: input.cluster,
-    release: input.release,
+    release: input.release ?? DEFAULT_RELEASE,
     ha: input.ha ?? "heartbeat",
     resource: input.resource ?? "terraform_data",
     aptProxy: input.aptProxy,

@@ -9,6 +9,8 @@ import {
   proxyUrlProblem,
   quote,
 } from "../core/field-rules";
+import { ReleaseProfile } from "../core/releases";
+import { ShellScript } from "../core/shell-script";
 import { sha256Hex, Step } from "../core/step";
 import { StepScripts } from "../core/step-scripts";
 import { Host, uploadDir } from "./host";
@@ -159,6 +161,45 @@ function hostsFile(members: readonly ClusterMember[], vip?: ClusterMember): Host
   return file;
 }
 
+/** Where a host records the release it was built with (its first step writes it). */
+export const RELEASE_RECORD = "/etc/openstack-cdktf/release";
+
+/**
+ * The first lines of a host's first step: the host must run the release's distribution, and a
+ * host built with another release is refused (no upgrade path between releases exists: Zed's
+ * services re-run with Epoxy's packages would migrate schemas no one backed up); the release is
+ * recorded when none is. A host built before the record existed is judged by its distribution.
+ * (`OSC_OS_RELEASE` and `OSC_RELEASE_RECORD` move the two files, for the unit tests.)
+ */
+export function releaseGuard(script: ShellScript, release: ReleaseProfile): ShellScript {
+  const [name, codename] = [shellQuote([release.name]), shellQuote([release.codename])];
+  return script
+    .comment(
+      `The release: ${release.name} on ${release.distribution} ${release.codename}, recorded in ${RELEASE_RECORD}.`,
+    )
+    .raw(`os_release=\${OSC_OS_RELEASE:-/etc/os-release}`)
+    .raw(`record=\${OSC_RELEASE_RECORD:-${RELEASE_RECORD}}`)
+    .raw(`codename=$(sed -n 's/^VERSION_CODENAME=//p' "$os_release")`)
+    .raw(`if [ "$codename" != ${codename} ]; then`)
+    .raw(
+      `  echo "release: $OSC_HOST runs \${codename:-an unknown release}; release ${release.name} needs ${release.codename}" >&2`,
+    )
+    .raw("  exit 1")
+    .raw("fi")
+    .raw('if [ -f "$record" ]; then')
+    .raw('  built=$(cat "$record")')
+    .raw(`  if [ "$built" != ${name} ]; then`)
+    .raw(
+      `    echo "release: $OSC_HOST was built with $built, the inventory says ${release.name}: no upgrade path between releases exists; set release: $built" >&2`,
+    )
+    .raw("    exit 1")
+    .raw("  fi")
+    .raw("else")
+    .raw('  install -d -m 0755 "$(dirname "$record")"')
+    .raw(`  printf '%s\\n' ${name} >"$record"`)
+    .raw("fi");
+}
+
 /**
  * /etc/hosts, every member and the VIP: the same file on every host, so it is written once
  * beside the scripts (`scripts/etc_hosts.txt`) and uploaded by each host's step before its
@@ -178,8 +219,7 @@ function hostsFileStep(
   const source = StepScripts.of(host).addData("etc_hosts.txt", text);
   const dir = uploadDir(host.user);
   const upload = `${dir}/etc_hosts`;
-  const script = host
-    .script("hosts_file")
+  const script = releaseGuard(host.script("hosts_file"), host.release)
     .comment("/etc/hosts: every member of the cluster and the VIP, uploaded as scripts/etc_hosts.txt.")
     .raw(`hosts_sha256=${hash}`)
     .raw(`upload=${shellQuote([upload])}`)

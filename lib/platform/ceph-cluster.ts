@@ -15,20 +15,25 @@ import { quote as quoteValue } from "../core/field-rules";
 /** Monitors and managers: the managers are on the controllers, which are monitors too. */
 export const CEPH_MON_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["ceph-mon", "ceph-common"],
+  // Reef's ceph-mon no longer pulls ceph-base, which holds monmaptool.
+  "debian-13-epoxy": ["ceph-mon", "ceph-base", "ceph-common"],
   "ubuntu-2404-caracal": ["ceph-mon", "ceph-common"],
 };
 export const CEPH_MGR_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["ceph-mgr"],
+  "debian-13-epoxy": ["ceph-mgr"],
   "ubuntu-2404-caracal": ["ceph-mgr"],
 };
 export const CEPH_OSD_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["ceph-osd", "ceph-common"],
+  "debian-13-epoxy": ["ceph-osd", "ceph-common"],
   "ubuntu-2404-caracal": ["ceph-osd", "ceph-common"],
 };
 
 /** qemu's RBD block driver (librbd), on the compute hosts: Debian's qemu only recommends it. */
 export const CEPH_QEMU_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["qemu-block-extra"],
+  "debian-13-epoxy": ["qemu-block-extra"],
   "ubuntu-2404-caracal": ["qemu-block-extra"],
 };
 

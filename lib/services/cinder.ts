@@ -62,17 +62,21 @@ export interface CinderRelease extends ApiRelease {
   readonly defaultTargetHelper: TargetHelper;
 }
 
+/** Debian's Cinder (12 and 13 package it alike): the API under uwsgi. */
+const DEBIAN_CINDER: CinderRelease = {
+  units: ["cinder-api", "cinder-scheduler"],
+  uwsgiConfigs: ["/etc/cinder/cinder-api-uwsgi.ini"],
+  volumeUnit: "cinder-volume",
+  tgtUnit: "tgt",
+  tgtTargets: "/etc/tgt/conf.d/cinder_tgt.conf",
+  // Upstream's default, and the target cinder-volume's `Depends: tgt | open-iscsi` names first.
+  defaultTargetHelper: "tgtadm",
+};
+
 /** How each release runs Cinder: the API under uwsgi on Debian, under Apache mod_wsgi on Ubuntu; tgtd for iSCSI on both. */
 export const CINDER_RELEASES: ByRelease<CinderRelease> = {
-  "debian-12-zed": {
-    units: ["cinder-api", "cinder-scheduler"],
-    uwsgiConfigs: ["/etc/cinder/cinder-api-uwsgi.ini"],
-    volumeUnit: "cinder-volume",
-    tgtUnit: "tgt",
-    tgtTargets: "/etc/tgt/conf.d/cinder_tgt.conf",
-    // Upstream's default, and the target cinder-volume's `Depends: tgt | open-iscsi` names first.
-    defaultTargetHelper: "tgtadm",
-  },
+  "debian-12-zed": DEBIAN_CINDER,
+  "debian-13-epoxy": DEBIAN_CINDER,
   "ubuntu-2404-caracal": {
     // The API under Apache mod_wsgi: the package's conf says `Listen 8776`.
     units: ["apache2", "cinder-scheduler"],
@@ -93,12 +97,14 @@ export function cinderRelease(release: ReleaseProfile): CinderRelease {
 /** Cinder's controller packages: the API and the scheduler. */
 export const CINDER_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["cinder-api", "cinder-scheduler"],
+  "debian-13-epoxy": ["cinder-api", "cinder-scheduler"],
   "ubuntu-2404-caracal": ["cinder-api", "cinder-scheduler"],
 };
 
 /** The volume service's packages, for the storage hosts. */
 export const CINDER_VOLUME_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["cinder-volume"],
+  "debian-13-epoxy": ["cinder-volume"],
   "ubuntu-2404-caracal": ["cinder-volume"],
 };
 
@@ -109,6 +115,7 @@ export const CINDER_VOLUME_PACKAGES: PackagesByRelease = {
  */
 export const CINDER_LVM_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["lvm2", "thin-provisioning-tools"],
+  "debian-13-epoxy": ["lvm2", "thin-provisioning-tools"],
   "ubuntu-2404-caracal": ["lvm2", "thin-provisioning-tools"],
 };
 
@@ -118,6 +125,7 @@ export const CINDER_LVM_PACKAGES: PackagesByRelease = {
  */
 export const CINDER_TGT_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["tgt"],
+  "debian-13-epoxy": ["tgt"],
   "ubuntu-2404-caracal": ["tgt"],
 };
 
@@ -127,12 +135,14 @@ export const CINDER_TGT_PACKAGES: PackagesByRelease = {
  */
 export const CINDER_LIO_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["python3-rtslib-fb"],
+  "debian-13-epoxy": ["python3-rtslib-fb"],
   "ubuntu-2404-caracal": ["python3-rtslib-fb"],
 };
 
 /** An RBD backend's client libraries (cinder's RBD driver imports rados and rbd) and the `ceph` tool. */
 export const CINDER_RBD_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["python3-rbd", "python3-rados", "ceph-common"],
+  "debian-13-epoxy": ["python3-rbd", "python3-rados", "ceph-common"],
   "ubuntu-2404-caracal": ["python3-rbd", "python3-rados", "ceph-common"],
 };
 

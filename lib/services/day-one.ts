@@ -16,6 +16,7 @@ const SPEC_PATH = "/etc/openstack-cdktf/day-one.json";
 /** What day-one.py imports; python3-openstackclient (Keystone's) brings it already on a controller. */
 export const DAY_ONE_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["python3-openstacksdk"],
+  "debian-13-epoxy": ["python3-openstacksdk"],
   "ubuntu-2404-caracal": ["python3-openstacksdk"],
 };
 

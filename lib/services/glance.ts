@@ -39,12 +39,14 @@ const SWIFT_STORE_CONF = "/etc/glance/glance-swift-store.conf";
 /** Glance's packages: the API, and the Swift client its Swift store uses. */
 export const GLANCE_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["glance-api", "python3-swiftclient"],
+  "debian-13-epoxy": ["glance-api", "python3-swiftclient"],
   "ubuntu-2404-caracal": ["glance", "python3-swiftclient"],
 };
 
 /** How each release runs glance-api: a plain daemon (Debian's init script leaves uwsgi off for Glance). */
 export const GLANCE_RELEASES: ByRelease<ApiRelease> = {
   "debian-12-zed": { units: ["glance-api"] },
+  "debian-13-epoxy": { units: ["glance-api"] },
   "ubuntu-2404-caracal": { units: ["glance-api"] },
 };
 

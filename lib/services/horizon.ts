@@ -49,19 +49,39 @@ export interface HorizonRelease {
   readonly group: string;
   /** The Apache site that serves Horizon at /horizon/, enabled when it is not. @default none */
   readonly apacheSite?: string;
+  /**
+   * Whether Horizon must run in each Apache process's main Python interpreter (mod_wsgi's
+   * `WSGIApplicationGroup %{GLOBAL}`, in a conf of ours): the release's `cryptography` is a
+   * PyO3 module, which one process loads into one interpreter only, and mod_wsgi gives an
+   * embedded application a sub-interpreter of its own (every page then answers 500 with
+   * `ImportError: PyO3 modules ... may only be initialized once per interpreter process`).
+   * @default false
+   */
+  readonly mainInterpreter?: boolean;
 }
+
+/** Our Apache conf (conf-available) for `mainInterpreter`. */
+const MAIN_INTERPRETER_CONF = "openstack-cdktf-horizon";
+
+/** Debian's Horizon (12 and 13 package it alike). */
+const DEBIAN_HORIZON: HorizonRelease = {
+  unit: "apache2",
+  localSettings: "/etc/openstack-dashboard/local_settings.py",
+  settingsSnippets: "/etc/openstack-dashboard/local_settings.d",
+  manage: "/usr/share/openstack-dashboard/manage.py",
+  // openstack-dashboard-apache's alias-only site (WSGIScriptAlias /horizon) runs Horizon
+  // embedded in Apache's www-data processes.
+  group: "www-data",
+  apacheSite: "openstack-dashboard-alias-only",
+};
 
 /** Where each release keeps Horizon's files and how Apache runs it (Debian: in Apache's own processes; Ubuntu: a WSGI daemon). */
 export const HORIZON_RELEASES: ByRelease<HorizonRelease> = {
-  "debian-12-zed": {
-    unit: "apache2",
-    localSettings: "/etc/openstack-dashboard/local_settings.py",
-    settingsSnippets: "/etc/openstack-dashboard/local_settings.d",
-    manage: "/usr/share/openstack-dashboard/manage.py",
-    // openstack-dashboard-apache's alias-only site (WSGIScriptAlias /horizon) runs Horizon
-    // embedded in Apache's www-data processes.
-    group: "www-data",
-    apacheSite: "openstack-dashboard-alias-only",
+  "debian-12-zed": DEBIAN_HORIZON,
+  "debian-13-epoxy": {
+    ...DEBIAN_HORIZON,
+    // cryptography 43 (Debian 12's 38 was not yet a PyO3 module that refuses a second interpreter).
+    mainInterpreter: true,
   },
   "ubuntu-2404-caracal": {
     unit: "apache2",
@@ -76,6 +96,7 @@ export const HORIZON_RELEASES: ByRelease<HorizonRelease> = {
 export const HORIZON_PACKAGES: PackagesByRelease = {
   // Django 3.2's PyMemcacheCache needs pymemcache; horizon itself only pulls python3-memcache.
   "debian-12-zed": ["openstack-dashboard-apache", "python3-pymemcache"],
+  "debian-13-epoxy": ["openstack-dashboard-apache", "python3-pymemcache"],
   "ubuntu-2404-caracal": ["openstack-dashboard", "python3-pymemcache"],
 };
 
@@ -305,6 +326,25 @@ export class HorizonDashboard extends Construct {
         .comment(`Apache serves Horizon at ${WEBROOT} through the package's ${site} site.`)
         .raw(
           `if ! a2query -q -s ${quote([site])}; then osc_mark_changed horizon; a2ensite -q ${quote([site])}; fi`,
+        );
+    }
+    if (runs.mainInterpreter) {
+      script
+        .comment("Horizon in Apache's main Python interpreter (HorizonRelease.mainInterpreter says why).")
+        .writeFile(
+          `/etc/apache2/conf-available/${MAIN_INTERPRETER_CONF}.conf`,
+          [
+            "# Written by openstack-cdktf: Horizon in each Apache process's main Python interpreter;",
+            "# cryptography (a PyO3 module) loads into one interpreter per process only.",
+            "<Directory /usr/share/openstack-dashboard>",
+            "    WSGIApplicationGroup %{GLOBAL}",
+            "</Directory>",
+            "",
+          ].join("\n"),
+          { changeTag: "horizon" },
+        )
+        .raw(
+          `if ! a2query -q -c ${MAIN_INTERPRETER_CONF}; then osc_mark_changed horizon; a2enconf -q ${MAIN_INTERPRETER_CONF}; fi`,
         );
     }
     const manage = ["python3", runs.manage];

@@ -35,6 +35,7 @@ export const ADMIN_OPENRC = "/root/admin-openrc";
 /** Keystone's packages (under Apache mod_wsgi on Ubuntu), and the client its steps use. */
 export const KEYSTONE_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["keystone", "python3-openstackclient"],
+  "debian-13-epoxy": ["keystone", "python3-openstackclient"],
   "ubuntu-2404-caracal": ["keystone", "apache2", "libapache2-mod-wsgi-py3", "python3-openstackclient"],
 };
 
@@ -76,6 +77,7 @@ export const KEYSTONE_SECRETS: readonly SecretSpec[] = [
 /** How each release runs Keystone: under uwsgi in Debian, under Apache mod_wsgi in Ubuntu. */
 export const KEYSTONE_RELEASES: ByRelease<ApiRelease> = {
   "debian-12-zed": { units: ["keystone"], uwsgiConfigs: ["/etc/keystone/keystone-uwsgi.ini"] },
+  "debian-13-epoxy": { units: ["keystone"], uwsgiConfigs: ["/etc/keystone/keystone-uwsgi.ini"] },
   // The package's site says `Listen 5000`.
   "ubuntu-2404-caracal": { units: ["apache2"], apacheSite: "/etc/apache2/sites-available/keystone.conf" },
 };

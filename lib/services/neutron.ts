@@ -169,24 +169,32 @@ export const NEUTRON_RELEASES: ByRelease<NeutronRelease> = {
     replaces: ["neutron-api", "neutron-rpc-server"],
     pushThreadsLostInFork: true,
   },
+  "debian-13-epoxy": {
+    units: ["neutron-server"],
+    replaces: ["neutron-api", "neutron-rpc-server"],
+    pushThreadsLostInFork: true,
+  },
   "ubuntu-2404-caracal": { units: ["neutron-server"], pushThreadsLostInFork: true },
 };
 
 /** Neutron's server packages. */
 export const NEUTRON_SERVER_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["neutron-server"],
+  "debian-13-epoxy": ["neutron-server"],
   "ubuntu-2404-caracal": ["neutron-server", "neutron-plugin-ml2"],
 };
 
 /** The Open vSwitch agent's packages, for compute and network hosts. */
 export const NEUTRON_OVS_AGENT_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["openvswitch-switch", "neutron-openvswitch-agent"],
+  "debian-13-epoxy": ["openvswitch-switch", "neutron-openvswitch-agent"],
   "ubuntu-2404-caracal": ["openvswitch-switch", "neutron-openvswitch-agent"],
 };
 
 /** The L3, DHCP and metadata agents' packages, for network hosts. */
 export const NEUTRON_NETWORK_AGENT_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["neutron-l3-agent", "neutron-dhcp-agent", "neutron-metadata-agent"],
+  "debian-13-epoxy": ["neutron-l3-agent", "neutron-dhcp-agent", "neutron-metadata-agent"],
   "ubuntu-2404-caracal": ["neutron-l3-agent", "neutron-dhcp-agent", "neutron-metadata-agent"],
 };
 

@@ -93,6 +93,14 @@ export const NOVA_RELEASES: ByRelease<NovaRelease> = {
     debconf: ["nova-consoleproxy nova-consoleproxy/daemon_type select novnc"],
     consoleProxyDefaults: "/etc/default/nova-consoleproxy",
   },
+  "debian-13-epoxy": {
+    // The APIs run under uwsgi, started by /etc/init.d/<unit> systemd-start.
+    units: ["nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler", "nova-novncproxy"],
+    uwsgiConfigs: ["/etc/nova/nova-api-uwsgi.ini", "/etc/nova/nova-api-metadata-uwsgi.ini"],
+    // Its postinst rewrites NOVA_CONSOLE_PROXY_TYPE from this answer on every configure.
+    debconf: ["nova-consoleproxy nova-consoleproxy/daemon_type select novnc"],
+    consoleProxyDefaults: "/etc/default/nova-consoleproxy",
+  },
   // nova-api serves both the compute API (:8774) and the metadata API (:8775).
   "ubuntu-2404-caracal": { units: ["nova-api", "nova-conductor", "nova-scheduler", "nova-novncproxy"] },
 };
@@ -118,12 +126,15 @@ function tableHas(name: string): string {
 /** Nova's controller packages: the APIs, conductor, scheduler and console proxy. */
 export const NOVA_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["nova-api", "nova-conductor", "nova-scheduler", "nova-consoleproxy"],
+  "debian-13-epoxy": ["nova-api", "nova-conductor", "nova-scheduler", "nova-consoleproxy"],
   "ubuntu-2404-caracal": ["nova-api", "nova-conductor", "nova-scheduler", "nova-novncproxy"],
 };
 
 /** nova-compute's packages, for compute hosts (genisoimage writes config drives, a recommends only). */
 export const NOVA_COMPUTE_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["nova-compute", "qemu-kvm", "libvirt-daemon-system", "genisoimage"],
+  // qemu-kvm is only a name qemu-system-x86 provides in Debian 13.
+  "debian-13-epoxy": ["nova-compute", "qemu-system-x86", "libvirt-daemon-system", "genisoimage"],
   "ubuntu-2404-caracal": ["nova-compute", "qemu-kvm", "libvirt-daemon-system", "genisoimage"],
 };
 

@@ -12,12 +12,14 @@ export type PlacementServiceProps = ApiServiceProps;
 /** Placement's packages. */
 export const PLACEMENT_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["placement-api"],
+  "debian-13-epoxy": ["placement-api"],
   "ubuntu-2404-caracal": ["placement-api"],
 };
 
 /** How each release runs Placement's API: under uwsgi in Debian, under Apache mod_wsgi in Ubuntu. */
 export const PLACEMENT_RELEASES: ByRelease<ApiRelease> = {
   "debian-12-zed": { units: ["placement-api"], uwsgiConfigs: ["/etc/placement/placement-api-uwsgi.ini"] },
+  "debian-13-epoxy": { units: ["placement-api"], uwsgiConfigs: ["/etc/placement/placement-api-uwsgi.ini"] },
   // The package's site says `Listen 8778`.
   "ubuntu-2404-caracal": {
     units: ["apache2"],

@@ -40,18 +40,21 @@ export interface SwiftRelease {
 /** Swift's units on each release: the same names on Debian 12 and Ubuntu 24.04. */
 export const SWIFT_RELEASES: ByRelease<SwiftRelease> = {
   "debian-12-zed": { proxyUnit: "swift-proxy", storageUnits: SWIFT_STORAGE_UNITS, rsyncUnit: "rsync" },
+  "debian-13-epoxy": { proxyUnit: "swift-proxy", storageUnits: SWIFT_STORAGE_UNITS, rsyncUnit: "rsync" },
   "ubuntu-2404-caracal": { proxyUnit: "swift-proxy", storageUnits: SWIFT_STORAGE_UNITS, rsyncUnit: "rsync" },
 };
 
 /** The proxy, on the controllers. */
 export const SWIFT_PROXY_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["swift-proxy", "python3-keystonemiddleware"],
+  "debian-13-epoxy": ["swift-proxy", "python3-keystonemiddleware"],
   "ubuntu-2404-caracal": ["swift-proxy", "python3-keystonemiddleware"],
 };
 
 /** The account, container and object servers and rsync (replication), on the storage hosts. */
 export const SWIFT_STORAGE_PACKAGES: PackagesByRelease = {
   "debian-12-zed": ["swift-account", "swift-container", "swift-object", "rsync"],
+  "debian-13-epoxy": ["swift-account", "swift-container", "swift-object", "rsync"],
   "ubuntu-2404-caracal": ["swift-account", "swift-container", "swift-object", "rsync"],
 };
 
