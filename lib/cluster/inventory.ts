@@ -466,9 +466,14 @@ function resolveKeyFile(file: string | undefined, baseDir: string): string | und
   return path.resolve(baseDir, file);
 }
 
+/** The inventory's release: the one it names, else DEFAULT_RELEASE. */
+function releaseOf(input: InventoryInput): ReleaseName {
+  return input.release ?? DEFAULT_RELEASE;
+}
+
 /** The target helper of an LVM backend that names none, on the inventory's release. */
-function defaultTargetHelper(input: InventoryInput): TargetHelper {
-  return cinderRelease(releaseProfile(input.release ?? DEFAULT_RELEASE)).defaultTargetHelper;
+function defaultTargetHelper(release: ReleaseName): TargetHelper {
+  return cinderRelease(releaseProfile(release)).defaultTargetHelper;
 }
 
 /** Refuses a list of backends that one host could not hold; `field` names the list. */
@@ -477,7 +482,7 @@ function checkVolumeBackends(
   field: string,
   input: InventoryInput,
 ): void {
-  const problem = backends && volumeBackendsProblem(backends, defaultTargetHelper(input));
+  const problem = backends && volumeBackendsProblem(backends, defaultTargetHelper(releaseOf(input)));
   if (problem) {
     throw new InventoryError(
       `${field}${problem.field}: got ${quote(problem.value)}: expected ${problem.expected}`,
@@ -604,7 +609,8 @@ function normalize(input: InventoryInput, baseDir: string): Inventory {
   const virtType = input.virtType ?? "auto";
   const datapathType = input.datapathType ?? "system";
   const managementInterface = input.networks.management.interface ?? "eth0";
-  const targetHelper = defaultTargetHelper(input);
+  const release = releaseOf(input);
+  const targetHelper = defaultTargetHelper(release);
   const volumeBackends = resolveVolumeBackends(input.volumeBackends ?? [], targetHelper);
   const hosts: HostSpec[] = input.hosts.map((host) => {
     const ssh = { ...defaults, ...(host.ssh ?? {}) };
@@ -649,7 +655,7 @@ function normalize(input: InventoryInput, baseDir: string): Inventory {
   });
   return {
     cluster: input.cluster,
-    release: input.release ?? DEFAULT_RELEASE,
+    release,
     ha: input.ha ?? "heartbeat",
     resource: input.resource ?? "terraform_data",
     aptProxy: input.aptProxy,

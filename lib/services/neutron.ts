@@ -77,7 +77,7 @@ const LOCK_PATH = "/var/lib/neutron/tmp";
  * onto the other network host's agent when its agent dies (`allow_automatic_dhcp_failover`).
  */
 export function dhcpAgentsPerNetwork(release: ReleaseProfile): number {
-  return release.openstack === "zed" ? 1 : 2;
+  return forRelease("neutron", NEUTRON_RELEASES, release).dhcpAgentsPerNetwork ?? 2;
 }
 
 /** The unit of ours that runs upstream's eventlet neutron-server where the packages run something else. */
@@ -158,22 +158,23 @@ export interface NeutronRelease extends ApiRelease {
    * worker (`OVO_PUSH_PLUGIN`). @default false
    */
   readonly pushThreadsLostInFork?: boolean;
+  /** DHCP agents per network with two or more network hosts (`dhcpAgentsPerNetwork` says why Zed has one). @default 2 */
+  readonly dhcpAgentsPerNetwork?: number;
 }
+
+/** Debian's Neutron server (12 and 13 package it alike). */
+const DEBIAN_NEUTRON: NeutronRelease = {
+  units: ["neutron-server"],
+  replaces: ["neutron-api", "neutron-rpc-server"],
+  pushThreadsLostInFork: true,
+};
 
 /** How each release runs Neutron's server: our eventlet `neutron-server` unit on Debian (in place of its uwsgi API and RPC server), the package's own on Ubuntu. */
 export const NEUTRON_RELEASES: ByRelease<NeutronRelease> = {
   // The package neutron-server is a metapackage: the API under uwsgi (:9696) and the RPC
-  // server. Debian 12's eventlet is 0.33, Ubuntu 24.04's 0.35.
-  "debian-12-zed": {
-    units: ["neutron-server"],
-    replaces: ["neutron-api", "neutron-rpc-server"],
-    pushThreadsLostInFork: true,
-  },
-  "debian-13-epoxy": {
-    units: ["neutron-server"],
-    replaces: ["neutron-api", "neutron-rpc-server"],
-    pushThreadsLostInFork: true,
-  },
+  // server. Debian 12's eventlet is 0.33, Debian 13's 0.39, Ubuntu 24.04's 0.35.
+  "debian-12-zed": { ...DEBIAN_NEUTRON, dhcpAgentsPerNetwork: 1 },
+  "debian-13-epoxy": DEBIAN_NEUTRON,
   "ubuntu-2404-caracal": { units: ["neutron-server"], pushThreadsLostInFork: true },
 };
 
