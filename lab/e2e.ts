@@ -6,7 +6,7 @@
  * apply that must change nothing, the secrets search once more (the second apply's log is
  * new), down. `verify` runs once, after the failovers: it proves the deploy and the recovery
  * together (CI's budget has no room for a second whole verify).
- *   npm run test:e2e [-- inventory] [--keep] [--tempest full|ci]
+ *   npm run test:e2e [-- inventory] [--keep] [--tempest full|ci|compute]
  * On failure it names the e2e step and the generated scripts' `FAILED step=… host=…` lines,
  * and keeps each host's /var/log in the lab's log directory (lab/host-logs.ts); with --keep the hosts stay up for a look (then `npm run lab -- down`). A step during which the
  * machine itself was paused (its wall clock jumped past its monotonic clock) says so beside its

@@ -1,7 +1,7 @@
 /**
  * The lab's test image: a tiny guest for smoke tests of Nova (libvirt/qemu, x86_64) and Neutron,
  * built once per machine from Debian 12's packages only (Debian's cloud kernel, busybox-static,
- * dropbear) and cached like the base root filesystem (lab/rootfs.ts): built into a temp dir and
+ * dropbear, and the few tools Tempest's guest commands name that busybox lacks) and cached like the base root filesystem (lab/rootfs.ts): built into a temp dir and
  * renamed when complete, in a dir whose name carries a hash of the recipe.
  *
  * The result is one raw disk image that SeaBIOS boots (MBR, one FAT partition, SYSLINUX loading
@@ -27,25 +27,85 @@ const SUITE = "bookworm";
 export const TEST_IMAGE_NAME = `testvm-${SUITE}`;
 /** Metapackage: the build takes the kernel package it depends on at the time. */
 const KERNEL_PACKAGE = "linux-image-cloud-amd64";
-/** busybox for everything, dropbear for SSH with the shared libraries it links against. */
+/**
+ * busybox for everything; dropbear for SSH; and what Tempest runs in a guest over SSH that
+ * busybox has not (it is written for CirrOS): curl (metadata GET and POST), util-linux's lsblk,
+ * blkid (the config drive by label) and mkfs, dosfstools' mkfs.fat. With the shared libraries
+ * they link against, which every package named here provides.
+ */
 const PACKAGES = [
   "busybox-static",
+  "curl",
+  "dosfstools",
   "dropbear-bin",
+  "util-linux",
+  "libblkid1",
+  "libbrotli1",
   "libc6",
+  "libcom-err2",
   "libcrypt1",
+  "libcurl4",
+  "libffi8",
   "libgmp10",
+  "libgnutls30",
+  "libgssapi-krb5-2",
+  "libhogweed6",
+  "libidn2-0",
+  "libk5crypto3",
+  "libkeyutils1",
+  "libkrb5-3",
+  "libkrb5support0",
+  "libldap-2.5-0",
+  "libmount1",
+  "libnettle8",
+  "libnghttp2-14",
+  "libp11-kit0",
+  "libpcre2-8-0",
+  "libpsl5",
+  "librtmp1",
+  "libsasl2-2",
+  "libselinux1",
+  "libsmartcols1",
+  "libssh2-1",
+  "libssl3",
+  "libtasn1-6",
   "libtomcrypt1",
   "libtommath1",
+  "libudev1",
+  "libunistring2",
+  "libzstd1",
   "zlib1g",
 ];
 /** Copied with every library they need (from the packages above). */
-const DYNAMIC_BINARIES = ["usr/sbin/dropbear", "usr/bin/dropbearkey"];
+const DYNAMIC_BINARIES = [
+  "usr/sbin/dropbear",
+  "usr/bin/dropbearkey",
+  "usr/bin/curl",
+  "bin/lsblk",
+  "sbin/blkid",
+  "sbin/mkfs",
+  "sbin/mkfs.fat",
+];
+/** Other names of those binaries, as their packages install them (mkfs -t vfat runs mkfs.vfat). */
+const BINARY_LINKS: Readonly<Record<string, string>> = { "sbin/mkfs.vfat": "/sbin/mkfs.fat" };
 /**
  * Loaded in dependency order by init. The cloud kernel has virtio and the PCI transport as
  * modules (CONFIG_VIRTIO=m, CONFIG_VIRTIO_PCI=m) and af_packet (udhcpc), serial console and
- * devtmpfs built in. button + evdev: the ACPI power button, for busybox acpid.
+ * devtmpfs built in. button + evdev: the ACPI power button, for busybox acpid. virtio_scsi,
+ * sd_mod, sr_mod and isofs: disks and the config drive on the virtio-scsi bus (GLANCE's
+ * hw_cdrom_bus; the cloud kernel has no AHCI, q35's default CD-ROM bus).
  */
-const MODULES = ["virtio_pci", "virtio_net", "virtio_blk", "button", "evdev"];
+const MODULES = [
+  "virtio_pci",
+  "virtio_net",
+  "virtio_blk",
+  "virtio_scsi",
+  "sd_mod",
+  "sr_mod",
+  "isofs",
+  "button",
+  "evdev",
+];
 /** The last console= is /dev/console, init's output: the serial port. */
 export const KERNEL_CMDLINE = "console=tty0 console=ttyS0,115200n8";
 /** Guest files from lab/test-image/, by their path in the image. */
@@ -54,6 +114,8 @@ const GUEST_FILES: Readonly<Record<string, string>> = {
   "etc/udhcpc.sh": "udhcpc.sh",
   "etc/disk-watch.sh": "disk-watch.sh",
   "etc/acpi/PWRF/00000080": "power-button.sh",
+  // Tempest prefixes root's commands with sudo, as CirrOS's user needs; the guest's user is root.
+  "usr/bin/sudo": "sudo.sh",
 };
 export const GUEST_SOURCE_DIR = path.join(__dirname, "test-image");
 /** Build tools on the machine: syslinux installs through mtools onto the image file, no mount. */
@@ -62,7 +124,7 @@ const MBR_BIN = "/usr/lib/syslinux/mbr/mbr.bin";
 /** Where the FAT partition starts: 1 MiB, as partitioning tools align. */
 const PARTITION_OFFSET = 1024 * 1024;
 /** Bumped when the build below changes, so that the cache key changes with it. */
-const RECIPE_VERSION = 4;
+const RECIPE_VERSION = 6;
 
 /** Files of a built image, in its dir. */
 export const TEST_IMAGE_FILES = {
@@ -78,20 +140,24 @@ export const TEST_IMAGE_FILES = {
 export type TestImageFiles = { readonly [K in keyof typeof TEST_IMAGE_FILES]: string };
 
 /**
- * How to register the disk image with Glance. Smallest RAM measured under qemu (TCG; pc,
- * pc-i440fx-7.2 and q35): 80 MiB boots and runs everything; 72 MiB panics unpacking the
- * initramfs, 64 MiB resets in the kernel's decompressor (the cloud kernel needs 51 MiB from
- * 16 MiB up to decompress). min_ram leaves some room above that.
+ * How to register the disk image with Glance. Smallest RAM measured under qemu (TCG, pc and
+ * q35, qemu-smoke.sh): 112 MiB boots and runs everything; 104 MiB panics unpacking the
+ * initramfs (26.7 MB unpacked since it carries Tempest's tools; 80 MiB was enough without
+ * them). min_ram leaves some room above that: the lab's day-one flavor (128 MiB).
  */
 export const GLANCE = {
   diskFormat: "raw",
   containerFormat: "bare",
-  minRamMb: 96,
+  minRamMb: 128,
   minDiskGb: 1,
   properties: {
     hw_architecture: "x86_64",
     hw_vif_model: "virtio",
     hw_disk_bus: "virtio",
+    // The config drive on virtio-scsi (the guest loads sr_mod and isofs): Nova's default CD-ROM
+    // bus is IDE on pc and SATA on q35, and the cloud kernel has no AHCI driver.
+    hw_cdrom_bus: "scsi",
+    hw_scsi_model: "virtio-scsi",
     os_type: "linux",
   },
 } as const;
@@ -437,7 +503,8 @@ function initramfs(
   recipe: TestImageRecipe,
 ): { cpio: Buffer; modules: string[]; libraries: string[] } {
   const tree = new CpioTree();
-  for (const d of ["proc", "sys", "dev", "run", "etc/dropbear"]) tree.dir(d);
+  // /mnt: where Tempest mounts the config drive and volumes, as on CirrOS.
+  for (const d of ["proc", "sys", "dev", "run", "mnt", "etc/dropbear"]) tree.dir(d);
   tree.dir("root", 0o700);
   tree.dir("tmp", 0o1777);
   tree.symlink("var/run", "/run");
@@ -481,6 +548,7 @@ function initramfs(
     tree.file(path.join("lib", "x86_64-linux-gnu", soname), data, 0o755);
     pending.push(...elfDynamicInfo(data).needed);
   }
+  for (const [link, target] of Object.entries(BINARY_LINKS)) tree.symlink(link, target);
 
   // Kernel modules, flat, and their load order.
   const moduleDir = path.join(root, "lib", "modules", release);

@@ -35,6 +35,8 @@ const controlPlane: CloudFacts = {
 };
 const admin = { username: "admin", password: "pa$sword", projectName: "admin", domainName: "Default" };
 const paths = { logDir: "/var/log/t", logFile: "t.log", lockDir: "/var/lock/t" };
+/** The one external network, as Neutron lists it. */
+const EXT = { id: "ext-1", name: "external" };
 
 /** INI text -> section -> key -> value (keys are unique in tempest.conf). */
 function parseIni(text: string): Record<string, Record<string, string>> {
@@ -105,9 +107,14 @@ describe("tempest.conf from the cloud's facts", () => {
 
   it("names the public network only when the cloud has exactly one", () => {
     expect(conf["network"]["public_network_id"]).toBeUndefined();
-    const one = parseIni(tempestConf({ ...controlPlane, externalNetworks: ["ext-1"] }, admin, paths));
-    expect(one["network"]["public_network_id"]).toBe("ext-1");
-    expect(() => tempestConf({ ...controlPlane, externalNetworks: ["a", "b"] }, admin, paths)).toThrow(
+    expect(conf["network"]["floating_network_name"]).toBeUndefined();
+    const one = parseIni(tempestConf({ ...controlPlane, externalNetworks: [EXT] }, admin, paths));
+    expect(one["network"]).toMatchObject({ public_network_id: "ext-1", floating_network_name: "external" });
+    const two = [
+      { id: "a", name: "x" },
+      { id: "b", name: "y" },
+    ];
+    expect(() => tempestConf({ ...controlPlane, externalNetworks: two }, admin, paths)).toThrow(
       /external networks \["a","b"\]: expected at most one/,
     );
   });
@@ -152,7 +159,34 @@ describe("tempest.conf from the cloud's facts", () => {
     );
     expect(ranged["compute"]).toMatchObject({ min_microversion: "2.1", max_microversion: "2.96" });
     expect(ranged["volume"]).toMatchObject({ min_microversion: "3.0", max_microversion: "3.70" });
-    expect(withRefs["validation"]["run_validation"]).toBe("false");
+    // No external network: no floating IP to log in through.
+    expect(withRefs["validation"]).toEqual({ run_validation: "false" });
+    const reachable = parseIni(tempestConf({ ...compute, externalNetworks: [EXT] }, admin, paths, refs));
+    expect(reachable["validation"]).toEqual({
+      run_validation: "true",
+      connect_method: "floating",
+      auth_method: "keypair",
+      ip_version_for_ssh: "4",
+      image_ssh_user: "root",
+      image_alt_ssh_user: "root",
+    });
+    // Scenario tests upload the guest from the file given, with its properties.
+    expect(withRefs["scenario"]).toBeUndefined();
+    const image = {
+      file: "/w/disk.img",
+      diskFormat: "raw",
+      containerFormat: "bare",
+      properties: { hw_vif_model: "virtio", hw_cdrom_bus: "scsi" },
+    };
+    expect(parseIni(tempestConf(compute, admin, paths, refs, image))["scenario"]).toEqual({
+      img_file: "/w/disk.img",
+      img_disk_format: "raw",
+      img_container_format: "bare",
+      img_properties: "hw_vif_model:virtio,hw_cdrom_bus:scsi",
+    });
+    // A control plane alone boots nothing to log in to.
+    const noCompute = parseIni(tempestConf({ ...controlPlane, externalNetworks: [EXT] }, admin, paths));
+    expect(noCompute["validation"]).toEqual({ run_validation: "false" });
   });
 
   it("refuses a password with a line break (it would end the INI value)", () => {
@@ -258,10 +292,28 @@ describe("the Tempest selection and its exclusion list", () => {
       if (selected) expect({ id, full: full.test(id) }).toEqual({ id, full: true });
   });
 
+  it("compute selects the compute and volume API suites and the basic scenarios", () => {
+    const re = new RegExp(TEMPEST_SELECTIONS.compute);
+    const ids: [string, boolean][] = [
+      ["tempest.api.compute.servers.test_create_server.ServersTestJSON.test_x[id-1]", true],
+      ["tempest.api.compute.admin.test_migrations.MigrationsAdminTest.test_x[id-2]", true],
+      ["tempest.api.volume.test_volumes_get.VolumesGetTest.test_x[id-3,smoke]", true],
+      ["tempest.scenario.test_server_basic_ops.TestServerBasicOps.test_server_basic_ops[id-4,smoke]", true],
+      ["tempest.scenario.test_network_basic_ops.TestNetworkBasicOps.test_x[id-5]", true],
+      ["tempest.scenario.test_minimum_basic.TestMinimumBasicScenario.test_x[id-6]", true],
+      // Other scenarios and suites: not basic, or not compute and volume.
+      ["tempest.scenario.test_network_advanced_server_ops.TestNetworkAdvancedServerOps.test_x[id-7]", false],
+      ["tempest.scenario.test_volume_boot_pattern.TestVolumeBootPattern.test_x[id-8]", false],
+      ["tempest.api.network.test_ports.PortsTestJSON.test_x[id-9,smoke]", false],
+      ["tempest.api.image.v2.test_images.BasicOperationsImagesTest.test_x[id-10]", false],
+    ];
+    expect(ids.map(([id]) => [id, re.test(id)])).toEqual(ids);
+  });
+
   it("names a selection or refuses in one line", () => {
     expect(tempestSelection("ci")).toBe("ci");
     expect(() => tempestSelection("smoke")).toThrow(
-      'tempest selection: got "smoke", expected one of full, ci',
+      'tempest selection: got "smoke", expected one of full, ci, compute',
     );
     expect(() => tempestSelection("toString")).toThrow(/expected one of full, ci/);
   });
@@ -304,7 +356,7 @@ describe("the Tempest selection and its exclusion list", () => {
       expect(() => new RegExp(pattern)).not.toThrow();
       // Anchored, and naming a module, a class in it and at most one test: nothing broader.
       const dotted = pattern.replace(/\\\./g, ".");
-      const narrow = /^\^tempest\.(api|scenario)\.[\w.]+\.test_\w+\.[A-Z]\w+(\.test_\w+)?$/.test(dotted);
+      const narrow = /^\^tempest\.(api\.[\w.]+|scenario)\.test_\w+\.[A-Z]\w+(\.test_\w+)?$/.test(dotted);
       expect({ pattern, narrow }).toEqual({ pattern, narrow: true });
       expect(pattern).not.toMatch(/\.\*/);
     }

@@ -7,7 +7,7 @@ import { Heartbeat } from "../lib/platform/heartbeat";
 import { Memcached } from "../lib/platform/memcached";
 import { MysqlHaPair, userHostPattern } from "../lib/platform/mysql-ha-pair";
 import { RabbitMq } from "../lib/platform/rabbitmq";
-import { readYaml, LAB_SMALL_EXAMPLE } from "./support";
+import { readYaml, LAB_SMALL_EXAMPLE, LAB_SMALL_ZED_EXAMPLE } from "./support";
 
 function clusterOf(data: unknown): OpenStackCluster {
   const stack = new TerraformStack(Testing.app(), "t");
@@ -77,6 +77,15 @@ describe("the platform layer of the small lab layout", () => {
     expect(ctl1("mysql")).toMatch(
       /osc_install_file \S+ \/etc\/openstack-cdktf\/sql\/replication_source.sql root root 0600 --fill-secrets/,
     );
+  });
+
+  it("turns MariaDB 11.8's snapshot isolation off on Debian 13 only (Debian 12's 10.11 has it off)", () => {
+    const setting = "innodb_snapshot_isolation = OFF\n";
+    expect(fileIn(ctl1("mysql"), "/etc/mysql/mariadb.conf.d/99-openstack.cnf")).toContain(setting);
+    const zed = clusterOf(readYaml(LAB_SMALL_ZED_EXAMPLE));
+    const zedCnf = fileIn(script(zed, "controller1_mysql"), "/etc/mysql/mariadb.conf.d/99-openstack.cnf");
+    expect(zedCnf).toContain("server_id = 1\n");
+    expect(zedCnf).not.toContain("innodb_snapshot_isolation");
   });
 
   it("creates each service database once, on the first controller, limited to the management network", () => {

@@ -23,6 +23,8 @@ export const EXAMPLES: readonly string[] = fs
 
 export const SEED_EXAMPLE = path.join(EXAMPLES_DIR, "furyu-8-node.yaml");
 export const LAB_SMALL_EXAMPLE = path.join(EXAMPLES_DIR, "lab-small.yaml");
+/** The small layout on the other release (Debian 12 with Zed). */
+export const LAB_SMALL_ZED_EXAMPLE = path.join(EXAMPLES_DIR, "lab-small-zed.yaml");
 
 /** The parts of a synthesized stack the tests look at. */
 export interface ProvisionerJson {

@@ -240,6 +240,7 @@ describe("test image recipe and cache path", () => {
       "etc/disk-watch.sh",
       "etc/udhcpc.sh",
       "init",
+      "usr/bin/sudo",
     ]);
   });
 
@@ -392,6 +393,7 @@ describe("test image scripts", () => {
       "init.sh",
       "power-button.sh",
       "qemu-smoke.sh",
+      "sudo.sh",
       "udhcpc.sh",
     ]);
     const result = spawnSync("shellcheck", ["--format=gcc", "--severity=style", ...scripts], {
@@ -401,6 +403,19 @@ describe("test image scripts", () => {
       throw new Error(`shellcheck does not run (apt-get install shellcheck): ${result.error}`);
     expect(`${result.stdout}${result.stderr}`).toBe("");
     expect(result.status).toBe(0);
+  });
+
+  it("sudo.sh runs its command as the caller (root in the guest) and refuses options", () => {
+    const sudo = (...args: string[]) =>
+      spawnSync("sh", [path.join(GUEST_SOURCE_DIR, "sudo.sh"), ...args], { encoding: "utf8" });
+    expect(sudo("sh", "-c", 'echo "$0 $1"', "a b", "c")).toMatchObject({ status: 0, stdout: "a b c\n" });
+    expect(sudo("sh", "-c", "exit 3").status).toBe(3);
+    expect(sudo("-u", "nobody", "id")).toMatchObject({
+      status: 1,
+      stdout: "",
+      stderr: "sudo: options are not supported here: -u\n",
+    });
+    expect(sudo().status).toBe(1);
   });
 
   it("disk-watch.sh prints one line per disk that is there, appears, changes size or goes", async () => {

@@ -7,6 +7,7 @@
  */
 import { IniFile } from "../../lib/core/ini-file";
 import { ComputeRefs } from "./compute-refs";
+import { GuestImage } from "../checks/guest-image";
 import { AdminCredentials, CloudFacts, Microversions } from "./facts";
 
 export interface TempestPaths {
@@ -38,11 +39,27 @@ function microversionRange(range: Microversions | undefined): Record<string, str
   return range ? { min_microversion: range.min, max_microversion: range.max } : {};
 }
 
+/**
+ * `[scenario]`: the image scenario tests upload themselves (test_minimum_basic), the lab's guest
+ * as a file Tempest can read; Tempest's default is a devstack path to CirrOS.
+ */
+function scenarioImage(image: GuestImage): Record<string, string> {
+  return {
+    img_file: image.file,
+    img_disk_format: image.diskFormat,
+    img_container_format: image.containerFormat,
+    img_properties: Object.entries(image.properties)
+      .map(([k, v]) => `${k}:${v}`)
+      .join(","),
+  };
+}
+
 export function tempestConf(
   facts: CloudFacts,
   admin: AdminCredentials,
   paths: TempestPaths,
   compute?: ComputeRefs,
+  image?: GuestImage,
 ): string {
   const available = serviceAvailability(facts);
   if (available.nova && !compute) {
@@ -54,10 +71,11 @@ export function tempestConf(
   }
   if (facts.externalNetworks.length > 1) {
     throw new Error(
-      `tempest: external networks ${JSON.stringify(facts.externalNetworks)}: expected at most one for [network] public_network_id`,
+      `tempest: external networks ${JSON.stringify(facts.externalNetworks.map((n) => n.id))}: expected at most one for [network] public_network_id`,
     );
   }
   const ext = new Set(facts.networkExtensions);
+  const validating = available.nova && available.neutron && facts.externalNetworks.length === 1;
   const conf = new IniFile({
     DEFAULT: { log_dir: paths.logDir, log_file: paths.logFile, use_stderr: false },
     oslo_concurrency: { lock_path: paths.lockDir },
@@ -92,7 +110,9 @@ export function tempestConf(
     },
     network: {
       region: facts.region,
-      public_network_id: facts.externalNetworks[0],
+      public_network_id: facts.externalNetworks[0]?.id,
+      // Nova's floating-IP API names the pool by the network's name (Tempest's default: "public").
+      floating_network_name: facts.externalNetworks[0]?.name,
     },
     "network-feature-enabled": {
       api_extensions: facts.networkExtensions.join(","),
@@ -118,12 +138,21 @@ export function tempestConf(
       catalog_type: "volumev3",
       ...microversionRange(facts.volumeMicroversions),
     },
-    validation: {
-      // Logging in to a server needs a booted server, a floating IP and a guest Tempest can log
-      // in to and run its commands on; the lab's guest is a busybox initramfs, not CirrOS, and
-      // the lab's own checks (lab/checks) prove its DHCP, metadata and floating IP instead.
-      run_validation: false,
-    },
+    // Tests log in to their servers through a floating IP with a key pair, as root: the lab's
+    // guest (lab/test-image.ts) takes the key from the metadata service, runs dropbear, and
+    // carries what Tempest's guest commands need (sudo, curl, lsblk, blkid, mkfs, the config
+    // drive). Without an external network there is no floating IP to log in through.
+    validation: validating
+      ? {
+          run_validation: true,
+          connect_method: "floating",
+          auth_method: "keypair",
+          ip_version_for_ssh: 4,
+          image_ssh_user: "root",
+          image_alt_ssh_user: "root",
+        }
+      : { run_validation: false },
+    ...(image ? { scenario: scenarioImage(image) } : {}),
     ...(facts.dashboardUrl
       ? { dashboard: { dashboard_url: facts.dashboardUrl, login_url: `${facts.dashboardUrl}auth/login/` } }
       : {}),

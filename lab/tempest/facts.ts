@@ -19,6 +19,12 @@ export interface CatalogEndpoint {
   readonly url: string;
 }
 
+/** An external network: floating IPs come from it (Nova's API names it as a "pool"). */
+export interface ExternalNetwork {
+  readonly id: string;
+  readonly name: string;
+}
+
 export interface CloudFacts {
   /** Keystone's v3 URL the facts were asked from. */
   readonly identityUrl: string;
@@ -28,9 +34,9 @@ export interface CloudFacts {
   /** Binaries in `os-services` whose state is up (Nova's and Cinder's). */
   readonly computeServicesUp: readonly string[];
   readonly volumeServicesUp: readonly string[];
-  /** Neutron: extension aliases, external networks' ids. */
+  /** Neutron: extension aliases, external networks (by id). */
   readonly networkExtensions: readonly string[];
-  readonly externalNetworks: readonly string[];
+  readonly externalNetworks: readonly ExternalNetwork[];
   /** Glance's `/v2/info/import` methods. */
   readonly imageImportMethods: readonly string[];
   /** Horizon's base URL when its login page answers 200. */
@@ -165,8 +171,8 @@ export async function gatherCloudFacts(identityUrl: string, admin: AdminCredenti
       ? (getJson(`${network}/v2.0/extensions`, token) as Promise<{ extensions: { alias: string }[] }>)
       : { extensions: [] },
     network
-      ? (getJson(`${network}/v2.0/networks?router:external=true&fields=id`, token) as Promise<{
-          networks: { id: string }[];
+      ? (getJson(`${network}/v2.0/networks?router:external=true&fields=id&fields=name`, token) as Promise<{
+          networks: ExternalNetwork[];
         }>)
       : { networks: [] },
     image
@@ -183,7 +189,9 @@ export async function gatherCloudFacts(identityUrl: string, admin: AdminCredenti
     computeServicesUp,
     volumeServicesUp,
     networkExtensions: extensions.extensions.map((e) => e.alias).sort(),
-    externalNetworks: networks.networks.map((n) => n.id).sort(),
+    externalNetworks: networks.networks
+      .map((n) => ({ id: n.id, name: n.name }))
+      .sort((a, b) => a.id.localeCompare(b.id)),
     imageImportMethods: [...imports["import-methods"].value].sort(),
     dashboardUrl,
     computeMicroversions: computeMv,

@@ -22,7 +22,7 @@ import { secretsFile } from "../deploy";
 import { run, runStreaming } from "../exec";
 import { serviceAddress } from "../checks/platform";
 import { labContext } from "../verify";
-import { guestImage } from "../checks/guest-image";
+import { GuestImage, guestImage } from "../checks/guest-image";
 import { ComputeRefs, computeRefs } from "./compute-refs";
 import { serviceAvailability, tempestConf } from "./config";
 import { AdminCredentials, gatherCloudFacts } from "./facts";
@@ -58,10 +58,16 @@ export function excludeLines(release: ReleaseName): string {
  * floating IP, as `verify`'s vm-* checks do on the same cloud in the same run; the IPv6 classes
  * (`RoutersIpV6Test`, `PortsIpV6TestJSON`...) run their IPv4 parents' tests on IPv6 subnets,
  * which the lab's IPv4 cloud uses nowhere else. The full selection keeps both.
+ *
+ * `compute`: the compute and volume API suites and the basic scenarios (a server logged in to
+ * and its metadata, the network's connectivity, the minimum of server, image, volume and
+ * floating IP together), with validation: the guest-heavy half that `full` samples only by its
+ * smoke tests. Run once per release before a change to Nova, Cinder or the guest resolves.
  */
 export const TEMPEST_SELECTIONS = {
   full: String.raw`^(tempest\.api\.(identity|image|network)\.|.*\[.*\bsmoke\b.*\])`,
   ci: String.raw`^(?!tempest\.(scenario|api\.compute\.servers)\.)(?!.*\.\w*I[Pp][Vv]6\w*\.).*\[.*\bsmoke\b.*\]`,
+  compute: String.raw`^tempest\.(api\.(compute|volume)\.|scenario\.test_(minimum_basic|server_basic_ops|network_basic_ops)\.)`,
 } as const;
 export type TempestSelection = keyof typeof TEMPEST_SELECTIONS;
 export const DEFAULT_SELECTION: TempestSelection = "full";
@@ -183,6 +189,14 @@ export async function tempest(
   const debugLog = `${logName(inv.cluster, "tempest-debug", now)}.log`;
   // Tempest appends to its debug log; created here so that it is root-only like the rest.
   fs.closeSync(fs.openSync(path.join(LOG_DIR, debugLog), "a", 0o600));
+  // Scenario tests upload the guest themselves: a copy in the workspace, which Tempest's tree sees.
+  let scenarioImage: GuestImage | undefined;
+  if (compute) {
+    const image = guestImage();
+    const file = path.join(TEMPEST_DIR, path.basename(image.file));
+    fs.copyFileSync(image.file, file);
+    scenarioImage = { ...image, file };
+  }
   const conf = path.join(TEMPEST_DIR, "etc", "tempest.conf");
   fs.writeFileSync(
     conf,
@@ -195,6 +209,7 @@ export async function tempest(
         lockDir: path.join(TEMPEST_DIR, "lock"),
       },
       compute,
+      scenarioImage,
     ),
     { mode: 0o600 },
   );

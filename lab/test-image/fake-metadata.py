@@ -15,7 +15,8 @@ def meta_data(i):
     meta = {
         "uuid": i["uuid"],
         "meta": {},
-        "hostname": i["name"],
+        # Nova adds its [api] dhcp_domain ("novalocal" by default).
+        "hostname": i["name"] + ".novalocal",
         "name": i["name"],
         "launch_index": 0,
         "availability_zone": "nova",

@@ -71,7 +71,8 @@ done
 if [ -e /sys/class/net/eth0 ]; then
 	ip link set eth0 up
 	# Foreground and kept running (renewals); the script prints the "dhcp" line.
-	udhcpc -f -i eth0 -s /etc/udhcpc.sh -t 5 -T 3 -A 5 -O mtu -O staticroutes >/dev/null 2>&1 &
+	# The pid file where CirrOS keeps it: Tempest renews the lease with kill -USR1.
+	udhcpc -f -i eth0 -p /var/run/udhcpc.eth0.pid -s /etc/udhcpc.sh -t 5 -T 3 -A 5 -O mtu -O staticroutes >/dev/null 2>&1 &
 	deadline=$(($(uptime_s) + DHCP_WAIT))
 	while [ ! -e "$STATE/dhcp" ] && [ "$(uptime_s)" -lt "$deadline" ]; do
 		sleep 0.2
@@ -102,6 +103,11 @@ while :; do
 done
 if [ -n "$uuid" ]; then
 	say "metadata uuid=$uuid"
+	# The server's name as Nova made it a host name, without the DHCP domain: what Tempest
+	# compares with `hostname`, as cloud-init and CirrOS set it.
+	host=$(sed 's/[,{}]/\n/g' "$STATE/meta_data.json" |
+		sed -n 's/^[[:space:]]*"hostname":[[:space:]]*"\([A-Za-z0-9.-]*\)"[[:space:]]*$/\1/p' | head -n 1)
+	if [ -n "$host" ]; then hostname "${host%%.*}"; fi
 	# Optional: none when the instance has no key pair or no user data (404).
 	metadata latest/meta-data/public-keys/0/openssh-key "$STATE/openssh-key" || true
 	metadata openstack/latest/user_data "$STATE/user_data" || true

@@ -2,7 +2,7 @@
 #
 # Boots the test image (lab/test-image.ts) under qemu on a network of its own and checks what a
 # lab check would read in Nova's console log, plus ping, SSH, HTTP and the power button from
-# outside. Run as root:
+# outside. Run as root (needs qemu-system-x86, dnsmasq-base, genisoimage):
 #
 #   bash lab/test-image/qemu-smoke.sh DISK_IMAGE
 #
@@ -131,6 +131,7 @@ start_servers() {
 		--dhcp-host="52:54:00:fb:00:0b,$net.11" \
 		--dhcp-option="tag:neutron,option:classless-static-route,169.254.169.254/32,$net.1,0.0.0.0/0,$net.1" \
 		--dhcp-option="tag:neutron,option:mtu,1450" \
+		--dhcp-option="tag:neutron,option:dns-server,192.0.2.53" \
 		--dhcp-option="option:router,$net.1" &
 	pids+=("$!")
 
@@ -218,6 +219,29 @@ check_from_outside() {
 	else
 		fail "ssh root@$net.10 with the injected key"
 	fi
+	# What Tempest runs in its guests over SSH, behind its shell prologue (busybox has pipefail).
+	# shellcheck disable=SC2016 # expanded by the guest's shell
+	local prologue='set -eu -o pipefail; PATH=$PATH:/sbin:/usr/sbin;'
+	tempest_cmd() {
+		local want=$1 cmd=$2
+		if got=$(in_ns timeout 60 ssh "${ssh_opts[@]}" "root@$net.10" "$prologue $cmd") &&
+			[[ $got =~ $want ]]; then
+			pass "tempest's '$cmd': /$want/"
+		else
+			fail "tempest's '$cmd' printed '${got:-}', expected /$want/"
+		fi
+	}
+	tempest_cmd '^vm-a$' 'hostname'
+	tempest_cmd '^ok$' 'sudo sh -c "echo ok"'
+	tempest_cmd 'TYPE.*'$'\n''vda .* disk' 'lsblk -lb --nodeps'
+	tempest_cmd '^i-6f1a3c7e$' 'curl -sf http://169.254.169.254/latest/meta-data/instance-id'
+	tempest_cmd '^/dev/vda$' 'sudo blkid -o device /dev/vda'
+	tempest_cmd '^1$' 'grep -c ^processor /proc/cpuinfo'
+	tempest_cmd '^[0-9]+$' 'cat /var/run/udhcpc.eth0.pid'
+	tempest_cmd '^nameserver 192.0.2.53$' 'cat /etc/resolv.conf'
+	tempest_cmd '^/dev/sr0$' 'blkid -L config-2 -o device'
+	tempest_cmd "\"uuid\": \"$uuid_a\"" \
+		'sudo mount /dev/sr0 /mnt; sudo cat /mnt/openstack/latest/meta_data.json; sudo umount /mnt'
 	if in_ns timeout 60 ssh "${ssh_opts[@]}" "root@$net.11" true 2>/dev/null; then
 		fail "ssh root@$net.11 let in a key it was never given"
 	else
@@ -254,8 +278,14 @@ main() {
 	start_servers
 	echo "== VMs ($accel, machine $machine, cpu ${cpu:-default}, $mem MiB)"
 	start=$EPOCHREALTIME
+	# A config drive as Nova makes one (ISO 9660 labelled config-2), on virtio-scsi as the image asks.
+	mkdir -p "$work/config/openstack/latest"
+	printf '{"uuid": "%s"}\n' "$uuid_a" >"$work/config/openstack/latest/meta_data.json"
+	genisoimage -quiet -J -r -V config-2 -o "$work/config.iso" "$work/config"
 	vm a -netdev tap,id=n0,ifname=imgtap0,script=no,downscript=no \
-		-device virtio-net-pci,netdev=n0,mac=52:54:00:fb:00:0a
+		-device virtio-net-pci,netdev=n0,mac=52:54:00:fb:00:0a \
+		-device virtio-scsi-pci,id=scsi0 -device scsi-cd,bus=scsi0.0,drive=cd0 \
+		-drive "if=none,id=cd0,file=$work/config.iso,format=raw,media=cdrom,readonly=on"
 	vm b -netdev tap,id=n0,ifname=imgtap1,script=no,downscript=no \
 		-device virtio-net-pci,netdev=n0,mac=52:54:00:fb:00:0b
 	if [ "$no_nic_vm" = 1 ]; then vm c -nic none; fi

@@ -4,7 +4,7 @@
 # udhcpc's script in the test image (see init.sh): configures the interface from the lease and
 # prints "TESTVM dhcp ip=<address>/<prefix> router=<address|none> mtu=<n|none>" when the
 # address is new. udhcpc passes the event as $1 and the lease in the environment: interface,
-# ip, mask (prefix length), router, mtu, staticroutes (option 121, "net/len gateway" pairs).
+# ip, mask (prefix length), router, mtu, staticroutes (option 121, "net/len gateway" pairs), dns.
 
 STATE=/run/testvm
 iface=${interface:?udhcpc sets interface}
@@ -21,6 +21,10 @@ deconfig)
 	rm -f "$STATE/dhcp"
 	;;
 bound | renew)
+	# The lease's name servers (option 6), on every renewal: a subnet's DNS servers change
+	# without its address changing (Tempest reads them here after a renewal).
+	for server in ${dns-}; do echo "nameserver $server"; done >/etc/resolv.conf.new
+	mv /etc/resolv.conf.new /etc/resolv.conf
 	if [ "$(cat "$STATE/dhcp" 2>/dev/null)" = "$address/$prefix" ]; then
 		exit 0
 	fi

@@ -12,6 +12,7 @@ import {
 } from "../core/field-rules";
 import { CONTROLLER_ONLY, SecretSpec } from "../core/secret-spec";
 import { DATABASE_NAME } from "../core/shell-script";
+import { ByRelease, forRelease } from "../core/releases/packages";
 import { Step } from "../core/step";
 import { Endpoint } from "../core/endpoint";
 import { Host } from "../hosts/host";
@@ -64,6 +65,26 @@ export const MYSQL_SECRETS: readonly SecretSpec[] = [
 export const MYSQL_COMPONENT: ComponentDeclaration = {
   name: "mysql",
   secrets: MYSQL_SECRETS,
+};
+
+/** What differs in the releases' MariaDB. */
+interface MariadbRelease {
+  /**
+   * `innodb_snapshot_isolation = OFF` where MariaDB turns it on by default (from 11.6.2; Debian
+   * 13 ships 11.8): under it a locking read of a row another transaction changed since the
+   * reader's snapshot fails with error 1020 and rolls the whole transaction back, which
+   * OpenStack's services do not expect under REPEATABLE READ (in the lab's Tempest, Nova's
+   * instance_info_caches: "Record has changed since last read", then "SAVEPOINT ... does not
+   * exist" and a server in ERROR; nova bug 2116186). OFF is what every earlier MariaDB did.
+   */
+  readonly snapshotIsolationOff?: true;
+}
+
+/** Debian 12 and Ubuntu 24.04 ship MariaDB 10.11 (snapshot isolation off by default), Debian 13 11.8. */
+export const MARIADB_RELEASES: ByRelease<MariadbRelease> = {
+  "debian-12-zed": {},
+  "debian-13-epoxy": { snapshotIsolationOff: true },
+  "ubuntu-2404-caracal": {},
 };
 
 const REPLICATION_USER = "replicator";
@@ -183,6 +204,9 @@ export class MysqlHaPair extends Construct implements IDatabase {
         // Both sides may take writes (briefly, around a failover): never hand out the same key.
         auto_increment_increment: p.controllers.length,
         auto_increment_offset: id,
+        ...(forRelease("mysql", MARIADB_RELEASES, release).snapshotIsolationOff
+          ? { innodb_snapshot_isolation: "OFF" }
+          : {}),
       },
     });
     const script = host
