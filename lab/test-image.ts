@@ -1,8 +1,9 @@
 /**
  * The lab's test image: a tiny guest for smoke tests of Nova (libvirt/qemu, x86_64) and Neutron,
  * built once per machine from Debian 12's packages only (Debian's cloud kernel, busybox-static,
- * dropbear, and the few tools Tempest's guest commands name that busybox lacks) and cached like the base root filesystem (lab/rootfs.ts): built into a temp dir and
- * renamed when complete, in a dir whose name carries a hash of the recipe.
+ * dropbear, and the few tools Tempest's guest commands name that busybox lacks) and cached like
+ * the base root filesystem (lab/rootfs.ts): built into a temp dir and renamed when complete, in a
+ * dir whose name carries a hash of the recipe.
  *
  * The result is one raw disk image that SeaBIOS boots (MBR, one FAT partition, SYSLINUX loading
  * the kernel and an initramfs) - one Glance image, see GLANCE. Nothing runs from the disk after

@@ -174,10 +174,12 @@ export async function tempest(
   const facts = await gatherCloudFacts(identityUrl(inv), admin);
   // Server tests boot the lab's guest with the day-one flavor.
   let compute: ComputeRefs | undefined;
+  let image: GuestImage | undefined;
   if (serviceAvailability(facts).nova) {
     if (!inv.dayOne)
       throw new Error("tempest: nova-compute is up but the inventory has no dayOne flavor to boot with");
-    compute = await computeRefs(identityUrl(inv), admin, inv.dayOne.flavor.name, guestImage());
+    image = guestImage();
+    compute = await computeRefs(identityUrl(inv), admin, inv.dayOne.flavor.name, image);
   }
 
   // A fresh workspace per run: nothing of an earlier cloud's config or results is reused.
@@ -191,11 +193,9 @@ export async function tempest(
   fs.closeSync(fs.openSync(path.join(LOG_DIR, debugLog), "a", 0o600));
   // Scenario tests upload the guest themselves: a copy in the workspace, which Tempest's tree sees.
   let scenarioImage: GuestImage | undefined;
-  if (compute) {
-    const image = guestImage();
-    const file = path.join(TEMPEST_DIR, path.basename(image.file));
-    fs.copyFileSync(image.file, file);
-    scenarioImage = { ...image, file };
+  if (image) {
+    scenarioImage = { ...image, file: path.join(TEMPEST_DIR, path.basename(image.file)) };
+    fs.copyFileSync(image.file, scenarioImage.file);
   }
   const conf = path.join(TEMPEST_DIR, "etc", "tempest.conf");
   fs.writeFileSync(

@@ -67,23 +67,25 @@ export const MYSQL_COMPONENT: ComponentDeclaration = {
   secrets: MYSQL_SECRETS,
 };
 
-/** What differs in the releases' MariaDB. */
+/** What differs in the releases' MariaDB: settings for `[mysqld]` beyond everyone's. */
 interface MariadbRelease {
-  /**
-   * `innodb_snapshot_isolation = OFF` where MariaDB turns it on by default (from 11.6.2; Debian
-   * 13 ships 11.8): under it a locking read of a row another transaction changed since the
-   * reader's snapshot fails with error 1020 and rolls the whole transaction back, which
-   * OpenStack's services do not expect under REPEATABLE READ (in the lab's Tempest, Nova's
-   * instance_info_caches: "Record has changed since last read", then "SAVEPOINT ... does not
-   * exist" and a server in ERROR; nova bug 2116186). OFF is what every earlier MariaDB did.
-   */
-  readonly snapshotIsolationOff?: true;
+  readonly mysqld?: Readonly<Record<string, string>>;
 }
 
-/** Debian 12 and Ubuntu 24.04 ship MariaDB 10.11 (snapshot isolation off by default), Debian 13 11.8. */
-export const MARIADB_RELEASES: ByRelease<MariadbRelease> = {
+/** Debian 12 and Ubuntu 24.04 ship MariaDB 10.11, Debian 13 11.8. */
+const MARIADB_RELEASES: ByRelease<MariadbRelease> = {
   "debian-12-zed": {},
-  "debian-13-epoxy": { snapshotIsolationOff: true },
+  "debian-13-epoxy": {
+    mysqld: {
+      // On by default from MariaDB 11.6.2 (off in 10.11): under it a locking read of a row another
+      // transaction changed since the reader's snapshot fails with error 1020 and rolls the whole
+      // transaction back, which OpenStack's services do not expect under REPEATABLE READ (in the
+      // lab's Tempest, Nova's instance_info_caches: "Record has changed since last read", then
+      // "SAVEPOINT ... does not exist" and a server in ERROR; nova bug 2116186). OFF is what
+      // every earlier MariaDB did.
+      innodb_snapshot_isolation: "OFF",
+    },
+  },
   "ubuntu-2404-caracal": {},
 };
 
@@ -204,9 +206,7 @@ export class MysqlHaPair extends Construct implements IDatabase {
         // Both sides may take writes (briefly, around a failover): never hand out the same key.
         auto_increment_increment: p.controllers.length,
         auto_increment_offset: id,
-        ...(forRelease("mysql", MARIADB_RELEASES, release).snapshotIsolationOff
-          ? { innodb_snapshot_isolation: "OFF" }
-          : {}),
+        ...forRelease("mysql", MARIADB_RELEASES, release).mysqld,
       },
     });
     const script = host
