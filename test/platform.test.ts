@@ -1,9 +1,13 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { TerraformStack, Testing } from "cdktf";
 import { parseInventory } from "../lib/cluster/inventory";
 import { OpenStackCluster } from "../lib/cluster/openstack-cluster";
 import { DEBIAN_12_ZED } from "../lib/core/releases";
 import { Host } from "../lib/hosts/host";
-import { Heartbeat } from "../lib/platform/heartbeat";
+import { HA_CLUSTERMSG_ONE_WRITE, Heartbeat } from "../lib/platform/heartbeat";
 import { Memcached } from "../lib/platform/memcached";
 import { MysqlHaPair, userHostPattern } from "../lib/platform/mysql-ha-pair";
 import { RabbitMq } from "../lib/platform/rabbitmq";
@@ -120,6 +124,60 @@ describe("the platform layer of the small lab layout", () => {
       /osc_install_file heartbeat \/etc\/ha.d\/authkeys root root 0600 --fill-secrets/,
     );
     expect(ctl1("heartbeat")).toContain("net.ipv4.ip_nonlocal_bind = 1");
+  });
+
+  // Heartbeat's FIFO reader gives a read one second: a message whose lines arrive apart loses
+  // its body. One read(2) of the FIFO (dd count=1) must get the whole message even when the
+  // body comes 0.3 s after the caller started writing; Debian's own definition fails this.
+  it.each(["sh", "bash"])("has %s write a Heartbeat message to the FIFO in one write", (shell) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "osc-hb-"));
+    try {
+      fs.writeFileSync(path.join(dir, "shellfuncs"), HA_CLUSTERMSG_ONE_WRITE + "\n");
+      const run = spawnSync(
+        shell,
+        [
+          "-c",
+          [
+            "set -eu",
+            '. "$DIR/shellfuncs"',
+            'mkfifo "$DIR/fifo"',
+            'dd if="$DIR/fifo" of="$DIR/read" bs=4096 count=1 status=none &',
+            "{ printf 't=ip-request-resp\\n'; sleep 0.3; printf 'ok=OK\\n'; } | HA_FIFO=$DIR/fifo ha_clustermsg",
+            "wait",
+          ].join("\n"),
+        ],
+        { encoding: "utf8", env: { ...process.env, DIR: dir } },
+      );
+      expect(run.stderr).toBe("");
+      expect(run.status).toBe(0);
+      expect(fs.readFileSync(path.join(dir, "read"), "utf8")).toBe(">>>\nt=ip-request-resp\nok=OK\n<<<\n");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("appends that definition to Debian's shellfuncs once, then waits for the VIP", () => {
+    const text = ctl1("heartbeat");
+    const lines = text.split("\n");
+    const start = lines.findIndex((l) => l.startsWith("if ! grep -qxF") && l.endsWith("/etc/ha.d/shellfuncs; then"));
+    const append = lines.slice(start, lines.indexOf("fi", start) + 1).join("\n");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "osc-hb-"));
+    try {
+      const file = path.join(dir, "shellfuncs");
+      fs.writeFileSync(file, "ha_clustermsg() {\n\t(echo '>>>'; cat -; echo '<<<') | cat - >> $HA_FIFO\n}\n");
+      const code = append.split("/etc/ha.d/shellfuncs").join(file);
+      for (let i = 0; i < 2; i++) expect(spawnSync("bash", ["-euc", code]).status).toBe(0);
+      const content = fs.readFileSync(file, "utf8");
+      expect(content.split(HA_CLUSTERMSG_ONE_WRITE).length).toBe(2);
+      expect(content.endsWith(HA_CLUSTERMSG_ONE_WRITE + "\n")).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    // After the restart, the step ends only when a host answers on the VIP, or fails naming it.
+    expect(text.indexOf("until ping -q -n -c 1 -W 1 10.211.0.10")).toBeGreaterThan(
+      text.indexOf("osc_restart_if_changed heartbeat heartbeat"),
+    );
+    expect(text).toContain("heartbeat: no controller answers on the VIP 10.211.0.10 after 60 s");
   });
 
   it("gives services a transport_url through the VIP and keeps the password off the command line", () => {

@@ -7,6 +7,7 @@ import { Step } from "../core/step";
 import { Host } from "../hosts/host";
 import { IVirtualAddress, readyOn } from "./interfaces";
 import { quote } from "../core/field-rules";
+import { quote as shellQuote } from "shlex";
 
 /** Heartbeat's secrets, for the secret catalog. */
 export const HEARTBEAT_SECRETS: readonly SecretSpec[] = [
@@ -23,6 +24,24 @@ export const HEARTBEAT_COMPONENT: ComponentDeclaration = {
   name: "heartbeat",
   secrets: HEARTBEAT_SECRETS,
 };
+
+/**
+ * Debian's `ha_clustermsg` (resource-agents' /etc/ha.d/shellfuncs, a conffile) writes a message's
+ * `>>>` line before it forks `cat` for the body, and Heartbeat's FIFO reader gives each read one
+ * second (an alarm): a body that arrives after the alarm leaves a message of zero fields, which
+ * Heartbeat drops (`msg2string: Message with zero fields`). The message that makes a starting
+ * node take its resources (`ip-request-resp`, from `req_resource`) is one, so under a deploy's
+ * load a start could end with Heartbeat believing it held the VIP that no controller held. This
+ * definition, appended to the file, has `dd` gather the whole message and write it with one
+ * write(2) (a few hundred bytes, under PIPE_BUF: it reaches the reader whole), whichever shell
+ * runs it (bash's builtins write line by line).
+ */
+export const HA_CLUSTERMSG_ONE_WRITE = [
+  "# openstack-cdktf: ha_clustermsg writes each message in one write (Heartbeat drops split ones)",
+  "ha_clustermsg() {",
+  '\t{ echo ">>>"; cat -; echo "<<<"; } | dd bs=65536 iflag=fullblock status=none >>"$HA_FIFO"',
+  "}",
+].join("\n");
 
 /** Configures `Heartbeat`: the two controllers, the VIP they share, and how soon a silent peer is declared dead. */
 export interface HeartbeatProps {
@@ -99,7 +118,10 @@ export class Heartbeat extends Construct implements IVirtualAddress {
           changeTag: "heartbeat",
         })
         .writeFile("/etc/ha.d/haresources", haresources, { changeTag: "heartbeat" })
-        .restartIfChanged(["heartbeat"], "heartbeat");
+        .raw(appendOnce("/etc/ha.d/shellfuncs", HA_CLUSTERMSG_ONE_WRITE))
+        .restartIfChanged(["heartbeat"], "heartbeat")
+        .comment("The services that follow reach the database and the broker through the VIP.")
+        .raw(waitForVip(props.vip, 60));
       // No listener declared: ucast receives on 0.0.0.0:694/udp bound to the management interface
       // (SO_BINDTODEVICE, the lab's listeners check allows it), which no address names.
       return host.addStep("heartbeat", script, { owner: this, secrets: ["heartbeat_auth_key"] });
@@ -110,4 +132,33 @@ export class Heartbeat extends Construct implements IVirtualAddress {
   readyFor(host: Host): readonly Step[] {
     return readyOn(this.controllers, this.steps, host);
   }
+}
+
+/** Shell that appends a block to a file unless the block's first line is there already. */
+function appendOnce(file: string, block: string): string {
+  return [
+    `if ! grep -qxF ${shellQuote(block.split("\n")[0])} ${file}; then`,
+    `  cat >>${file} <<'OSC_BLOCK'`,
+    "",
+    block,
+    "OSC_BLOCK",
+    "fi",
+  ].join("\n");
+}
+
+/**
+ * Shell that waits until some host answers on the VIP: Heartbeat acquires it a dozen seconds
+ * after its start (up to `initdead` when the peer is silent), and a start that did not take it
+ * fails here, in one line, rather than as the next service's unreachable database.
+ */
+function waitForVip(vip: string, seconds: number): string {
+  return [
+    `osc_vip_deadline=$((\${EPOCHREALTIME//[!0-9]/} + ${seconds} * 1000000))`,
+    `until ping -q -n -c 1 -W 1 ${vip} >/dev/null 2>&1; do`,
+    '  if [ "${EPOCHREALTIME//[!0-9]/}" -ge "$osc_vip_deadline" ]; then',
+    `    echo "heartbeat: no controller answers on the VIP ${vip} after ${seconds} s; Heartbeat's resources here: $(cl_status rscstatus 2>&1 || true)" >&2`,
+    "    exit 1",
+    "  fi",
+    "done",
+  ].join("\n");
 }
