@@ -156,7 +156,7 @@ function waitForVip(vip: string, seconds: number): string {
     `osc_vip_deadline=$((\${EPOCHREALTIME//[!0-9]/} + ${seconds} * 1000000))`,
     `until ping -q -n -c 1 -W 1 ${vip} >/dev/null 2>&1; do`,
     '  if [ "${EPOCHREALTIME//[!0-9]/}" -ge "$osc_vip_deadline" ]; then',
-    `    echo "heartbeat: no controller answers on the VIP ${vip} after ${seconds} s; Heartbeat's resources here: $(cl_status rscstatus 2>&1 || true)" >&2`,
+    `    echo "heartbeat: no controller answers on the VIP ${vip} after ${seconds} s (resources Heartbeat says it holds here: $(cl_status rscstatus 2>/dev/null || echo 'unknown, not running'))" >&2`,
     "    exit 1",
     "  fi",
     "done",
