@@ -159,7 +159,9 @@ describe("the platform layer of the small lab layout", () => {
   it("appends that definition to Debian's shellfuncs once, then waits for the VIP", () => {
     const text = ctl1("heartbeat");
     const lines = text.split("\n");
-    const start = lines.findIndex((l) => l.startsWith("if ! grep -qxF") && l.endsWith("/etc/ha.d/shellfuncs; then"));
+    const start = lines.findIndex(
+      (l) => l.startsWith("if ! grep -qxF") && l.endsWith("/etc/ha.d/shellfuncs; then"),
+    );
     const append = lines.slice(start, lines.indexOf("fi", start) + 1).join("\n");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "osc-hb-"));
     try {
